@@ -1,0 +1,98 @@
+# updk top-level Makefile. Run ./configure first; `make help` lists the targets.
+# Sources are found by folder, so a new .c file needs no edit here.
+
+-include mk/config.mk
+ifeq ($(CC),)
+$(error run ./configure first)
+endif
+
+include mk/rules.mk
+
+B := build
+LIB_SRCS := $(sort $(wildcard lib/*/*.c sim/*.c sim/*/*.c drivers/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+LIBUPDK := $(B)/lib/libupdk.a
+
+APP_DIRS := $(sort $(dir $(wildcard apps/*/*.c)))
+APPS := $(foreach d,$(APP_DIRS),$(B)/bin/updk-$(notdir $(d:%/=%)))
+
+UNIT_SRCS := $(sort $(wildcard test/unit/*.c))
+MODEL_SRCS := $(sort $(wildcard test/model/*.c))
+VM_SRCS := $(sort $(wildcard test/vm/*.c))
+BENCH_SRCS := $(sort $(wildcard test/bench/*.c))
+TEST_HELPER_SRCS := $(sort $(wildcard test/common/*.c))
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(B)/obj/%.o)
+TESTS := $(if $(UNIT_SRCS),$(B)/test/unit-tests) $(if $(MODEL_SRCS),$(B)/test/model-tests) \
+	$(if $(VM_SRCS),$(B)/test/vm-tests)
+BENCHES := $(BENCH_SRCS:test/bench/%.c=$(B)/test/bench-%)
+
+ALL_CFLAGS := $(CFLAGS) -Iinclude -I. $(DEP_CFLAGS) -MMD -MP
+LIBS := $(LIBUPDK) $(DEP_LIBS)
+
+.PHONY: all lib apps tests check check-unit check-model check-vm install uninstall clean help format
+all: lib apps tests $(BENCHES)
+lib: $(LIBUPDK)
+apps: $(APPS)
+ifeq ($(HAVE_CRITERION),y)
+tests: $(TESTS)
+else
+tests:
+	@echo "tests need criterion: apt-get install libcriterion-dev, then ./configure" >&2; exit 1
+endif
+
+$(B)/obj/%.o: %.c mk/config.mk
+	$(call quiet,CC,$@)$(CC) $(ALL_CFLAGS) $(if $(filter test/%,$<),$(CRITERION_CFLAGS)) -c $< -o $@
+
+$(LIBUPDK): $(LIB_OBJS)
+	$(call quiet,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+# Each apps/NAME folder is one program, build/bin/updk-NAME.
+.SECONDEXPANSION:
+$(B)/bin/updk-%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard apps/$$*/*.c)) $(LIBUPDK)
+	$(call quiet,LD,$@)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBS) -o $@
+
+$(B)/test/unit-tests: $(UNIT_SRCS:%.c=$(B)/obj/%.o) $(TEST_HELPER_OBJS) $(LIBUPDK)
+	$(call quiet,LD,$@)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBS) $(CRITERION_LIBS) -o $@
+$(B)/test/model-tests: $(MODEL_SRCS:%.c=$(B)/obj/%.o) $(TEST_HELPER_OBJS) $(LIBUPDK)
+	$(call quiet,LD,$@)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBS) $(CRITERION_LIBS) -o $@
+$(B)/test/vm-tests: $(VM_SRCS:%.c=$(B)/obj/%.o) $(TEST_HELPER_OBJS) $(LIBUPDK)
+	$(call quiet,LD,$@)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBS) $(CRITERION_LIBS) -o $@
+$(B)/test/bench-%: $(B)/obj/test/bench/%.o $(LIBUPDK)
+	$(call quiet,LD,$@)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBS) -o $@
+
+# The unit and model rings. Criterion prints its own summary line per binary.
+check: check-unit check-model
+check-unit: $(if $(UNIT_SRCS),$(B)/test/unit-tests)
+	$(if $(UNIT_SRCS),$(B)/test/unit-tests $(CHECK_ARGS))
+check-model: $(if $(MODEL_SRCS),$(B)/test/model-tests) $(APPS)
+	$(if $(MODEL_SRCS),$(B)/test/model-tests $(CHECK_ARGS))
+
+# The real-VFIO ring: boots a QEMU guest with a virtual IOMMU and runs the suite inside it.
+check-vm: all
+	test/vm/check.sh
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/updk $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIBUPDK) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/updk/*.h $(DESTDIR)$(PREFIX)/include/updk/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(DEP_LIBS)|' mk/updk.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/updk.pc
+	$(if $(APPS),install -d $(DESTDIR)$(PREFIX)/bin && install -m 755 $(APPS) $(DESTDIR)$(PREFIX)/bin/)
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/include/updk $(DESTDIR)$(PREFIX)/lib/libupdk.a \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/updk.pc $(APPS:$(B)/bin/%=$(DESTDIR)$(PREFIX)/bin/%)
+
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(B)
+
+help:
+	@echo "make [all]       library, programs, tests (V=1 for full command lines)"
+	@echo "make check       unit and model tests (CHECK_ARGS=--verbose for every test)"
+	@echo "make check-vm    real-VFIO tests in a QEMU guest with a virtual IOMMU"
+	@echo "make install     library, headers, updk.pc and programs under PREFIX"
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

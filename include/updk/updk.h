@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Everything public in one include. */
+#ifndef UPDK_UPDK_H
+#define UPDK_UPDK_H
+
+#include <updk/log.h>
+#include <updk/mem.h>
+#include <updk/mmio.h>
+#include <updk/pci.h>
+#include <updk/tsc.h>
+
+#endif

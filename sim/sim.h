@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sim/: in-process device models behind lib/pci's "sim" backend (design.md).
+ *
+ * A model owns a register file in ordinary memory (its BARs) and a config space. Two paths
+ * reach it, as on hardware:
+ * - control-path register accesses (updk_pci_reg_read32() and friends) call the model's
+ *   reg_* hooks on the caller's thread, with the device lock held, so side effects (a reset
+ *   bit that self-clears, a read-to-clear counter) happen before the call returns;
+ * - data-path doorbells are plain stores into the BAR memory; the model's thread calls poll()
+ *   in a loop, with the device lock held, and notices them there.
+ * A model reaches host memory only through sim_dma_*(), which resolve IOVAs through lib/mem's
+ * mappings; an unmapped IOVA is a DMA fault, counted and logged, never a guess.
+ */
+#ifndef UPDK_SIM_SIM_H
+#define UPDK_SIM_SIM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sim_dev;
+
+/* key=value options from the address, "sim:nvme?ns=2,size=1G" */
+#define SIM_MAX_OPTS 16
+struct sim_opts {
+	unsigned n;
+	struct {
+		char key[32];
+		char val[96];
+	} kv[SIM_MAX_OPTS];
+};
+
+struct sim_model {
+	const char *name; /* "nvme", "ixgbe", "dmacopy" */
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint32_t class_code;
+	uint64_t bar_size[6]; /* 0: absent */
+	/*
+	 * Build the model's state from @opts (reject unknown keys with -EINVAL and a message naming
+	 * the key and the ones allowed), set up config space and registers. sd->priv is the model's.
+	 */
+	int (*create)(struct sim_dev *sd, const struct sim_opts *opts);
+	void (*destroy)(struct sim_dev *sd);
+	/* Control-path hooks; NULL: plain memory read/write of the BAR. */
+	uint32_t (*reg_read32)(struct sim_dev *sd, int bar, uint32_t off);
+	void (*reg_write32)(struct sim_dev *sd, int bar, uint32_t off, uint32_t val);
+	uint64_t (*reg_read64)(struct sim_dev *sd, int bar, uint32_t off);
+	void (*reg_write64)(struct sim_dev *sd, int bar, uint32_t off, uint64_t val);
+	/* One pass of the model's engines; returns true if it did any work (idle back-off). */
+	bool (*poll)(struct sim_dev *sd);
+	/* Function-level reset. */
+	int (*reset)(struct sim_dev *sd);
+};
+
+struct sim_dev {
+	const struct sim_model *model;
+	char name[64];
+	void *bar[6];	     /* page-aligned, zeroed at creation */
+	uint64_t bar_size[6];
+	uint8_t cfg[4096];   /* config space; the core fills ids, class and the BARs */
+	pthread_mutex_t lock; /* held around every hook and poll() */
+	pthread_t thread;
+	bool stop;
+	uint64_t dma_faults; /* IOVAs the model was refused */
+	void *priv;
+};
+
+/* The value of @key in @opts, or NULL. */
+const char *sim_opt(const struct sim_opts *opts, const char *key);
+/*
+ * Parse @key as a size or count with an optional k/K, m/M, g/G suffix (powers of 1024) into
+ * *@val; @def when absent. Returns 0, -EINVAL (logged, naming the key and value).
+ */
+int sim_opt_u64(const struct sim_opts *opts, const char *key, uint64_t def, uint64_t *val);
+/* -EINVAL (logged) if @opts has a key not in the NULL-terminated @allowed list. */
+int sim_opts_check(const struct sim_dev *sd, const struct sim_opts *opts,
+		   const char *const *allowed);
+
+/*
+ * Device DMA. Each returns 0, or -EFAULT when any byte of the range is not mapped: the fault is
+ * counted in sd->dma_faults and logged with the IOVA, like a DMAR fault on hardware.
+ */
+int sim_dma_read(struct sim_dev *sd, uint64_t iova, void *buf, size_t len);
+int sim_dma_write(struct sim_dev *sd, uint64_t iova, const void *buf, size_t len);
+/* Direct pointer to [iova, iova + len) when mapped, else NULL (and a counted fault). */
+void *sim_dma_ptr(struct sim_dev *sd, uint64_t iova, size_t len);
+
+/* BAR memory as the model's registers: plain little-endian loads and stores. */
+static inline uint32_t sim_reg32(const struct sim_dev *sd, int bar, uint32_t off)
+{
+	return __atomic_load_n((const uint32_t *)((const char *)sd->bar[bar] + off),
+			       __ATOMIC_ACQUIRE);
+}
+
+static inline void sim_set_reg32(struct sim_dev *sd, int bar, uint32_t off, uint32_t val)
+{
+	__atomic_store_n((uint32_t *)((char *)sd->bar[bar] + off), val, __ATOMIC_RELEASE);
+}
+
+/* The model table: every model updk knows, NULL-terminated (sim/models.c). */
+extern const struct sim_model *const sim_models[];
+
+#endif
