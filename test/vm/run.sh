@@ -1,0 +1,208 @@
+#!/bin/bash
+# Run a command as root inside a QEMU guest that has a virtual Intel IOMMU and
+# the devices updk drives (see "Devices" below), in the host's own root
+# filesystem and in the same working directory.
+#
+#   test/vm/run.sh [options] -- COMMAND...
+#
+#   --timeout S      kill the guest after S seconds (default 300)
+#   --mem M          guest memory, QEMU syntax (default 2G)
+#   --smp N          guest CPUs (default 2)
+#   --hugepages N    2 MiB pages reserved in the guest (default 256)
+#   -e NAME[=VALUE]  pass NAME into the guest (UPDK_* are passed by default)
+#   --rw DIR         make host folder DIR writable in the guest (same path);
+#                    everything else the guest writes lands in a tmpfs
+#   --keep           keep the run folder (build/vm/runs/...) for inspection
+#
+# One COMMAND word is a shell command line (run by bash); several words are
+# an argument vector, quoted as given.  The command's stdout and stderr are
+# streamed to ours as it runs, and run.sh exits with its exit status.
+# run.sh itself fails with 124 on timeout and 125 when the guest could not
+# run the command (boot failure; see build/vm/last-console.txt).
+# After every run the guest's kernel log is in build/vm/last-dmesg.txt.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${UPDK_VM_BUILD:-$root/build/vm}
+
+timeout=300 mem=2G smp=2 hugepages=256 keep=0
+passenv=() rwdirs=()
+usage() { sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-2}"; }
+while [ $# -gt 0 ]; do
+    case $1 in
+        --timeout) timeout=$2; shift 2 ;;
+        --mem) mem=$2; shift 2 ;;
+        --smp) smp=$2; shift 2 ;;
+        --hugepages) hugepages=$2; shift 2 ;;
+        -e) passenv+=("$2"); shift 2 ;;
+        --rw) rwdirs+=("$(cd "$2" && pwd)"); shift 2 ;;
+        --keep) keep=1; shift ;;
+        -h|--help) usage 0 ;;
+        --) shift; break ;;
+        *) echo "run.sh: unknown option $1" >&2; usage ;;
+    esac
+done
+[ $# -gt 0 ] || { echo "run.sh: no command given" >&2; usage; }
+case $timeout in ''|*[!0-9]*) echo "run.sh: --timeout wants seconds" >&2; exit 2 ;; esac
+for d in "${rwdirs[@]}"; do
+    case $d in *[[:space:]]*) echo "run.sh: --rw $d: no spaces in paths, please" >&2; exit 2 ;; esac
+done
+
+command -v qemu-system-x86_64 >/dev/null ||
+    { echo "run.sh: qemu-system-x86_64 not found: run scripts/pkgdep.sh" >&2; exit 125; }
+"$here/build-guest.sh" || { echo "run.sh: building the guest failed" >&2; exit 125; }
+kver=$(sed -n 's/^KVER=//p' "$out/guest.env")
+
+# --- the run folder: disk images and the I/O share --------------------------
+# Per run, so that concurrent runs (QEMU locks its images) do not collide and
+# every run starts from a fresh disk.
+mkdir -p "$out/runs"
+run=$(mktemp -d "$out/runs/run.XXXXXX")
+io=$run/io
+mkdir "$io"
+qpid= tails=()
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
+        kill "$qpid" 2>/dev/null; sleep 0.5; kill -9 "$qpid" 2>/dev/null || true
+    fi
+    for t in "${tails[@]}"; do kill "$t" 2>/dev/null || true; done
+    [ -n "${wd:-}" ] && kill "$wd" 2>/dev/null
+    if [ $keep = 1 ]; then echo "run.sh: kept $run" >&2; else rm -rf "$run"; fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+truncate -s 64M "$run/nvme0.img"
+cp "$here/guest-stage2.sh" "$io/stage2.sh"
+: > "$io/stdout"; : > "$io/stderr"
+
+if [ $# = 1 ]; then
+    printf '%s\n' "$1" > "$io/cmd.sh"
+else
+    printf '%q ' "$@" > "$io/cmd.sh"; echo >> "$io/cmd.sh"
+fi
+
+# What the guest needs to know, and what the command sees.
+bridge=0000:00:08.0
+{
+    q() { printf 'export %s=%q\n' "$1" "$2"; }
+    # Passed through: every UPDK_* of ours, then -e NAME[=VALUE].
+    for n in $(compgen -e | grep '^UPDK_' | grep -v '^UPDK_VM_'); do q "$n" "${!n}"; done
+    for e in "${passenv[@]}"; do
+        case $e in
+            *=*) q "${e%%=*}" "${e#*=}" ;;
+            *) [ -n "${!e+x}" ] && q "$e" "${!e}" ;;
+        esac
+    done
+    q UPDK_VM_KVER "$kver"
+    q UPDK_VM_KMODDIR "$out/kernel/lib/modules/$kver"
+    q UPDK_VM_CWD "$PWD"
+    q UPDK_VM_HUGEPAGES "$hugepages"
+    q UPDK_VM_RW_DIRS "${rwdirs[*]}"
+    q UPDK_VM_BRIDGE "$bridge"
+    q UPDK_VM_NVME 0000:00:04.0
+    q UPDK_VM_NVME2 0000:00:05.0
+    q UPDK_VM_VIRTIO_NET 0000:00:06.0
+    q UPDK_VM_E1000E 0000:00:07.0
+    # UPDK_VM_BRIDGED and UPDK_VM_BRIDGED_PEER are found in the guest.
+} > "$io/env.sh"
+
+# --- the machine -------------------------------------------------------------
+qemu=(
+    qemu-system-x86_64
+    -nodefaults -no-user-config -display none
+    # Guest power-off or panic ends QEMU instead of rebooting.
+    -no-reboot
+    # /dev/kvm here is a paravirtual KVM that stock kernels do not boot
+    # under: use TCG, one host thread per vCPU.
+    -machine q35 -accel tcg,thread=multi -cpu max -smp "$smp" -m "$mem"
+    # The vIOMMU comes before every other PCI device.  caching-mode=on makes
+    # the guest report every mapping change, which vfio needs; intremap for
+    # interrupt remapping (x2apic, MSI through the IOMMU).
+    -device intel-iommu,intremap=on,caching-mode=on
+    # The uncompressed ELF kernel boots through its PVH entry: no in-guest
+    # decompression.  panic=-1: a panic reboots, which -no-reboot turns
+    # into an exit.  quiet: the serial console is slow; dmesg keeps it all.
+    -kernel "$out/vmlinux" -initrd "$out/initramfs.cpio"
+    -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet"
+    -serial "file:$run/console.log"
+    # The host's root, read-only, and the run's I/O share.  multidevs=remap:
+    # the host root spans several filesystems, keep their inode numbers apart.
+    -fsdev local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap
+    -device virtio-9p-pci,fsdev=fsroot,mount_tag=hostroot,addr=0a.0
+    -fsdev "local,id=fsio,path=$io,security_model=none"
+    -device virtio-9p-pci,fsdev=fsio,mount_tag=updkio,addr=0b.0
+    # 04.0: NVMe with one 64 MiB namespace on a fresh raw file.
+    -drive "if=none,id=nvm0,file=$run/nvme0.img,format=raw"
+    -device nvme,serial=updk0,drive=nvm0,addr=04.0
+    # 05.0: NVMe with two namespaces on null devices (reads give zeroes).
+    -device nvme,id=nvme1,serial=updk1,addr=05.0
+    -blockdev null-co,node-name=null1a,size=$((1 << 30)),read-zeroes=on
+    -device nvme-ns,bus=nvme1,drive=null1a,nsid=1
+    -blockdev null-co,node-name=null1b,size=$((256 << 20)),read-zeroes=on
+    -device nvme-ns,bus=nvme1,drive=null1b,nsid=2
+    # 06.0 virtio-net (modern only, DMA through the IOMMU) and 07.0 e1000e,
+    # wired together through a QEMU hub: what one sends, the other receives.
+    -netdev hubport,id=hp0,hubid=0 -netdev hubport,id=hp1,hubid=0
+    -device virtio-net-pci,netdev=hp0,disable-legacy=on,iommu_platform=on,addr=06.0,mac=52:54:00:12:34:06
+    -device e1000e,netdev=hp1,addr=07.0,mac=52:54:00:12:34:07
+    # 08.0: a conventional PCI bridge.  Functions behind it are one IOMMU
+    # group (the IOMMU sees the bridge's requester ID): a small NVMe
+    # controller and an e1000, for "group not viable" tests.
+    -device pci-bridge,id=br0,chassis_nr=1,addr=08.0
+    -device nvme,id=nvme2,serial=updk2,bus=br0,addr=01.0
+    -blockdev null-co,node-name=null2a,size=$((64 << 20)),read-zeroes=on
+    -device nvme-ns,bus=nvme2,drive=null2a,nsid=1
+    -netdev hubport,id=hp2,hubid=0
+    -device e1000,netdev=hp2,bus=br0,addr=02.0,mac=52:54:00:12:34:22
+)
+i=0
+for d in "${rwdirs[@]}"; do
+    qemu+=(-fsdev "local,id=fsrw$i,path=$d,security_model=none"
+           -device "virtio-9p-pci,fsdev=fsrw$i,mount_tag=updkrw$i")
+    i=$((i + 1))
+done
+
+start=$(date +%s%N)
+"${qemu[@]}" > "$run/qemu.log" 2>&1 &
+qpid=$!
+
+# Stream the command's output as the guest appends it (the I/O share is the
+# host folder itself); tail exits once QEMU is gone and the files are drained.
+tail -n +1 -s 0.2 -F --pid=$qpid "$io/stdout" 2>/dev/null & tails+=($!)
+tail -n +1 -s 0.2 -F --pid=$qpid "$io/stderr" >&2 2>/dev/null & tails+=($!)
+
+# Watchdog: kill QEMU when the time is up.
+( sleep "$timeout"; touch "$run/timed-out"; kill "$qpid" 2>/dev/null ) &
+wd=$!
+set +e
+wait $qpid; qrc=$?
+qpid=
+kill $wd 2>/dev/null; wait $wd 2>/dev/null; wd=
+wait "${tails[@]}" 2>/dev/null; tails=()
+set -e
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+elapsed=$((ms / 1000)).$(printf %03d $((ms % 1000)))
+
+cp "$run/console.log" "$out/last-console.txt" 2>/dev/null || true
+if [ -s "$io/dmesg" ]; then cp "$io/dmesg" "$out/last-dmesg.txt"
+else cp "$run/console.log" "$out/last-dmesg.txt" 2>/dev/null || true; fi
+
+if [ -f "$run/timed-out" ]; then
+    echo "run.sh: timed out after ${timeout}s; guest console: $out/last-console.txt" >&2
+    tail -n 20 "$run/console.log" 2>/dev/null | sed 's/^/  console: /' >&2
+    exit 124
+fi
+if [ ! -f "$io/status" ]; then
+    echo "run.sh: the guest did not run the command (QEMU exit $qrc, ${elapsed}s)" >&2
+    sed 's/^/  qemu: /' "$run/qemu.log" >&2
+    tail -n 30 "$run/console.log" 2>/dev/null | sed 's/^/  console: /' >&2
+    exit 125
+fi
+[ -n "${UPDK_VM_VERBOSE:-}" ] && echo "run.sh: guest ran for ${elapsed}s" >&2
+exit "$(cat "$io/status")"
