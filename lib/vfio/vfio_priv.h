@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Shared between the files of lib/vfio only. */
+#ifndef UPDK_VFIO_VFIO_PRIV_H
+#define UPDK_VFIO_VFIO_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Guards the container, the group list and the device list. Control path only. */
+extern pthread_mutex_t vfio_lock;
+
+/* An IOMMU group the process has open, shared by its devices. */
+struct vfio_group {
+	struct vfio_group *next;
+	int id;
+	int fd;
+	unsigned refs;
+};
+
+/*
+ * With vfio_lock held: a reference on group @id (for device @bdf, named in messages), opening
+ * the container and the group and joining them when it is the first. *@activated true when the
+ * container became active. 0 or -errno, logged.
+ */
+int vfio_group_get(int id, const char *bdf, struct vfio_group **out, bool *activated);
+
+/* With vfio_lock held: drop a reference. True when this closed the container. */
+bool vfio_group_put(struct vfio_group *g);
+
+/* The sysfs root ($UPDK_SYSFS_ROOT or "/sys") and the VFIO device folder ("/dev/vfio"). */
+const char *vfio_sysfs_root(void);
+const char *vfio_dev_dir(void);
+
+/* True if @bdf is exactly "dddd:bb:dd.f" in lower-case hex (safe to put in a path). */
+bool vfio_bdf_valid(const char *bdf);
+
+/*
+ * Check what sysfs says of @bdf before touching /dev/vfio: the function exists (-ENODEV), has
+ * an IOMMU group (-ENXIO: the IOMMU is off), and is bound to vfio-pci (-EBUSY: bound elsewhere
+ * or to nothing). Each failure is logged with its remedy. On success *@group is the group id.
+ */
+int vfio_sysfs_check(const char *bdf, int *group);
+
+/* The kernel driver bound to @bdf into @buf ("" for none). 0 or -errno. */
+int vfio_sysfs_driver(const char *bdf, char *buf, size_t len);
+
+/* Log why group @group (of device @bdf) is not viable: every member and its driver. */
+void vfio_log_not_viable(int group, const char *bdf);
+
+#endif
