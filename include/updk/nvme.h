@@ -1,0 +1,785 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * updk NVMe: a poll-mode driver for NVMe controllers, on a PCI function bound to vfio-pci
+ * ("0000:01:00.0") or the simulated controller ("sim:nvme?ns=2,size=1G,lba=4096,mdts=5").
+ *
+ * Threading (design.md, "run to completion"):
+ * - A controller's admin calls (open, reset, admin commands, updk_nvme_admin_process_completions,
+ *   qpair alloc/free, close) come from one thread at a time; the caller serialises them.
+ * - A queue pair belongs to the thread that uses it: submission and completion calls on it take
+ *   no locks and make no system calls. Different threads use different qpairs freely.
+ * - Callbacks run inside updk_nvme_qpair_process_completions() (I/O) or
+ *   updk_nvme_admin_process_completions() (admin) on the polling thread, or inside
+ *   updk_nvme_ctrlr_reset()/updk_nvme_qpair_free()/updk_nvme_ctrlr_close() for commands those
+ *   calls fail. A callback may submit new commands on the same qpair.
+ *
+ * Submission never waits: it queues the command and returns 0, and the SQ tail doorbell is
+ * written once per burst, at the next process_completions() or updk_nvme_qpair_flush().
+ *
+ * Buffers given to I/O calls must be DMA memory (updk_dma_alloc(), a mempool object, or a range
+ * made known with updk_mem_register()) and at least dword (4-byte) aligned. Admin calls accept
+ * any memory: the driver copies through its own DMA buffer.
+ *
+ * Errors are negative errno values: -EINVAL (bad argument, logged), -EAGAIN (qpair full: poll
+ * and retry), -EFAULT (buffer not in DMA memory), -ENXIO (controller failed or removed: reset
+ * it), -ENOMEM, -ETIMEDOUT.
+ */
+#ifndef UPDK_NVME_H
+#define UPDK_NVME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Commands and completions as the specification lays them out (NVMe Base 2.0 §4.2, §4.6).
+ */
+
+/** A submission queue entry, 64 bytes (NVMe Base 2.0 §4.2, Figure 88). */
+struct updk_nvme_cmd {
+	uint8_t opc; /**< opcode */
+	uint8_t flags; /**< bits 1:0 FUSE, bits 7:6 PSDT (0 PRP, 1 SGL); the driver sets PSDT */
+	uint16_t cid; /**< command identifier: the driver assigns it */
+	uint32_t nsid;
+	uint32_t cdw2;
+	uint32_t cdw3;
+	uint64_t mptr;
+	union {
+		struct {
+			uint64_t prp1;
+			uint64_t prp2;
+		} prp;
+		uint8_t sgl1[16]; /**< SGL descriptor (NVMe Base 2.0 §4.1.2) */
+	} dptr; /**< the driver fills it from the buffer given */
+	uint32_t cdw10;
+	uint32_t cdw11;
+	uint32_t cdw12;
+	uint32_t cdw13;
+	uint32_t cdw14;
+	uint32_t cdw15;
+};
+
+/** A completion queue entry, 16 bytes (NVMe Base 2.0 §4.6, Figure 90). */
+struct updk_nvme_cpl {
+	uint32_t cdw0; /**< command specific */
+	uint32_t cdw1;
+	uint16_t sqhd; /**< SQ head pointer */
+	uint16_t sqid;
+	uint16_t cid;
+	/**
+	 * Bit 0 phase tag; bits 8:1 Status Code (SC), 11:9 Status Code Type (SCT), 13:12 Command
+	 * Retry Delay, 14 More, 15 Do Not Retry (NVMe Base 2.0 §4.6.1, Figure 93).
+	 */
+	uint16_t status;
+};
+
+_Static_assert(sizeof(struct updk_nvme_cmd) == 64, "NVMe SQE is 64 bytes");
+_Static_assert(sizeof(struct updk_nvme_cpl) == 16, "NVMe CQE is 16 bytes");
+
+/** Status Code Type of a completion. */
+static inline uint8_t updk_nvme_cpl_sct(const struct updk_nvme_cpl *cpl)
+{
+	return (cpl->status >> 9) & 0x7;
+}
+
+/** Status Code of a completion. */
+static inline uint8_t updk_nvme_cpl_sc(const struct updk_nvme_cpl *cpl)
+{
+	return (cpl->status >> 1) & 0xff;
+}
+
+/** True when the command failed (SCT or SC non-zero). */
+static inline bool updk_nvme_cpl_is_error(const struct updk_nvme_cpl *cpl)
+{
+	return (cpl->status & 0xffe) != 0;
+}
+
+/** Do Not Retry: the same command would fail again. */
+static inline bool updk_nvme_cpl_dnr(const struct updk_nvme_cpl *cpl)
+{
+	return (cpl->status >> 15) & 1;
+}
+
+/** Status Code Types (NVMe Base 2.0 §4.6.1.1, Figure 94). */
+enum updk_nvme_sct {
+	UPDK_NVME_SCT_GENERIC = 0x0,
+	UPDK_NVME_SCT_CMD_SPECIFIC = 0x1,
+	UPDK_NVME_SCT_MEDIA = 0x2,
+	UPDK_NVME_SCT_PATH = 0x3,
+	UPDK_NVME_SCT_VENDOR = 0x7,
+};
+
+/** A few status codes the driver itself produces or callers test for. */
+enum updk_nvme_sc {
+	/* generic (NVMe Base 2.0 Figure 95; NVM Command Set 1.0 Figure 17 for 0x80..) */
+	UPDK_NVME_SC_SUCCESS = 0x00,
+	UPDK_NVME_SC_INVALID_OPCODE = 0x01,
+	UPDK_NVME_SC_INVALID_FIELD = 0x02,
+	UPDK_NVME_SC_DATA_TRANSFER_ERROR = 0x04,
+	UPDK_NVME_SC_INTERNAL_ERROR = 0x06,
+	UPDK_NVME_SC_ABORT_REQUESTED = 0x07,
+	UPDK_NVME_SC_ABORTED_SQ_DELETION = 0x08,
+	UPDK_NVME_SC_INVALID_NAMESPACE = 0x0b,
+	UPDK_NVME_SC_LBA_OUT_OF_RANGE = 0x80,
+	/* media (NVM Command Set 1.0 Figure 19) */
+	UPDK_NVME_SC_COMPARE_FAILURE = 0x85,
+	/* path related (NVMe Base 2.0 Figure 98) */
+	UPDK_NVME_SC_INTERNAL_PATH_ERROR = 0x00,
+	UPDK_NVME_SC_ABORTED_BY_HOST = 0x71,
+};
+
+/**
+ * The name of a status, e.g. "LBA Out of Range", "Invalid Field in Command",
+ * "Command Aborted By Host"; "Unknown status (sct 0xN, sc 0xNN)" for codes it does not know
+ * (that text lives in a thread-local buffer, valid until the next call on the thread).
+ */
+const char *updk_nvme_status_str(uint8_t sct, uint8_t sc);
+
+/** The name of a Status Code Type ("Generic Command Status", "Media and Data Integrity", ...). */
+const char *updk_nvme_sct_str(uint8_t sct);
+
+/** A command's completion callback; @cpl is valid only during the call. */
+typedef void (*updk_nvme_cb)(void *arg, const struct updk_nvme_cpl *cpl);
+
+/*
+ * Commands the driver fails itself carry SCT Path Related (3h), SC Command Aborted By Host
+ * (71h), DNR clear: the reset, qpair free or close that failed them is the reason, and the
+ * command may be retried once the controller is back. A command whose timeout expired and
+ * that was then aborted completes with the controller's own Command Abort Requested (07h) or,
+ * if it took a reset, with Command Aborted By Host.
+ */
+
+/* Opcodes (NVMe Base 2.0 Figure 138 admin; NVM Command Set 1.0 Figure 18 I/O). */
+enum updk_nvme_admin_opc {
+	UPDK_NVME_OPC_DELETE_IO_SQ = 0x00,
+	UPDK_NVME_OPC_CREATE_IO_SQ = 0x01,
+	UPDK_NVME_OPC_GET_LOG_PAGE = 0x02,
+	UPDK_NVME_OPC_DELETE_IO_CQ = 0x04,
+	UPDK_NVME_OPC_CREATE_IO_CQ = 0x05,
+	UPDK_NVME_OPC_IDENTIFY = 0x06,
+	UPDK_NVME_OPC_ABORT = 0x08,
+	UPDK_NVME_OPC_SET_FEATURES = 0x09,
+	UPDK_NVME_OPC_GET_FEATURES = 0x0a,
+	UPDK_NVME_OPC_ASYNC_EVENT_REQUEST = 0x0c,
+	UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG = 0x7c,
+};
+
+enum updk_nvme_io_opc {
+	UPDK_NVME_OPC_FLUSH = 0x00,
+	UPDK_NVME_OPC_WRITE = 0x01,
+	UPDK_NVME_OPC_READ = 0x02,
+	UPDK_NVME_OPC_COMPARE = 0x05,
+	UPDK_NVME_OPC_WRITE_ZEROES = 0x08,
+	UPDK_NVME_OPC_DATASET_MANAGEMENT = 0x09,
+};
+
+/** Log page identifiers (NVMe Base 2.0 Figure 202). */
+enum updk_nvme_log_id {
+	UPDK_NVME_LOG_ERROR = 0x01,
+	UPDK_NVME_LOG_SMART = 0x02,
+	UPDK_NVME_LOG_FIRMWARE_SLOT = 0x03,
+	UPDK_NVME_LOG_CHANGED_NS_LIST = 0x04,
+};
+
+/** Feature identifiers (NVMe Base 2.0 Figure 317). */
+enum updk_nvme_feat_id {
+	UPDK_NVME_FEAT_ARBITRATION = 0x01,
+	UPDK_NVME_FEAT_POWER_MANAGEMENT = 0x02,
+	UPDK_NVME_FEAT_TEMPERATURE_THRESHOLD = 0x04,
+	UPDK_NVME_FEAT_ERROR_RECOVERY = 0x05,
+	UPDK_NVME_FEAT_VOLATILE_WRITE_CACHE = 0x06,
+	UPDK_NVME_FEAT_NUMBER_OF_QUEUES = 0x07,
+	UPDK_NVME_FEAT_INTERRUPT_COALESCING = 0x08,
+	UPDK_NVME_FEAT_WRITE_ATOMICITY = 0x0a,
+	UPDK_NVME_FEAT_ASYNC_EVENT_CONFIG = 0x0b,
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Identify data (NVMe Base 2.0 §5.17.2.1 Figure 275; NVM Command Set 1.0 §4.1.5.1 Figure 97).
+ * Multi-byte fields are little-endian, as the controller writes them.
+ */
+
+/** Power State Descriptor (NVMe Base 2.0 Figure 276), 32 bytes. */
+struct updk_nvme_psd {
+	uint16_t mp;
+	uint8_t rsvd2;
+	uint8_t flags; /**< bit 0 MXPS, bit 1 NOPS */
+	uint32_t enlat;
+	uint32_t exlat;
+	uint8_t rrt;
+	uint8_t rrl;
+	uint8_t rwt;
+	uint8_t rwl;
+	uint16_t idlp;
+	uint8_t ips;
+	uint8_t rsvd19;
+	uint16_t actp;
+	uint8_t apws;
+	uint8_t rsvd23[9];
+} __attribute__((packed));
+
+/** Identify Controller data structure (CNS 01h), 4096 bytes. */
+struct updk_nvme_id_ctrl {
+	uint16_t vid;
+	uint16_t ssvid;
+	char sn[20]; /**< ASCII, space padded, not NUL-terminated */
+	char mn[40];
+	char fr[8];
+	uint8_t rab;
+	uint8_t ieee[3];
+	uint8_t cmic;
+	uint8_t mdts; /**< max transfer 2^mdts * CAP.MPSMIN pages; 0: no limit */
+	uint16_t cntlid;
+	uint32_t ver;
+	uint32_t rtd3r;
+	uint32_t rtd3e;
+	uint32_t oaes; /**< bit 8: Namespace Attribute Notices */
+	uint32_t ctratt;
+	uint16_t rrls;
+	uint8_t rsvd102[9];
+	uint8_t cntrltype;
+	uint8_t fguid[16];
+	uint16_t crdt1;
+	uint16_t crdt2;
+	uint16_t crdt3;
+	uint8_t rsvd134[119];
+	uint8_t nvmsr;
+	uint8_t vwci;
+	uint8_t mec;
+	uint16_t oacs; /**< bit 8: Doorbell Buffer Config supported */
+	uint8_t acl;
+	uint8_t aerl;
+	uint8_t frmw;
+	uint8_t lpa;
+	uint8_t elpe;
+	uint8_t npss;
+	uint8_t avscc;
+	uint8_t apsta;
+	uint16_t wctemp;
+	uint16_t cctemp;
+	uint16_t mtfa;
+	uint32_t hmpre;
+	uint32_t hmmin;
+	uint8_t tnvmcap[16];
+	uint8_t unvmcap[16];
+	uint32_t rpmbs;
+	uint16_t edstt;
+	uint8_t dsto;
+	uint8_t fwug;
+	uint16_t kas;
+	uint16_t hctma;
+	uint16_t mntmt;
+	uint16_t mxtmt;
+	uint32_t sanicap;
+	uint32_t hmminds;
+	uint16_t hmmaxd;
+	uint16_t nsetidmax;
+	uint16_t endgidmax;
+	uint8_t anatt;
+	uint8_t anacap;
+	uint32_t anagrpmax;
+	uint32_t nanagrpid;
+	uint32_t pels;
+	uint16_t domainid;
+	uint8_t rsvd358[10];
+	uint8_t megcap[16];
+	uint8_t rsvd384[128];
+	uint8_t sqes;
+	uint8_t cqes;
+	uint16_t maxcmd;
+	uint32_t nn; /**< largest namespace identifier */
+	uint16_t oncs; /**< bit 0 Compare, 2 DSM, 3 Write Zeroes */
+	uint16_t fuses;
+	uint8_t fna;
+	uint8_t vwc;
+	uint16_t awun;
+	uint16_t awupf;
+	uint8_t icsvscc;
+	uint8_t nwpc;
+	uint16_t acwu;
+	uint16_t ocfs;
+	uint32_t sgls; /**< bits 1:0 non-zero: SGLs supported for NVM commands */
+	uint32_t mnan;
+	uint8_t maxdna[16];
+	uint32_t maxcna;
+	uint8_t rsvd564[204];
+	char subnqn[256];
+	uint8_t rsvd1024[768];
+	uint32_t ioccsz;
+	uint32_t iorcsz;
+	uint16_t icdoff;
+	uint8_t fcatt;
+	uint8_t msdbd;
+	uint16_t ofcs;
+	uint8_t rsvd1806[242];
+	struct updk_nvme_psd psd[32];
+	uint8_t vs[1024];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct updk_nvme_id_ctrl) == 4096, "Identify Controller is 4096 bytes");
+_Static_assert(__builtin_offsetof(struct updk_nvme_id_ctrl, mdts) == 77, "MDTS at byte 77");
+_Static_assert(__builtin_offsetof(struct updk_nvme_id_ctrl, oacs) == 256, "OACS at 256");
+_Static_assert(__builtin_offsetof(struct updk_nvme_id_ctrl, sqes) == 512, "SQES at 512");
+_Static_assert(__builtin_offsetof(struct updk_nvme_id_ctrl, sgls) == 536, "SGLS at 536");
+_Static_assert(__builtin_offsetof(struct updk_nvme_id_ctrl, subnqn) == 768, "SUBNQN at 768");
+_Static_assert(__builtin_offsetof(struct updk_nvme_id_ctrl, psd) == 2048, "PSD0 at 2048");
+
+/** LBA Format data structure (NVM Command Set 1.0 Figure 98). */
+struct updk_nvme_lbaf {
+	uint16_t ms; /**< metadata bytes per LBA */
+	uint8_t lbads; /**< LBA data size, 2^lbads bytes */
+	uint8_t rp; /**< bits 1:0 relative performance */
+} __attribute__((packed));
+
+/** Identify Namespace data structure for the NVM command set (CNS 00h), 4096 bytes. */
+struct updk_nvme_id_ns {
+	uint64_t nsze;
+	uint64_t ncap;
+	uint64_t nuse;
+	uint8_t nsfeat;
+	uint8_t nlbaf; /**< number of LBA formats, 0's based */
+	uint8_t flbas; /**< bits 3:0 and 6:5 the format in use; bit 4 metadata at end of LBA */
+	uint8_t mc;
+	uint8_t dpc;
+	uint8_t dps;
+	uint8_t nmic;
+	uint8_t rescap;
+	uint8_t fpi;
+	uint8_t dlfeat;
+	uint16_t nawun;
+	uint16_t nawupf;
+	uint16_t nacwu;
+	uint16_t nabsn;
+	uint16_t nabo;
+	uint16_t nabspf;
+	uint16_t noiob;
+	uint8_t nvmcap[16];
+	uint16_t npwg;
+	uint16_t npwa;
+	uint16_t npdg;
+	uint16_t npda;
+	uint16_t nows;
+	uint16_t mssrl;
+	uint32_t mcl;
+	uint8_t msrc;
+	uint8_t rsvd81;
+	uint8_t nulbaf;
+	uint8_t rsvd83[9];
+	uint32_t anagrpid;
+	uint8_t rsvd96[3];
+	uint8_t nsattr;
+	uint16_t nvmsetid;
+	uint16_t endgid;
+	uint8_t nguid[16];
+	uint8_t eui64[8];
+	struct updk_nvme_lbaf lbaf[64];
+	uint8_t vs[3712];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct updk_nvme_id_ns) == 4096, "Identify Namespace is 4096 bytes");
+_Static_assert(__builtin_offsetof(struct updk_nvme_id_ns, anagrpid) == 92, "ANAGRPID at 92");
+_Static_assert(__builtin_offsetof(struct updk_nvme_id_ns, nguid) == 104, "NGUID at 104");
+_Static_assert(__builtin_offsetof(struct updk_nvme_id_ns, lbaf) == 128, "LBAF0 at 128");
+
+/** SMART / Health Information log page (NVMe Base 2.0 §5.16.1.3 Figure 207), 512 bytes. */
+struct updk_nvme_smart_log {
+	uint8_t critical_warning;
+	uint16_t temperature; /**< composite, kelvin */
+	uint8_t avail_spare;
+	uint8_t spare_thresh;
+	uint8_t percent_used;
+	uint8_t endu_grp_crit_warn;
+	uint8_t rsvd7[25];
+	uint8_t data_units_read[16]; /**< 128-bit counters, little-endian */
+	uint8_t data_units_written[16];
+	uint8_t host_reads[16];
+	uint8_t host_writes[16];
+	uint8_t ctrl_busy_time[16];
+	uint8_t power_cycles[16];
+	uint8_t power_on_hours[16];
+	uint8_t unsafe_shutdowns[16];
+	uint8_t media_errors[16];
+	uint8_t num_err_log_entries[16];
+	uint32_t warning_temp_time;
+	uint32_t critical_comp_time;
+	uint16_t temp_sensor[8];
+	uint32_t thm_temp1_trans_count;
+	uint32_t thm_temp2_trans_count;
+	uint32_t thm_temp1_total_time;
+	uint32_t thm_temp2_total_time;
+	uint8_t rsvd232[280];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct updk_nvme_smart_log) == 512, "SMART log is 512 bytes");
+
+/** One Error Information log entry (NVMe Base 2.0 §5.16.1.2 Figure 206), 64 bytes. */
+struct updk_nvme_error_log {
+	uint64_t error_count;
+	uint16_t sqid;
+	uint16_t cmdid;
+	uint16_t status_field; /**< bit 0 phase, 15:1 status as in a CQE */
+	uint16_t param_error_location;
+	uint64_t lba;
+	uint32_t nsid;
+	uint8_t vs;
+	uint8_t trtype;
+	uint8_t rsvd30[2];
+	uint64_t cs;
+	uint16_t trtype_spec_info;
+	uint8_t rsvd42[22];
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct updk_nvme_error_log) == 64, "Error log entry is 64 bytes");
+
+/* ---------------------------------------------------------------------------------------------
+ * Controller
+ */
+
+struct updk_nvme_ctrlr;
+struct updk_nvme_ns;
+struct updk_nvme_qpair;
+
+/** Options for updk_nvme_ctrlr_open(). Zero them, set opts_size = sizeof(opts), then what you
+ * need; a zero field means its default. NULL opts: all defaults. */
+struct updk_nvme_ctrlr_opts {
+	size_t opts_size;
+	/** Admin queue entries, 2..4096 (capped at CAP.MQES + 1); 0: 32. */
+	uint32_t admin_queue_size;
+	/** I/O queue pairs to ask for with Set Features Number of Queues; 0: 64. */
+	uint32_t num_io_queues;
+	/** Do not use shadow doorbells even if the controller offers Doorbell Buffer Config. */
+	bool no_shadow_doorbell;
+	/** Do not use SGLs even if the controller offers them (PRPs only). */
+	bool no_sgl;
+	/** Largest transfer per command in bytes, below MDTS; larger I/O is split; 0: MDTS (or
+	 * 2 MiB when the controller has no limit). */
+	uint32_t max_xfer_size;
+	/** Admin command timeout in ms; 0: 10000. */
+	uint32_t admin_timeout_ms;
+	/** I/O command timeout in ms, after which the command is aborted (then the controller reset
+	 * if the abort does not complete it); 0: 30000; UINT32_MAX: never. */
+	uint32_t io_timeout_ms;
+	/** Called from updk_nvme_admin_process_completions() for every Asynchronous Event the
+	 * controller reports (cpl->cdw0: type bits 2:0, info 15:8, log page 23:16), after the driver
+	 * has acted on it (namespace attribute changes re-read the namespaces). May be NULL. */
+	updk_nvme_cb aer_cb;
+	void *aer_arg;
+};
+
+/**
+ * Open the controller at @addr ("0000:01:00.0", "sim:nvme?..."): bring it up in the order NVMe
+ * Base 2.0 §3.5.1 gives (disable, admin queues, CC, enable, each wait bounded by CAP.TO and
+ * watching CSTS.CFS), identify it and its active namespaces, ask for I/O queues, set up shadow
+ * doorbells where offered and keep Asynchronous Event Requests outstanding. On success stores
+ * the controller in *@ctrlr and returns 0; otherwise a negative errno with the reason logged
+ * and nothing left open.
+ */
+int updk_nvme_ctrlr_open(const char *addr, const struct updk_nvme_ctrlr_opts *opts,
+			 struct updk_nvme_ctrlr **ctrlr);
+
+/**
+ * Shut the controller down cleanly (CC.SHN normal shutdown, waiting for CSTS.SHST complete
+ * within RTD3E or CAP.TO), fail anything still outstanding with Command Aborted By Host, free
+ * every qpair left, free the DMA memory and close the device. NULL is ignored. The controller
+ * is left ready for another driver.
+ */
+void updk_nvme_ctrlr_close(struct updk_nvme_ctrlr *ctrlr);
+
+/**
+ * Reset the controller (CC.EN = 0, then the bring-up again) and recreate every allocated qpair
+ * with its depth. Every command outstanding on the admin queue or any qpair is completed first,
+ * from this call, with Command Aborted By Host. No other thread may use the controller's
+ * qpairs during the call. Returns 0, or a negative errno with the controller left failed
+ * (every later submission returns -ENXIO) and the reason logged.
+ */
+int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *ctrlr);
+
+/** True once the controller reported fatal status (CSTS.CFS), vanished, or a reset failed. */
+bool updk_nvme_ctrlr_is_failed(const struct updk_nvme_ctrlr *ctrlr);
+
+/** The device name the controller was opened with ("0000:01:00.0", "sim:nvme"). */
+const char *updk_nvme_ctrlr_name(const struct updk_nvme_ctrlr *ctrlr);
+
+/** The controller's Identify Controller data, as read at open or the last reset. */
+const struct updk_nvme_id_ctrl *updk_nvme_ctrlr_id(const struct updk_nvme_ctrlr *ctrlr);
+
+/** Controller Capabilities (CAP, NVMe Base 2.0 §3.1.3.1) as read at open. */
+uint64_t updk_nvme_ctrlr_cap(const struct updk_nvme_ctrlr *ctrlr);
+
+/** Version (VS, NVMe Base 2.0 §3.1.3.2): major << 16 | minor << 8 | tertiary. */
+uint32_t updk_nvme_ctrlr_version(const struct updk_nvme_ctrlr *ctrlr);
+
+/** Largest transfer of one command in bytes (MDTS, or opts->max_xfer_size if smaller). */
+uint32_t updk_nvme_ctrlr_max_xfer_size(const struct updk_nvme_ctrlr *ctrlr);
+
+/** Largest qpair depth (outstanding commands) a qpair may have: CAP.MQES (0's based). */
+uint32_t updk_nvme_ctrlr_max_qpair_depth(const struct updk_nvme_ctrlr *ctrlr);
+
+/** I/O queue pairs the controller granted (Set Features Number of Queues). */
+uint32_t updk_nvme_ctrlr_max_qpairs(const struct updk_nvme_ctrlr *ctrlr);
+
+/** True when shadow doorbells (Doorbell Buffer Config) are in use. */
+bool updk_nvme_ctrlr_shadow_doorbell(const struct updk_nvme_ctrlr *ctrlr);
+
+/** True when the driver uses SGLs for I/O whose buffers PRPs cannot describe. */
+bool updk_nvme_ctrlr_sgl_supported(const struct updk_nvme_ctrlr *ctrlr);
+
+/* ---------------------------------------------------------------------------------------------
+ * Namespaces
+ */
+
+/** The largest namespace identifier (Identify Controller NN): nsids run 1..this. */
+uint32_t updk_nvme_ctrlr_num_ns(const struct updk_nvme_ctrlr *ctrlr);
+
+/** The first active nsid, 0 if there is none. */
+uint32_t updk_nvme_ctrlr_first_active_ns(const struct updk_nvme_ctrlr *ctrlr);
+
+/** The next active nsid after @nsid, 0 at the end. */
+uint32_t updk_nvme_ctrlr_next_active_ns(const struct updk_nvme_ctrlr *ctrlr, uint32_t nsid);
+
+/**
+ * The active namespace @nsid, or NULL (logged at debug level) if @nsid is 0, beyond NN, or not
+ * active. The object lives as long as the controller; after a namespace attribute change it
+ * is updated in place (an inactive namespace then fails I/O with -ENODEV).
+ */
+struct updk_nvme_ns *updk_nvme_ns_get(struct updk_nvme_ctrlr *ctrlr, uint32_t nsid);
+
+/** The namespace's identifier. */
+uint32_t updk_nvme_ns_id(const struct updk_nvme_ns *ns);
+
+/** False once the namespace went inactive (a namespace attribute change or reset said so). */
+bool updk_nvme_ns_is_active(const struct updk_nvme_ns *ns);
+
+/** The namespace's Identify Namespace data. */
+const struct updk_nvme_id_ns *updk_nvme_ns_data(const struct updk_nvme_ns *ns);
+
+/** Size in logical blocks (NSZE). */
+uint64_t updk_nvme_ns_num_sectors(const struct updk_nvme_ns *ns);
+
+/** Size in bytes (NSZE × sector size). */
+uint64_t updk_nvme_ns_size(const struct updk_nvme_ns *ns);
+
+/** Logical block data size in bytes, from the LBA format in use. */
+uint32_t updk_nvme_ns_sector_size(const struct updk_nvme_ns *ns);
+
+/** Metadata bytes per logical block (0: none). */
+uint32_t updk_nvme_ns_md_size(const struct updk_nvme_ns *ns);
+
+/** True when metadata is transferred at the end of each logical block (FLBAS bit 4). */
+bool updk_nvme_ns_md_extended(const struct updk_nvme_ns *ns);
+
+/** Largest I/O in logical blocks one command carries (larger I/O is split, transparently). */
+uint32_t updk_nvme_ns_max_io_sectors(const struct updk_nvme_ns *ns);
+
+/** Namespace identifiers from the Namespace Identification Descriptor list (CNS 03h). */
+struct updk_nvme_ns_ids {
+	bool has_eui64, has_nguid, has_uuid;
+	uint8_t eui64[8];
+	uint8_t nguid[16];
+	uint8_t uuid[16];
+	uint8_t csi; /**< Command Set Identifier (0: NVM) */
+};
+
+/** The namespace's identifiers (from CNS 03h when supported, else from Identify Namespace). */
+const struct updk_nvme_ns_ids *updk_nvme_ns_ids(const struct updk_nvme_ns *ns);
+
+/* ---------------------------------------------------------------------------------------------
+ * I/O queue pairs
+ */
+
+/** Options for updk_nvme_qpair_alloc(); zero them and set opts_size = sizeof(opts). */
+struct updk_nvme_qpair_opts {
+	size_t opts_size;
+	/** Commands outstanding at once, 1..CAP.MQES; the queues get depth + 1 entries. 0: 127. An
+	 * I/O split at MDTS takes one slot per child. */
+	uint32_t depth;
+};
+
+/**
+ * Create an I/O submission/completion queue pair on the controller (Create I/O CQ then SQ,
+ * NVMe Base 2.0 §5.4, §5.5) and store it in *@qp. Returns 0, -EINVAL (depth above CAP.MQES:
+ * the message gives the limit), -EBUSY (no queue ids left), -ENOMEM, or the controller's
+ * refusal as -EIO with the status logged.
+ */
+int updk_nvme_qpair_alloc(struct updk_nvme_ctrlr *ctrlr, const struct updk_nvme_qpair_opts *opts,
+			  struct updk_nvme_qpair **qp);
+
+/**
+ * Delete the qpair's queues on the controller and free it. Commands still outstanding are
+ * completed from here with Command Aborted By Host. NULL is ignored. Not on the data path: call
+ * it from the controller's admin thread while the qpair's thread no longer uses it.
+ */
+void updk_nvme_qpair_free(struct updk_nvme_qpair *qp);
+
+/**
+ * Write the pending SQ tail doorbell (once), reap up to @max completions (0: as many as there
+ * are), call their callbacks, then write the CQ head doorbell once for the whole batch. Reports
+ * a quiescent state for updk_mem (updk_mem_quiescent()), so a poll loop needs no other call.
+ * Returns the number of commands completed (an I/O split in children counts once, when its
+ * last child completes), or -ENXIO when the controller has failed (outstanding commands are
+ * then completed with Command Aborted By Host after an updk_nvme_ctrlr_reset()).
+ */
+int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max);
+
+/** Write the pending SQ tail doorbell now instead of at the next process_completions(). */
+void updk_nvme_qpair_flush(struct updk_nvme_qpair *qp);
+
+/** Commands submitted on @qp and not yet completed (children of a split I/O count apiece). */
+uint32_t updk_nvme_qpair_outstanding(const struct updk_nvme_qpair *qp);
+
+/** The qpair's queue identifier on the controller (1..). */
+uint16_t updk_nvme_qpair_id(const struct updk_nvme_qpair *qp);
+
+/* ---------------------------------------------------------------------------------------------
+ * I/O commands. Each returns 0 once the command is queued (its callback runs later), or a
+ * negative errno with nothing queued: -EINVAL (LBA range beyond the namespace, zero blocks,
+ * buffer not dword aligned, buffer layout PRPs cannot describe without SGL), -EAGAIN (not
+ * enough free slots: poll and retry), -EFAULT (buffer not DMA memory), -ENODEV (namespace
+ * inactive), -ENXIO (controller failed), -ENOTSUP (the controller lacks the command, per ONCS).
+ * @nlb is the number of logical blocks (1-based, unlike the command's 0's based field).
+ */
+
+/** Force Unit Access (NVM Command Set 1.0 §3.2.6, CDW12 bit 30). */
+#define UPDK_NVME_IO_FUA (1u << 30)
+/** Limited Retry (CDW12 bit 31). */
+#define UPDK_NVME_IO_LIMITED_RETRY (1u << 31)
+/** Write Zeroes: deallocate the blocks as well (CDW12 bit 25). */
+#define UPDK_NVME_IO_DEAC (1u << 25)
+
+/** Read @nlb blocks from @lba into @buf (DMA memory, @nlb × sector size bytes). */
+int updk_nvme_ns_read(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf, uint64_t lba,
+		      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags);
+
+/** Write @nlb blocks at @lba from @buf; @io_flags may hold UPDK_NVME_IO_FUA. */
+int updk_nvme_ns_write(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const void *buf,
+		       uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags);
+
+/**
+ * Read into an I/O vector whose lengths add up to @nlb blocks. With PRPs every element but the
+ * first must start on a page boundary and every element but the last must end on one; other
+ * layouts need a controller with SGL support.
+ */
+int updk_nvme_ns_readv(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const struct iovec *iov,
+		       int iovcnt, uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg,
+		       uint32_t io_flags);
+
+/** Write from an I/O vector (same layout rules as updk_nvme_ns_readv()). */
+int updk_nvme_ns_writev(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+			updk_nvme_cb cb, void *arg, uint32_t io_flags);
+
+/** Compare @nlb blocks at @lba with @buf; a mismatch completes with Compare Failure (85h). */
+int updk_nvme_ns_compare(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const void *buf,
+			 uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags);
+
+/** Flush the volatile write cache of the namespace. */
+int updk_nvme_ns_flush(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, updk_nvme_cb cb,
+		       void *arg);
+
+/** Write zeroes to @nlb blocks at @lba (@io_flags: UPDK_NVME_IO_FUA, UPDK_NVME_IO_DEAC). */
+int updk_nvme_ns_write_zeroes(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint64_t lba,
+			      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags);
+
+/** One Dataset Management range (NVM Command Set 1.0 Figure 39); @nlb is a count, 1-based. */
+struct updk_nvme_dsm_range {
+	uint32_t attributes;
+	uint32_t nlb;
+	uint64_t slba;
+};
+
+/** Deallocate (trim) @n ranges (1..256) with Dataset Management, AD attribute set. */
+int updk_nvme_ns_deallocate(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			    const struct updk_nvme_dsm_range *ranges, uint16_t n, updk_nvme_cb cb,
+			    void *arg);
+
+/**
+ * Submit an I/O command the caller built in @cmd (the driver sets CID and the data pointer from
+ * @buf/@len, which must be DMA memory; @buf NULL for no data). No splitting at MDTS.
+ */
+int updk_nvme_io_raw(struct updk_nvme_qpair *qp, const struct updk_nvme_cmd *cmd, void *buf,
+		     uint32_t len, updk_nvme_cb cb, void *arg);
+
+/* ---------------------------------------------------------------------------------------------
+ * Admin commands (from the controller's admin thread). @buf may be any memory of @len bytes
+ * (the driver copies it through a DMA buffer of its own; @len up to the max transfer size);
+ * for commands that read data, @buf is filled before the callback runs.
+ */
+
+/**
+ * Submit an admin command the caller built (the driver sets CID and the data pointer). Returns
+ * 0 when queued, -EAGAIN when the admin queue is full, -EINVAL, -ENXIO.
+ */
+int updk_nvme_admin_raw(struct updk_nvme_ctrlr *ctrlr, const struct updk_nvme_cmd *cmd, void *buf,
+			uint32_t len, updk_nvme_cb cb, void *arg);
+
+/**
+ * Write the admin SQ doorbell if needed, reap admin completions and call their callbacks,
+ * handle Asynchronous Events (re-arming them) and check admin and I/O command timeouts.
+ * Returns the number of admin commands completed, or -ENXIO when the controller has failed.
+ * Call it now and then (every few milliseconds) from the admin thread.
+ */
+int updk_nvme_admin_process_completions(struct updk_nvme_ctrlr *ctrlr);
+
+/**
+ * Submit @cmd on the admin queue and poll until it completes or the admin timeout passes.
+ * Copies the completion into *@cpl if @cpl is not NULL. Returns 0, -EIO when the controller
+ * completed it with an error (logged with the status name), -ETIMEDOUT, or a submission error.
+ */
+int updk_nvme_admin_sync(struct updk_nvme_ctrlr *ctrlr, const struct updk_nvme_cmd *cmd, void *buf,
+			 uint32_t len, struct updk_nvme_cpl *cpl);
+
+/**
+ * Get Log Page @lid (NVMe Base 2.0 §5.16) for @nsid (0xffffffff: controller-wide) into @buf,
+ * @len bytes (a multiple of 4) from byte @offset of the page.
+ */
+int updk_nvme_ctrlr_get_log_page(struct updk_nvme_ctrlr *ctrlr, uint8_t lid, uint32_t nsid,
+				 void *buf, uint32_t len, uint64_t offset, updk_nvme_cb cb,
+				 void *arg);
+
+/** Get Features @fid (NVMe Base 2.0 §5.15) with @cdw11; the value is in cpl->cdw0. */
+int updk_nvme_ctrlr_get_feature(struct updk_nvme_ctrlr *ctrlr, uint8_t fid, uint32_t cdw11,
+				void *buf, uint32_t len, updk_nvme_cb cb, void *arg);
+
+/** Set Features @fid (NVMe Base 2.0 §5.27) with @cdw11 and @cdw12. */
+int updk_nvme_ctrlr_set_feature(struct updk_nvme_ctrlr *ctrlr, uint8_t fid, uint32_t cdw11,
+				uint32_t cdw12, void *buf, uint32_t len, updk_nvme_cb cb,
+				void *arg);
+
+/* ---------------------------------------------------------------------------------------------
+ * Counters. Each qpair counts on its own thread (plain stores); the controller's figures add
+ * the admin queue, every live qpair and every qpair freed before. Reading them from another
+ * thread while I/O runs gives a close, not exact, snapshot.
+ */
+struct updk_nvme_stats {
+	uint64_t cmds_submitted; /**< commands placed in a submission queue */
+	uint64_t cmds_completed; /**< completions reaped from the device */
+	uint64_t cmds_failed; /**< of those, with an error status */
+	uint64_t cmds_aborted; /**< completed by the driver (reset, free, close) */
+	uint64_t split_ios; /**< I/Os split at MDTS into children */
+	uint64_t sq_doorbell_mmio; /**< SQ tail doorbell register writes */
+	uint64_t cq_doorbell_mmio; /**< CQ head doorbell register writes */
+	uint64_t mmio_doorbell_writes; /**< both of the above */
+	uint64_t shadow_doorbell_updates; /**< doorbell values written to the shadow buffer */
+	uint64_t queue_full; /**< submissions refused with -EAGAIN */
+	uint64_t timeouts; /**< commands whose timeout expired */
+	uint64_t aborts_sent; /**< Abort commands sent for them */
+	uint64_t resets; /**< controller resets (updk_nvme_ctrlr_reset and timeouts) */
+	uint64_t bogus_completions; /**< CQEs refused: CID not outstanding, SQ head out of range */
+};
+
+/** The counters of one qpair, into *@stats. */
+void updk_nvme_qpair_get_stats(const struct updk_nvme_qpair *qp, struct updk_nvme_stats *stats);
+
+/** The controller's counters, admin queue and all qpairs together, into *@stats. */
+void updk_nvme_ctrlr_get_stats(const struct updk_nvme_ctrlr *ctrlr, struct updk_nvme_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
