@@ -6,6 +6,7 @@
 #include <updk/log.h>
 #include <updk/mem.h>
 #include <updk/mmio.h>
+#include <updk/net.h>
 #include <updk/nvme.h>
 #include <updk/pci.h>
 #include <updk/tsc.h>

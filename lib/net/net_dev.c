@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * The generic NIC device: open by address, pick the driver by PCI ids, check and default the
+ * options, and the control-path calls that forward to the driver.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_COMPONENT "net"
+#include "lib/util/log.h"
+
+#include "lib/net/net_driver.h"
+#include "lib/net/pkt_pool.h"
+
+#define RING_DEFAULT 512
+#define RING_MIN 64
+#define RING_MAX 4096
+#define LINK_WAIT_DEFAULT_MS 10000
+/* Buffers a device's own pool holds beyond its rings: bursts in flight in the application. */
+#define POOL_SLACK 2048
+#define POOL_CACHE 256
+
+static int check_ring(const char *addr, const char *what, uint16_t *size)
+{
+	if (*size == 0)
+		*size = RING_DEFAULT;
+	if (*size < RING_MIN || *size > RING_MAX || (*size & (*size - 1))) {
+		log_err("%s: %s ring size %u: use a power of two from %u to %u", addr, what, *size,
+			RING_MIN, RING_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_opts(const char *addr, const struct updk_net_opts *in, struct updk_net_opts *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (in) {
+		if (in->opts_size == 0 || in->opts_size > sizeof(*in)) {
+			log_err("%s: updk_net_opts.opts_size is %zu: set it to sizeof(struct "
+				"updk_net_opts)",
+				addr, in->opts_size);
+			return -EINVAL;
+		}
+		memcpy(out, in, in->opts_size);
+	}
+	out->opts_size = sizeof(*out);
+	if (out->rx_queues == 0)
+		out->rx_queues = 1;
+	if (out->tx_queues == 0)
+		out->tx_queues = 1;
+	if (out->rx_queues > UPDK_NET_MAX_QUEUES || out->tx_queues > UPDK_NET_MAX_QUEUES) {
+		log_err("%s: %u receive and %u transmit queues asked for: at most %u of each", addr,
+			out->rx_queues, out->tx_queues, UPDK_NET_MAX_QUEUES);
+		return -EINVAL;
+	}
+	if (check_ring(addr, "receive", &out->rx_ring_size) ||
+	    check_ring(addr, "transmit", &out->tx_ring_size))
+		return -EINVAL;
+	if (out->link_wait_ms == 0)
+		out->link_wait_ms = LINK_WAIT_DEFAULT_MS;
+	return 0;
+}
+
+int updk_net_open(const char *addr, const struct updk_net_opts *opts, struct updk_net_dev **dev)
+{
+	struct net_dev *nd;
+	int rc;
+
+	if (!addr || !dev) {
+		log_err("updk_net_open: address and device pointer are required");
+		return -EINVAL;
+	}
+	*dev = NULL;
+	nd = calloc(1, sizeof(*nd));
+	if (!nd)
+		return -ENOMEM;
+	rc = check_opts(addr, opts, &nd->opts);
+	if (rc)
+		goto fail;
+	rc = updk_pci_open(addr, &nd->pci);
+	if (rc)
+		goto fail;
+
+	uint16_t vid = updk_pci_vendor_id(nd->pci), did = updk_pci_device_id(nd->pci);
+
+	for (const struct net_driver *const *d = net_drivers; *d; d++)
+		if ((*d)->match(vid, did)) {
+			nd->drv = *d;
+			break;
+		}
+	if (!nd->drv) {
+		log_err("%s: no updk NIC driver for device %04x:%04x (updk drives Intel 82599, "
+			"X540 and X550 NICs)",
+			addr, vid, did);
+		rc = -ENODEV;
+		goto fail_pci;
+	}
+
+	nd->pool = nd->opts.pool;
+	if (!nd->pool) {
+		unsigned count = nd->opts.rx_queues * nd->opts.rx_ring_size +
+				 nd->opts.tx_queues * nd->opts.tx_ring_size + POOL_SLACK;
+		char name[48];
+
+		snprintf(name, sizeof(name), "%s-rx", nd->drv->name);
+		nd->own_pool = updk_pktpool_create(name, count, 0, 0, POOL_CACHE,
+						   updk_pci_numa_node(nd->pci));
+		if (!nd->own_pool) {
+			rc = -errno;
+			log_err("%s: cannot make the receive buffer pool: pass a pool in "
+				"updk_net_opts.pool or make DMA memory available",
+				addr);
+			goto fail_pci;
+		}
+		nd->pool = nd->own_pool;
+	} else if (nd->pool->buf_len - nd->pool->headroom < 1024) {
+		log_err("%s: pool %s has %u bytes of data room: receive needs at least 1024", addr,
+			nd->pool->name, nd->pool->buf_len - nd->pool->headroom);
+		rc = -EINVAL;
+		goto fail_pci;
+	}
+
+	rc = nd->drv->init(nd);
+	if (rc)
+		goto fail_pool;
+	*dev = &nd->pub;
+	return 0;
+
+fail_pool:
+	updk_pktpool_free(nd->own_pool);
+fail_pci:
+	updk_pci_close(nd->pci);
+fail:
+	free(nd);
+	return rc < 0 ? rc : -EINVAL;
+}
+
+void updk_net_close(struct updk_net_dev *dev)
+{
+	if (!dev)
+		return;
+	struct net_dev *nd = net_dev_of(dev);
+
+	nd->drv->fini(nd);
+	updk_pktpool_free(nd->own_pool);
+	updk_pci_close(nd->pci);
+	free(nd);
+}
+
+const char *updk_net_driver_name(const struct updk_net_dev *dev)
+{
+	return ((const struct net_dev *)dev)->drv->name;
+}
+
+const char *updk_net_name(const struct updk_net_dev *dev)
+{
+	return updk_pci_name(((const struct net_dev *)dev)->pci);
+}
+
+void updk_net_mac(const struct updk_net_dev *dev, uint8_t mac[6])
+{
+	memcpy(mac, ((const struct net_dev *)dev)->mac, 6);
+}
+
+int updk_net_link(struct updk_net_dev *dev, struct updk_net_link *link)
+{
+	struct net_dev *nd = net_dev_of(dev);
+
+	return nd->drv->link(nd, link);
+}
+
+int updk_net_set_promiscuous(struct updk_net_dev *dev, bool on)
+{
+	struct net_dev *nd = net_dev_of(dev);
+	int rc = nd->drv->set_promiscuous(nd, on);
+
+	if (!rc)
+		nd->opts.promiscuous = on;
+	return rc;
+}
+
+int updk_net_stats(struct updk_net_dev *dev, struct updk_net_stats *stats)
+{
+	struct net_dev *nd = net_dev_of(dev);
+	int rc = nd->drv->stats_update(nd, &nd->stats);
+
+	if (rc)
+		return rc;
+	*stats = nd->stats;
+	stats->n_queues = dev->n_rxq > dev->n_txq ? dev->n_rxq : dev->n_txq;
+	return 0;
+}
+
+int updk_net_stats_reset(struct updk_net_dev *dev)
+{
+	struct net_dev *nd = net_dev_of(dev);
+	int rc = nd->drv->stats_update(nd, &nd->stats);
+
+	memset(&nd->stats, 0, sizeof(nd->stats));
+	return rc;
+}
+
+uint16_t updk_net_bad_queue(struct updk_net_dev *dev, uint16_t q, bool rx)
+{
+	struct net_dev *nd = net_dev_of(dev);
+
+	if (!nd->warned_bad_queue) {
+		nd->warned_bad_queue = true;
+		log_err("%s: %s burst on queue %u, but the device was opened with %u: use queues "
+			"0 to %u",
+			updk_net_name(dev), rx ? "receive" : "transmit", q,
+			rx ? dev->n_rxq : dev->n_txq, (rx ? dev->n_rxq : dev->n_txq) - 1);
+	}
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The seam between lib/net and the NIC drivers (drivers/ixgbe, drivers/virtio-net). Internal.
+ *
+ * updk_net_open() opens the PCI device, picks the first driver in net_drivers[] whose match()
+ * accepts the vendor and device id, and calls its init(). The driver resets the device, brings
+ * it up, reads the MAC address into nd->mac and fills nd->pub.rx[]/tx[] with its burst
+ * functions and queue states. Everything else is a control-path call through the ops below.
+ */
+#ifndef UPDK_NET_NET_DRIVER_H
+#define UPDK_NET_NET_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <updk/net.h>
+#include <updk/pci.h>
+
+struct net_dev;
+
+struct net_driver {
+	const char *name;
+	/* True if this driver drives the function with these ids. */
+	bool (*match)(uint16_t vendor_id, uint16_t device_id);
+	/*
+	 * Bring the device up with nd->opts (already checked and defaulted by lib/net) and
+	 * nd->pool. Returns 0 or -errno; on error nothing is left allocated and the device is
+	 * left reset.
+	 */
+	int (*init)(struct net_dev *nd);
+	/* Stop the queues, reset the device, free rings and every buffer they hold. */
+	void (*fini)(struct net_dev *nd);
+	int (*link)(struct net_dev *nd, struct updk_net_link *link);
+	int (*set_promiscuous)(struct net_dev *nd, bool on);
+	/* Add the device's counters since the last call to *st (which lib/net keeps). */
+	int (*stats_update)(struct net_dev *nd, struct updk_net_stats *st);
+};
+
+struct net_dev {
+	struct updk_net_dev pub; /* first: the public handle points here */
+	const struct net_driver *drv;
+	struct updk_pci_dev *pci;
+	struct updk_net_opts opts; /* defaults filled in */
+	struct updk_pktpool *pool; /* what the receive rings take buffers from */
+	struct updk_pktpool *own_pool; /* made by lib/net when opts.pool was NULL */
+	uint8_t mac[6];
+	bool warned_bad_queue;
+	struct updk_net_stats stats; /* totals; drivers add to them in stats_update */
+	void *priv; /* the driver's */
+};
+
+static inline struct net_dev *net_dev_of(struct updk_net_dev *dev)
+{
+	return (struct net_dev *)dev;
+}
+
+/* Every NIC driver updk has, NULL-terminated (lib/net/drivers.c). */
+extern const struct net_driver *const net_drivers[];
+
+#endif
