@@ -243,9 +243,9 @@ int updk_mempool_get_bulk(struct updk_mempool *mp, void **objs, unsigned n)
 {
 	struct mp_cache *c = cache_of(mp);
 
-	if (!c || n > mp->cache_size)
+	if (!c)
 		return ring_get(mp, objs, n, n) == n || n == 0 ? 0 : -ENOBUFS;
-	if (c->len < n) {
+	if (c->len < n && n <= mp->cache_size) {
 		/* Refill to cache_size beyond what this request needs. */
 		unsigned got =
 			ring_get(mp, &c->objs[c->len], n - c->len, mp->cache_size + n - c->len);
@@ -253,42 +253,55 @@ int updk_mempool_get_bulk(struct updk_mempool *mp, void **objs, unsigned n)
 		if (!got)
 			return -ENOBUFS;
 		c->len += got;
+	} else if (c->len < n) {
+		/* Larger than the cache: all it holds, the rest straight from the shared stack. */
+		unsigned rest = n - c->len;
+
+		if (ring_get(mp, objs, rest, rest) != rest)
+			return -ENOBUFS;
+		objs += rest;
+		n -= rest;
 	}
 	for (unsigned i = 0; i < n; i++)
 		objs[i] = c->objs[--c->len];
 	return 0;
 }
 
-/* An object outside the pool would corrupt it: refuse it loudly, at the cost of two compares. */
-static bool bad_obj(const struct updk_mempool *mp, const void *obj)
+static inline bool in_pool(const struct updk_mempool *mp, const void *obj)
 {
-	const uint8_t *p = obj;
+	return (const uint8_t *)obj >= mp->base && (const uint8_t *)obj < mp->end;
+}
 
-	if (__builtin_expect(p >= mp->base && p < mp->end, 1)) {
-#ifdef UPDK_DEBUG
-		if ((size_t)(p - mp->base) % mp->elt_size == 0)
-			return false;
-#else
-		return false;
-#endif
+/*
+ * Put back what is the pool's and refuse the rest loudly: a foreign object would corrupt the
+ * pool. Out of line, so the fast paths carry only the range compare.
+ */
+static __attribute__((noinline, cold)) void put_checked(struct updk_mempool *mp, void *const *objs,
+							unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *p = objs[i];
+
+		if (!in_pool(mp, p) || (size_t)(p - mp->base) % mp->elt_size) {
+			log_err("mempool %s: object %p put back is not one of the pool's: ignored",
+				mp->name, objs[i]);
+			continue;
+		}
+		ring_put(mp, &objs[i], 1);
 	}
-	log_err("mempool %s: object %p put back is not one of the pool's: ignored", mp->name, obj);
-	return true;
 }
 
 void updk_mempool_put_bulk(struct updk_mempool *mp, void *const *objs, unsigned n)
 {
-	struct mp_cache *c = cache_of(mp);
+	struct mp_cache *c;
 
 	for (unsigned i = 0; i < n; i++) {
-		if (__builtin_expect(bad_obj(mp, objs[i]), 0)) {
-			/* Put the good ones one by one. */
-			for (unsigned j = 0; j < n; j++)
-				if (j != i && !bad_obj(mp, objs[j]))
-					updk_mempool_put(mp, objs[j]);
+		if (__builtin_expect(!in_pool(mp, objs[i]), 0)) {
+			put_checked(mp, objs, n);
 			return;
 		}
 	}
+	c = cache_of(mp);
 	if (!c || n > mp->cache_size) {
 		ring_put(mp, objs, n);
 		return;
@@ -304,14 +317,22 @@ void updk_mempool_put_bulk(struct updk_mempool *mp, void *const *objs, unsigned 
 
 void *updk_mempool_get(struct updk_mempool *mp)
 {
+	struct mp_cache *c = cache_of(mp);
 	void *obj;
 
+	if (__builtin_expect(c && c->len, 1))
+		return c->objs[--c->len];
 	return updk_mempool_get_bulk(mp, &obj, 1) == 0 ? obj : NULL;
 }
 
 void updk_mempool_put(struct updk_mempool *mp, void *obj)
 {
-	updk_mempool_put_bulk(mp, &obj, 1);
+	struct mp_cache *c = cache_of(mp);
+
+	if (__builtin_expect(c && in_pool(mp, obj) && c->len < 2 * mp->cache_size, 1))
+		c->objs[c->len++] = obj;
+	else
+		updk_mempool_put_bulk(mp, &obj, 1);
 }
 
 uint64_t updk_mempool_obj_iova(const struct updk_mempool *mp, const void *obj)
