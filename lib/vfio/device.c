@@ -213,8 +213,12 @@ int vfio_dev_region(struct vfio_dev *dev, unsigned index, struct vfio_region_des
 		info->index = index;
 		if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, info) != 0) {
 			rc = -errno;
-			log_err("%s: VFIO_DEVICE_GET_REGION_INFO(%u): %s", dev->name, index,
-				strerror(-rc));
+			/* EINVAL: an index the device lacks (the VGA region of a non-VGA one). */
+			if (rc == -EINVAL)
+				log_debug("%s: no region %u", dev->name, index);
+			else
+				log_err("%s: VFIO_DEVICE_GET_REGION_INFO(%u): %s", dev->name,
+					index, strerror(-rc));
 			goto out;
 		}
 		if (info->argsz <= sz) {
