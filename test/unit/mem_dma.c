@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* DMA heap: alignment, IOVA consistency, zeroing, dedicated chunks; both backings. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
+
+#include <hugetlbfs.h>
 
 #include <criterion/criterion.h>
 
@@ -40,7 +43,7 @@ static void check_alloc(void *p, uint64_t iova, size_t size, size_t align)
 	memset(p, 0xa5, size); /* the memory is really there and writable */
 }
 
-static void alloc_free_mix(void)
+static void alloc_free_mix(unsigned long page_size)
 {
 	static const size_t sizes[] = { 1, 64, 100, 4096, 5000, 65536, 1 << 20 };
 	static const size_t aligns[] = { 0, 64, 128, 4096, 1 << 16, 1 << 21 };
@@ -54,6 +57,8 @@ static void alloc_free_mix(void)
 
 			p[n] = updk_dma_alloc(sizes[i], aligns[j], UPDK_NUMA_ANY, &iova[n]);
 			check_alloc(p[n], iova[n], sizes[i], align);
+			cr_assert_eq(mem_env_page_size_of(p[n]), page_size,
+				     "%p is not on %lu-byte pages", p[n], page_size);
 			n++;
 		}
 	}
@@ -67,12 +72,12 @@ static void alloc_free_mix(void)
 
 Test(mem_dma, alloc_free_hugepages, .init = use_huge)
 {
-	alloc_free_mix();
+	alloc_free_mix((unsigned long)gethugepagesize());
 }
 
 Test(mem_dma, alloc_free_4k, .init = use_4k)
 {
-	alloc_free_mix();
+	alloc_free_mix(4096);
 }
 
 static void zeroing(void)
@@ -208,5 +213,28 @@ Test(mem_dma, init_after_allocation_is_busy, .init = use_4k)
 	o.opts_size = sizeof(o);
 	o.chunk_size = 4096;
 	cr_assert_eq(updk_mem_init(&o), -EINVAL);
+	updk_dma_free(p);
+}
+
+/* More hugepages than exist: a clean ENOMEM (the log names scripts/setup.sh), no crash. */
+Test(mem_dma, hugepage_shortage_is_enomem)
+{
+	struct updk_mem_opts o = {
+		.opts_size = sizeof(o),
+		.backing = UPDK_MEM_HUGEPAGES,
+		.chunk_size = 1UL << 40,
+	};
+
+	if (!mem_env_hugepages(128))
+		cr_skip_test("no hugepages and not root: run scripts/setup.sh hugepages 128");
+	cr_assert_eq(updk_mem_init(&o), 0);
+	errno = 0;
+	cr_assert_null(updk_dma_alloc(64, 0, UPDK_NUMA_ANY, NULL));
+	cr_assert_eq(errno, ENOMEM);
+	/* A normal chunk size works again. */
+	o.chunk_size = 0;
+	cr_assert_eq(updk_mem_init(&o), 0);
+	void *p = updk_dma_alloc(64, 0, UPDK_NUMA_ANY, NULL);
+	cr_assert_not_null(p);
 	updk_dma_free(p);
 }

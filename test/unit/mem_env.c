@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* Hugepage reservation and backing choice for the lib/mem unit tests. */
 #include <errno.h>
+#include <stdint.h>
 #include <mntent.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,4 +72,26 @@ void mem_env_use(enum updk_mem_backing backing)
 	if (backing == UPDK_MEM_HUGEPAGES && !mem_env_hugepages(128))
 		cr_skip_test("no hugepages and not root: run scripts/setup.sh hugepages 128");
 	cr_assert_eq(updk_mem_init(&o), 0);
+}
+
+unsigned long mem_env_page_size_of(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[256];
+	bool in = false;
+	unsigned long size = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, kb;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+		else if (in && sscanf(line, "KernelPageSize: %lu kB", &kb) == 1)
+			size = kb << 10;
+	}
+	fclose(f);
+	return size;
 }

@@ -4,6 +4,7 @@
 #define UPDK_TEST_UNIT_MEM_ENV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <updk/mem.h>
 
@@ -16,5 +17,8 @@ bool mem_env_hugepages(unsigned pages);
 
 /* Select @backing for this test process (criterion runs each test in its own process). */
 void mem_env_use(enum updk_mem_backing backing);
+
+/* The kernel page size backing @p, from /proc/self/smaps (0 if not found). */
+unsigned long mem_env_page_size_of(const void *p);
 
 #endif
