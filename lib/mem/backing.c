@@ -20,6 +20,13 @@
 
 #define SIZE_2M (2UL << 20)
 
+static bool use_hugetlbfs = true;
+
+void backing_use_hugetlbfs(bool use)
+{
+	use_hugetlbfs = use;
+}
+
 size_t backing_page_size(enum updk_mem_backing kind)
 {
 	long sz;
@@ -38,7 +45,7 @@ static int log2_of(size_t v)
 /* A hugetlbfs file in the mount for @page_size, unlinked at once, or MAP_HUGETLB without one. */
 static void *map_huge(size_t len, size_t page_size, int *err)
 {
-	const char *dir = hugetlbfs_find_path_for_size((long)page_size);
+	const char *dir = use_hugetlbfs ? hugetlbfs_find_path_for_size((long)page_size) : NULL;
 	void *va;
 
 	if (dir) {

@@ -3,6 +3,7 @@
 #ifndef UPDK_MEM_BACKING_H
 #define UPDK_MEM_BACKING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <updk/mem.h>
@@ -30,5 +31,11 @@ size_t backing_page_size(enum updk_mem_backing kind);
 int backing_alloc(enum updk_mem_backing kind, size_t len, int node, struct backing *out);
 
 void backing_free(struct backing *b);
+
+/*
+ * Whether hugepages come from a file in a hugetlbfs mount (the default, when one is mounted)
+ * or always from MAP_HUGETLB. For tests, so both ways are exercised on one machine.
+ */
+void backing_use_hugetlbfs(bool use);
 
 #endif

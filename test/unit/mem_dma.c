@@ -10,6 +10,7 @@
 
 #include <updk/mem.h>
 
+#include "lib/mem/backing.h"
 #include "lib/mem/iova_alloc.h"
 #include "lib/mem/mem_vfio.h"
 #include "test/unit/mem_env.h"
@@ -72,6 +73,13 @@ static void alloc_free_mix(unsigned long page_size)
 
 Test(mem_dma, alloc_free_hugepages, .init = use_huge)
 {
+	alloc_free_mix((unsigned long)gethugepagesize());
+}
+
+/* Hugepages without a hugetlbfs file: anonymous MAP_HUGETLB. */
+Test(mem_dma, alloc_free_map_hugetlb, .init = use_huge)
+{
+	backing_use_hugetlbfs(false);
 	alloc_free_mix((unsigned long)gethugepagesize());
 }
 
