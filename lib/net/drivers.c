@@ -5,6 +5,9 @@
  */
 #include "lib/net/net_driver.h"
 
+extern const struct net_driver ixgbe_driver;
+
 const struct net_driver *const net_drivers[] = {
+	&ixgbe_driver,
 	NULL,
 };
