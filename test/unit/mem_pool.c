@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <criterion/criterion.h>
@@ -30,27 +31,36 @@ static atomic_uchar taken[COUNT];
 static size_t elt;
 static uint8_t *first_obj;
 
+/* Criterion's asserts belong to the test's thread: other threads record the first failure. */
+static atomic_bool failed;
+static char failure[256];
+#define thread_check(cond, ...)                                          \
+	do {                                                             \
+		if (!(cond) && !atomic_exchange(&failed, true))          \
+			snprintf(failure, sizeof(failure), __VA_ARGS__); \
+	} while (0)
+
 static unsigned index_of(void *obj)
 {
 	size_t off = (uint8_t *)obj - first_obj;
 
-	cr_assert_eq(off % elt, 0, "object %p not on an element boundary", obj);
-	cr_assert_lt(off / elt, COUNT, "object %p outside the pool", obj);
-	return (unsigned)(off / elt);
+	thread_check(off % elt == 0, "object %p not on an element boundary", obj);
+	thread_check(off / elt < COUNT, "object %p outside the pool", obj);
+	return off / elt < COUNT ? (unsigned)(off / elt) : 0;
 }
 
 static void take(void *obj)
 {
 	unsigned char was = atomic_exchange(&taken[index_of(obj)], 1);
 
-	cr_assert_eq(was, 0, "object %p handed out twice", obj);
+	thread_check(was == 0, "object %p handed out twice", obj);
 }
 
 static void give(void *obj)
 {
 	unsigned char was = atomic_exchange(&taken[index_of(obj)], 0);
 
-	cr_assert_eq(was, 1, "object %p put back while not taken", obj);
+	thread_check(was == 1, "object %p put back while not taken", obj);
 }
 
 static void *worker(void *arg)
@@ -68,7 +78,8 @@ static void *worker(void *arg)
 			*(unsigned *)objs[i] = seed; /* the memory is the caller's now */
 		}
 		for (unsigned i = 0; i < n; i++) {
-			cr_assert_eq(updk_mempool_obj_iova(pool, objs[i]), updk_iova(objs[i]));
+			thread_check(updk_mempool_obj_iova(pool, objs[i]) == updk_iova(objs[i]),
+				     "object %p: pool and table disagree on its IOVA", objs[i]);
 			give(objs[i]);
 		}
 		if (n % 2)
@@ -95,6 +106,7 @@ static void drain_all(void)
 	for (unsigned i = 0; i < COUNT; i++)
 		give(all[i]);
 	updk_mempool_put_bulk(pool, all, COUNT);
+	cr_assert(!atomic_load(&failed), "%s", failure);
 	cr_assert_eq(updk_mempool_avail(pool), COUNT);
 }
 
@@ -118,6 +130,7 @@ static void threads_run(unsigned cache)
 	for (unsigned i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
 	updk_mem_thread_online();
+	cr_assert(!atomic_load(&failed), "%s", failure);
 	/* The workers' caches went back to the pool when they exited. */
 	drain_all();
 	updk_mempool_free(pool);
