@@ -17,4 +17,19 @@ if [ ! -x "$tests" ]; then
     echo "check.sh: $tests is missing: run make first (make check-vm builds it)" >&2
     exit 2
 fi
-exec "$here/run.sh" --timeout "${UPDK_VM_TIMEOUT:-600}" -- "$tests" --jobs 1 "$@"
+
+# run.sh runs in a process group of its own (job control), so that whatever it leaves behind
+# when it ends (a helper still holding our stdout would keep a pipe reader such as CI's log
+# waiting) goes with it, and an interrupt reaches all of it.
+set -m
+"$here/run.sh" --timeout "${UPDK_VM_TIMEOUT:-600}" -- "$tests" --jobs 1 "$@" &
+pid=$!
+trap 'kill -TERM -- -$pid 2>/dev/null' INT TERM
+set +e
+wait $pid
+rc=$?
+# wait returns early when a trapped signal arrives: then wait for run.sh's own cleanup.
+while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done
+set -e
+kill -TERM -- -$pid 2>/dev/null || true
+exit $rc
