@@ -58,15 +58,67 @@ struct sim_model {
 struct sim_dev {
 	const struct sim_model *model;
 	char name[64];
-	void *bar[6];	     /* page-aligned, zeroed at creation */
+	void *bar[6]; /* page-aligned, zeroed at creation */
 	uint64_t bar_size[6];
-	uint8_t cfg[4096];   /* config space; the core fills ids, class and the BARs */
+	uint8_t cfg[4096]; /* config space; the core fills ids, class and the BARs */
 	pthread_mutex_t lock; /* held around every hook and poll() */
 	pthread_t thread;
 	bool stop;
 	uint64_t dma_faults; /* IOVAs the model was refused */
 	void *priv;
+	/*
+	 * Bits of cfg[] a config write may change (1: writable); the rest reads back as the model
+	 * set it. The core makes the command register and the BAR address bits writable.
+	 */
+	uint8_t cfg_wmask[4096];
+	uint16_t cfg_cap_last; /* last capability in the standard list (0: none yet) */
+	uint16_t cfg_cap_end; /* first free byte for the next standard capability */
+	uint16_t cfg_ext_last; /* last extended capability (0: none yet) */
+	uint16_t cfg_ext_end; /* first free byte for the next extended capability */
+	bool has_thread;
 };
+
+/*
+ * Append a capability (PCI Local Bus 3.0 §6.7) with @id and @len bytes of @body (what follows
+ * the ID and next-pointer bytes; may be NULL for zeroes) to the standard list, 4-byte aligned.
+ * Returns its config-space offset, or -ENOSPC when the 256-byte space is full. The core has
+ * already added a Power Management and a PCI Express capability; call from create().
+ */
+int sim_cfg_add_cap(struct sim_dev *sd, uint8_t id, const void *body, size_t len);
+
+/*
+ * Append an extended capability (PCIe Base 4.0 §7.6) with @id, version @ver and @len bytes of
+ * @body after the 4-byte header, from 0x100 on. Returns its offset, or -ENOSPC.
+ */
+int sim_cfg_add_ext_cap(struct sim_dev *sd, uint16_t id, uint8_t ver, const void *body, size_t len);
+
+/* Config-space fields, little-endian as on the bus. */
+static inline uint16_t sim_cfg16(const struct sim_dev *sd, uint32_t off)
+{
+	return (uint16_t)(sd->cfg[off] | sd->cfg[off + 1] << 8);
+}
+
+static inline void sim_cfg_set16(struct sim_dev *sd, uint32_t off, uint16_t v)
+{
+	sd->cfg[off] = (uint8_t)v;
+	sd->cfg[off + 1] = (uint8_t)(v >> 8);
+}
+
+static inline void sim_cfg_set32(struct sim_dev *sd, uint32_t off, uint32_t v)
+{
+	sim_cfg_set16(sd, off, (uint16_t)v);
+	sim_cfg_set16(sd, off + 2, (uint16_t)(v >> 16));
+}
+
+/*
+ * True when the driver has set Bus Master Enable (PCI Local Bus 3.0 §6.2.2, command bit 2).
+ * sim_dma_*() refuse DMA without it, as the bus does on hardware: a driver must call
+ * updk_pci_enable(dev, true) before the device can reach memory.
+ */
+static inline bool sim_bus_master(const struct sim_dev *sd)
+{
+	return sim_cfg16(sd, 0x04) & 0x0004;
+}
 
 /* The value of @key in @opts, or NULL. */
 const char *sim_opt(const struct sim_opts *opts, const char *key);
@@ -98,6 +150,18 @@ static inline uint32_t sim_reg32(const struct sim_dev *sd, int bar, uint32_t off
 static inline void sim_set_reg32(struct sim_dev *sd, int bar, uint32_t off, uint32_t val)
 {
 	__atomic_store_n((uint32_t *)((char *)sd->bar[bar] + off), val, __ATOMIC_RELEASE);
+}
+
+/* 64-bit register in BAR memory: the low dword at @off, as the driver's 64-bit store left it. */
+static inline uint64_t sim_reg64(const struct sim_dev *sd, int bar, uint32_t off)
+{
+	return __atomic_load_n((const uint64_t *)((const char *)sd->bar[bar] + off),
+			       __ATOMIC_ACQUIRE);
+}
+
+static inline void sim_set_reg64(struct sim_dev *sd, int bar, uint32_t off, uint64_t val)
+{
+	__atomic_store_n((uint64_t *)((char *)sd->bar[bar] + off), val, __ATOMIC_RELEASE);
 }
 
 /* The model table: every model updk knows, NULL-terminated (sim/models.c). */

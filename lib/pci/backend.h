@@ -7,6 +7,7 @@
 #ifndef UPDK_PCI_BACKEND_H
 #define UPDK_PCI_BACKEND_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,7 @@ struct updk_pci_dev {
 	void *bar[PCI_NUM_BARS]; /* whole-BAR mappings, made on first updk_pci_bar() */
 	size_t bar_len[PCI_NUM_BARS];
 	struct pci_bar_map *maps; /* every mapping made, whole or partial */
+	pthread_mutex_t map_lock; /* guards bar[], bar_len[] and maps (set up by lib/pci) */
 };
 
 /* Backends: each fills in ops, priv, vendor/device ids and numa_node, or returns -errno. */
