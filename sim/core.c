@@ -558,6 +558,12 @@ int pci_sim_open(const char *spec, struct updk_pci_dev *dev)
 			return err;
 		}
 		sd->has_thread = true;
+		/* "sim:dmacopy" in top and gdb (names are at most 15 characters). */
+		char tname[16];
+
+		memcpy(tname, sd->name, sizeof(tname) - 1);
+		tname[sizeof(tname) - 1] = '\0';
+		pthread_setname_np(sd->thread, tname);
 	}
 	snprintf(dev->name, sizeof(dev->name), "%s", sd->name);
 	dev->priv = sd;
