@@ -5,8 +5,10 @@
 #include "sim/sim.h"
 
 extern const struct sim_model sim_dmacopy_model;
+extern const struct sim_model sim_ixgbe_model;
 
 const struct sim_model *const sim_models[] = {
 	&sim_dmacopy_model,
+	&sim_ixgbe_model,
 	NULL,
 };
