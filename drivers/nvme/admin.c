@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The admin queue: submission through a DMA bounce buffer, synchronous helpers for the control
+ * path, the admin poller (completions, timeouts, aborts, events), and the admin commands the
+ * driver itself issues (NVMe Base 2.0 §5: Create/Delete I/O queues, Set Features Number of
+ * Queues, Doorbell Buffer Config, Abort, Get Log Page, Get/Set Features).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <updk/mem.h>
+#include <updk/tsc.h>
+
+#define LOG_COMPONENT "nvme"
+#include "lib/util/log.h"
+
+#include "drivers/nvme/nvme_int.h"
+
+int nvme_admin_submit(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd, void *buf,
+		      uint32_t len, updk_nvme_cb cb, void *arg, uint8_t reqflags)
+{
+	struct updk_nvme_qpair *qp = c->adminq;
+	struct updk_nvme_cmd *sqe;
+	struct nvme_req *req;
+	struct nvme_dptr d;
+	void *bounce = NULL;
+	uint64_t iova = 0;
+	int rc;
+
+	if (c->failed)
+		return -ENXIO;
+	if (len > NVME_ADMIN_MAX_XFER || (len && !buf)) {
+		log_err("%s: admin command 0x%02x: data length %u (at most %u, with a buffer)",
+			c->name, cmd->opc, len, NVME_ADMIN_MAX_XFER);
+		return -EINVAL;
+	}
+	if (len) {
+		bounce = updk_dma_zalloc(len, NVME_PAGE_SIZE, updk_pci_numa_node(c->dev), &iova);
+		if (!bounce)
+			return -ENOMEM;
+		/* opcode bits 1:0 give the data direction (NVMe Base 2.0 §5, Figure 138) */
+		if (cmd->opc & 1)
+			memcpy(bounce, buf, len);
+	}
+	req = nvme_req_get(qp);
+	if (!req) {
+		updk_dma_free(bounce);
+		qp->stats.queue_full++;
+		return -EAGAIN;
+	}
+	sqe = &qp->sq[qp->sq_tail];
+	*sqe = *cmd;
+	sqe->cid = req->cid;
+	if (len) {
+		nvme_dptr_init(&d, sqe, req->list, req->list_iova, qp->list_stride / 8, false);
+		rc = nvme_dptr_add(&d, iova, len);
+		if (rc) {
+			updk_dma_free(bounce);
+			nvme_req_put(qp, req);
+			return rc;
+		}
+		nvme_dptr_finish(&d);
+	}
+	req->cb = cb;
+	req->arg = arg;
+	req->parent = NULL;
+	req->bounce = bounce;
+	req->user_buf = (cmd->opc & 2) ? buf : NULL;
+	req->user_len = len;
+	req->flags = reqflags;
+	req->opc = cmd->opc;
+	nvme_sq_advance(qp, req);
+	/* Admin commands are rare: no batching, the doorbell goes now. */
+	nvme_sq_ring(qp);
+	return 0;
+}
+
+int updk_nvme_admin_raw(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd, void *buf,
+			uint32_t len, updk_nvme_cb cb, void *arg)
+{
+	struct updk_nvme_cmd copy;
+
+	if (!c || !cmd || !cb)
+		return -EINVAL;
+	copy = *cmd;
+	memset(&copy.dptr, 0, sizeof(copy.dptr));
+	copy.flags &= 0x3f; /* PSDT 00b: admin commands use PRPs (§4.2, Figure 87) */
+	return nvme_admin_submit(c, &copy, buf, len, cb, arg, 0);
+}
+
+struct sync_ctx {
+	bool done;
+	struct updk_nvme_cpl cpl;
+};
+
+static void sync_cb(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	struct sync_ctx *s = arg;
+
+	s->cpl = *cpl;
+	s->done = true;
+}
+
+/* Find the request of a sync command still outstanding: it must forget our stack. */
+static void sync_forget(struct updk_nvme_ctrlr *c, struct sync_ctx *s)
+{
+	struct updk_nvme_qpair *qp = c->adminq;
+
+	for (uint16_t i = 0; i < qp->depth; i++) {
+		struct nvme_req *req = &qp->reqs[i];
+
+		if (req->state == NVME_REQ_OUTSTANDING && req->arg == s) {
+			req->cb = NULL;
+			req->arg = NULL;
+			req->user_buf = NULL;
+		}
+	}
+}
+
+static int sync_wait(struct updk_nvme_ctrlr *c, struct sync_ctx *s, uint64_t limit)
+{
+	uint64_t start = updk_tsc();
+	uint32_t spins = 0;
+
+	while (!s->done) {
+		nvme_qpair_poll(c->adminq, 0);
+		if (s->done)
+			break;
+		if ((++spins & 0x3ff) == 0) {
+			if (nvme_ctrlr_check_fatal(c))
+				return -ENXIO;
+			if (updk_tsc() - start > limit)
+				return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+int nvme_admin_sync_quiet(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd, void *buf,
+			  uint32_t len, struct updk_nvme_cpl *cpl)
+{
+	struct sync_ctx s = { 0 };
+	uint16_t cid;
+	int rc;
+
+	rc = nvme_admin_submit(c, cmd, buf, len, sync_cb, &s, 0);
+	if (rc)
+		return rc;
+	cid = c->adminq->sq_tail ? c->adminq->sq_tail - 1 : c->adminq->qsize - 1;
+	cid = c->adminq->sq[cid].cid;
+	rc = sync_wait(c, &s, c->admin_timeout_tsc);
+	if (rc == -ETIMEDOUT) {
+		struct updk_nvme_cmd abort = { .opc = UPDK_NVME_OPC_ABORT };
+		struct sync_ctx as = { 0 };
+
+		log_err("%s: admin command 0x%02x (cid %u) timed out: aborting it", c->name,
+			cmd->opc, cid);
+		c->adminq->stats.timeouts++;
+		abort.cdw10 = ((uint32_t)cid << 16) | 0;
+		if (nvme_admin_submit(c, &abort, NULL, 0, sync_cb, &as, 0) == 0) {
+			c->adminq->stats.aborts_sent++;
+			sync_wait(c, &as, c->admin_timeout_tsc);
+			if (!as.done)
+				sync_forget(c, &as);
+		}
+		if (!s.done) {
+			log_err("%s: admin command 0x%02x not completed after its abort: controller "
+				"marked failed, reset it",
+				c->name, cmd->opc);
+			sync_forget(c, &s);
+			c->failed = true;
+			return -ETIMEDOUT;
+		}
+		rc = 0;
+	}
+	if (rc) {
+		sync_forget(c, &s);
+		return rc;
+	}
+	if (cpl)
+		*cpl = s.cpl;
+	return updk_nvme_cpl_is_error(&s.cpl) ? -EIO : 0;
+}
+
+int updk_nvme_admin_sync(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd, void *buf,
+			 uint32_t len, struct updk_nvme_cpl *cpl)
+{
+	struct updk_nvme_cmd copy;
+	struct updk_nvme_cpl local;
+	int rc;
+
+	if (!c || !cmd)
+		return -EINVAL;
+	copy = *cmd;
+	memset(&copy.dptr, 0, sizeof(copy.dptr));
+	copy.flags &= 0x3f;
+	rc = nvme_admin_sync_quiet(c, &copy, buf, len, &local);
+	if (rc == -EIO) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "admin command 0x%02x", cmd->opc);
+		nvme_log_cpl(c, what, &local);
+	}
+	if (cpl && (rc == 0 || rc == -EIO))
+		*cpl = local;
+	return rc;
+}
+
+int nvme_identify(struct updk_nvme_ctrlr *c, uint8_t cns, uint32_t nsid, void *buf)
+{
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_IDENTIFY, .nsid = nsid, .cdw10 = cns };
+	struct updk_nvme_cpl cpl;
+	int rc = nvme_admin_sync_quiet(c, &cmd, buf, 4096, &cpl);
+
+	if (rc == -EIO) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "Identify CNS %u nsid %u", cns, nsid);
+		nvme_log_cpl(c, what, &cpl);
+	}
+	return rc;
+}
+
+int updk_nvme_ctrlr_get_log_page(struct updk_nvme_ctrlr *c, uint8_t lid, uint32_t nsid, void *buf,
+				 uint32_t len, uint64_t offset, updk_nvme_cb cb, void *arg)
+{
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_GET_LOG_PAGE, .nsid = nsid };
+	uint32_t numd;
+
+	if (!c || !buf || !cb || len < 4 || (len & 3) || (offset & 3)) {
+		log_err("%s: get log page 0x%02x: length %u and offset %llu must be non-zero "
+			"multiples of 4, with a buffer and a callback",
+			c ? c->name : "nvme", lid, len, (unsigned long long)offset);
+		return -EINVAL;
+	}
+	/* NUMD is 0's based dwords, split NUMDL (CDW10 31:16) / NUMDU (CDW11 15:0) (§5.16) */
+	numd = len / 4 - 1;
+	cmd.cdw10 = ((numd & 0xffff) << 16) | lid;
+	cmd.cdw11 = numd >> 16;
+	cmd.cdw12 = (uint32_t)offset;
+	cmd.cdw13 = (uint32_t)(offset >> 32);
+	return nvme_admin_submit(c, &cmd, buf, len, cb, arg, 0);
+}
+
+int updk_nvme_ctrlr_get_feature(struct updk_nvme_ctrlr *c, uint8_t fid, uint32_t cdw11, void *buf,
+				uint32_t len, updk_nvme_cb cb, void *arg)
+{
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_GET_FEATURES,
+				     .cdw10 = fid,
+				     .cdw11 = cdw11 };
+
+	if (!c || !cb)
+		return -EINVAL;
+	return nvme_admin_submit(c, &cmd, buf, len, cb, arg, 0);
+}
+
+int updk_nvme_ctrlr_set_feature(struct updk_nvme_ctrlr *c, uint8_t fid, uint32_t cdw11,
+				uint32_t cdw12, void *buf, uint32_t len, updk_nvme_cb cb, void *arg)
+{
+	struct updk_nvme_cmd cmd = {
+		.opc = UPDK_NVME_OPC_SET_FEATURES, .cdw10 = fid, .cdw11 = cdw11, .cdw12 = cdw12
+	};
+
+	if (!c || !cb)
+		return -EINVAL;
+	return nvme_admin_submit(c, &cmd, buf, len, cb, arg, 0);
+}
+
+/* Set Features Number of Queues (§5.27.1.5): CDW11 NCQR 31:16, NSQR 15:0, 0's based. */
+int nvme_set_num_queues(struct updk_nvme_ctrlr *c)
+{
+	uint32_t want = c->opts.num_io_queues ? c->opts.num_io_queues : 64;
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_SET_FEATURES,
+				     .cdw10 = UPDK_NVME_FEAT_NUMBER_OF_QUEUES };
+	struct updk_nvme_cpl cpl;
+	uint32_t nsq, ncq, got;
+	int rc;
+
+	if (want > 65535)
+		want = 65535;
+	cmd.cdw11 = ((want - 1) << 16) | (want - 1);
+	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc) {
+		if (rc == -EIO)
+			nvme_log_cpl(c, "Set Features Number of Queues", &cpl);
+		return rc;
+	}
+	nsq = (cpl.cdw0 & 0xffff) + 1;
+	ncq = (cpl.cdw0 >> 16) + 1;
+	got = nsq < ncq ? nsq : ncq;
+	if (got > want)
+		got = want;
+	c->max_qpairs = got;
+	return 0;
+}
+
+/* Create I/O CQ then SQ (§5.4, §5.5): CDW10 QSIZE 31:16 (0's based) | QID; PC=1, no IRQ. */
+int nvme_create_io_queues(struct updk_nvme_qpair *qp)
+{
+	struct updk_nvme_ctrlr *c = qp->ctrlr;
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_CREATE_IO_CQ };
+	struct updk_nvme_cpl cpl;
+	int rc;
+
+	cmd.dptr.prp.prp1 = qp->cq_iova;
+	cmd.cdw10 = ((uint32_t)(qp->qsize - 1) << 16) | qp->qid;
+	cmd.cdw11 = NVME_QUEUE_PC;
+	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc) {
+		if (rc == -EIO)
+			nvme_log_cpl(c, "Create I/O Completion Queue", &cpl);
+		return rc;
+	}
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opc = UPDK_NVME_OPC_CREATE_IO_SQ;
+	cmd.dptr.prp.prp1 = qp->sq_iova;
+	cmd.cdw10 = ((uint32_t)(qp->qsize - 1) << 16) | qp->qid;
+	cmd.cdw11 = ((uint32_t)qp->qid << 16) | NVME_QUEUE_PC; /* CQID = QID */
+	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc) {
+		struct updk_nvme_cmd del = { .opc = UPDK_NVME_OPC_DELETE_IO_CQ, .cdw10 = qp->qid };
+
+		if (rc == -EIO)
+			nvme_log_cpl(c, "Create I/O Submission Queue", &cpl);
+		nvme_admin_sync_quiet(c, &del, NULL, 0, NULL);
+		return rc;
+	}
+	return 0;
+}
+
+int nvme_delete_io_queues(struct updk_nvme_qpair *qp)
+{
+	struct updk_nvme_ctrlr *c = qp->ctrlr;
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_DELETE_IO_SQ, .cdw10 = qp->qid };
+	struct updk_nvme_cpl cpl;
+	int rc, rc2;
+
+	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc == -EIO)
+		nvme_log_cpl(c, "Delete I/O Submission Queue", &cpl);
+	cmd.opc = UPDK_NVME_OPC_DELETE_IO_CQ;
+	rc2 = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc2 == -EIO)
+		nvme_log_cpl(c, "Delete I/O Completion Queue", &cpl);
+	return rc ? rc : rc2;
+}
+
+void nvme_dbbuf_free(struct updk_nvme_ctrlr *c)
+{
+	updk_dma_free(c->dbbuf);
+	updk_dma_free(c->dbbuf_ei);
+	c->dbbuf = c->dbbuf_ei = NULL;
+	c->shadow = false;
+}
+
+/*
+ * Doorbell Buffer Config (§5.8; OACS bit 8): PRP1 the shadow doorbell buffer, PRP2 the EventIdx
+ * buffer, both page aligned and laid out like the doorbell registers. After a reset the
+ * controller has forgotten them, so this runs again from the reset path.
+ */
+int nvme_dbbuf_setup(struct updk_nvme_ctrlr *c)
+{
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG };
+	struct updk_nvme_cpl cpl;
+	struct updk_nvme_qpair *aq = c->adminq;
+	int numa = updk_pci_numa_node(c->dev);
+	int rc;
+
+	c->shadow = false;
+	nvme_qpair_set_shadow(aq);
+	if (c->opts.no_shadow_doorbell || !(c->id.oacs & NVME_OACS_DBBUF))
+		return 0;
+	if (!c->dbbuf) {
+		size_t need = (size_t)(c->max_qpairs + 1) * 2 * (4u << c->dstrd);
+
+		c->dbbuf_size = (need + NVME_PAGE_MASK) & ~(size_t)NVME_PAGE_MASK;
+		c->dbbuf = updk_dma_zalloc(c->dbbuf_size, NVME_PAGE_SIZE, numa, &c->dbbuf_iova);
+		c->dbbuf_ei =
+			updk_dma_zalloc(c->dbbuf_size, NVME_PAGE_SIZE, numa, &c->dbbuf_ei_iova);
+		if (!c->dbbuf || !c->dbbuf_ei) {
+			log_warn("%s: no memory for shadow doorbells: using MMIO doorbells",
+				 c->name);
+			nvme_dbbuf_free(c);
+			return 0;
+		}
+	}
+	memset(c->dbbuf, 0, c->dbbuf_size);
+	memset(c->dbbuf_ei, 0, c->dbbuf_size);
+	/* the admin queue's current values, in case the controller takes them from here */
+	c->dbbuf[0] = aq->sq_tail + 1 == aq->qsize ? 0 : aq->sq_tail + 1u;
+	c->dbbuf[(nvme_cq_db_off(0, c->dstrd) - NVME_REG_DBS) / 4] = aq->cq_head;
+	cmd.dptr.prp.prp1 = c->dbbuf_iova;
+	cmd.dptr.prp.prp2 = c->dbbuf_ei_iova;
+	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc) {
+		if (rc == -EIO)
+			nvme_log_cpl(c, "Doorbell Buffer Config", &cpl);
+		log_warn("%s: shadow doorbells not in use", c->name);
+		return rc == -EIO ? 0 : rc;
+	}
+	c->shadow = true;
+	nvme_qpair_set_shadow(aq);
+	/* The admin queue keeps writing its registers too (always_mmio): the admin path is
+	 * rare, and a controller may watch only the I/O queues' shadows. */
+	*aq->sq_shadow = aq->sq_db_tail;
+	*aq->cq_shadow = aq->cq_head;
+	return 0;
+}
+
+static void abort_done(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	struct updk_nvme_ctrlr *c = arg;
+
+	/* CDW0 bit 0 set: the command was not aborted (§5.1, Figure 142) */
+	log_warn("%s: abort %s%s", c->name,
+		 updk_nvme_cpl_is_error(cpl) ?
+			 updk_nvme_status_str(updk_nvme_cpl_sct(cpl), updk_nvme_cpl_sc(cpl)) :
+			 "completed",
+		 !updk_nvme_cpl_is_error(cpl) && (cpl->cdw0 & 1) ? " (command not aborted)" : "");
+}
+
+/* Send the Abort commands the qpairs' owners asked for (§5.1: CDW10 CID 31:16, SQID 15:0). */
+void nvme_abort_timed_out(struct updk_nvme_ctrlr *c)
+{
+	for (struct updk_nvme_qpair *qp = c->adminq; qp;
+	     qp = qp == c->adminq ? c->qpairs : qp->next) {
+		uint32_t cid = __atomic_exchange_n(&qp->abort_cid, NVME_CID_NONE, __ATOMIC_ACQUIRE);
+		struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_ABORT };
+
+		if (cid == NVME_CID_NONE)
+			continue;
+		cmd.cdw10 = (cid << 16) | qp->qid;
+		if (nvme_admin_submit(c, &cmd, NULL, 0, abort_done, c, 0) == 0)
+			c->adminq->stats.aborts_sent++;
+	}
+}
+
+int updk_nvme_admin_process_completions(struct updk_nvme_ctrlr *c)
+{
+	int n;
+
+	if (c->failed)
+		return -ENXIO;
+	n = nvme_qpair_poll(c->adminq, 0);
+	if ((++c->adminq->polls & 0x3f) == 0) {
+		if (nvme_ctrlr_check_fatal(c))
+			return -ENXIO;
+		nvme_qpair_check_timeouts(c->adminq);
+	}
+	nvme_abort_timed_out(c);
+	nvme_aer_handle(c);
+	return c->failed ? -ENXIO : n;
+}

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NVM I/O commands (NVM Command Set 1.0 §3: Read 02h, Write 01h, Compare 05h, Flush 00h,
+ * Write Zeroes 08h, Dataset Management 09h). The common case, one buffer within the transfer
+ * limit, is built straight into the SQ slot with no call but the address translation; I/O over
+ * MDTS and vectored I/O go through the general path, which splits at MDTS into children that
+ * complete as one and falls back to SGL where PRPs cannot describe the buffers.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <updk/mem.h>
+
+#define LOG_COMPONENT "nvme"
+#include "lib/util/log.h"
+
+#include "drivers/nvme/nvme_int.h"
+
+#define RW_FLAGS (UPDK_NVME_IO_FUA | UPDK_NVME_IO_LIMITED_RETRY)
+
+static int io_refused(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp)
+{
+	if (qp->ctrlr != ns->ctrlr) {
+		log_err("%s: namespace %u used with a qpair of another controller", ns->ctrlr->name,
+			ns->nsid);
+		return -EINVAL;
+	}
+	if (qp->dead || qp->ctrlr->failed)
+		return -ENXIO;
+	return -ENODEV;
+}
+
+static int range_error(struct updk_nvme_ns *ns, uint64_t lba, uint32_t nlb)
+{
+	log_err("%s: namespace %u: blocks %llu + %u are not within its %llu blocks",
+		ns->ctrlr->name, ns->nsid, (unsigned long long)lba, nlb,
+		(unsigned long long)ns->nsze);
+	return -EINVAL;
+}
+
+static inline bool io_usable(const struct updk_nvme_ns *ns, const struct updk_nvme_qpair *qp)
+{
+	return ns->io_ok & !qp->dead & !qp->ctrlr->failed & (qp->ctrlr == ns->ctrlr);
+}
+
+static inline void sqe_fill(struct updk_nvme_cmd *sqe, uint8_t opc, uint16_t cid, uint32_t nsid,
+			    uint64_t lba, uint32_t cdw12)
+{
+	sqe->opc = opc;
+	sqe->flags = 0;
+	sqe->cid = cid;
+	sqe->nsid = nsid;
+	sqe->cdw2 = 0;
+	sqe->cdw3 = 0;
+	sqe->mptr = 0;
+	sqe->cdw10 = (uint32_t)lba;
+	sqe->cdw11 = (uint32_t)(lba >> 32);
+	sqe->cdw12 = cdw12;
+	sqe->cdw13 = 0;
+	sqe->cdw14 = 0;
+	sqe->cdw15 = 0;
+}
+
+static inline void req_fill(struct nvme_req *req, updk_nvme_cb cb, void *arg,
+			    struct nvme_req *parent, uint8_t opc)
+{
+	req->cb = cb;
+	req->arg = arg;
+	req->parent = parent;
+	req->flags = 0;
+	req->opc = opc;
+}
+
+/* Cursor over an I/O vector: describe the next @len bytes into the builder. */
+struct iov_cursor {
+	const struct iovec *iov;
+	int iovcnt;
+	int i;
+	size_t off;
+};
+
+static int iov_describe(struct nvme_dptr *d, struct iov_cursor *cur, uint64_t len)
+{
+	while (len) {
+		const uint8_t *p;
+		size_t avail, clen;
+		uint64_t iova;
+		int rc;
+
+		if (cur->i >= cur->iovcnt)
+			return -EINVAL;
+		avail = cur->iov[cur->i].iov_len - cur->off;
+		if (avail == 0) {
+			cur->i++;
+			cur->off = 0;
+			continue;
+		}
+		p = (const uint8_t *)cur->iov[cur->i].iov_base + cur->off;
+		iova = updk_iova_contig(p, &clen);
+		if (iova == UPDK_IOVA_INVALID)
+			return -EFAULT;
+		if (clen > avail)
+			clen = avail;
+		if (clen > len)
+			clen = len;
+		rc = nvme_dptr_add(d, iova, clen);
+		if (rc)
+			return rc;
+		cur->off += clen;
+		len -= clen;
+	}
+	return 0;
+}
+
+/* Build one data command's DPTR from the cursor: PRPs, else SGL when the controller has it. */
+static int build_dptr(struct updk_nvme_qpair *qp, struct nvme_req *req, struct updk_nvme_cmd *sqe,
+		      struct iov_cursor *cur, uint64_t len)
+{
+	struct iov_cursor start = *cur;
+	struct nvme_dptr d;
+	int rc;
+
+	nvme_dptr_init(&d, sqe, req->list, req->list_iova, qp->list_stride / 8, false);
+	rc = iov_describe(&d, cur, len);
+	if (rc == -EINVAL && qp->sgl) {
+		*cur = start;
+		nvme_dptr_init(&d, sqe, req->list, req->list_iova, qp->list_stride / 8, true);
+		rc = iov_describe(&d, cur, len);
+	}
+	if (rc)
+		return rc;
+	nvme_dptr_finish(&d);
+	return 0;
+}
+
+/* Undo what a failed general submission queued: nothing reached a doorbell yet. */
+static void rollback(struct updk_nvme_qpair *qp, uint16_t tail, struct nvme_req *parent)
+{
+	while (qp->sq_tail != tail) {
+		qp->sq_tail = qp->sq_tail ? qp->sq_tail - 1 : qp->qsize - 1;
+		nvme_req_put(qp, &qp->reqs[qp->sq[qp->sq_tail].cid]);
+		qp->stats.cmds_submitted--;
+	}
+	if (parent)
+		nvme_req_put(qp, parent);
+}
+
+/* The general data path: any iovec, any length, split at the per-command limit. */
+static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8_t opc,
+		      const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+		      updk_nvme_cb cb, void *arg, uint32_t cdw12_flags)
+{
+	struct iov_cursor cur = { iov, iovcnt, 0, 0 };
+	uint32_t per = ns->max_io_sectors;
+	uint32_t nchild, need, i;
+	uint64_t total = 0;
+	struct nvme_req *parent = NULL;
+	uint16_t tail = qp->sq_tail;
+	int rc;
+
+	if (!io_usable(ns, qp))
+		return io_refused(ns, qp);
+	if (nlb == 0 || !cb || iovcnt <= 0 || !iov) {
+		log_err("%s: namespace %u: I/O needs blocks (got %u), buffers and a callback",
+			ns->ctrlr->name, ns->nsid, nlb);
+		return -EINVAL;
+	}
+	if (lba + nlb > ns->nsze || lba + nlb < lba)
+		return range_error(ns, lba, nlb);
+	for (int k = 0; k < iovcnt; k++)
+		total += iov[k].iov_len;
+	if (total != (uint64_t)nlb * ns->xfer_block) {
+		log_err("%s: namespace %u: buffers hold %llu bytes, %u blocks need %llu",
+			ns->ctrlr->name, ns->nsid, (unsigned long long)total, nlb,
+			(unsigned long long)nlb * ns->xfer_block);
+		return -EINVAL;
+	}
+	nchild = (nlb + per - 1) / per;
+	need = nchild + (nchild > 1);
+	if (qp->depth - qp->outstanding < need) {
+		if (need > qp->depth) {
+			log_err("%s: an I/O of %u blocks needs %u slots, the qpair has %u",
+				ns->ctrlr->name, nlb, need, qp->depth);
+			return -EINVAL;
+		}
+		qp->stats.queue_full++;
+		return -EAGAIN;
+	}
+	if (nchild > 1) {
+		parent = nvme_req_get(qp);
+		req_fill(parent, cb, arg, NULL, opc);
+		parent->state = NVME_REQ_PARENT;
+		parent->children = nchild;
+		memset(&parent->cpl, 0, sizeof(parent->cpl));
+		qp->stats.split_ios++;
+	}
+	for (i = 0; i < nchild; i++) {
+		uint32_t n = nlb - i * per < per ? nlb - i * per : per;
+		struct nvme_req *req = nvme_req_get(qp);
+		struct updk_nvme_cmd *sqe = &qp->sq[qp->sq_tail];
+
+		sqe_fill(sqe, opc, req->cid, ns->nsid, lba + (uint64_t)i * per,
+			 (n - 1) | cdw12_flags);
+		rc = build_dptr(qp, req, sqe, &cur, (uint64_t)n * ns->xfer_block);
+		if (rc) {
+			nvme_req_put(qp, req);
+			rollback(qp, tail, parent);
+			if (rc == -EINVAL)
+				log_err("%s: namespace %u: buffer layout not describable by PRPs%s "
+					"(dword aligned; interior pages whole)",
+					ns->ctrlr->name, ns->nsid, qp->sgl ? " or SGLs" : "");
+			else if (rc == -EFAULT)
+				log_err("%s: namespace %u: buffer is not DMA memory (updk_dma_alloc "
+					"or updk_mem_register it)",
+					ns->ctrlr->name, ns->nsid);
+			return rc;
+		}
+		if (parent)
+			req_fill(req, NULL, NULL, parent, opc);
+		else
+			req_fill(req, cb, arg, NULL, opc);
+		nvme_sq_advance(qp, req);
+	}
+	return 0;
+}
+
+/* The fast path: one buffer, within the transfer limit. */
+static inline int io_rw(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8_t opc, void *buf,
+			uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg,
+			uint32_t cdw12_flags)
+{
+	struct updk_nvme_cmd *sqe;
+	struct nvme_req *req;
+	uint64_t iova;
+	size_t clen = 0;
+	uint32_t len, off;
+
+	if (NVME_UNLIKELY(nlb - 1 >= ns->max_io_sectors || !io_usable(ns, qp) || !cb)) {
+		struct iovec iov = { buf, (size_t)nlb * ns->xfer_block };
+
+		return io_general(ns, qp, opc, &iov, 1, lba, nlb, cb, arg, cdw12_flags);
+	}
+	if (NVME_UNLIKELY(lba + nlb > ns->nsze || lba + nlb < lba))
+		return range_error(ns, lba, nlb);
+	len = nlb * ns->xfer_block;
+	iova = updk_iova_contig(buf, &clen);
+	if (NVME_UNLIKELY(iova == UPDK_IOVA_INVALID || clen < len || (iova & 3))) {
+		struct iovec iov = { buf, len };
+
+		return io_general(ns, qp, opc, &iov, 1, lba, nlb, cb, arg, cdw12_flags);
+	}
+	req = nvme_req_get(qp);
+	if (NVME_UNLIKELY(!req)) {
+		qp->stats.queue_full++;
+		return -EAGAIN;
+	}
+	sqe = &qp->sq[qp->sq_tail];
+	sqe_fill(sqe, opc, req->cid, ns->nsid, lba, (nlb - 1) | cdw12_flags);
+	sqe->dptr.prp.prp1 = iova;
+	off = (uint32_t)iova & NVME_PAGE_MASK;
+	if (NVME_LIKELY(off + len <= NVME_PAGE_SIZE)) {
+		sqe->dptr.prp.prp2 = 0;
+	} else if (off + len <= 2 * NVME_PAGE_SIZE) {
+		sqe->dptr.prp.prp2 = (iova & ~(uint64_t)NVME_PAGE_MASK) + NVME_PAGE_SIZE;
+	} else {
+		struct nvme_dptr d;
+
+		/* one IOVA-contiguous run always fits the list sized for the limit */
+		nvme_dptr_init(&d, sqe, req->list, req->list_iova, qp->list_stride / 8, false);
+		nvme_dptr_add(&d, iova, len);
+		nvme_dptr_finish(&d);
+	}
+	req_fill(req, cb, arg, NULL, opc);
+	nvme_sq_advance(qp, req);
+	return 0;
+}
+
+int updk_nvme_ns_read(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf, uint64_t lba,
+		      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
+{
+	return io_rw(ns, qp, UPDK_NVME_OPC_READ, buf, lba, nlb, cb, arg, io_flags & RW_FLAGS);
+}
+
+int updk_nvme_ns_write(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const void *buf,
+		       uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
+{
+	return io_rw(ns, qp, UPDK_NVME_OPC_WRITE, (void *)buf, lba, nlb, cb, arg,
+		     io_flags & RW_FLAGS);
+}
+
+int updk_nvme_ns_readv(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const struct iovec *iov,
+		       int iovcnt, uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg,
+		       uint32_t io_flags)
+{
+	return io_general(ns, qp, UPDK_NVME_OPC_READ, iov, iovcnt, lba, nlb, cb, arg,
+			  io_flags & RW_FLAGS);
+}
+
+int updk_nvme_ns_writev(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+			updk_nvme_cb cb, void *arg, uint32_t io_flags)
+{
+	return io_general(ns, qp, UPDK_NVME_OPC_WRITE, iov, iovcnt, lba, nlb, cb, arg,
+			  io_flags & RW_FLAGS);
+}
+
+static int unsupported(struct updk_nvme_ns *ns, const char *what)
+{
+	log_err("%s: the controller does not support %s (ONCS 0x%x)", ns->ctrlr->name, what,
+		ns->ctrlr->id.oncs);
+	return -ENOTSUP;
+}
+
+int updk_nvme_ns_compare(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const void *buf,
+			 uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
+{
+	if (!(ns->ctrlr->id.oncs & NVME_ONCS_COMPARE))
+		return unsupported(ns, "Compare");
+	return io_rw(ns, qp, UPDK_NVME_OPC_COMPARE, (void *)buf, lba, nlb, cb, arg,
+		     io_flags & RW_FLAGS);
+}
+
+/* A command without data, on one slot. */
+static int io_nodata(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8_t opc, uint64_t lba,
+		     uint32_t cdw12, updk_nvme_cb cb, void *arg)
+{
+	struct updk_nvme_cmd *sqe;
+	struct nvme_req *req;
+
+	if (!io_usable(ns, qp))
+		return io_refused(ns, qp);
+	if (!cb)
+		return -EINVAL;
+	req = nvme_req_get(qp);
+	if (!req) {
+		qp->stats.queue_full++;
+		return -EAGAIN;
+	}
+	sqe = &qp->sq[qp->sq_tail];
+	sqe_fill(sqe, opc, req->cid, ns->nsid, lba, cdw12);
+	sqe->dptr.prp.prp1 = 0;
+	sqe->dptr.prp.prp2 = 0;
+	if (opc == UPDK_NVME_OPC_FLUSH)
+		sqe->cdw10 = sqe->cdw11 = 0;
+	req_fill(req, cb, arg, NULL, opc);
+	nvme_sq_advance(qp, req);
+	return 0;
+}
+
+int updk_nvme_ns_flush(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, updk_nvme_cb cb,
+		       void *arg)
+{
+	return io_nodata(ns, qp, UPDK_NVME_OPC_FLUSH, 0, 0, cb, arg);
+}
+
+int updk_nvme_ns_write_zeroes(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint64_t lba,
+			      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
+{
+	if (!(ns->ctrlr->id.oncs & NVME_ONCS_WRITE_ZEROES))
+		return unsupported(ns, "Write Zeroes");
+	/* NLB is 16 bits, 0's based: no MDTS applies (no data), but 65536 blocks at most */
+	if (nlb == 0 || nlb > 65536) {
+		log_err("%s: write zeroes of %u blocks: 1..65536 per command", ns->ctrlr->name,
+			nlb);
+		return -EINVAL;
+	}
+	if (lba + nlb > ns->nsze || lba + nlb < lba)
+		return range_error(ns, lba, nlb);
+	return io_nodata(ns, qp, UPDK_NVME_OPC_WRITE_ZEROES, lba,
+			 (nlb - 1) | (io_flags & (RW_FLAGS | UPDK_NVME_IO_DEAC)), cb, arg);
+}
+
+int updk_nvme_ns_deallocate(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			    const struct updk_nvme_dsm_range *ranges, uint16_t n, updk_nvme_cb cb,
+			    void *arg)
+{
+	size_t bytes = (size_t)n * sizeof(*ranges);
+	struct updk_nvme_cmd *sqe;
+	struct nvme_req *req;
+
+	if (!(ns->ctrlr->id.oncs & NVME_ONCS_DSM))
+		return unsupported(ns, "Dataset Management");
+	if (!io_usable(ns, qp))
+		return io_refused(ns, qp);
+	if (!ranges || !cb || n == 0 || n > 256 || bytes > qp->list_stride ||
+	    bytes > NVME_PAGE_SIZE) {
+		log_err("%s: deallocate: 1..%zu ranges and a callback (got %u)", ns->ctrlr->name,
+			(size_t)(qp->list_stride < NVME_PAGE_SIZE ? qp->list_stride :
+								    NVME_PAGE_SIZE) /
+				sizeof(*ranges),
+			n);
+		return -EINVAL;
+	}
+	for (uint16_t i = 0; i < n; i++)
+		if (ranges[i].slba + ranges[i].nlb > ns->nsze ||
+		    ranges[i].slba + ranges[i].nlb < ranges[i].slba)
+			return range_error(ns, ranges[i].slba, ranges[i].nlb);
+	req = nvme_req_get(qp);
+	if (!req) {
+		qp->stats.queue_full++;
+		return -EAGAIN;
+	}
+	/* The ranges travel in the slot's own DMA area: the caller's memory may be anywhere. */
+	memcpy(req->list, ranges, bytes);
+	sqe = &qp->sq[qp->sq_tail];
+	sqe_fill(sqe, UPDK_NVME_OPC_DATASET_MANAGEMENT, req->cid, ns->nsid, 0, 0);
+	sqe->cdw10 = n - 1u; /* NR, 0's based (NVM Command Set 1.0 §3.2.3) */
+	sqe->cdw11 = 1u << 2; /* AD: deallocate */
+	sqe->dptr.prp.prp1 = req->list_iova;
+	if ((req->list_iova & NVME_PAGE_MASK) + bytes > NVME_PAGE_SIZE)
+		sqe->dptr.prp.prp2 = (req->list_iova & ~(uint64_t)NVME_PAGE_MASK) + NVME_PAGE_SIZE;
+	else
+		sqe->dptr.prp.prp2 = 0;
+	req_fill(req, cb, arg, NULL, UPDK_NVME_OPC_DATASET_MANAGEMENT);
+	nvme_sq_advance(qp, req);
+	return 0;
+}
+
+int updk_nvme_io_raw(struct updk_nvme_qpair *qp, const struct updk_nvme_cmd *cmd, void *buf,
+		     uint32_t len, updk_nvme_cb cb, void *arg)
+{
+	struct updk_nvme_cmd *sqe;
+	struct nvme_req *req;
+	int rc;
+
+	if (!qp || !cmd || !cb || (len && !buf))
+		return -EINVAL;
+	if (qp->dead || qp->ctrlr->failed)
+		return -ENXIO;
+	if (len > qp->ctrlr->max_xfer) {
+		log_err("%s: raw I/O of %u bytes is above the transfer limit %u", qp->ctrlr->name,
+			len, qp->ctrlr->max_xfer);
+		return -EINVAL;
+	}
+	req = nvme_req_get(qp);
+	if (!req) {
+		qp->stats.queue_full++;
+		return -EAGAIN;
+	}
+	sqe = &qp->sq[qp->sq_tail];
+	*sqe = *cmd;
+	sqe->cid = req->cid;
+	sqe->flags &= 0x3f;
+	memset(&sqe->dptr, 0, sizeof(sqe->dptr));
+	if (len) {
+		struct iovec iov = { buf, len };
+		struct iov_cursor cur = { &iov, 1, 0, 0 };
+
+		rc = build_dptr(qp, req, sqe, &cur, len);
+		if (rc) {
+			nvme_req_put(qp, req);
+			return rc;
+		}
+	}
+	req_fill(req, cb, arg, NULL, cmd->opc);
+	nvme_sq_advance(qp, req);
+	return 0;
+}

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Queue pairs: ring memory, request slots, doorbells, and the completion reaper shared by the
+ * admin queue and the I/O queues (NVMe Base 2.0 §3.3: SQ/CQ as circular queues with a phase
+ * tag, §4.6 completion entries).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <updk/mem.h>
+#include <updk/tsc.h>
+
+#define LOG_COMPONENT "nvme"
+#include "lib/util/log.h"
+
+#include "drivers/nvme/nvme_int.h"
+
+void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *from)
+{
+	to->cmds_submitted += from->cmds_submitted;
+	to->cmds_completed += from->cmds_completed;
+	to->cmds_failed += from->cmds_failed;
+	to->cmds_aborted += from->cmds_aborted;
+	to->split_ios += from->split_ios;
+	to->sq_doorbell_mmio += from->sq_doorbell_mmio;
+	to->cq_doorbell_mmio += from->cq_doorbell_mmio;
+	to->mmio_doorbell_writes += from->mmio_doorbell_writes;
+	to->shadow_doorbell_updates += from->shadow_doorbell_updates;
+	to->queue_full += from->queue_full;
+	to->timeouts += from->timeouts;
+	to->aborts_sent += from->aborts_sent;
+	to->resets += from->resets;
+	to->bogus_completions += from->bogus_completions;
+}
+
+/* Empty rings and every slot free: after creation and after a controller reset. */
+void nvme_qpair_reset_rings(struct updk_nvme_qpair *qp)
+{
+	memset(qp->sq, 0, (size_t)qp->qsize * sizeof(struct updk_nvme_cmd));
+	memset((void *)qp->cq, 0, (size_t)qp->qsize * sizeof(struct updk_nvme_cpl));
+	qp->sq_tail = qp->sq_db_tail = qp->sq_head = 0;
+	qp->cq_head = 0;
+	qp->phase = 1; /* the controller posts its first pass with phase 1 (§4.6) */
+	qp->outstanding = 0;
+	qp->free_head = 0;
+	for (uint16_t i = 0; i < qp->depth; i++) {
+		struct nvme_req *req = &qp->reqs[i];
+
+		req->state = NVME_REQ_FREE;
+		req->flags = 0;
+		req->next_free = i + 1 < qp->depth ? (uint16_t)(i + 1) : (uint16_t)NVME_CID_NONE;
+	}
+	if (qp->sq_shadow) {
+		*qp->sq_shadow = 0;
+		*qp->sq_ei = 0;
+		*qp->cq_shadow = 0;
+		*qp->cq_ei = 0;
+	}
+	__atomic_store_n(&qp->abort_cid, NVME_CID_NONE, __ATOMIC_RELAXED);
+}
+
+void nvme_qpair_set_shadow(struct updk_nvme_qpair *qp)
+{
+	struct updk_nvme_ctrlr *ctrlr = qp->ctrlr;
+	/* The shadow buffers mirror the doorbell register layout, stride included (§5.8). */
+	uint32_t sq = (nvme_sq_db_off(qp->qid, ctrlr->dstrd) - NVME_REG_DBS) / 4;
+	uint32_t cq = (nvme_cq_db_off(qp->qid, ctrlr->dstrd) - NVME_REG_DBS) / 4;
+
+	if (!ctrlr->shadow) {
+		qp->sq_shadow = qp->sq_ei = qp->cq_shadow = qp->cq_ei = NULL;
+		return;
+	}
+	qp->sq_shadow = &ctrlr->dbbuf[sq];
+	qp->cq_shadow = &ctrlr->dbbuf[cq];
+	qp->sq_ei = &ctrlr->dbbuf_ei[sq];
+	qp->cq_ei = &ctrlr->dbbuf_ei[cq];
+}
+
+int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsize,
+		      struct updk_nvme_qpair **qpp)
+{
+	int numa = updk_pci_numa_node(ctrlr->dev);
+	uint32_t sq_off = nvme_sq_db_off(qid, ctrlr->dstrd);
+	uint32_t cq_off = nvme_cq_db_off(qid, ctrlr->dstrd);
+	struct updk_nvme_qpair *qp;
+	size_t list_bytes;
+
+	if ((size_t)cq_off + 4 > ctrlr->bar_len) {
+		log_err("%s: doorbell of queue %u at 0x%x lies beyond BAR0 (%zu bytes)",
+			ctrlr->name, qid, cq_off, ctrlr->bar_len);
+		return -EINVAL;
+	}
+	qp = calloc(1, sizeof(*qp));
+	if (!qp)
+		return -ENOMEM;
+	qp->ctrlr = ctrlr;
+	qp->qid = qid;
+	qp->qsize = (uint16_t)qsize;
+	qp->depth = (uint16_t)(qsize - 1); /* one slot stays empty: full is tail + 1 == head */
+	qp->always_mmio = qid == 0;
+	qp->sgl = ctrlr->sgl;
+	qp->sq_db = (volatile uint32_t *)(ctrlr->bar + sq_off);
+	qp->cq_db = (volatile uint32_t *)(ctrlr->bar + cq_off);
+	qp->reqs = calloc(qp->depth, sizeof(*qp->reqs));
+	qp->sq = updk_dma_zalloc((size_t)qsize * sizeof(struct updk_nvme_cmd), NVME_PAGE_SIZE, numa,
+				 &qp->sq_iova);
+	qp->cq = updk_dma_zalloc((size_t)qsize * sizeof(struct updk_nvme_cpl), NVME_PAGE_SIZE, numa,
+				 &qp->cq_iova);
+	qp->list_stride = (nvme_list_qwords(ctrlr->max_xfer) * 8 + 63) & ~63u;
+	list_bytes = (size_t)qp->list_stride * qp->depth;
+	qp->list_mem = updk_dma_zalloc(list_bytes, NVME_PAGE_SIZE, numa, &qp->list_iova);
+	if (!qp->reqs || !qp->sq || !qp->cq || !qp->list_mem) {
+		log_err("%s: no memory for queue %u (%u entries, %zu bytes of PRP lists)",
+			ctrlr->name, qid, qsize, list_bytes);
+		nvme_qpair_destroy(qp);
+		return -ENOMEM;
+	}
+	/* Queues and lists must be IOVA contiguous: created with PC=1, lists chained by address. */
+	for (uint16_t i = 0; i < qp->depth; i++) {
+		struct nvme_req *req = &qp->reqs[i];
+
+		req->cid = i;
+		req->list = (uint64_t *)((uint8_t *)qp->list_mem + (size_t)i * qp->list_stride);
+		req->list_iova = qp->list_iova + (uint64_t)i * qp->list_stride;
+	}
+	nvme_qpair_set_shadow(qp);
+	nvme_qpair_reset_rings(qp);
+	qp->now_tsc = updk_tsc();
+	*qpp = qp;
+	return 0;
+}
+
+void nvme_qpair_destroy(struct updk_nvme_qpair *qp)
+{
+	if (!qp)
+		return;
+	updk_dma_free(qp->sq);
+	updk_dma_free((void *)qp->cq);
+	updk_dma_free(qp->list_mem);
+	free(qp->reqs);
+	free(qp);
+}
+
+/* A child of a split I/O completed: the parent completes with its last child, carrying the
+ * first failure if any child failed. Returns 1 when the parent completed. */
+static int nvme_child_done(struct updk_nvme_qpair *qp, struct nvme_req *parent,
+			   const struct updk_nvme_cpl *cpl)
+{
+	updk_nvme_cb cb;
+	void *arg;
+	struct updk_nvme_cpl final;
+
+	if (updk_nvme_cpl_is_error(cpl) && !updk_nvme_cpl_is_error(&parent->cpl))
+		parent->cpl = *cpl;
+	if (--parent->children)
+		return 0;
+	final = parent->cpl;
+	if (!updk_nvme_cpl_is_error(&final)) {
+		final = *cpl;
+		final.status &= 1;
+	}
+	cb = parent->cb;
+	arg = parent->arg;
+	nvme_req_put(qp, parent);
+	cb(arg, &final);
+	return 1;
+}
+
+static int nvme_req_complete(struct updk_nvme_qpair *qp, struct nvme_req *req,
+			     const struct updk_nvme_cpl *cpl)
+{
+	updk_nvme_cb cb = req->cb;
+	void *arg = req->arg;
+	struct nvme_req *parent = req->parent;
+
+	if (NVME_UNLIKELY(req->bounce != NULL)) {
+		if (req->user_buf && !updk_nvme_cpl_is_error(cpl))
+			memcpy(req->user_buf, req->bounce, req->user_len);
+		updk_dma_free(req->bounce);
+		req->bounce = NULL;
+	}
+	nvme_req_put(qp, req);
+	if (NVME_LIKELY(parent == NULL)) {
+		if (cb)
+			cb(arg, cpl);
+		return 1;
+	}
+	return nvme_child_done(qp, parent, cpl);
+}
+
+/* Is @sqhd a head the controller may report: within [sq_head, sq_db_tail] on the ring? */
+static inline bool nvme_sqhd_valid(const struct updk_nvme_qpair *qp, uint16_t sqhd)
+{
+	uint32_t fetched, given;
+
+	if (NVME_UNLIKELY(sqhd >= qp->qsize))
+		return false;
+	fetched = sqhd >= qp->sq_head ? (uint32_t)(sqhd - qp->sq_head) :
+					(uint32_t)sqhd + qp->qsize - qp->sq_head;
+	given = qp->sq_db_tail >= qp->sq_head ? (uint32_t)(qp->sq_db_tail - qp->sq_head) :
+						(uint32_t)qp->sq_db_tail + qp->qsize - qp->sq_head;
+	return fetched <= given;
+}
+
+static void nvme_bogus(struct updk_nvme_qpair *qp, const struct updk_nvme_cpl *c, const char *why)
+{
+	qp->stats.bogus_completions++;
+	if (qp->stats.bogus_completions <= 10)
+		log_err("%s: queue %u: completion refused (%s): cid %u sqhd %u sqid %u status 0x%04x",
+			qp->ctrlr->name, qp->qid, why, c->cid, c->sqhd, c->sqid, c->status);
+}
+
+int nvme_qpair_poll(struct updk_nvme_qpair *qp, uint32_t max)
+{
+	volatile struct updk_nvme_cpl *cq = qp->cq;
+	uint16_t head = qp->cq_head, old_head = head;
+	uint16_t phase = qp->phase;
+	int done = 0;
+	uint32_t n = 0;
+
+	nvme_sq_ring(qp);
+	qp->now_tsc = updk_tsc();
+	if (max == 0)
+		max = UINT32_MAX;
+	while (n < max) {
+		volatile struct updk_nvme_cpl *e = &cq[head];
+		struct updk_nvme_cpl c;
+		struct nvme_req *req;
+
+		if ((e->status & 1) != phase)
+			break;
+		/* The phase bit says the entry is complete; read the rest only after it. */
+		updk_rmb();
+		c = *(const struct updk_nvme_cpl *)e;
+		if (NVME_UNLIKELY(++head == qp->qsize)) {
+			head = 0;
+			phase ^= 1;
+		}
+		qp->cq_head = head;
+		qp->phase = phase;
+		n++;
+		if (NVME_UNLIKELY(c.cid >= qp->depth)) {
+			nvme_bogus(qp, &c, "CID out of range");
+			continue;
+		}
+		req = &qp->reqs[c.cid];
+		if (NVME_UNLIKELY(req->state != NVME_REQ_OUTSTANDING)) {
+			nvme_bogus(qp, &c, "CID not outstanding");
+			continue;
+		}
+		if (NVME_LIKELY(nvme_sqhd_valid(qp, c.sqhd)))
+			qp->sq_head = c.sqhd;
+		else
+			nvme_bogus(qp, &c, "SQ head beyond the tail");
+		qp->stats.cmds_completed++;
+		if (NVME_UNLIKELY(updk_nvme_cpl_is_error(&c)))
+			qp->stats.cmds_failed++;
+		done += nvme_req_complete(qp, req, &c);
+	}
+	if (head != old_head)
+		nvme_cq_ring(qp, old_head);
+	return done;
+}
+
+/* Complete every outstanding command of @qp from the host side (reset, free, close). */
+void nvme_qpair_fail_all(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc)
+{
+	struct updk_nvme_cpl c;
+
+	for (uint16_t i = 0; i < qp->depth; i++) {
+		struct nvme_req *req = &qp->reqs[i];
+
+		if (req->state != NVME_REQ_OUTSTANDING)
+			continue;
+		memset(&c, 0, sizeof(c));
+		c.cid = req->cid;
+		c.sqid = qp->qid;
+		c.status = (uint16_t)(((uint16_t)sct << 9) | ((uint16_t)sc << 1));
+		qp->stats.cmds_aborted++;
+		nvme_req_complete(qp, req, &c);
+	}
+}
+
+void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
+{
+	struct updk_nvme_ctrlr *ctrlr = qp->ctrlr;
+	uint64_t limit = qp->qid ? ctrlr->io_timeout_tsc : ctrlr->admin_timeout_tsc;
+	uint64_t now = qp->now_tsc;
+
+	if (!limit)
+		return;
+	for (uint16_t i = 0; i < qp->depth; i++) {
+		struct nvme_req *req = &qp->reqs[i];
+
+		if (req->state != NVME_REQ_OUTSTANDING || (req->flags & NVME_REQF_NO_TIMEOUT))
+			continue;
+		if (now - req->submit_tsc < limit)
+			continue;
+		if (!(req->flags & NVME_REQF_TIMED_OUT)) {
+			req->flags |= NVME_REQF_TIMED_OUT;
+			qp->stats.timeouts++;
+			log_warn("%s: queue %u: command %u (opcode 0x%02x) timed out: aborting it",
+				 ctrlr->name, qp->qid, req->cid, req->opc);
+			/* The admin thread sends the Abort (admin_process_completions). */
+			uint32_t none = NVME_CID_NONE;
+			__atomic_compare_exchange_n(&qp->abort_cid, &none, req->cid, false,
+						    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		} else if (now - req->submit_tsc >= 2 * limit && !ctrlr->failed) {
+			log_err("%s: queue %u: command %u still outstanding after its abort: "
+				"controller marked failed, call updk_nvme_ctrlr_reset()",
+				ctrlr->name, qp->qid, req->cid);
+			__atomic_store_n(&ctrlr->failed, true, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max)
+{
+	int n;
+
+	if (NVME_UNLIKELY(qp->ctrlr->failed)) {
+		updk_mem_quiescent();
+		return -ENXIO;
+	}
+	n = nvme_qpair_poll(qp, max);
+	if (NVME_UNLIKELY((++qp->polls & 0xfff) == 0) && qp->outstanding)
+		nvme_qpair_check_timeouts(qp);
+	updk_mem_quiescent();
+	return n;
+}
+
+void updk_nvme_qpair_flush(struct updk_nvme_qpair *qp)
+{
+	nvme_sq_ring(qp);
+}
+
+uint32_t updk_nvme_qpair_outstanding(const struct updk_nvme_qpair *qp)
+{
+	return qp->outstanding;
+}
+
+uint16_t updk_nvme_qpair_id(const struct updk_nvme_qpair *qp)
+{
+	return qp->qid;
+}
+
+void updk_nvme_qpair_get_stats(const struct updk_nvme_qpair *qp, struct updk_nvme_stats *stats)
+{
+	*stats = qp->stats;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What follows CC.EN=1 and CSTS.RDY=1, at open and after every reset (NVMe Base 2.0 §3.5.1
+ * steps 7-9): Identify Controller, the limits it implies (MDTS, SGL), Set Features Number of
+ * Queues, shadow doorbells, the namespaces, and the Asynchronous Event Requests.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <updk/mem.h>
+
+#define LOG_COMPONENT "nvme"
+#include "lib/util/log.h"
+
+#include "drivers/nvme/nvme_int.h"
+
+/* Cap on a command's transfer when MDTS says "no limit" or something huge. */
+#define NVME_MAX_XFER_CAP (2u * 1024 * 1024)
+
+static int identify_ctrlr(struct updk_nvme_ctrlr *c)
+{
+	struct updk_nvme_id_ctrl *id = malloc(sizeof(*id));
+	uint64_t mdts_bytes;
+	int rc;
+
+	if (!id)
+		return -ENOMEM;
+	rc = nvme_identify(c, NVME_CNS_CTRLR, 0, id);
+	if (rc) {
+		free(id);
+		return rc;
+	}
+	c->id = *id;
+	free(id);
+	/* MDTS: 2^mdts units of CAP.MPSMIN (4 KiB here); 0 means no limit (Figure 275) */
+	if (c->id.mdts == 0 || c->id.mdts > 20)
+		mdts_bytes = NVME_MAX_XFER_CAP;
+	else
+		mdts_bytes = (uint64_t)NVME_PAGE_SIZE << c->id.mdts;
+	if (mdts_bytes > NVME_MAX_XFER_CAP)
+		mdts_bytes = NVME_MAX_XFER_CAP;
+	if (c->opts.max_xfer_size && c->opts.max_xfer_size < mdts_bytes) {
+		if (c->opts.max_xfer_size < NVME_PAGE_SIZE) {
+			log_err("%s: max_xfer_size %u is below one page (4096)", c->name,
+				c->opts.max_xfer_size);
+			return -EINVAL;
+		}
+		mdts_bytes = c->opts.max_xfer_size & ~(uint32_t)NVME_PAGE_MASK;
+	}
+	c->max_xfer = (uint32_t)mdts_bytes;
+	c->sgl = !c->opts.no_sgl && NVME_SGLS_SUPPORTED(c->id.sgls) != 0;
+	log_debug("%s: mn '%.40s' sn '%.20s' fr '%.8s' mdts %u nn %u oacs 0x%x oncs 0x%x sgls 0x%x",
+		  c->name, c->id.mn, c->id.sn, c->id.fr, c->id.mdts, c->id.nn, c->id.oacs,
+		  c->id.oncs, c->id.sgls);
+	return 0;
+}
+
+int nvme_ctrlr_setup(struct updk_nvme_ctrlr *c)
+{
+	uint32_t old_max_qpairs = c->max_qpairs;
+	uint32_t old_max_xfer = c->max_xfer;
+	bool reinit = c->qid_used != NULL;
+	int rc;
+
+	rc = identify_ctrlr(c);
+	if (rc)
+		return rc;
+	if (reinit && c->max_xfer != old_max_xfer && c->qpairs) {
+		/* qpairs' PRP lists were sized for the old limit: keep it */
+		c->max_xfer = old_max_xfer < c->max_xfer ? old_max_xfer : c->max_xfer;
+	}
+	rc = nvme_set_num_queues(c);
+	if (rc)
+		return rc;
+	if (!reinit) {
+		c->qid_used = calloc(c->max_qpairs + 1, 1);
+		if (!c->qid_used)
+			return -ENOMEM;
+	} else if (c->max_qpairs >= old_max_qpairs) {
+		c->max_qpairs =
+			old_max_qpairs; /* the qid table and shadow buffers keep their size */
+	} else {
+		for (struct updk_nvme_qpair *qp = c->qpairs; qp; qp = qp->next) {
+			if (qp->qid > c->max_qpairs) {
+				log_err("%s: after reset only %u I/O queues are granted, qpair %u "
+					"cannot come back",
+					c->name, c->max_qpairs, qp->qid);
+				return -EIO;
+			}
+		}
+	}
+	rc = nvme_dbbuf_setup(c);
+	if (rc)
+		return rc;
+	rc = nvme_ns_scan(c);
+	if (rc)
+		return rc;
+	return nvme_aer_start(c);
+}
