@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Status codes to names (NVMe Base 2.0 §4.6.1.2) and the completion status accessors. */
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include <updk/nvme.h>
+
+Test(nvme_status, known_names)
+{
+	cr_assert_str_eq(updk_nvme_status_str(0, 0x00), "Successful Completion");
+	cr_assert_str_eq(updk_nvme_status_str(0, 0x02), "Invalid Field in Command");
+	cr_assert_str_eq(updk_nvme_status_str(0, 0x80), "LBA Out of Range");
+	cr_assert_str_eq(updk_nvme_status_str(0, 0x0b), "Invalid Namespace or Format");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0x02), "Invalid Queue Size");
+	cr_assert_str_eq(updk_nvme_status_str(2, 0x85), "Compare Failure");
+	cr_assert_str_eq(updk_nvme_status_str(2, 0x81), "Unrecovered Read Error");
+	cr_assert_str_eq(updk_nvme_status_str(3, 0x71), "Command Aborted By Host");
+}
+
+Test(nvme_status, unknown_codes_are_named_by_number)
+{
+	cr_assert_str_eq(updk_nvme_status_str(0, 0x7f), "Unknown status (sct 0x0, sc 0x7f)");
+	cr_assert_str_eq(updk_nvme_status_str(5, 0x01), "Unknown status (sct 0x5, sc 0x01)");
+	cr_assert_str_eq(updk_nvme_status_str(7, 0xc0), "Vendor Specific status (sc 0xc0)");
+	cr_assert_str_eq(updk_nvme_sct_str(2), "Media and Data Integrity Errors");
+	cr_assert_str_eq(updk_nvme_sct_str(6), "Reserved Status Code Type");
+}
+
+Test(nvme_status, cpl_fields)
+{
+	/* SC 80h, SCT 0, DNR set, phase 1 */
+	struct updk_nvme_cpl cpl = { .status = (uint16_t)(1u << 15 | 0x80u << 1 | 1u) };
+
+	cr_assert_eq(updk_nvme_cpl_sc(&cpl), 0x80);
+	cr_assert_eq(updk_nvme_cpl_sct(&cpl), 0);
+	cr_assert(updk_nvme_cpl_dnr(&cpl));
+	cr_assert(updk_nvme_cpl_is_error(&cpl));
+	cpl.status = 1; /* phase only */
+	cr_assert_not(updk_nvme_cpl_is_error(&cpl));
+	cpl.status = (uint16_t)(3u << 9 | 0x71u << 1);
+	cr_assert_eq(updk_nvme_cpl_sct(&cpl), 3);
+	cr_assert_eq(updk_nvme_cpl_sc(&cpl), 0x71);
+}
