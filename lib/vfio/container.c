@@ -127,29 +127,6 @@ static struct vfio_iommu_type1_info *iommu_info(size_t *size, int *err)
 	return NULL;
 }
 
-/*
- * Find capability @id in the chain of an info buffer of @size bytes whose first capability is
- * at @first, with at least @min bytes. The chain comes from the kernel but is checked anyway:
- * every header and body inside the buffer, and a bounded number of links.
- */
-static const struct vfio_info_cap_header *find_cap(const void *buf, size_t size, uint32_t first,
-						   uint16_t id, size_t min)
-{
-	uint32_t off = first;
-
-	for (int n = 0; off && n < 64; n++) {
-		const struct vfio_info_cap_header *h;
-
-		if (off < sizeof(uint32_t) || off > size || size - off < sizeof(*h))
-			return NULL;
-		h = (const void *)((const char *)buf + off);
-		if (h->id == id)
-			return size - off >= min ? h : NULL;
-		off = h->next;
-	}
-	return NULL;
-}
-
 static int cmp_range(const void *a, const void *b)
 {
 	const struct vfio_iova_range *x = a, *y = b;
@@ -171,8 +148,8 @@ static int refresh_ranges(void)
 		return err;
 	cap = NULL;
 	if (info->flags & VFIO_IOMMU_INFO_CAPS)
-		cap = (const void *)find_cap(info, size, info->cap_offset,
-					     VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, sizeof(*cap));
+		cap = vfio_info_cap(info, size, sizeof(*info), info->cap_offset,
+				    VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, sizeof(*cap));
 	if (cap) {
 		size_t off = (size_t)((const char *)cap - (const char *)info);
 		size_t room = (size - off - sizeof(*cap)) / sizeof(cap->iova_ranges[0]);
@@ -476,8 +453,8 @@ int vfio_dma_avail(uint32_t *avail)
 	if (!info)
 		goto out;
 	if (info->flags & VFIO_IOMMU_INFO_CAPS)
-		cap = (const void *)find_cap(info, size, info->cap_offset,
-					     VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, sizeof(*cap));
+		cap = vfio_info_cap(info, size, sizeof(*info), info->cap_offset,
+				    VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, sizeof(*cap));
 	if (cap)
 		*avail = cap->avail;
 	else

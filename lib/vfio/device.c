@@ -148,46 +148,38 @@ void vfio_dev_desc(const struct vfio_dev *dev, struct vfio_dev_desc *out)
 	*out = dev->desc;
 }
 
-/* Walk a region-info capability chain (offsets from the start of the info buffer). */
+/* The region capabilities updk uses: sparse mmap areas and MSI-X mappability. */
 static void region_caps(const struct vfio_dev *dev, const struct vfio_region_info *info,
 			size_t size, struct vfio_region_desc *out)
 {
-	uint32_t off = info->cap_offset;
+	const struct vfio_region_info_cap_sparse_mmap *sp;
 
-	for (int n = 0; off && n < 64; n++) {
-		const struct vfio_info_cap_header *h;
+	sp = vfio_info_cap(info, size, sizeof(*info), info->cap_offset,
+			   VFIO_REGION_INFO_CAP_SPARSE_MMAP, sizeof(*sp));
+	if (sp) {
+		size_t off = (size_t)((const char *)sp - (const char *)info);
+		size_t room = (size - off - sizeof(*sp)) / sizeof(sp->areas[0]);
 
-		if (off < sizeof(*info) || off > size || size - off < sizeof(*h))
-			break;
-		h = (const void *)((const char *)info + off);
-		if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
-			const struct vfio_region_info_cap_sparse_mmap *sp = (const void *)h;
-			size_t room;
+		out->sparse = true;
+		for (uint32_t i = 0; i < sp->nr_areas && i < room; i++) {
+			uint64_t ao = sp->areas[i].offset, as = sp->areas[i].size;
 
-			if (size - off < sizeof(*sp))
+			if (!as || ao > out->size || as > out->size - ao)
+				continue; /* not inside the region: ignore */
+			if (out->nr_areas == VFIO_MAX_SPARSE_AREAS) {
+				log_warn("%s region %u: more than %d mmappable areas; using the "
+					 "first ones",
+					 dev->name, out->index, VFIO_MAX_SPARSE_AREAS);
 				break;
-			room = (size - off - sizeof(*sp)) / sizeof(sp->areas[0]);
-			out->sparse = true;
-			for (uint32_t i = 0; i < sp->nr_areas && i < room; i++) {
-				uint64_t ao = sp->areas[i].offset, as = sp->areas[i].size;
-
-				if (!as || ao > out->size || as > out->size - ao)
-					continue; /* not inside the region: ignore */
-				if (out->nr_areas == VFIO_MAX_SPARSE_AREAS) {
-					log_warn("%s region %u: more than %d mmappable areas; "
-						 "using the first ones",
-						 dev->name, out->index, VFIO_MAX_SPARSE_AREAS);
-					break;
-				}
-				out->areas[out->nr_areas].offset = ao;
-				out->areas[out->nr_areas].size = as;
-				out->nr_areas++;
 			}
-		} else if (h->id == VFIO_REGION_INFO_CAP_MSIX_MAPPABLE) {
-			out->msix_mappable = true;
+			out->areas[out->nr_areas].offset = ao;
+			out->areas[out->nr_areas].size = as;
+			out->nr_areas++;
 		}
-		off = h->next;
 	}
+	out->msix_mappable = vfio_info_cap(info, size, sizeof(*info), info->cap_offset,
+					   VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
+					   sizeof(struct vfio_info_cap_header)) != NULL;
 }
 
 int vfio_dev_region(struct vfio_dev *dev, unsigned index, struct vfio_region_desc *out)
@@ -217,8 +209,8 @@ int vfio_dev_region(struct vfio_dev *dev, unsigned index, struct vfio_region_des
 			if (rc == -EINVAL)
 				log_debug("%s: no region %u", dev->name, index);
 			else
-				log_err("%s: VFIO_DEVICE_GET_REGION_INFO(%u): %s", dev->name,
-					index, strerror(-rc));
+				log_err("%s: VFIO_DEVICE_GET_REGION_INFO(%u): %s", dev->name, index,
+					strerror(-rc));
 			goto out;
 		}
 		if (info->argsz <= sz) {

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Guards the container, the group list and the device list. Control path only. */
 extern pthread_mutex_t vfio_lock;
@@ -47,5 +48,14 @@ int vfio_sysfs_driver(const char *bdf, char *buf, size_t len);
 
 /* Log why group @group (of device @bdf) is not viable: every member and its driver. */
 void vfio_log_not_viable(int group, const char *bdf);
+
+/*
+ * In the capability chain of an info buffer of @size bytes (@hdr_size of them the fixed
+ * struct; first capability at offset @first, 0 for none), the capability @id if it is there
+ * with at least @min bytes inside the buffer; else NULL. Offsets out of bounds or misaligned,
+ * and chains longer than 64, end the walk.
+ */
+const void *vfio_info_cap(const void *buf, size_t size, size_t hdr_size, uint32_t first,
+			  uint16_t id, size_t min);
 
 #endif
