@@ -317,12 +317,12 @@ Test(sim_dmacopy, config_space)
 	cr_assert_eq(updk_pci_vendor_id(dev), DMACOPY_VENDOR_ID);
 	cr_assert_eq(updk_pci_device_id(dev), DMACOPY_DEVICE_ID);
 	cr_assert_eq(updk_pci_numa_node(dev), UPDK_NUMA_ANY);
-	cr_assert_eq(cfg32(dev, 0), DMACOPY_DEVICE_ID << 16 | DMACOPY_VENDOR_ID);
+	cr_assert_eq(cfg32(dev, 0), (uint32_t)DMACOPY_DEVICE_ID << 16 | DMACOPY_VENDOR_ID);
 	cr_assert_eq(cfg32(dev, 0x08) >> 8, DMACOPY_CLASS);
 
 	/* Ids are read-only. */
 	cr_assert_eq(updk_pci_cfg_write(dev, &ones, 4, 0), 0);
-	cr_assert_eq(cfg32(dev, 0), DMACOPY_DEVICE_ID << 16 | DMACOPY_VENDOR_ID);
+	cr_assert_eq(cfg32(dev, 0), (uint32_t)DMACOPY_DEVICE_ID << 16 | DMACOPY_VENDOR_ID);
 
 	/* BAR sizing (PCI Local Bus 3.0 §6.2.5.1): all ones in, size mask out, then restore. */
 	bar = cfg32(dev, 0x10);
