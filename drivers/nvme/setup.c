@@ -16,7 +16,7 @@
 #include "drivers/nvme/nvme_int.h"
 
 /* Cap on a command's transfer when MDTS says "no limit" or something huge. */
-#define NVME_MAX_XFER_CAP (2u * 1024 * 1024)
+#define NVME_MAX_XFER_CAP (4u * 1024 * 1024)
 
 static int identify_ctrlr(struct updk_nvme_ctrlr *c)
 {

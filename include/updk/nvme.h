@@ -457,7 +457,7 @@ struct updk_nvme_ctrlr_opts {
 	/** Do not use SGLs even if the controller offers them (PRPs only). */
 	bool no_sgl;
 	/** Largest transfer per command in bytes, below MDTS; larger I/O is split; 0: MDTS (or
-	 * 2 MiB when the controller has no limit). */
+	 * 4 MiB when the controller has no limit). */
 	uint32_t max_xfer_size;
 	/** Admin command timeout in ms; 0: 10000. */
 	uint32_t admin_timeout_ms;
