@@ -85,16 +85,16 @@ depmod -b "$kdir" "$kver"
 # is slow under TCG.
 extract_vmlinux() {
     local img=$1 dst=$2 magic cmd off
-    for pair in 'fd377a585a00:xz -dcq' '1f8b08:gzip -dcq' '28b52ffd:zstd -dcq' \
-                '894c5a4f:lzop -dcq' '02214c18:lz4 -dcq' '425a68:bzip2 -dcq'; do
+    for pair in '\xfd\x37\x7a\x58\x5a\x00:xz -dcq' '\x1f\x8b\x08:gzip -dcq' \
+                '\x28\xb5\x2f\xfd:zstd -dcq' '\x89\x4c\x5a\x4f:lzop -dcq' \
+                '\x02\x21\x4c\x18:lz4 -dcq' '\x42\x5a\x68:bzip2 -dcq'; do
         magic=${pair%%:*} cmd=${pair#*:}
         command -v "${cmd%% *}" >/dev/null || continue
-        # Byte offsets of the magic: search the hex dump, two characters a byte.
-        for off in $(od -An -v -tx1 "$img" | tr -d ' \n' | grep -ob "$magic" | cut -d: -f1); do
-            [ $((off % 2)) = 0 ] || continue
+        # Byte offsets of the magic (-b with -a: binary file, -P: \x escapes).
+        for off in $(LC_ALL=C grep -obUaP "$magic" "$img" | cut -d: -f1); do
             # Trailing data after the stream makes the decompressors complain:
             # ignore their status, judge by the output.
-            tail -c +$((off / 2 + 1)) "$img" | $cmd > "$dst" 2>/dev/null || true
+            tail -c +$((off + 1)) "$img" | $cmd > "$dst" 2>/dev/null || true
             if [ "$(head -c4 "$dst" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
                 return 0
             fi
@@ -137,6 +137,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
+say() { echo "updk-vm: [$(cut -d' ' -f1 /proc/uptime)] $*"; }
 fail() {
     echo "updk-vm: stage 1 failed: $*"
     echo "UPDK_VM_STAGE1_FAILED"
@@ -152,6 +153,7 @@ done
 # msize: larger 9p messages mean fewer round trips.  cache=loose lets the
 # guest cache the host's (read-only, unchanging) files: binaries run from
 # page cache instead of one 9p read per page fault.
+say "stage 1: modules loaded"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro hostroot /lower ||
     fail "mount hostroot"
 mount -t tmpfs -o mode=0755 tmpfs /rw
@@ -164,6 +166,10 @@ mkdir -p /newroot/run/updk-vm
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 updkio /newroot/run/updk-vm ||
     fail "mount updkio"
 [ -f /newroot/run/updk-vm/stage2.sh ] || fail "no stage2.sh in the I/O share"
+# Stage 2 powers off with this busybox (the host's poweroff wants systemd).
+mkdir -p /newroot/.updk-vm
+cp /bin/busybox /newroot/.updk-vm/busybox
+say "stage 1: switching root"
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev

@@ -12,21 +12,22 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
 . $io/env.sh
 
-say() { echo "updk-vm: $*"; }
+say() { echo "updk-vm: [$(cut -d" " -f1 /proc/uptime)] $*"; }
 setup_err() { say "$*"; echo "updk-vm: $*" >> $io/stderr; }
 
 finish() {
     dmesg > $io/dmesg 2>/dev/null
     echo "$1" > $io/status.tmp && mv $io/status.tmp $io/status
     sync
-    # PID 1 has no init system to ask: power off through sysrq.  Should that
-    # fail, exiting PID 1 panics the kernel, and panic=-1 with QEMU's
+    # PID 1 has no init system to ask: the initramfs left its busybox in
+    # the tmpfs layer, whose "poweroff -f" calls reboot(2) directly.  Should
+    # that fail, exiting PID 1 panics the kernel, and panic=-1 with QEMU's
     # -no-reboot ends the VM anyway.
-    echo o > /proc/sysrq-trigger
-    sleep 10
+    /.updk-vm/busybox poweroff -f
     exit "$1"
 }
 
+say "stage 2"
 mkdir -p /dev/pts /dev/shm /dev/hugepages
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
@@ -51,10 +52,11 @@ ip link set lo up 2>/dev/null
 
 # No udev runs: drivers are loaded by hand.  vfio-pci for updk; the kernel's
 # own drivers so that every device starts bound to its kernel driver, as on a
-# freshly booted machine (tests rebind with scripts/setup.sh).
-for m in vfio-pci nvme virtio_net e1000e e1000; do
-    modprobe "$m" || setup_err "modprobe $m failed"
-done
+# freshly booted machine (tests rebind with scripts/setup.sh).  Loading a
+# module costs ~0.1 s under TCG and starting modprobe as much again: two
+# modprobe -a in parallel, while the hugepages are reserved.
+modprobe -a vfio-pci nvme & storage=$!
+modprobe -a virtio_net e1000e e1000 & net=$!
 
 # Hugepages for DMA memory, and the usual mount point.
 echo "${UPDK_VM_HUGEPAGES:-256}" > /proc/sys/vm/nr_hugepages
@@ -63,6 +65,10 @@ mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages ||
 got=$(cat /proc/sys/vm/nr_hugepages)
 [ "$got" = "${UPDK_VM_HUGEPAGES:-256}" ] ||
     setup_err "reserved only $got of ${UPDK_VM_HUGEPAGES:-256} hugepages (give the guest more --mem)"
+
+wait $storage || setup_err "modprobe vfio-pci nvme failed"
+wait $net || setup_err "modprobe virtio_net e1000e e1000 failed"
+say "modules loaded"
 
 # The two functions behind the conventional PCI bridge: their bus number is
 # the guest kernel's choice, so look them up under the bridge.
@@ -91,6 +97,7 @@ for _ in $(seq 100); do
 done
 [ $settled = 1 ] || setup_err "the nvme driver did not bring up every controller's namespaces"
 
+say "settled"
 ulimit -l unlimited
 cd "$UPDK_VM_CWD" || { setup_err "no $UPDK_VM_CWD in the guest"; finish 125; }
 

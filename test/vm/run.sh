@@ -128,8 +128,12 @@ qemu=(
     # The uncompressed ELF kernel boots through its PVH entry: no in-guest
     # decompression.  panic=-1: a panic reboots, which -no-reboot turns
     # into an exit.  quiet: the serial console is slow; dmesg keeps it all.
+    # init_on_alloc=0: Debian's kernel zeroes every page it allocates, which
+    # makes reserving 512 MiB of hugepages take seconds under TCG (hugetlbfs
+    # zeroes the pages when they are faulted in anyway).  mitigations=off:
+    # no speculation workarounds on an emulated CPU.
     -kernel "$out/vmlinux" -initrd "$out/initramfs.cpio"
-    -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet"
+    -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet init_on_alloc=0 mitigations=off"
     -serial "file:$run/console.log"
     # The host's root, read-only, and the run's I/O share.  multidevs=remap:
     # the host root spans several filesystems, keep their inode numbers apart.
