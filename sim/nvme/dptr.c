@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sim:nvme data pointers: a command's PRP entries and lists (NVMe Base 2.0 §4.1.1) or SGL
+ * descriptors (§4.1.2) resolved into host memory segments through the IOVA table. Everything
+ * is resolved before a byte moves, so a command that touches an unmapped IOVA fails with Data
+ * Transfer Error and leaves the namespace and the host buffer as they were.
+ */
+#include <string.h>
+
+#define LOG_COMPONENT "sim-nvme"
+#include "lib/util/log.h"
+#include "sim/nvme/nvme_model.h"
+
+/* SGL descriptor, §4.1.2.1 (Figure 91): 16 bytes, type in the top nibble of byte 15. */
+struct sgl_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint8_t rsvd[3];
+	uint8_t id;
+};
+
+_Static_assert(sizeof(struct sgl_desc) == 16, "SGL descriptor is 16 bytes");
+
+#define SGL_DATA_BLOCK 0x0
+#define SGL_SEGMENT 0x2
+#define SGL_LAST_SEGMENT 0x3
+
+static uint16_t add_seg(struct nvme_ctrl *c, unsigned *n, uint64_t iova, uint64_t len)
+{
+	uint8_t *va;
+
+	if (*n == c->max_segs)
+		return NVME_SC_SGL_INVALID_COUNT;
+	va = sim_dma_ptr(c->sd, iova, len);
+	if (!va) {
+		c->st.dma_faults++;
+		return NVME_SC_DATA_XFER_ERROR;
+	}
+	c->segs[*n].va = va;
+	c->segs[*n].len = (uint32_t)len;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * PRP (§4.1.1): PRP1 may start inside a page (dword aligned); every later entry starts a page.
+ * Two pages or less: PRP2 is the second page. More: PRP2 points to a list whose last entry in
+ * each page, when more entries follow, points to the next list page.
+ */
+static uint16_t prp_map(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2, uint64_t len,
+			unsigned *n)
+{
+	const uint64_t pg = c->mps, mask = pg - 1;
+	uint64_t first, rem;
+	uint16_t st;
+
+	if (prp1 & 3)
+		return NVME_SC_PRP_INVALID_OFFSET;
+	first = pg - (prp1 & mask);
+	if (first > len)
+		first = len;
+	st = add_seg(c, n, prp1, first);
+	if (st)
+		return st;
+	rem = len - first;
+	if (!rem)
+		return 0;
+	if (rem <= pg) {
+		if (prp2 & mask)
+			return NVME_SC_PRP_INVALID_OFFSET;
+		return add_seg(c, n, prp2, rem);
+	}
+	/* A PRP list pointer may carry an offset, qword aligned (§4.1.1, Figure 87). */
+	if (prp2 & 7)
+		return NVME_SC_PRP_INVALID_OFFSET;
+	while (rem) {
+		unsigned nent = (unsigned)((pg - (prp2 & mask)) / 8);
+		const uint64_t *list = sim_dma_ptr(c->sd, prp2, nent * 8u);
+
+		if (!list) {
+			c->st.dma_faults++;
+			return NVME_SC_DATA_XFER_ERROR;
+		}
+		for (unsigned i = 0; i < nent && rem; i++) {
+			uint64_t e = __atomic_load_n(&list[i], __ATOMIC_RELAXED);
+
+			if (i == nent - 1 && rem > pg) {
+				/* Chain to the next list page: page aligned, like every entry. */
+				if (e & mask)
+					return NVME_SC_PRP_INVALID_OFFSET;
+				prp2 = e;
+				break;
+			}
+			if (e & mask)
+				return NVME_SC_PRP_INVALID_OFFSET;
+			st = add_seg(c, n, e, rem < pg ? rem : pg);
+			if (st)
+				return st;
+			rem -= rem < pg ? rem : pg;
+		}
+	}
+	return 0;
+}
+
+/*
+ * SGL (§4.1.2): SGL1 in the command is a Data Block, a Segment or a Last Segment descriptor.
+ * Only the last descriptor of a Segment may point to the next segment; a Last Segment holds
+ * data blocks only. The total length must equal the transfer (Identify SGLS bit 18 is clear).
+ */
+static uint16_t sgl_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, unsigned *n)
+{
+	struct sgl_desc d;
+	uint64_t total = 0;
+	unsigned hops = 0;
+	uint16_t st;
+
+	memcpy(&d, &cmd->prp1, sizeof(d));
+	for (;;) {
+		unsigned type = d.id >> 4, sub = d.id & 0xf, cnt;
+		const struct sgl_desc *seg;
+		bool last;
+
+		if (sub != 0)
+			return NVME_SC_SGL_INVALID_TYPE; /* only the "address" subtype */
+		if (type == SGL_DATA_BLOCK) {
+			if (d.len > len - total)
+				return NVME_SC_SGL_INVALID_DATA_LEN;
+			if (d.len) {
+				st = add_seg(c, n, d.addr, d.len);
+				if (st)
+					return st;
+			}
+			total += d.len;
+			break;
+		}
+		if (type != SGL_SEGMENT && type != SGL_LAST_SEGMENT)
+			return NVME_SC_SGL_INVALID_TYPE;
+		if (!d.len || d.len % sizeof(d))
+			return NVME_SC_SGL_INVALID_SEG;
+		if (++hops > c->max_segs)
+			return NVME_SC_SGL_INVALID_COUNT;
+		cnt = d.len / sizeof(d);
+		last = type == SGL_LAST_SEGMENT;
+		seg = sim_dma_ptr(c->sd, d.addr, d.len);
+		if (!seg) {
+			c->st.dma_faults++;
+			return NVME_SC_DATA_XFER_ERROR;
+		}
+		for (unsigned i = 0; i < cnt; i++) {
+			memcpy(&d, &seg[i], sizeof(d));
+			type = d.id >> 4;
+			if ((d.id & 0xf) != 0)
+				return NVME_SC_SGL_INVALID_TYPE;
+			if (type == SGL_SEGMENT || type == SGL_LAST_SEGMENT) {
+				if (last || i != cnt - 1)
+					return NVME_SC_SGL_INVALID_SEG;
+				goto next_segment;
+			}
+			if (type != SGL_DATA_BLOCK)
+				return NVME_SC_SGL_INVALID_TYPE;
+			if (d.len > len - total)
+				return NVME_SC_SGL_INVALID_DATA_LEN;
+			if (d.len) {
+				st = add_seg(c, n, d.addr, d.len);
+				if (st)
+					return st;
+			}
+			total += d.len;
+		}
+		break;
+next_segment:;
+	}
+	return total == len ? 0 : NVME_SC_SGL_INVALID_DATA_LEN;
+}
+
+uint16_t dptr_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, bool admin,
+		  unsigned *nseg)
+{
+	unsigned psdt = cmd->flags >> 6;
+
+	*nseg = 0;
+	if (!len)
+		return 0;
+	if (psdt == 0)
+		return prp_map(c, cmd->prp1, cmd->prp2, len, nseg);
+	/* SGLs are for I/O commands only on PCIe (§4.1.2); PSDT 11b is reserved. */
+	if (admin || psdt == 3)
+		return NVME_SC_INVALID_FIELD;
+	return sgl_map(c, cmd, len, nseg);
+}
+
+void dptr_to_host(struct nvme_ctrl *c, unsigned nseg, const uint8_t *src)
+{
+	for (unsigned i = 0; i < nseg; i++) {
+		memcpy(c->segs[i].va, src, c->segs[i].len);
+		src += c->segs[i].len;
+	}
+}
+
+void dptr_from_host(struct nvme_ctrl *c, unsigned nseg, uint8_t *dst)
+{
+	for (unsigned i = 0; i < nseg; i++) {
+		memcpy(dst, c->segs[i].va, c->segs[i].len);
+		dst += c->segs[i].len;
+	}
+}

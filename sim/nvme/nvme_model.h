@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sim:nvme internals: the state of one simulated NVMe 1.4 controller, shared by the files of
+ * sim/nvme/ (registers, queues, admin and NVM commands, data pointers, namespaces, faults).
+ * Everything here runs with sd->lock held: from the register hooks, from poll(), or from a
+ * fault hook (sim_nvme.h) that takes the lock itself.
+ */
+#ifndef UPDK_SIM_NVME_MODEL_H
+#define UPDK_SIM_NVME_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/nvme/sim_nvme.h"
+#include "sim/sim.h"
+
+/* Controller registers, NVMe Base 2.0 §3.1.3 (Figure 35) */
+#define NVME_REG_CAP 0x00
+#define NVME_REG_VS 0x08
+#define NVME_REG_INTMS 0x0c
+#define NVME_REG_INTMC 0x10
+#define NVME_REG_CC 0x14
+#define NVME_REG_CSTS 0x1c
+#define NVME_REG_NSSR 0x20
+#define NVME_REG_AQA 0x24
+#define NVME_REG_ASQ 0x28
+#define NVME_REG_ACQ 0x30
+#define NVME_REG_CMBLOC 0x38
+#define NVME_REG_CMBSZ 0x3c
+#define NVME_REG_DB 0x1000 /* §3.1.3.x: SQyTDBL at 0x1000 + 2y * (4 << DSTRD), CQyHDBL next */
+
+/* CC fields, §3.1.3.5 */
+#define NVME_CC_EN (1u << 0)
+#define NVME_CC_CSS(cc) (((cc) >> 4) & 0x7)
+#define NVME_CC_MPS(cc) (((cc) >> 7) & 0xf)
+#define NVME_CC_AMS(cc) (((cc) >> 11) & 0x7)
+#define NVME_CC_SHN(cc) (((cc) >> 14) & 0x3)
+#define NVME_CC_IOSQES(cc) (((cc) >> 16) & 0xf)
+#define NVME_CC_IOCQES(cc) (((cc) >> 20) & 0xf)
+
+/* CSTS fields, §3.1.3.6 */
+#define NVME_CSTS_RDY (1u << 0)
+#define NVME_CSTS_CFS (1u << 1)
+#define NVME_CSTS_SHST_MASK (3u << 2)
+#define NVME_CSTS_SHST_DONE (2u << 2)
+
+/* Status codes as (SCT << 8) | SC, NVMe Base 2.0 §4.2.3 */
+#define SCT_GENERIC 0x000
+#define SCT_CMD 0x100
+#define SCT_MEDIA 0x200
+#define NVME_SC_SUCCESS 0x00
+#define NVME_SC_INVALID_OPCODE 0x01
+#define NVME_SC_INVALID_FIELD 0x02
+#define NVME_SC_DATA_XFER_ERROR 0x04
+#define NVME_SC_ABORT_REQ 0x07
+#define NVME_SC_ABORT_SQ_DEL 0x08
+#define NVME_SC_INVALID_NS 0x0b
+#define NVME_SC_CMD_SEQ_ERROR 0x0c
+#define NVME_SC_SGL_INVALID_SEG 0x0d
+#define NVME_SC_SGL_INVALID_COUNT 0x0e
+#define NVME_SC_SGL_INVALID_DATA_LEN 0x0f
+#define NVME_SC_SGL_INVALID_TYPE 0x11
+#define NVME_SC_PRP_INVALID_OFFSET 0x13
+#define NVME_SC_LBA_RANGE 0x80
+/* Command specific (SCT 1), §5 per command */
+#define NVME_SC_CQ_INVALID (SCT_CMD | 0x00)
+#define NVME_SC_QID_INVALID (SCT_CMD | 0x01)
+#define NVME_SC_QUEUE_SIZE (SCT_CMD | 0x02)
+#define NVME_SC_AER_LIMIT (SCT_CMD | 0x05)
+#define NVME_SC_INVALID_VECTOR (SCT_CMD | 0x08)
+#define NVME_SC_INVALID_LOG_PAGE (SCT_CMD | 0x09)
+#define NVME_SC_INVALID_QUEUE_DELETION (SCT_CMD | 0x0c)
+#define NVME_SC_FEAT_NOT_SAVEABLE (SCT_CMD | 0x0d)
+/* Media and data integrity (SCT 2), §4.2.3.4 */
+#define NVME_SC_COMPARE_FAILED (SCT_MEDIA | 0x85)
+
+/* Model limits */
+#define SIM_NVME_MAX_NS 128
+#define SIM_NVME_MAX_QPAIRS 511 /* shadow doorbells of all queues fit one 4 KiB page */
+#define SIM_NVME_AERL 3 /* Identify AERL, 0-based: four requests held */
+#define SIM_NVME_ELPE 15 /* Identify ELPE, 0-based: sixteen error log entries */
+#define SIM_NVME_MAX_PEND 4096 /* delayed or held completions */
+#define SIM_NVME_CMD_BUDGET 4096 /* commands per poll() pass, for fairness with the hooks */
+
+/* Submission queue entry, NVMe Base 2.0 §4.2 (Figure 88); little-endian host assumed */
+struct nvme_sqe {
+	uint8_t opc;
+	uint8_t flags; /* FUSE 1:0, PSDT 7:6 */
+	uint16_t cid;
+	uint32_t nsid;
+	uint32_t cdw2;
+	uint32_t cdw3;
+	uint64_t mptr;
+	uint64_t prp1; /* DPTR: PRP entry 1, or bytes 0-7 of SGL1 */
+	uint64_t prp2; /* DPTR: PRP entry 2, or bytes 8-15 of SGL1 */
+	uint32_t cdw10;
+	uint32_t cdw11;
+	uint32_t cdw12;
+	uint32_t cdw13;
+	uint32_t cdw14;
+	uint32_t cdw15;
+};
+
+/* Completion queue entry, §4.6 (Figure 92) */
+struct nvme_cqe {
+	uint32_t dw0;
+	uint32_t dw1;
+	uint16_t sqhd;
+	uint16_t sqid;
+	uint16_t cid;
+	uint16_t status; /* P in bit 0, status field 15:1 */
+};
+
+_Static_assert(sizeof(struct nvme_sqe) == 64, "SQE is 64 bytes");
+_Static_assert(sizeof(struct nvme_cqe) == 16, "CQE is 16 bytes");
+
+struct nvme_sq {
+	bool live;
+	uint16_t qid;
+	uint16_t cqid;
+	uint32_t size; /* entries */
+	uint32_t head; /* next entry the model fetches */
+	uint32_t tail; /* last valid tail the host gave */
+	uint8_t *ring;
+	uint32_t mmio_seen; /* last value seen in the MMIO doorbell */
+	uint32_t shadow_seen; /* last value seen in the shadow doorbell */
+	uint32_t ei_last; /* last EventIdx written */
+};
+
+struct nvme_cq {
+	bool live;
+	uint16_t qid;
+	uint32_t size;
+	uint32_t head; /* host's head, from the doorbells */
+	uint32_t tail; /* next slot the model writes */
+	uint8_t phase;
+	uint8_t *ring;
+	uint32_t mmio_seen;
+	uint32_t shadow_seen;
+	uint32_t ei_last;
+	uint32_t reserved; /* slots promised to delayed or held completions */
+	uint32_t nsq; /* SQs that complete into it */
+};
+
+/* A completion not posted yet: delayed (due), or held (dropped, until Abort or reset). */
+struct nvme_pend {
+	uint64_t due; /* TSC; UINT64_MAX: held */
+	uint16_t sqid;
+	uint16_t cqid;
+	uint16_t cid;
+	uint16_t status;
+	uint32_t dw0;
+};
+
+struct nvme_ns {
+	bool active;
+	uint64_t nsze; /* blocks */
+	uint8_t *data; /* nsze << lbads bytes, MAP_NORESERVE */
+	size_t bytes;
+	uint8_t nguid[16];
+	uint8_t uuid[16];
+};
+
+/* One resolved piece of a data buffer: host memory the model may touch. */
+struct nvme_seg {
+	uint8_t *va;
+	uint32_t len;
+};
+
+/* Error Information log entry, §5.16.1.2 (Figure 198), 64 bytes */
+struct nvme_err_entry {
+	uint64_t count;
+	uint16_t sqid;
+	uint16_t cid;
+	uint16_t status; /* status field 15:1, phase 0 */
+	uint16_t param; /* parameter error location; 0xffff: not specific */
+	uint64_t lba;
+	uint32_t nsid;
+	uint8_t vs;
+	uint8_t trtype;
+	uint8_t rsvd30[2];
+	uint64_t csi;
+	uint16_t ttsi;
+	uint8_t rsvd42[22];
+};
+
+_Static_assert(sizeof(struct nvme_err_entry) == 64, "error log entry is 64 bytes");
+
+struct nvme_faults {
+	bool any; /* one predictable branch on the completion path */
+	bool never_ready;
+	bool removed;
+	int drop_sqid; /* -2: off, -1: any queue */
+	int bogus_sqid;
+	uint16_t bogus_cid;
+	int phase_sqid;
+	int sqhd_sqid;
+	uint64_t delay_ticks;
+	unsigned id_flags;
+};
+
+struct nvme_ctrl {
+	struct sim_dev *sd;
+	uint32_t instance; /* n-th controller of the process: serial number, NGUIDs */
+
+	/* from the address options */
+	uint32_t nns;
+	uint64_t ns_bytes;
+	uint32_t lbads; /* log2 of the LBA size */
+	uint8_t mdts;
+	uint16_t mqes; /* CAP.MQES, 0-based */
+	uint16_t nqpairs;
+	uint32_t rdy_us;
+	struct nvme_ns *ns; /* [nns] */
+
+	/* controller state */
+	uint32_t cc; /* CC as last applied */
+	bool enabled; /* CC.EN applied and queues live */
+	uint64_t rdy_due; /* TSC when RDY may rise; 0: not pending */
+	uint32_t mps; /* memory page size, bytes */
+	uint64_t max_xfer; /* bytes per command (MDTS), UINT64_MAX when unlimited */
+	uint32_t intms;
+
+	struct nvme_sq *sq; /* [nqpairs + 1] */
+	struct nvme_cq *cq;
+	uint16_t *active; /* live SQ ids, admin first */
+	unsigned nactive;
+	uint16_t nsqa; /* Number of Queues granted, 0-based */
+	uint16_t ncqa;
+	bool io_queues_made;
+
+	/* features, §5.27.1 */
+	uint32_t feat_arb;
+	uint32_t feat_pm;
+	uint32_t feat_temp;
+	uint32_t feat_err;
+	uint32_t feat_vwc;
+	uint32_t feat_coal;
+	uint32_t feat_wan;
+	uint32_t feat_aec;
+
+	/* Doorbell Buffer Config, §5.8 */
+	bool dbbuf;
+	uint32_t *shadow;
+	uint32_t *eventidx;
+	enum sim_nvme_ei_mode ei_mode;
+
+	/* delayed and held completions */
+	struct nvme_pend *pend;
+	unsigned npend;
+	unsigned nheld;
+
+	/* Asynchronous events, §5.2 */
+	uint16_t aer_cid[SIM_NVME_AERL + 1];
+	unsigned naer;
+	bool aen_ns_pending; /* namespace attribute changed, not reported yet */
+	bool aen_ns_masked; /* reported; waits for a read of log 04h */
+	bool aen_err_pending; /* error: invalid doorbell write */
+	uint8_t aen_err_info;
+	bool aen_err_masked;
+	uint32_t changed_ns[1024];
+	unsigned nchanged;
+
+	/* Error Information log and SMART counters, §5.16.1 */
+	struct nvme_err_entry errlog[SIM_NVME_ELPE + 1];
+	uint64_t err_count;
+	uint64_t units_read; /* 512-byte units */
+	uint64_t units_written;
+	uint64_t host_reads;
+	uint64_t host_writes;
+
+	struct nvme_faults f;
+	struct sim_nvme_stats st;
+
+	/* scratch, allocated once */
+	struct nvme_seg *segs;
+	unsigned max_segs;
+	uint8_t *page; /* 4 KiB, for identify data and log pages */
+	uint8_t *cmp; /* max_xfer bounce for Compare */
+	uint64_t cmp_len;
+	uint64_t tsc_hz;
+};
+
+/* PCI ids: an unassigned vendor id, so no driver mistakes the model for a real part. */
+#define SIM_NVME_VID 0x7570
+#define SIM_NVME_DID 0x4e56
+
+/* regs.c */
+bool regs_poll(struct nvme_ctrl *c);
+void ctrl_set_csts(struct nvme_ctrl *c, uint32_t set, uint32_t clear);
+uint32_t ctrl_csts(struct nvme_ctrl *c);
+void ctrl_fatal(struct nvme_ctrl *c, const char *why);
+void ctrl_reset_state(struct nvme_ctrl *c);
+extern const struct sim_model sim_nvme_model;
+
+/* queues.c */
+bool nvme_poll(struct sim_dev *sd);
+int queue_make_sq(struct nvme_ctrl *c, uint16_t qid, uint16_t cqid, uint32_t size, uint64_t iova);
+int queue_make_cq(struct nvme_ctrl *c, uint16_t qid, uint32_t size, uint64_t iova);
+void queue_delete_sq(struct nvme_ctrl *c, uint16_t qid);
+void queue_delete_cq(struct nvme_ctrl *c, uint16_t qid);
+void queue_delete_all(struct nvme_ctrl *c);
+void queue_complete(struct nvme_ctrl *c, struct nvme_sq *sq, uint16_t cid, uint16_t status,
+		    uint32_t dw0);
+bool queue_post(struct nvme_ctrl *c, uint16_t sqid, uint16_t cqid, uint16_t cid, uint16_t status,
+		uint32_t dw0);
+void queue_dbbuf_enable(struct nvme_ctrl *c, uint32_t *shadow, uint32_t *eventidx);
+bool queue_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid);
+void queue_aen_kick(struct nvme_ctrl *c);
+uint32_t doorbell_off(uint16_t qid, bool cq);
+void faults_update(struct nvme_ctrl *c);
+
+/* admin.c, identify.c, logpage.c */
+void admin_exec(struct nvme_ctrl *c, struct nvme_sq *sq, const struct nvme_sqe *cmd);
+uint16_t admin_identify(struct nvme_ctrl *c, const struct nvme_sqe *cmd);
+uint16_t admin_get_log(struct nvme_ctrl *c, const struct nvme_sqe *cmd);
+void errlog_add(struct nvme_ctrl *c, uint16_t sqid, const struct nvme_sqe *cmd, uint16_t status);
+
+/* nvm.c */
+void nvm_exec(struct nvme_ctrl *c, struct nvme_sq *sq, const struct nvme_sqe *cmd);
+
+/* dptr.c: data pointers (PRP §4.1.1, SGL §4.1.2) */
+uint16_t dptr_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, bool admin,
+		  unsigned *nseg);
+void dptr_to_host(struct nvme_ctrl *c, unsigned nseg, const uint8_t *src);
+void dptr_from_host(struct nvme_ctrl *c, unsigned nseg, uint8_t *dst);
+
+/* ns.c */
+int ns_create_all(struct nvme_ctrl *c);
+void ns_destroy_all(struct nvme_ctrl *c);
+void ns_zero(struct nvme_ns *ns, uint64_t off, uint64_t len);
+struct nvme_ns *ns_get(struct nvme_ctrl *c, uint32_t nsid); /* active namespace or NULL */
+
+#endif
