@@ -780,7 +780,7 @@ Test(sim_nvme, options)
 		"sim:nvme?lba=1000",
 		"sim:nvme?lba=256",
 		"sim:nvme?size=0",
-		"sim:nvme?size=1001k",
+		"sim:nvme?size=6k,lba=4096",
 		"sim:nvme?mdts=16",
 		"sim:nvme?qpairs=0",
 		"sim:nvme?qpairs=512",
@@ -851,5 +851,371 @@ Test(sim_nvme, cq_full_holds_completions_and_ring_wraps)
 		cr_assert_eq(e.dw2 & 0xffff, h.io.tail);
 	}
 	updk_dma_free(b);
+	h_close(&h);
+}
+
+/* The EventIdx rule a host follows with shadow doorbells (NVMe Base 2.0 §5.8). */
+static bool need_event(uint16_t ei, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - ei - 1) < (uint16_t)(new_idx - old);
+}
+
+/* One read on the I/O queue, doorbells through the shadow buffer and the EventIdx rule. */
+static uint16_t shadow_read(struct h *h, void *buf)
+{
+	struct tq *q = &h->io;
+	struct sqe c = rw(0x02, 1, 0, 1, updk_iova(buf), 0);
+	uint16_t old = q->tail, cid = put(h, q, &c);
+	volatile struct cqe *e;
+	double deadline = now() + 5;
+	uint16_t st;
+
+	updk_wmb();
+	__atomic_store_n(&h->shadow[2], q->tail, __ATOMIC_RELEASE);
+	updk_mb();
+	if (need_event((uint16_t)__atomic_load_n(&h->eventidx[2], __ATOMIC_ACQUIRE), q->tail, old))
+		updk_mmio_write32(db(h, 1, false), q->tail);
+	e = &q->cq[q->head];
+	while (((e->dw3 >> 16) & 1) != q->phase)
+		cr_assert_lt(now(), deadline, "shadow-doorbell command not completed");
+	updk_rmb();
+	cr_assert_eq(e->dw3 & 0xffff, cid);
+	st = (e->dw3 >> 17) & 0x7ff;
+	old = q->head;
+	if (++q->head == q->cqsize) {
+		q->head = 0;
+		q->phase ^= 1;
+	}
+	__atomic_store_n(&h->shadow[3], q->head, __ATOMIC_RELEASE);
+	updk_mb();
+	if (need_event((uint16_t)__atomic_load_n(&h->eventidx[3], __ATOMIC_ACQUIRE), q->head, old))
+		updk_mmio_write32(db(h, 1, true), q->head);
+	return st;
+}
+
+Test(sim_nvme, shadow_doorbells_and_eventidx)
+{
+	struct h h;
+	uint8_t *b = dma(4096, NULL);
+	uint64_t si, ei, mmio0, shadow0;
+	double deadline;
+	uint8_t *d = dma(4096, NULL);
+
+	h_open(&h, "sim:nvme");
+	io_queue(&h, 16);
+	h.shadow = dma(4096, &si);
+	h.eventidx = dma(4096, &ei);
+	cr_assert_eq(cmd(&h, &h.aq, mk(0x7c, 0, si + 8, ei), NULL), SC_INVALID_FIELD, "unaligned");
+	cr_assert_eq(cmd(&h, &h.aq, mk(0x7c, 0, si, ei), NULL), 0);
+	/* The model publishes EventIdx for the queues it polls. */
+	deadline = now() + 5;
+	while (__atomic_load_n(&h.eventidx[2], __ATOMIC_ACQUIRE) != 15)
+		cr_assert_lt(now(), deadline, "EventIdx of SQ 1 trails the consumed tail");
+
+	mmio0 = stats(&h)->mmio_sq_db;
+	shadow0 = stats(&h)->shadow_sq_db;
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(shadow_read(&h, b), 0);
+	cr_assert_eq(stats(&h)->shadow_sq_db - shadow0, 100);
+	cr_assert_eq(stats(&h)->mmio_sq_db - mmio0, 0, "a polling controller needs no MMIO");
+	cr_assert_geq(stats(&h)->shadow_cq_db, 100);
+
+	/* As an event-driven controller: EventIdx = consumed tail, the host rings each time. */
+	cr_assert_eq(sim_nvme_set_eventidx_mode(h.dev, SIM_NVME_EI_TAIL), 0);
+	deadline = now() + 5;
+	while (__atomic_load_n(&h.eventidx[2], __ATOMIC_ACQUIRE) != h.io.tail)
+		cr_assert_lt(now(), deadline);
+	mmio0 = stats(&h)->mmio_sq_db;
+	for (int i = 0; i < 20; i++)
+		cr_assert_eq(shadow_read(&h, b), 0);
+	cr_assert_eq(stats(&h)->mmio_sq_db - mmio0, 20);
+
+	/* The admin queue on MMIO only (as Linux and SPDK do) still works. */
+	cr_assert_eq(identify(&h, 1, 0, d), 0);
+	/* MMIO alone on the I/O queue too: the controller honours it. */
+	cr_assert_eq(io(&h, 0x02, 0, 1, b, 512), 0);
+	updk_dma_free(b);
+	updk_dma_free(d);
+	h_close(&h);
+}
+
+static bool no_completion(struct tq *q, double secs)
+{
+	volatile struct cqe *e = &q->cq[q->head];
+
+	usleep((useconds_t)(secs * 1e6));
+	return ((e->dw3 >> 16) & 1) != q->phase;
+}
+
+Test(sim_nvme, fault_dropped_completion_then_abort)
+{
+	struct h h;
+	uint8_t *b = dma(4096, NULL);
+	struct sqe c = rw(0x02, 1, 0, 1, updk_iova(b), 0), ab;
+	struct cqe e;
+	uint32_t dw0;
+	uint16_t cid;
+
+	h_open(&h, "sim:nvme");
+	io_queue(&h, 16);
+	cr_assert_eq(sim_nvme_fault_drop(h.dev, 1), 0);
+	cid = put(&h, &h.io, &c);
+	ring(&h, &h.io);
+	cr_assert(no_completion(&h.io, 0.05), "the completion is held");
+	ab = mk(0x08, 0, 0, 0);
+	ab.dw[10] = (uint32_t)cid << 16 | 1;
+	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
+	cr_assert_eq(dw0 & 1, 0, "aborted");
+	cr_assert(reap(&h, &h.io, &e, 5));
+	cr_assert_eq(e.dw3 & 0xffff, cid);
+	cr_assert_eq(status(&e), SC_ABORT_REQ);
+	/* Abort of a command that is not there: DW0 bit 0 says not aborted. */
+	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
+	cr_assert_eq(dw0 & 1, 1);
+	cr_assert_eq(cmd(&h, &h.io, c, NULL), 0, "the next command completes normally");
+	updk_dma_free(b);
+	h_close(&h);
+}
+
+Test(sim_nvme, fault_bogus_cid_wrong_phase_sqhd)
+{
+	struct h h;
+	uint8_t *b = dma(4096, NULL);
+	struct sqe c = rw(0x02, 1, 0, 1, updk_iova(b), 0);
+	struct cqe e;
+	uint16_t cid;
+
+	h_open(&h, "sim:nvme");
+	io_queue(&h, 16);
+	cr_assert_eq(sim_nvme_fault_bogus_cid(h.dev, 1, 0xbeef), 0);
+	put(&h, &h.io, &c);
+	ring(&h, &h.io);
+	cr_assert(reap(&h, &h.io, &e, 5));
+	cr_assert_eq(e.dw3 & 0xffff, 0xbeef);
+
+	cr_assert_eq(sim_nvme_fault_sqhd_beyond_tail(h.dev, -1), 0);
+	put(&h, &h.io, &c);
+	ring(&h, &h.io);
+	cr_assert(reap(&h, &h.io, &e, 5));
+	cr_assert_eq(e.dw2 & 0xffff, (h.io.tail + 1) % 16u, "SQ head one beyond the tail");
+
+	cr_assert_eq(sim_nvme_fault_wrong_phase(h.dev, 1), 0);
+	cid = put(&h, &h.io, &c);
+	ring(&h, &h.io);
+	cr_assert(no_completion(&h.io, 0.05), "an entry with the old phase is not new");
+	cr_assert_eq(h.io.cq[h.io.head].dw3 & 0xffff, cid, "it was written, with the wrong tag");
+	updk_dma_free(b);
+	h_close(&h);
+}
+
+Test(sim_nvme, fault_delay)
+{
+	struct h h;
+	uint8_t *b = dma(4096, NULL);
+	double t0;
+
+	h_open(&h, "sim:nvme");
+	io_queue(&h, 16);
+	cr_assert_eq(sim_nvme_fault_delay(h.dev, 30000), 0);
+	t0 = now();
+	cr_assert_eq(io(&h, 0x02, 0, 1, b, 512), 0);
+	cr_assert_geq(now() - t0, 0.029);
+	cr_assert_eq(sim_nvme_fault_delay(h.dev, 0), 0);
+	cr_assert_eq(io(&h, 0x02, 0, 1, b, 512), 0);
+	updk_dma_free(b);
+	h_close(&h);
+}
+
+Test(sim_nvme, fault_fatal_never_ready_removal)
+{
+	struct h h;
+	uint8_t *b = dma(4096, NULL);
+	struct sqe c = rw(0x02, 1, 0, 1, updk_iova(b), 0);
+	uint32_t v;
+
+	h_open(&h, "sim:nvme");
+	io_queue(&h, 16);
+	cr_assert_eq(sim_nvme_fault_fatal(h.dev), 0);
+	cr_assert_eq(csts(&h) & 3, 3, "CFS");
+	put(&h, &h.io, &c);
+	ring(&h, &h.io);
+	cr_assert(no_completion(&h.io, 0.05), "nothing is processed after a fatal error");
+	updk_pci_reg_write32(h.dev, 0, CC, 0);
+	cr_assert_eq(csts(&h) & 3, 0, "a controller reset clears it");
+
+	cr_assert_eq(sim_nvme_fault_never_ready(h.dev, true), 0);
+	updk_pci_reg_write32(h.dev, 0, CC, CC_ENABLE);
+	cr_assert(!wait_csts(&h, 1, 1, 0.1), "never ready");
+	updk_pci_reg_write32(h.dev, 0, CC, 0);
+	cr_assert_eq(sim_nvme_fault_never_ready(h.dev, false), 0);
+	updk_pci_reg_write32(h.dev, 0, CC, CC_ENABLE);
+	cr_assert(wait_csts(&h, 1, 1, 5));
+
+	cr_assert_eq(sim_nvme_fault_remove(h.dev), 0);
+	cr_assert_eq(csts(&h), UINT32_MAX);
+	cr_assert_eq(updk_pci_reg_read64(h.dev, 0, CAP), UINT64_MAX);
+	cr_assert_eq(updk_mmio_read32(h.bar + VS), UINT32_MAX);
+	cr_assert_eq(updk_pci_cfg_read(h.dev, &v, 4, 0), 0);
+	cr_assert_eq(v, UINT32_MAX);
+	updk_dma_free(b);
+	h_close(&h);
+}
+
+Test(sim_nvme, fault_identify_garbage)
+{
+	struct h h;
+	uint8_t *d = dma(4096, NULL);
+	uint32_t nn;
+
+	h_open(&h, "sim:nvme");
+	cr_assert_eq(sim_nvme_fault_identify(h.dev, SIM_NVME_ID_BAD_STRINGS | SIM_NVME_ID_BAD_NN |
+							    SIM_NVME_ID_BAD_MDTS |
+							    SIM_NVME_ID_BAD_LBAF),
+		     0);
+	cr_assert_eq(identify(&h, 1, 0, d), 0);
+	memcpy(&nn, d + 516, 4);
+	cr_assert_eq(nn, UINT32_MAX);
+	cr_assert_eq(d[77], 0xff);
+	for (int i = 4; i < 72; i++)
+		cr_assert(d[i] != ' ' && (d[i] < 0x20 || d[i] > 0x7e), "byte %d", i);
+	cr_assert_eq(identify(&h, 0, 1, d), 0);
+	cr_assert_gt(d[26] & 0xf, d[25] > 63 ? 0 : d[25]);
+	cr_assert_eq(d[128 + 4 * (d[26] & 0xf) + 2], 63);
+	cr_assert_eq(sim_nvme_fault_identify(h.dev, 0), 0);
+	cr_assert_eq(identify(&h, 1, 0, d), 0);
+	memcpy(&nn, d + 516, 4);
+	cr_assert_eq(nn, 1);
+	updk_dma_free(d);
+	h_close(&h);
+}
+
+static uint16_t get_log(struct h *h, uint8_t lid, uint32_t nsid, void *buf, uint32_t len,
+			uint64_t off)
+{
+	struct sqe c = mk(0x02, nsid, updk_iova(buf), 0);
+
+	c.dw[10] = (len / 4 - 1) << 16 | lid;
+	c.dw[12] = (uint32_t)off;
+	c.dw[13] = (uint32_t)(off >> 32);
+	return cmd(h, &h->aq, c, NULL);
+}
+
+Test(sim_nvme, async_event_on_namespace_change)
+{
+	struct h h;
+	uint8_t *d = dma(4096, NULL);
+	struct sqe c;
+	struct cqe e;
+	uint32_t v;
+	uint16_t aer;
+
+	h_open(&h, "sim:nvme?ns=3,size=1M");
+	io_queue(&h, 16);
+	c = mk(0x09, 0, 0, 0); /* Asynchronous Event Configuration: namespace attribute notices */
+	c.dw[10] = 0x0b;
+	c.dw[11] = 1u << 8;
+	cr_assert_eq(cmd(&h, &h.aq, c, NULL), 0);
+	c = mk(0x0c, 0, 0, 0);
+	aer = put(&h, &h.aq, &c);
+	ring(&h, &h.aq);
+	cr_assert(no_completion(&h.aq, 0.03), "an AER stays outstanding");
+	cr_assert_eq(sim_nvme_ns_set_active(h.dev, 2, false), 0);
+	cr_assert(reap(&h, &h.aq, &e, 5));
+	cr_assert_eq(e.dw3 & 0xffff, aer);
+	cr_assert_eq(status(&e), 0);
+	cr_assert_eq(e.dw0 & 7, 2, "notice");
+	cr_assert_eq((e.dw0 >> 8) & 0xff, 0, "namespace attribute changed");
+	cr_assert_eq((e.dw0 >> 16) & 0xff, 4, "changed namespace list");
+
+	cr_assert_eq(get_log(&h, 4, 0xffffffff, d, 4096, 0), 0);
+	memcpy(&v, d, 4);
+	cr_assert_eq(v, 2);
+	memcpy(&v, d + 4, 4);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(identify(&h, 2, 0, d), 0);
+	memcpy(&v, d, 4);
+	cr_assert_eq(v, 1);
+	memcpy(&v, d + 4, 4);
+	cr_assert_eq(v, 3);
+	cr_assert_eq(identify(&h, 0, 2, d), 0, "inactive: zero-filled");
+	memcpy(&v, d, 4);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(cmd(&h, &h.io, rw(0x02, 2, 0, 1, updk_iova(d), 0), NULL), SC_INVALID_FIELD);
+	cr_assert_eq(get_log(&h, 4, 0xffffffff, d, 4096, 0), 0);
+	memcpy(&v, d, 4);
+	cr_assert_eq(v, 0, "the log was cleared by reading it");
+	updk_dma_free(d);
+	h_close(&h);
+}
+
+Test(sim_nvme, smart_and_error_logs_features)
+{
+	struct h h;
+	uint8_t *b = dma(64 * 1024, NULL), *d = dma(4096, NULL);
+	uint64_t v, cnt;
+	uint16_t cid;
+	uint32_t dw0;
+	struct sqe c;
+
+	h_open(&h, "sim:nvme");
+	io_queue(&h, 16);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(io(&h, 0x01, 0, 128, b, 64 * 1024), 0);
+	cr_assert_eq(io(&h, 0x02, 0, 1, b, 512), 0);
+	cr_assert_eq(get_log(&h, 2, 0xffffffff, d, 512, 0), 0);
+	memcpy(&v, d + 48, 8);
+	cr_assert_eq(v, 1, "384 units of 512 bytes written: 1 thousand, rounded up");
+	memcpy(&v, d + 32, 8);
+	cr_assert_eq(v, 1);
+	memcpy(&v, d + 80, 8);
+	cr_assert_eq(v, 3, "host write commands");
+	memcpy(&v, d + 64, 8);
+	cr_assert_eq(v, 1, "host read commands");
+	cr_assert_eq(get_log(&h, 2, 1, d, 512, 0), SC_INVALID_FIELD, "no per-namespace SMART");
+	cr_assert_eq(get_log(&h, 2, 0xffffffff, d, 512, 8), 0, "with an offset");
+	memcpy(&v, d + 40, 8);
+	cr_assert_eq(v, 1);
+
+	/* A failing command leaves an error log entry with its CID and status. */
+	cr_assert_eq(io(&h, 0x02, 1ull << 40, 1, b, 512), SC_LBA_RANGE);
+	cid = h.cid;
+	cr_assert_eq(get_log(&h, 1, 0, d, 64, 0), 0);
+	memcpy(&cnt, d, 8);
+	cr_assert_geq(cnt, 2); /* the per-namespace SMART attempt, then this one */
+	memcpy(&v, d + 8, 8);
+	cr_assert_eq(v & 0xffff, 1, "SQ id");
+	cr_assert_eq((v >> 16) & 0xffff, cid);
+	cr_assert_eq(((v >> 32) & 0xffff) >> 1, SC_LBA_RANGE);
+	cr_assert_eq(get_log(&h, 0x7f, 0, d, 64, 0), 0x109, "Invalid Log Page");
+
+	/* Features: Volatile Write Cache defaults on, can be turned off; unknown FID refused. */
+	c = mk(0x0a, 0, 0, 0);
+	c.dw[10] = 0x06;
+	cr_assert_eq(cmd(&h, &h.aq, c, &dw0), 0);
+	cr_assert_eq(dw0, 1);
+	c.dw[0] = 0x09;
+	c.dw[11] = 0;
+	cr_assert_eq(cmd(&h, &h.aq, c, NULL), 0);
+	c.dw[0] = 0x0a;
+	cr_assert_eq(cmd(&h, &h.aq, c, &dw0), 0);
+	cr_assert_eq(dw0, 0);
+	c.dw[10] = 0x06 | 1u << 8; /* default */
+	cr_assert_eq(cmd(&h, &h.aq, c, &dw0), 0);
+	cr_assert_eq(dw0, 1);
+	c.dw[10] = 0x07; /* Number of Queues, current */
+	cr_assert_eq(cmd(&h, &h.aq, c, &dw0), 0);
+	cr_assert_eq(dw0, 63u << 16 | 63u);
+	c.dw[10] = 0x01; /* Arbitration */
+	c.dw[0] = 0x09;
+	c.dw[11] = 7;
+	cr_assert_eq(cmd(&h, &h.aq, c, NULL), 0);
+	c.dw[0] = 0x0a;
+	cr_assert_eq(cmd(&h, &h.aq, c, &dw0), 0);
+	cr_assert_eq(dw0, 7);
+	c.dw[10] = 0x42;
+	cr_assert_eq(cmd(&h, &h.aq, c, &dw0), SC_INVALID_FIELD);
+	cr_assert_eq(io(&h, 0x02, 0, 1, b, 512), 0, "arbitration burst 'no limit' works");
+	updk_dma_free(b);
+	updk_dma_free(d);
 	h_close(&h);
 }
