@@ -5,10 +5,12 @@
 #include "sim/sim.h"
 
 extern const struct sim_model sim_dmacopy_model;
+extern const struct sim_model sim_nvme_model;
 extern const struct sim_model sim_ixgbe_model;
 
 const struct sim_model *const sim_models[] = {
 	&sim_dmacopy_model,
+	&sim_nvme_model,
 	&sim_ixgbe_model,
 	NULL,
 };
