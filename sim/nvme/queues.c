@@ -110,13 +110,15 @@ static void cq_doorbells(struct nvme_ctrl *c, struct nvme_cq *cq)
 }
 
 /*
- * EventIdx (§5.8): the host writes an MMIO doorbell only when its new value passes EventIdx.
- * This model polls, so by default it keeps EventIdx one behind what it consumed: never passed.
+ * EventIdx (§5.8): the host writes an MMIO doorbell when EventIdx lies in [old, new) of its
+ * update. This model polls and needs none, so by default EventIdx sits half a queue away from
+ * what it consumed: outside the update the host may be racing with (just behind the consumed
+ * position) and outside the next one unless it is a burst of more than half the queue.
  */
 static void write_eventidx(struct nvme_ctrl *c, uint32_t slot, uint32_t pos, uint32_t size,
 			   uint32_t *last)
 {
-	uint32_t ei = c->ei_mode == SIM_NVME_EI_TAIL ? pos : (pos + size - 1) % size;
+	uint32_t ei = c->ei_mode == SIM_NVME_EI_TAIL ? pos : (pos + size / 2) % size;
 
 	if (ei != *last) {
 		*last = ei;
@@ -485,6 +487,9 @@ bool nvme_poll(struct sim_dev *sd)
 		sq_doorbells(c, sq);
 		cq_doorbells(c, &c->cq[sq->cqid]);
 	}
+	/* Before any completion of what was just seen: a host reaping it sees EventIdx moved. */
+	if (c->dbbuf)
+		update_eventidx(c);
 	/* Round robin with the Arbitration Burst of Set Features (§3.4.4, §5.27.1.1). */
 	burst = (c->feat_arb & 7) == 7 ? budget : 1u << (c->feat_arb & 7);
 	do {

@@ -69,13 +69,14 @@ int sim_nvme_fault_remove(struct updk_pci_dev *dev);
 int sim_nvme_ns_set_active(struct updk_pci_dev *dev, uint32_t nsid, bool active);
 
 /*
- * EventIdx policy with shadow doorbells. LAG (default): EventIdx trails what the model has
- * consumed, so a host that follows the EventIdx rule never needs an MMIO doorbell (the model
- * polls). TAIL: EventIdx equals what was consumed, as an event-driven controller does, so the
- * host writes an MMIO doorbell whenever it moves the tail past an idle controller.
+ * EventIdx policy with shadow doorbells. POLLING (default): EventIdx half a queue away from
+ * what the model consumed, so a host that follows the EventIdx rule writes an MMIO doorbell
+ * only for a burst of more than half a queue (the model polls the shadow anyway). TAIL:
+ * EventIdx equals what was consumed, as an event-driven controller does, so the host writes an
+ * MMIO doorbell whenever it moves the tail past an idle controller.
  */
 enum sim_nvme_ei_mode {
-	SIM_NVME_EI_LAG = 0,
+	SIM_NVME_EI_POLLING = 0,
 	SIM_NVME_EI_TAIL,
 };
 int sim_nvme_set_eventidx_mode(struct updk_pci_dev *dev, enum sim_nvme_ei_mode mode);
