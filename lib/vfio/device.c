@@ -240,6 +240,12 @@ out:
 void *vfio_region_mmap(struct vfio_dev *dev, const struct vfio_region_desc *r, uint64_t off,
 		       size_t len, int prot)
 {
+	return vfio_region_mmap_fd(dev->fd, r, off, len, prot);
+}
+
+void *vfio_region_mmap_fd(int fd, const struct vfio_region_desc *r, uint64_t off, size_t len,
+			  int prot)
+{
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE), end = off + len;
 	uint64_t limit = (r->size + pg - 1) & ~(pg - 1);
 	bool mapped_any = false;
@@ -254,7 +260,7 @@ void *vfio_region_mmap(struct vfio_dev *dev, const struct vfio_region_desc *r, u
 		return NULL;
 	}
 	if (!r->sparse) {
-		base = mmap(NULL, len, prot, MAP_SHARED, dev->fd, (off_t)(r->offset + off));
+		base = mmap(NULL, len, prot, MAP_SHARED, fd, (off_t)(r->offset + off));
 		return base == MAP_FAILED ? NULL : base;
 	}
 	/*
@@ -275,7 +281,7 @@ void *vfio_region_mmap(struct vfio_dev *dev, const struct vfio_region_desc *r, u
 			e = end;
 		if (s >= e)
 			continue;
-		if (mmap(base + (s - off), e - s, prot, MAP_SHARED | MAP_FIXED, dev->fd,
+		if (mmap(base + (s - off), e - s, prot, MAP_SHARED | MAP_FIXED, fd,
 			 (off_t)(r->offset + s)) == MAP_FAILED) {
 			int err = errno;
 

@@ -58,4 +58,10 @@ void vfio_log_not_viable(int group, const char *bdf);
 const void *vfio_info_cap(const void *buf, size_t size, size_t hdr_size, uint32_t first,
 			  uint16_t id, size_t min);
 
+struct vfio_region_desc;
+
+/* vfio_region_mmap() on any fd: the device's, or a file standing in for it in tests. */
+void *vfio_region_mmap_fd(int fd, const struct vfio_region_desc *r, uint64_t off, size_t len,
+			  int prot);
+
 #endif
