@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * updk-perf's engine. The main thread opens the controllers, allocates qpairs and buffers, and
+ * spreads namespaces over cores as spdk_nvme_perf does (every namespace gets a core, every core
+ * a namespace). Each core then runs one poller thread that owns its qpairs: it keeps -q I/Os
+ * per namespace in flight, resubmitting from the completion callback, with no locks and no
+ * system calls in its loop. The main thread only reads the pollers' counters (for the
+ * progress line) and polls the admin queues.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <updk/mem.h>
+#include <updk/pci.h>
+#include <updk/tsc.h>
+
+#include "apps/perf/run.h"
+
+/* How long the pollers wait for outstanding I/O when the run ends; what is left after this is
+ * failed by updk_nvme_qpair_free(). */
+#define PERF_DRAIN_SECONDS 5
+
+#define STORE(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
+
+static void io_done(void *arg, const struct updk_nvme_cpl *cpl);
+
+/* ---------------------------------------------------------------------------------------------
+ * The data path
+ */
+
+/* Choose the next slot and direction of @t. */
+static void task_pick(struct perf_task *t)
+{
+	struct perf_ctx *ctx = t->ctx;
+	struct perf_ns *ns = ctx->ns;
+	const struct perf_args *a = ctx->w->run->args;
+	uint64_t slot;
+
+	if (a->verify) {
+		/* The task owns slots slot0 + k × ntasks: no other task writes them meanwhile. */
+		uint64_t per = ns->nslots / ns->ntasks, k;
+
+		if (a->random) {
+			k = perf_rand_range(&ctx->rng, per);
+		} else {
+			k = t->seq++;
+			if (t->seq == per)
+				t->seq = 0;
+		}
+		slot = k * ns->ntasks + t->slot0;
+		t->is_read = false;
+		t->gen++;
+		t->lba = slot * ns->nlb;
+		perf_pattern_fill(t->buf, a->io_size, ns->sector_size, t->lba, t->gen);
+		return;
+	}
+	if (a->random) {
+		slot = perf_rand_range(&ctx->rng, ns->nslots);
+	} else {
+		slot = ctx->seq_next++;
+		if (ctx->seq_next == ns->nslots)
+			ctx->seq_next = 0;
+	}
+	t->lba = slot * ns->nlb;
+	if (a->read_pct == 100)
+		t->is_read = true;
+	else if (a->read_pct == 0)
+		t->is_read = false;
+	else
+		t->is_read = perf_rand(&ctx->rng) < ctx->read_threshold;
+}
+
+/* Queue @t as it is; -EAGAIN parks it for the next pass of the poll loop. */
+static void task_issue(struct perf_task *t)
+{
+	struct perf_ctx *ctx = t->ctx;
+	struct perf_ns *ns = ctx->ns;
+	int rc;
+
+	t->submit_tsc = updk_tsc();
+	if (t->is_read)
+		rc = updk_nvme_ns_read(ns->ns, t->qp, t->buf, t->lba, ns->nlb, io_done, t, 0);
+	else
+		rc = updk_nvme_ns_write(ns->ns, t->qp, t->buf, t->lba, ns->nlb, io_done, t, 0);
+	if (__builtin_expect(rc != 0, 0)) {
+		if (rc == -EAGAIN) {
+			ctx->pending[ctx->npending++] = t;
+		} else {
+			/* The task stays idle: the loop notices a failed controller itself. */
+			if (!ctx->submit_err)
+				ctx->submit_err = rc;
+			STORE(ctx->s.errors, ctx->s.errors + 1);
+		}
+		return;
+	}
+	if (ctx->w->run->args->doorbell_per_cmd)
+		updk_nvme_qpair_flush(t->qp);
+}
+
+static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	struct perf_task *t = arg;
+	struct perf_ctx *ctx = t->ctx;
+	struct perf_worker *w = ctx->w;
+	struct perf_stats *s = &ctx->s;
+	uint64_t lat = updk_tsc() - t->submit_tsc;
+	bool err = updk_nvme_cpl_is_error(cpl);
+
+	if (w->measuring) {
+		STORE(s->ios, s->ios + 1);
+		STORE(s->lat_sum, s->lat_sum + lat);
+		if (t->is_read)
+			s->reads++;
+		else
+			s->writes++;
+		if (lat < s->lat_min)
+			s->lat_min = lat;
+		if (lat > s->lat_max)
+			s->lat_max = lat;
+		perf_hist_add(ctx->hist, lat);
+	}
+	/* Errors and mismatches count over the whole run: they are never noise. */
+	if (__builtin_expect(err, 0))
+		STORE(s->errors, s->errors + 1);
+	if (w->run->args->verify) {
+		if (!t->is_read) {
+			if (!err) {
+				/* Read the write back into the same buffer, poisoned first so a
+				 * read that moved no data cannot pass. */
+				memset(t->buf, 0xa5, w->run->args->io_size);
+				t->is_read = true;
+				t->verify_read = true;
+				task_issue(t);
+				return;
+			}
+		} else if (!err) {
+			struct perf_mismatch m;
+			uint32_t bad = perf_pattern_check(t->buf, w->run->args->io_size,
+							  ctx->ns->sector_size, t->lba, t->gen, &m);
+
+			if (bad) {
+				if (!s->mismatches)
+					ctx->first_mismatch = m;
+				STORE(s->mismatches, s->mismatches + bad);
+			}
+		}
+		t->verify_read = false;
+	}
+	if (!w->stopping) {
+		task_pick(t);
+		task_issue(t);
+	}
+}
+
+static void snapshot_stats(struct perf_ctx *ctx, struct updk_nvme_stats *to)
+{
+	for (unsigned i = 0; i < ctx->nqps; i++)
+		updk_nvme_qpair_get_stats(ctx->qps[i], &to[i]);
+}
+
+static void start_measuring(struct perf_worker *w, uint64_t now)
+{
+	for (unsigned i = 0; i < w->nctxs; i++) {
+		struct perf_ctx *ctx = w->ctxs[i];
+		uint64_t errors = ctx->s.errors, mismatches = ctx->s.mismatches;
+
+		memset(&ctx->s, 0, sizeof(ctx->s));
+		ctx->s.lat_min = UINT64_MAX;
+		ctx->s.errors = errors;
+		ctx->s.mismatches = mismatches;
+		memset(ctx->hist, 0, sizeof(*ctx->hist));
+		snapshot_stats(ctx, ctx->db_base);
+	}
+	w->busy_cycles = 0;
+	w->measure_start = now;
+	w->measuring = true;
+}
+
+static void stop_measuring(struct perf_worker *w, uint64_t now)
+{
+	if (!w->measuring)
+		return;
+	w->measuring = false;
+	w->measure_end = now;
+	w->loop_cycles = now - w->measure_start;
+	for (unsigned i = 0; i < w->nctxs; i++)
+		snapshot_stats(w->ctxs[i], w->ctxs[i]->db_end);
+}
+
+static void retry_pending(struct perf_ctx *ctx)
+{
+	unsigned n = ctx->npending;
+
+	ctx->npending = 0;
+	for (unsigned i = 0; i < n; i++)
+		task_issue(ctx->pending[i]);
+}
+
+/* One pass over every qpair of the poller. Returns completions, or -ENXIO. */
+static int poll_once(struct perf_worker *w, uint32_t batch)
+{
+	int got = 0;
+
+	for (unsigned i = 0; i < w->nctxs; i++) {
+		struct perf_ctx *ctx = w->ctxs[i];
+
+		for (unsigned q = 0; q < ctx->nqps; q++) {
+			int rc = updk_nvme_qpair_process_completions(ctx->qps[q], batch);
+
+			if (__builtin_expect(rc < 0, 0))
+				return rc;
+			got += rc;
+		}
+		if (__builtin_expect(ctx->npending != 0, 0) && !w->stopping)
+			retry_pending(ctx);
+	}
+	return got;
+}
+
+static uint32_t outstanding(const struct perf_worker *w)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < w->nctxs; i++)
+		for (unsigned q = 0; q < w->ctxs[i]->nqps; q++)
+			n += updk_nvme_qpair_outstanding(w->ctxs[i]->qps[q]);
+	return n;
+}
+
+static void *worker_main(void *arg)
+{
+	struct perf_worker *w = arg;
+	struct perf_run *run = w->run;
+	uint32_t batch = run->args->cpl_batch;
+	uint64_t now, prev, deadline;
+	int rc;
+
+	/* All pollers start together, once the run's deadlines are set. */
+	while (!__atomic_load_n(&run->go, __ATOMIC_ACQUIRE))
+		sched_yield();
+	now = updk_tsc();
+	if (now >= run->warmup_end)
+		start_measuring(w, now);
+	for (unsigned i = 0; i < w->nctxs; i++)
+		for (unsigned k = 0; k < w->ctxs[i]->ntasks; k++) {
+			task_pick(&w->ctxs[i]->tasks[k]);
+			task_issue(&w->ctxs[i]->tasks[k]);
+		}
+
+	prev = updk_tsc();
+	for (;;) {
+		rc = poll_once(w, batch);
+		now = updk_tsc();
+		if (__builtin_expect(rc < 0, 0)) {
+			w->failed = rc;
+			break;
+		}
+		if (rc && w->measuring)
+			w->busy_cycles += now - prev;
+		prev = now;
+		if (__builtin_expect(!w->measuring, 0) && now >= run->warmup_end &&
+		    now < run->end_tsc)
+			start_measuring(w, now);
+		if (now >= run->end_tsc || __atomic_load_n(&run->stop, __ATOMIC_RELAXED))
+			break;
+	}
+	stop_measuring(w, now);
+
+	/* Drain: no new I/O (a --verify write still gets its read-back), bounded wait. */
+	w->stopping = true;
+	deadline = updk_tsc() + PERF_DRAIN_SECONDS * run->tsc_hz;
+	while (!w->failed && outstanding(w) && updk_tsc() < deadline) {
+		rc = poll_once(w, 0);
+		if (rc < 0)
+			w->failed = rc;
+	}
+	updk_mem_thread_exit();
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Set-up and tear-down
+ */
+
+static int ctrlr_numa(const char *addr)
+{
+	struct updk_pci_addr pa;
+	struct updk_pci_info info;
+
+	if (updk_pci_addr_parse(addr, &pa) || updk_pci_info_get(&pa, &info))
+		return UPDK_NUMA_ANY;
+	return info.numa_node < 0 ? UPDK_NUMA_ANY : info.numa_node;
+}
+
+static struct perf_ctrlr *ctrlr_for(struct perf_run *run, const char *addr)
+{
+	struct perf_ctrlr *pc;
+
+	for (unsigned i = 0; i < run->nctrlrs; i++)
+		if (!strcmp(run->ctrlrs[i].addr, addr))
+			return &run->ctrlrs[i];
+	pc = &run->ctrlrs[run->nctrlrs++];
+	snprintf(pc->addr, sizeof(pc->addr), "%s", addr);
+	return pc;
+}
+
+static int open_ctrlrs(struct perf_run *run)
+{
+	const struct perf_args *a = run->args;
+	struct updk_nvme_ctrlr_opts opts;
+	uint32_t queues = a->ncores * a->qpairs_per_ns * a->ntargets;
+	int rc;
+
+	for (unsigned i = 0; i < run->nctrlrs; i++) {
+		struct perf_ctrlr *pc = &run->ctrlrs[i];
+
+		memset(&opts, 0, sizeof(opts));
+		opts.opts_size = sizeof(opts);
+		opts.no_shadow_doorbell = a->no_shadow_doorbell;
+		if (queues > 64)
+			opts.num_io_queues = queues;
+		rc = updk_nvme_ctrlr_open(pc->addr, &opts, &pc->ctrlr);
+		if (rc) {
+			fprintf(stderr, "updk-perf: cannot open NVMe controller %s: %s\n", pc->addr,
+				strerror(-rc));
+			return rc;
+		}
+		pc->numa = ctrlr_numa(pc->addr);
+		if (!a->json)
+			printf("Attached to NVMe controller at %s [%04x] %.40s\n", pc->addr,
+			       updk_nvme_ctrlr_id(pc->ctrlr)->vid,
+			       updk_nvme_ctrlr_id(pc->ctrlr)->mn);
+	}
+	return 0;
+}
+
+static int add_ns(struct perf_run *run, struct perf_ctrlr *pc, uint32_t nsid)
+{
+	const struct perf_args *a = run->args;
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(pc->ctrlr, nsid);
+	struct perf_ns *pn;
+	uint32_t max_io;
+
+	for (unsigned i = 0; i < run->nns; i++)
+		if (run->nss[i].pc == pc && run->nss[i].nsid == nsid)
+			return 0; /* named twice: drive it once */
+	if (!ns) {
+		fprintf(stderr, "updk-perf: %s has no active namespace %u (namespaces run 1..%u)\n",
+			pc->addr, nsid, updk_nvme_ctrlr_num_ns(pc->ctrlr));
+		return -ENODEV;
+	}
+	if (run->nns == PERF_MAX_TARGETS * 8) {
+		fprintf(stderr, "updk-perf: more than %u namespaces\n", PERF_MAX_TARGETS * 8);
+		return -E2BIG;
+	}
+	pn = &run->nss[run->nns];
+	pn->pc = pc;
+	pn->ns = ns;
+	pn->nsid = nsid;
+	pn->sector_size = updk_nvme_ns_sector_size(ns);
+	if (updk_nvme_ns_md_extended(ns) && updk_nvme_ns_md_size(ns)) {
+		fprintf(stderr,
+			"updk-perf: %s namespace %u interleaves %u metadata bytes with each "
+			"block (extended LBA): not supported, format it without metadata\n",
+			pc->addr, nsid, updk_nvme_ns_md_size(ns));
+		return -ENOTSUP;
+	}
+	if (!pn->sector_size || a->io_size % pn->sector_size) {
+		fprintf(stderr,
+			"updk-perf: -o %u is not a multiple of the %u-byte blocks of %s "
+			"namespace %u\n",
+			a->io_size, pn->sector_size, pc->addr, nsid);
+		return -EINVAL;
+	}
+	pn->nlb = a->io_size / pn->sector_size;
+	pn->nslots = updk_nvme_ns_num_sectors(ns) / pn->nlb;
+	if (!pn->nslots) {
+		fprintf(stderr,
+			"updk-perf: -o %u is larger than %s namespace %u (%" PRIu64 " bytes)\n",
+			a->io_size, pc->addr, nsid, updk_nvme_ns_size(ns));
+		return -EINVAL;
+	}
+	max_io = updk_nvme_ns_max_io_sectors(ns);
+	pn->children = max_io ? (pn->nlb + max_io - 1) / max_io : 1;
+	run->nns++;
+	return 0;
+}
+
+static int find_namespaces(struct perf_run *run)
+{
+	const struct perf_args *a = run->args;
+	int rc;
+
+	for (unsigned i = 0; i < a->ntargets; i++) {
+		struct perf_ctrlr *pc = ctrlr_for(run, a->targets[i].addr);
+
+		if (a->targets[i].nsid) {
+			rc = add_ns(run, pc, a->targets[i].nsid);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (!updk_nvme_ctrlr_first_active_ns(pc->ctrlr)) {
+			fprintf(stderr, "updk-perf: %s has no active namespace\n", pc->addr);
+			return -ENODEV;
+		}
+		for (uint32_t n = updk_nvme_ctrlr_first_active_ns(pc->ctrlr); n;
+		     n = updk_nvme_ctrlr_next_active_ns(pc->ctrlr, n)) {
+			rc = add_ns(run, pc, n);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int setup_ctx(struct perf_run *run, struct perf_ctx *ctx, unsigned index)
+{
+	const struct perf_args *a = run->args;
+	struct perf_ns *ns = ctx->ns;
+	uint32_t per_qp = (a->queue_depth + a->qpairs_per_ns - 1) / a->qpairs_per_ns;
+	uint32_t depth = per_qp * ns->children,
+		 max = updk_nvme_ctrlr_max_qpair_depth(ns->pc->ctrlr);
+	size_t stride = ((size_t)a->io_size + 4095) & ~(size_t)4095;
+	struct updk_nvme_qpair_opts qo;
+	uint8_t *bufs;
+	int rc;
+
+	if (depth > max) {
+		fprintf(stderr,
+			"updk-perf: -q %u over -P %u needs %u commands per qpair on %s "
+			"(an I/O of -o %u takes %u), but the controller allows %u: lower -q "
+			"or raise -P\n",
+			a->queue_depth, a->qpairs_per_ns, depth, ns->pc->addr, a->io_size,
+			ns->children, max);
+		return -EINVAL;
+	}
+	ctx->nqps = a->qpairs_per_ns;
+	ctx->ntasks = a->queue_depth;
+	ctx->qps = calloc(ctx->nqps, sizeof(*ctx->qps));
+	ctx->tasks = calloc(ctx->ntasks, sizeof(*ctx->tasks));
+	ctx->pending = calloc(ctx->ntasks, sizeof(*ctx->pending));
+	ctx->hist = calloc(1, sizeof(*ctx->hist));
+	ctx->db_base = calloc(ctx->nqps, sizeof(*ctx->db_base));
+	ctx->db_end = calloc(ctx->nqps, sizeof(*ctx->db_end));
+	if (!ctx->qps || !ctx->tasks || !ctx->pending || !ctx->hist || !ctx->db_base ||
+	    !ctx->db_end) {
+		fprintf(stderr, "updk-perf: out of memory\n");
+		return -ENOMEM;
+	}
+	ctx->rng = run->seed ^ ((uint64_t)(index + 1) * 0x9e3779b97f4a7c15ull);
+	ctx->read_threshold = perf_read_threshold(a->read_pct);
+	ctx->s.lat_min = UINT64_MAX;
+
+	memset(&qo, 0, sizeof(qo));
+	qo.opts_size = sizeof(qo);
+	qo.depth = depth;
+	for (unsigned q = 0; q < ctx->nqps; q++) {
+		rc = updk_nvme_qpair_alloc(ns->pc->ctrlr, &qo, &ctx->qps[q]);
+		if (rc) {
+			fprintf(stderr, "updk-perf: cannot create qpair %u of %u for %s: %s%s\n",
+				q + 1, ctx->nqps, ns->pc->addr, strerror(-rc),
+				rc == -EBUSY ? " (no I/O queues left: lower -P or the cores)" : "");
+			return rc;
+		}
+	}
+	bufs = updk_dma_zalloc(stride * ctx->ntasks, 4096, ns->pc->numa, NULL);
+	if (!bufs) {
+		fprintf(stderr,
+			"updk-perf: cannot allocate %zu bytes of DMA memory for %u I/Os of "
+			"%u bytes (see the message above)\n",
+			stride * ctx->ntasks, ctx->ntasks, a->io_size);
+		return -ENOMEM;
+	}
+	for (unsigned k = 0; k < ctx->ntasks; k++) {
+		struct perf_task *t = &ctx->tasks[k];
+
+		t->ctx = ctx;
+		t->qp = ctx->qps[k % ctx->nqps];
+		t->buf = bufs + stride * k;
+		t->slot0 = ns->ntasks++;
+		t->gen = (uint32_t)(run->seed >> 32) + k * 0x10000u;
+	}
+	return 0;
+}
+
+int perf_setup(struct perf_run *run, const struct perf_args *args)
+{
+	const struct perf_args *a = args;
+	unsigned count;
+	int rc;
+
+	memset(run, 0, sizeof(*run));
+	run->args = a;
+	run->tsc_hz = updk_tsc_hz();
+	run->seed = a->seed ? a->seed : updk_tsc();
+	run->ctrlrs = calloc(a->ntargets, sizeof(*run->ctrlrs));
+	run->nss = calloc(PERF_MAX_TARGETS * 8, sizeof(*run->nss));
+	run->workers = calloc(a->ncores, sizeof(*run->workers));
+	if (!run->ctrlrs || !run->nss || !run->workers)
+		return -ENOMEM;
+	for (unsigned i = 0; i < a->ntargets; i++)
+		ctrlr_for(run, a->targets[i].addr);
+	rc = open_ctrlrs(run);
+	if (!rc)
+		rc = find_namespaces(run);
+	if (rc)
+		return rc;
+
+	/* Namespaces to cores round-robin, as many pairs as the larger of the two counts. */
+	count = run->nns > a->ncores ? run->nns : a->ncores;
+	run->nworkers = a->ncores;
+	run->ctxs = calloc(count, sizeof(*run->ctxs));
+	if (!run->ctxs)
+		return -ENOMEM;
+	for (unsigned i = 0; i < run->nworkers; i++) {
+		run->workers[i].run = run;
+		run->workers[i].core = a->cores[i];
+		run->workers[i].ctxs = calloc(count, sizeof(struct perf_ctx *));
+		if (!run->workers[i].ctxs)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		struct perf_ctx *ctx = &run->ctxs[i];
+		struct perf_worker *w = &run->workers[i % a->ncores];
+
+		ctx->ns = &run->nss[i % run->nns];
+		ctx->w = w;
+		w->ctxs[w->nctxs++] = ctx;
+		run->nctxs++;
+		rc = setup_ctx(run, ctx, i);
+		if (rc)
+			return rc;
+		if (!a->json)
+			printf("Associating %s NSID %u with core %u (%u qpair%s, depth %u)\n",
+			       ctx->ns->pc->addr, ctx->ns->nsid, w->core, ctx->nqps,
+			       ctx->nqps > 1 ? "s" : "", a->queue_depth);
+	}
+	if (a->verify)
+		for (unsigned i = 0; i < run->nns; i++)
+			if (run->nss[i].nslots < run->nss[i].ntasks) {
+				fprintf(stderr,
+					"updk-perf: --verify gives each of the %u I/Os in "
+					"flight on %s namespace %u its own blocks, but it "
+					"holds only %" PRIu64 " I/Os of -o %u\n",
+					run->nss[i].ntasks, run->nss[i].pc->addr, run->nss[i].nsid,
+					run->nss[i].nslots, a->io_size);
+				return -EINVAL;
+			}
+	return 0;
+}
+
+int perf_start(struct perf_run *run)
+{
+	const struct perf_args *a = run->args;
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int rc = 0;
+
+	for (unsigned i = 0; i < run->nworkers; i++) {
+		struct perf_worker *w = &run->workers[i];
+
+		pthread_attr_init(&attr);
+		CPU_ZERO(&set);
+		CPU_SET(w->core, &set);
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+		rc = pthread_create(&w->thread, &attr, worker_main, w);
+		pthread_attr_destroy(&attr);
+		if (rc) {
+			fprintf(stderr, "updk-perf: cannot start the poller on core %u: %s\n",
+				w->core, strerror(rc));
+			/* The pollers already started stop at once and drain. */
+			__atomic_store_n(&run->stop, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		w->started = true;
+	}
+	run->start_tsc = updk_tsc();
+	run->warmup_end = run->start_tsc + (uint64_t)a->warmup_s * run->tsc_hz;
+	run->end_tsc = run->warmup_end + (uint64_t)a->time_s * run->tsc_hz;
+	__atomic_store_n(&run->go, 1, __ATOMIC_RELEASE);
+	return -rc;
+}
+
+void perf_join(struct perf_run *run)
+{
+	for (unsigned i = 0; i < run->nworkers; i++)
+		if (run->workers[i].started)
+			pthread_join(run->workers[i].thread, NULL);
+}
+
+void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_result *cores,
+		  struct perf_mismatch *first, bool *has_mismatch, bool *failed)
+{
+	*has_mismatch = false;
+	*failed = false;
+	for (unsigned i = 0; i < run->nworkers; i++) {
+		struct perf_worker *w = &run->workers[i];
+		struct perf_core_result *c = &cores[i];
+
+		memset(c, 0, sizeof(*c));
+		c->core = w->core;
+		c->seconds = (double)(w->measure_end - w->measure_start) / (double)run->tsc_hz;
+		c->loop_cycles = w->loop_cycles;
+		c->busy_cycles = w->busy_cycles;
+		if (w->failed)
+			*failed = true;
+	}
+	for (unsigned i = 0; i < run->nctxs; i++) {
+		struct perf_ctx *ctx = &run->ctxs[i];
+		struct perf_row *row = &rows[i];
+		struct perf_ns *ns = ctx->ns;
+		bool sim = !strncmp(ns->pc->addr, "sim:", 4);
+
+		memset(row, 0, sizeof(*row));
+		snprintf(row->name, sizeof(row->name), "%s (%.100s) NSID %u from core %u",
+			 sim ? "SIM" : "PCIE", ns->pc->addr, ns->nsid, ctx->w->core);
+		snprintf(row->device, sizeof(row->device), "%s", ns->pc->addr);
+		row->nsid = ns->nsid;
+		row->core = ctx->w->core;
+		row->seconds =
+			(double)(ctx->w->measure_end - ctx->w->measure_start) / (double)run->tsc_hz;
+		row->s = ctx->s;
+		if (!row->s.ios)
+			row->s.lat_min = 0;
+		row->hist = ctx->hist;
+		row->shadow_doorbell = updk_nvme_ctrlr_shadow_doorbell(ns->pc->ctrlr);
+		for (unsigned q = 0; q < ctx->nqps && ctx->w->measure_end; q++) {
+			const struct updk_nvme_stats *b = &ctx->db_base[q], *e = &ctx->db_end[q];
+
+			row->s.cmds_submitted += e->cmds_submitted - b->cmds_submitted;
+			row->s.cmds_completed += e->cmds_completed - b->cmds_completed;
+			row->s.sq_db_mmio += e->sq_doorbell_mmio - b->sq_doorbell_mmio;
+			row->s.cq_db_mmio += e->cq_doorbell_mmio - b->cq_doorbell_mmio;
+			row->s.shadow_updates +=
+				e->shadow_doorbell_updates - b->shadow_doorbell_updates;
+			row->s.queue_full += e->queue_full - b->queue_full;
+			row->s.timeouts += e->timeouts - b->timeouts;
+			row->s.resets += e->resets - b->resets;
+		}
+		for (unsigned k = 0; k < run->nworkers; k++)
+			if (&run->workers[k] == ctx->w)
+				cores[k].ios += row->s.ios;
+		if (ctx->s.mismatches && !*has_mismatch) {
+			*first = ctx->first_mismatch;
+			*has_mismatch = true;
+		}
+		if (ctx->submit_err && ctx->submit_err != -ENXIO)
+			fprintf(stderr, "updk-perf: %s: a submission failed: %s\n", row->name,
+				strerror(-ctx->submit_err));
+		if (updk_nvme_ctrlr_is_failed(ns->pc->ctrlr))
+			*failed = true;
+	}
+}
+
+void perf_teardown(struct perf_run *run)
+{
+	/* qpairs first: they fail what is still outstanding, and only then may the buffers go. */
+	for (unsigned i = 0; i < run->nctxs; i++) {
+		struct perf_ctx *ctx = &run->ctxs[i];
+
+		for (unsigned q = 0; ctx->qps && q < ctx->nqps; q++) {
+			updk_nvme_qpair_free(ctx->qps[q]);
+			ctx->qps[q] = NULL;
+		}
+	}
+	for (unsigned i = 0; i < run->nctrlrs; i++) {
+		updk_nvme_ctrlr_close(run->ctrlrs[i].ctrlr);
+		run->ctrlrs[i].ctrlr = NULL;
+	}
+	for (unsigned i = 0; i < run->nctxs; i++) {
+		struct perf_ctx *ctx = &run->ctxs[i];
+
+		if (ctx->tasks)
+			updk_dma_free(ctx->tasks[0].buf);
+		free(ctx->qps);
+		free(ctx->tasks);
+		free(ctx->pending);
+		free(ctx->db_base);
+		free(ctx->db_end);
+		ctx->qps = NULL;
+		ctx->tasks = NULL;
+		ctx->pending = NULL;
+		ctx->db_base = ctx->db_end = NULL;
+	}
+}
+
+void perf_free(struct perf_run *run)
+{
+	for (unsigned i = 0; i < run->nctxs; i++)
+		free(run->ctxs[i].hist);
+	for (unsigned i = 0; run->workers && i < run->args->ncores; i++)
+		free(run->workers[i].ctxs);
+	free(run->ctxs);
+	free(run->workers);
+	free(run->nss);
+	free(run->ctrlrs);
+	memset(run, 0, sizeof(*run));
+}

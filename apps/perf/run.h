@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * updk-perf's run: controllers and namespaces opened from the arguments, one poller thread per
+ * core owning its qpairs and I/O tasks, and the counters the main thread reads while it runs.
+ */
+#ifndef UPDK_APPS_PERF_RUN_H
+#define UPDK_APPS_PERF_RUN_H
+
+#include <pthread.h>
+
+#include <updk/nvme.h>
+
+#include "apps/perf/perf.h"
+
+struct perf_ctrlr {
+	char addr[PERF_ADDR_MAX];
+	struct updk_nvme_ctrlr *ctrlr;
+	int numa;
+};
+
+struct perf_ns {
+	struct perf_ctrlr *pc;
+	struct updk_nvme_ns *ns;
+	uint32_t nsid;
+	uint32_t sector_size;
+	uint32_t nlb; /* blocks per I/O */
+	uint32_t children; /* commands per I/O after the driver's MDTS split */
+	uint64_t nslots; /* I/O-sized slots in the namespace */
+	uint32_t ntasks; /* tasks on this namespace, all cores together (--verify partition) */
+};
+
+struct perf_ctx;
+
+/* One I/O in flight, reused for the whole run. */
+struct perf_task {
+	struct perf_ctx *ctx;
+	struct updk_nvme_qpair *qp;
+	void *buf;
+	uint64_t submit_tsc;
+	uint64_t lba;
+	uint64_t seq; /* --verify sequential: next slot of this task */
+	uint32_t slot0; /* --verify: this task owns slots slot0 + k × ns->ntasks */
+	uint32_t gen;
+	bool is_read;
+	bool verify_read; /* --verify: the read-back of a write */
+};
+
+/* A namespace on a core: a row of the report. */
+struct perf_ctx {
+	struct perf_ns *ns;
+	struct perf_worker *w;
+	struct updk_nvme_qpair **qps;
+	unsigned nqps;
+	struct perf_task *tasks;
+	unsigned ntasks;
+	struct perf_task **pending; /* tasks refused with -EAGAIN, retried next pass */
+	unsigned npending;
+	uint64_t rng;
+	uint64_t seq_next; /* sequential workloads: next slot */
+	uint64_t read_threshold;
+	/* Written only by the poller; the main thread reads ios and lat_sum while it runs. */
+	struct perf_stats s;
+	struct perf_hist *hist;
+	struct updk_nvme_stats *db_base; /* per qpair, at the start of measuring */
+	struct updk_nvme_stats *db_end; /* per qpair, when measuring stopped */
+	struct perf_mismatch first_mismatch;
+	int submit_err; /* first error a submission returned, other than -EAGAIN */
+};
+
+struct perf_worker {
+	struct perf_run *run;
+	unsigned core;
+	pthread_t thread;
+	bool started;
+	struct perf_ctx **ctxs;
+	unsigned nctxs;
+	bool measuring, stopping;
+	uint64_t measure_start, measure_end;
+	uint64_t loop_cycles, busy_cycles;
+	int failed; /* -ENXIO from a qpair: its controller failed */
+	int done; /* set (atomically) when the thread has finished */
+};
+
+struct perf_run {
+	const struct perf_args *args;
+	uint64_t tsc_hz;
+	uint64_t start_tsc, warmup_end, end_tsc; /* set just before the pollers go */
+	int stop; /* set by the signal handler (atomically) */
+	int go; /* set (atomically) once the deadlines are: the pollers start */
+	struct perf_ctrlr *ctrlrs;
+	unsigned nctrlrs;
+	struct perf_ns *nss;
+	unsigned nns;
+	struct perf_worker *workers;
+	unsigned nworkers;
+	struct perf_ctx *ctxs;
+	unsigned nctxs;
+	uint64_t seed;
+};
+
+/** Open the controllers and namespaces, spread them over the cores, allocate qpairs and
+ * buffers. Returns 0 or a negative errno with the reason printed; perf_teardown() either way. */
+int perf_setup(struct perf_run *run, const struct perf_args *args);
+/** Start the pollers (signals must be blocked in the caller: the threads inherit the mask). */
+int perf_start(struct perf_run *run);
+/** Wait for the pollers, then gather the report's rows. */
+void perf_join(struct perf_run *run);
+/** Free qpairs, buffers and controllers (shutdown); safe on a half-set-up run. */
+void perf_teardown(struct perf_run *run);
+/** Free the host memory left (histograms included): after the report is printed. */
+void perf_free(struct perf_run *run);
+/** Fill @rows (nctxs of them) and @cores (nworkers) from a joined run. */
+void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_result *cores,
+		  struct perf_mismatch *first, bool *has_mismatch, bool *failed);
+
+#endif

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* updk-perf's report: SPDK's table, the Total row, percentiles, cycles per I/O, and JSON. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "apps/perf/report.c"
+
+static struct perf_hist h0, h1, th;
+
+/* Two rows on two cores; tsc_hz 1 GHz so a tick is a nanosecond. */
+static void two_rows(struct perf_args *a, struct perf_row *rows, struct perf_core_result *cores,
+		     struct perf_report *r)
+{
+	memset(a, 0, sizeof(*a));
+	a->io_size = 4096;
+	a->workload = "randrw";
+	a->read_pct = 50;
+	a->queue_depth = 32;
+	a->time_s = 2;
+	a->qpairs_per_ns = 1;
+	memset(rows, 0, 2 * sizeof(*rows));
+	memset(&h0, 0, sizeof(h0));
+	memset(&h1, 0, sizeof(h1));
+	strcpy(rows[0].name, "SIM (sim:nvme) NSID 1 from core 0");
+	strcpy(rows[0].device, "sim:nvme");
+	rows[0].nsid = 1;
+	rows[0].core = 0;
+	rows[0].seconds = 2.0;
+	rows[0].s = (struct perf_stats){ .ios = 200000,
+					 .reads = 100000,
+					 .writes = 100000,
+					 .lat_sum = 200000ull * 10000,
+					 .lat_min = 2000,
+					 .lat_max = 50000,
+					 .sq_db_mmio = 50000,
+					 .cq_db_mmio = 50000,
+					 .cmds_completed = 200000 };
+	for (int i = 0; i < 100; i++)
+		perf_hist_add(&h0, 10000);
+	rows[0].hist = &h0;
+	strcpy(rows[1].name, "PCIE (0000:00:04.0) NSID 2 from core 1");
+	strcpy(rows[1].device, "0000:00:04.0");
+	rows[1].nsid = 2;
+	rows[1].core = 1;
+	rows[1].seconds = 1.0;
+	rows[1].s = (struct perf_stats){ .ios = 50000,
+					 .reads = 20000,
+					 .writes = 30000,
+					 .lat_sum = 50000ull * 20000,
+					 .lat_min = 1000,
+					 .lat_max = 90000,
+					 .errors = 3 };
+	for (int i = 0; i < 100; i++)
+		perf_hist_add(&h1, 30000);
+	rows[1].hist = &h1;
+	rows[1].shadow_doorbell = true;
+	cores[0] = (struct perf_core_result){ .core = 0,
+					      .seconds = 2.0,
+					      .ios = 200000,
+					      .loop_cycles = 2000000000,
+					      .busy_cycles = 1000000000 };
+	cores[1] = (struct perf_core_result){
+		.core = 1, .seconds = 1.0, .ios = 50000, .loop_cycles = 1000000000, .busy_cycles = 0
+	};
+	memset(r, 0, sizeof(*r));
+	r->args = a;
+	r->tsc_hz = 1000000000;
+	r->seed = 77;
+	r->nrows = 2;
+	r->rows = rows;
+	r->ncores = 2;
+	r->cores = cores;
+	r->total_hist = &th;
+}
+
+static char *render(const struct perf_report *r, bool json)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (json)
+		perf_report_json(f, r);
+	else
+		perf_report_text(f, r);
+	fclose(f);
+	return text;
+}
+
+static void has(const char *text, const char *piece)
+{
+	cr_assert(strstr(text, piece), "output lacks '%s':\n%s", piece, text);
+}
+
+Test(perf_report, table)
+{
+	struct perf_args a;
+	struct perf_row rows[2];
+	struct perf_core_result cores[2];
+	struct perf_report r;
+	char *t;
+
+	two_rows(&a, rows, cores, &r);
+	t = render(&r, false);
+	has(t, "Device Information");
+	has(t, "Latency(us)");
+	/* row 0: 100000 IOPS, 390.62 MiB/s, avg 10 us, min 2, max 50 */
+	has(t,
+	    "SIM (sim:nvme) NSID 1 from core 0                      :  100000.00     390.62      "
+	    "10.00       2.00      50.00");
+	/* row 1: 50000 IOPS over its own second */
+	has(t,
+	    "PCIE (0000:00:04.0) NSID 2 from core 1                 :   50000.00     195.31      "
+	    "20.00       1.00      90.00");
+	/* Total: IOPS add up, average weighted by I/Os (12 us), min and max over both */
+	has(t,
+	    "Total                                                  :  150000.00     585.94      "
+	    "12.00       1.00      90.00");
+	has(t, "I/Os: 250000 in 2.000 s (120000 reads, 130000 writes), 3 errors; seed 77");
+	has(t, "Poller core 0: 10000.0 TSC cycles per I/O (5000.0 in passes");
+	has(t, "Poller core 1: 20000.0 TSC cycles per I/O (0.0 in passes");
+	has(t, "Pollers together: 12000.0 TSC cycles per I/O");
+	has(t, "0.500 MMIO doorbell writes per I/O (SQ 0.250, CQ 0.250), shadow doorbells off");
+	has(t, "NSID 2 from core 1: 0.000 MMIO doorbell writes per I/O (SQ 0.000, CQ 0.000), "
+	       "shadow doorbells on");
+	cr_assert(!strstr(t, "Summary latency"), "no percentiles without -L");
+	cr_assert(!strstr(t, "Interrupted"));
+	free(t);
+}
+
+Test(perf_report, percentiles_and_histogram)
+{
+	struct perf_args a;
+	struct perf_row rows[2];
+	struct perf_core_result cores[2];
+	struct perf_report r;
+	char *t;
+
+	two_rows(&a, rows, cores, &r);
+	a.latency = 1;
+	t = render(&r, false);
+	has(t, "Summary latency data for SIM (sim:nvme) NSID 1 from core 0:");
+	has(t, "Summary latency data for all namespaces and cores:");
+	/* half the samples at 10 us, half at 30 us: p50 is in the 10 us bucket (≤ 1% wide) */
+	has(t, " 50.00000% :       10.");
+	has(t, " 99.99000% :       30.");
+	cr_assert(!strstr(t, "Latency histogram"));
+	free(t);
+	a.latency = 2;
+	t = render(&r, false);
+	has(t, "Latency histogram for all namespaces and cores:");
+	has(t, "Range in us     Cumulative    IO count");
+	has(t, ":   50.0000%  (      100)");
+	has(t, ":  100.0000%  (      100)");
+	free(t);
+}
+
+Test(perf_report, percentile_never_above_max)
+{
+	struct perf_args a;
+	struct perf_row rows[2];
+	struct perf_core_result cores[2];
+	struct perf_report r;
+	char *t;
+
+	two_rows(&a, rows, cores, &r);
+	a.latency = 1;
+	r.nrows = 1;
+	r.ncores = 1;
+	rows[0].s.lat_max = 9000; /* below the bucket bound of the 10000-tick samples */
+	t = render(&r, false);
+	has(t, " 99.99000% :        9.000us");
+	free(t);
+}
+
+Test(perf_report, json)
+{
+	struct perf_args a;
+	struct perf_row rows[2];
+	struct perf_core_result cores[2];
+	struct perf_report r;
+	char *t;
+
+	two_rows(&a, rows, cores, &r);
+	a.latency = 2;
+	r.interrupted = true;
+	r.has_mismatch = true;
+	r.first_mismatch.lba = 12;
+	strcpy(rows[0].device, "sim:nvme?\"q\"\\");
+	t = render(&r, true);
+	has(t, "\"tool\": \"updk-perf\"");
+	has(t, "\"workload\": \"randrw\", \"read_percent\": 50");
+	has(t, "\"seed\": 77, \"cores\": [0, 1]");
+	has(t, "\"interrupted\": true");
+	has(t, "\"device\": \"sim:nvme?\\\"q\\\"\\\\\"");
+	has(t, "\"seconds\": 2.000000, \"ios\": 250000, \"reads\": 120000, \"writes\": 130000, "
+	       "\"errors\": 3, \"verify_mismatches\": 0, \"iops\": 150000.00");
+	has(t, "\"latency_us\": {\"average\": 12.000, \"min\": 1.000, \"max\": 90.000}");
+	has(t, "\"mmio_doorbell_writes_per_io\": 0.5000");
+	has(t, "\"percentiles_us\": {\"1\": ");
+	has(t, "\"99.99\": ");
+	has(t, "\"histogram_us\": [[");
+	has(t, "\"cycles_per_io\": 12000.00");
+	has(t, "\"first_mismatch\": {\"lba\": 12");
+	/* brackets balance outside strings */
+	int depth = 0;
+	bool in_str = false;
+	for (const char *p = t; *p; p++) {
+		if (in_str) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				in_str = false;
+			continue;
+		}
+		if (*p == '"')
+			in_str = true;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']')
+			cr_assert_geq(--depth, 0);
+	}
+	cr_assert_eq(depth, 0);
+	cr_assert(!in_str);
+	free(t);
+}
+
+Test(perf_report, stats_add)
+{
+	struct perf_stats a = { 0 }, b = { .ios = 2, .lat_min = 5, .lat_max = 9, .lat_sum = 14 },
+			  c = { .ios = 1, .lat_min = 3, .lat_max = 4, .lat_sum = 3 },
+			  empty = { .ios = 0, .lat_min = 0 };
+
+	perf_stats_add(&a, &b);
+	perf_stats_add(&a, &empty);
+	perf_stats_add(&a, &c);
+	cr_assert_eq(a.ios, 3);
+	cr_assert_eq(a.lat_min, 3, "an empty row does not pull min to 0");
+	cr_assert_eq(a.lat_max, 9);
+	cr_assert_eq(a.lat_sum, 17);
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* updk-perf's --verify pattern: what it accepts and every way it tells bad data apart. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "apps/perf/verify.c"
+
+static void *buffer(size_t len)
+{
+	void *p = aligned_alloc(4096, len);
+
+	cr_assert(p);
+	return p;
+}
+
+Test(perf_verify, written_reads_back)
+{
+	static const uint32_t blocks[] = { 512, 4096 };
+
+	for (size_t i = 0; i < 2; i++) {
+		uint32_t len = 4 * blocks[i];
+		uint8_t *b = buffer(len);
+
+		perf_pattern_fill(b, len, blocks[i], 1000, 7);
+		cr_assert_eq(perf_pattern_check(b, len, blocks[i], 1000, 7, NULL), 0);
+		free(b);
+	}
+}
+
+Test(perf_verify, one_flipped_bit)
+{
+	uint8_t *b = buffer(8192);
+	struct perf_mismatch m = { 0 };
+
+	perf_pattern_fill(b, 8192, 512, 64, 3);
+	b[512 * 5 + 100] ^= 0x10; /* block 5 (LBA 69), word 12 */
+	memset(&m, 0, sizeof(m));
+	cr_assert_eq(perf_pattern_check(b, 8192, 512, 64, 3, &m), 1);
+	cr_assert_eq(m.lba, 69);
+	cr_assert_eq(m.word, 12);
+	cr_assert_neq(m.expected, m.found);
+	cr_assert(m.found_tagged);
+	cr_assert_eq(m.found_lba, 69);
+	cr_assert_eq(m.found_gen, 3);
+	free(b);
+}
+
+Test(perf_verify, older_generation)
+{
+	uint8_t *b = buffer(4096);
+	struct perf_mismatch m = { 0 };
+
+	perf_pattern_fill(b, 4096, 512, 8, 41);
+	cr_assert_eq(perf_pattern_check(b, 4096, 512, 8, 42, &m), 8, "every block is stale");
+	cr_assert_eq(m.lba, 8);
+	cr_assert_eq(m.word, 1, "the header's generation word differs first");
+	cr_assert(m.found_tagged);
+	cr_assert_eq(m.found_gen, 41);
+	free(b);
+}
+
+Test(perf_verify, misplaced_data)
+{
+	uint8_t *b = buffer(4096);
+	struct perf_mismatch m = { 0 };
+
+	perf_pattern_fill(b, 4096, 4096, 8, 5);
+	cr_assert_eq(perf_pattern_check(b, 4096, 4096, 16, 5, &m), 1);
+	cr_assert_eq(m.word, 0);
+	cr_assert(m.found_tagged);
+	cr_assert_eq(m.found_lba, 8, "the header says where the data belonged");
+	free(b);
+}
+
+Test(perf_verify, no_data_moved)
+{
+	uint8_t *b = buffer(4096);
+	struct perf_mismatch m = { 0 };
+
+	memset(b, 0xa5, 4096);
+	cr_assert_eq(perf_pattern_check(b, 4096, 512, 0, 1, &m), 8);
+	cr_assert(!m.found_tagged);
+	memset(b, 0, 4096);
+	cr_assert_eq(perf_pattern_check(b, 4096, 512, 0, 0, &m), 8, "zeroes never pass");
+	free(b);
+}
+
+Test(perf_verify, torn_tail)
+{
+	uint8_t *b = buffer(4096);
+	struct perf_mismatch m = { 0 };
+
+	perf_pattern_fill(b, 4096, 4096, 3, 9);
+	memset(b + 4088, 0, 8); /* the last word only */
+	cr_assert_eq(perf_pattern_check(b, 4096, 4096, 3, 9, &m), 1);
+	cr_assert_eq(m.word, 511);
+	free(b);
+}
