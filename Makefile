@@ -46,9 +46,10 @@ $(B)/obj/%.o: %.c mk/config.mk
 $(LIBUPDK): $(LIB_OBJS)
 	$(call quiet,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-# Each apps/NAME folder is one program, build/bin/updk-NAME.
+# Each apps/NAME folder is one program, build/bin/updk-NAME. (No % in the prerequisites: in a
+# pattern rule make would put the stem in its place.)
 .SECONDEXPANSION:
-$(B)/bin/updk-%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard apps/$$*/*.c)) $(LIBUPDK)
+$(B)/bin/updk-%: $$(addprefix $(B)/obj/,$$(subst .c,.o,$$(wildcard apps/$$*/*.c))) $(LIBUPDK)
 	$(call quiet,LD,$@)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBS) -o $@
 
 $(B)/test/unit-tests: $(UNIT_SRCS:%.c=$(B)/obj/%.o) $(TEST_HELPER_OBJS) $(LIBUPDK)
