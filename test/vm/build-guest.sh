@@ -47,6 +47,7 @@ stamp="KVER=$kver
 BUILD_SUM=$self_sum"
 if [ $force = 0 ] && [ -f "$out/guest.env" ] && [ "$(cat "$out/guest.env")" = "$stamp" ] &&
    [ -f "$out/vmlinux" ] && [ -f "$out/initramfs.cpio" ]; then
+    touch "$out/guest.env"      # newer than the apt lists again: skip apt-cache next time
     exit 0
 fi
 

@@ -181,8 +181,15 @@ qpid=$!
 tail -n +1 -s 0.2 -F --pid=$qpid "$io/stdout" 2>/dev/null & tails+=($!)
 tail -n +1 -s 0.2 -F --pid=$qpid "$io/stderr" >&2 2>/dev/null & tails+=($!)
 
-# Watchdog: kill QEMU when the time is up.
-( sleep "$timeout"; touch "$run/timed-out"; kill "$qpid" 2>/dev/null ) &
+# Watchdog: kill QEMU when the time is up.  Its sleep goes when it is
+# killed (the trap), and it holds none of our output open: a leftover sleep
+# would keep a reader of our stdout (a pipe, CI's log) waiting.
+(
+    sleep "$timeout" & s=$!
+    trap 'kill $s 2>/dev/null; exit 0' TERM
+    wait $s
+    touch "$run/timed-out"; kill "$qpid" 2>/dev/null
+) < /dev/null > /dev/null 2>&1 &
 wd=$!
 set +e
 wait $qpid; qrc=$?

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Install, from Debian's packages, everything updk's build, tests and the
+# real-VFIO test bed (test/vm) need.  Idempotent and quiet: it does nothing
+# when all is installed already, and shows apt's output only if apt fails.
+# Debian bookworm (or newer); run as root, or with sudo available.
+set -eu
+
+pkgs=(
+    # build
+    build-essential pkg-config libnuma-dev liburcu-dev libhugetlbfs-dev
+    # unit and model tests
+    libcriterion-dev valgrind python3
+    # the QEMU guest (test/vm): TCG machine, busybox initramfs, module tools,
+    # vmlinux extraction (xz: Debian's bzImage payload), apt-get download
+    qemu-system-x86 busybox-static kmod cpio xz-utils apt
+    # used inside the guest (it runs the host's own binaries)
+    nvme-cli fio e2fsprogs iproute2 util-linux procps
+)
+
+# One dpkg-query for all: the installed ones, then whatever is not among them.
+installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "${pkgs[@]}" 2>/dev/null |
+              awk '/ install ok installed$/ { printf "%s ", $1 }')"
+missing=()
+for p in "${pkgs[@]}"; do
+    case $installed in *" $p "*) ;; *) missing+=("$p") ;; esac
+done
+[ ${#missing[@]} = 0 ] && exit 0
+
+sudo=
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null ||
+        { echo "pkgdep.sh: need root to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+if ! $sudo apt-get update -q > "$log" 2>&1 ||
+   ! $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >> "$log" 2>&1; then
+    cat "$log" >&2
+    echo "pkgdep.sh: installing ${missing[*]} failed" >&2
+    exit 1
+fi
