@@ -480,3 +480,19 @@ Test(sim_dmacopy, close_and_reopen)
 	updk_dma_free(a);
 	updk_dma_free(b);
 }
+
+/* An idle model backs off to short sleeps: it must not keep a core busy (2-core machines). */
+Test(sim_dmacopy, idle_model_sleeps)
+{
+	struct updk_pci_dev *dev = open_dev("sim:dmacopy");
+	struct timespec c0, c1, nap = { 0, 300 * 1000 * 1000 };
+	double cpu;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	nanosleep(&nap, NULL);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+	/* A spinning thread would use all 0.3 s; the back-off uses a few milliseconds. */
+	cr_expect_lt(cpu, 0.075, "idle model used %.3f s of CPU in 0.3 s", cpu);
+	updk_pci_close(dev);
+}
