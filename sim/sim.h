@@ -41,6 +41,8 @@ struct sim_model {
 	/*
 	 * Build the model's state from @opts (reject unknown keys with -EINVAL and a message naming
 	 * the key and the ones allowed), set up config space and registers. sd->priv is the model's.
+	 * On failure create() releases what it took: destroy() is called only after a success.
+	 * The core has filled config space (ids, BARs, PM and PCI Express capabilities) before.
 	 */
 	int (*create)(struct sim_dev *sd, const struct sim_opts *opts);
 	void (*destroy)(struct sim_dev *sd);
