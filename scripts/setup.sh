@@ -14,6 +14,9 @@ set -eu
 prog=setup.sh
 sysdev=/sys/bus/pci/devices
 sysdrv=/sys/bus/pci/drivers
+# The helpers below use shell built-ins and globs rather than readlink, awk,
+# sed...: in a TCG guest (test/vm) every program started costs ~0.1 s, and
+# much more on a busy host.
 
 die() { echo "$prog: $*" >&2; exit 1; }
 warn() { echo "$prog: $*" >&2; }
@@ -40,12 +43,11 @@ Root is needed for everything but status and help.
 EOF
 }
 
-need_root() { [ "$(id -u)" = 0 ] || die "$1 needs root"; }
+need_root() { [ "$EUID" = 0 ] || die "$1 needs root"; }
 
 # Full BDF for a user's spelling, or an error naming what exists.
 norm_bdf() {
-    local b
-    b=$(echo "$1" | tr 'A-F' 'a-f')
+    local b=${1,,}
     case $b in
         [0-9a-f][0-9a-f]:[0-9a-f][0-9a-f].[0-7]) b=0000:$b ;;
     esac
@@ -57,47 +59,60 @@ norm_bdf() {
     echo "$b"
 }
 
-driver_of() {   # current driver name, or empty
-    local l
-    l=$(readlink "$sysdev/$1/driver" 2>/dev/null) || return 0
-    echo "${l##*/}"
+# drv_of BDF / grp_of BDF: set $drv to the current driver's name and $grp
+# to the IOMMU group's number (empty for none), from the sysfs links' far
+# ends (the bound BDF appears in the driver's folder and the group's).
+drv_of() {
+    local d
+    drv=
+    for d in "$sysdrv"/*/"$1"; do [ -e "$d" ] && { d=${d%/*}; drv=${d##*/}; }; done
+    return 0
 }
-
-group_of() {    # IOMMU group number, or empty
-    local l
-    l=$(readlink "$sysdev/$1/iommu_group" 2>/dev/null) || return 0
-    echo "${l##*/}"
+grp_of() {
+    local g
+    grp=
+    for g in /sys/kernel/iommu_groups/*/devices/"$1"; do
+        [ -e "$g" ] && { g=${g%/devices/*}; grp=${g##*/}; }
+    done
+    return 0
 }
+driver_of() { local drv; drv_of "$1"; echo "$drv"; }
+group_of() { local grp; grp_of "$1"; echo "$grp"; }
 
 # Block devices (whole disks and partitions) that belong to an NVMe function.
 # With native NVMe multipath the controller lists hidden paths (nvme0c0n1)
 # whose visible disk is nvme0n1: both names are reported.
+# Sets the array $blk.
 block_devs_of() {
     local ns n p
+    blk=()
     for ns in "$sysdev/$1"/nvme/nvme*/nvme*n*; do
         [ -e "$ns" ] || continue
         n=${ns##*/}
-        echo "$n"
-        case $n in nvme*c*n*) echo "$n" | sed 's/c[0-9]*n/n/' ;; esac
-        for p in "$ns"/"$n"p*; do [ -e "$p" ] && echo "${p##*/}"; done
-    done | sort -u
+        blk+=("$n")
+        [[ $n =~ ^(nvme[0-9]+)c[0-9]+(n[0-9]+)$ ]] && blk+=("${BASH_REMATCH[1]}${BASH_REMATCH[2]}")
+        for p in "$ns"/"$n"p*; do [ -e "$p" ] && blk+=("${p##*/}"); done
+    done
+    return 0
 }
 
 # Why the kernel must keep this function, if it must: a mounted file system,
 # swap or a holder (md, LVM, dm) on one of its block devices.
 in_use_reason() {
-    local bdf=$1 b m
-    for b in $(block_devs_of "$bdf"); do
-        m=$(awk -v d="/dev/$b" '$1 == d { print $2; exit }' /proc/mounts)
-        [ -n "$m" ] && { echo "/dev/$b is mounted on $m"; return; }
-        awk -v d="/dev/$b" '$1 == d { f = 1 } END { exit !f }' /proc/swaps 2>/dev/null &&
-            { echo "/dev/$b is in use as swap"; return; }
-        if [ -d "/sys/class/block/$b/holders" ] &&
-           [ -n "$(ls -A "/sys/class/block/$b/holders" 2>/dev/null)" ]; then
-            echo "/dev/$b is held by $(ls "/sys/class/block/$b/holders" | tr '\n' ' ')"
-            return
-        fi
+    local bdf=$1 b dev mnt rest h holders
+    local blk; block_devs_of "$bdf"
+    for b in "${blk[@]}"; do
+        while read -r dev mnt rest; do
+            [ "$dev" = "/dev/$b" ] && { echo "/dev/$b is mounted on $mnt"; return; }
+        done < /proc/mounts
+        while read -r dev rest; do
+            [ "$dev" = "/dev/$b" ] && { echo "/dev/$b is in use as swap"; return; }
+        done < /proc/swaps
+        holders=
+        for h in /sys/class/block/"$b"/holders/*; do [ -e "$h" ] && holders="$holders ${h##*/}"; done
+        [ -n "$holders" ] && { echo "/dev/$b is held by$holders"; return; }
     done
+    return 0
 }
 
 # --- status -------------------------------------------------------------------
@@ -168,8 +183,8 @@ wait_for() {    # wait_for TENTHS COMMAND...: poll until COMMAND succeeds
 }
 
 bind_one() {
-    local bdf=$1 to=$2 cur why grp m others=
-    cur=$(driver_of "$bdf")
+    local bdf=$1 to=$2 cur why grp m others= drv
+    drv_of "$bdf"; cur=$drv
     if [ "$cur" = "$to" ]; then
         echo "$bdf: already bound to $to"
         return 0
@@ -182,25 +197,28 @@ bind_one() {
     # drivers_probe fails (EINVAL...) when no driver takes the function: the
     # check below says so with a better message.
     echo "$bdf" > /sys/bus/pci/drivers_probe 2>/dev/null || true
-    if [ "$(driver_of "$bdf")" != "$to" ]; then
-        if [ "$to" = vfio-pci ] && [ -z "$(group_of "$bdf")" ]; then
+    drv_of "$bdf"
+    if [ "$drv" != "$to" ]; then
+        grp_of "$bdf"
+        if [ "$to" = vfio-pci ] && [ -z "$grp" ]; then
             die "$bdf: vfio-pci did not take it: it has no IOMMU group (boot with intel_iommu=on or amd_iommu=on; dmesg may say more)"
         fi
-        die "$bdf: $to did not take it (now: $(driver_of "$bdf" | sed 's/^$/no driver/')); see dmesg"
+        die "$bdf: $to did not take it (now: ${drv:-no driver}); see dmesg"
     fi
     echo "$bdf: ${cur:-no driver} -> $to"
 
     if [ "$to" = vfio-pci ]; then
-        grp=$(group_of "$bdf")
+        grp_of "$bdf"
         # devtmpfs makes the node shortly after the bind.
         wait_for 20 test -e "/dev/vfio/$grp" || warn "$bdf: /dev/vfio/$grp did not appear"
         for m in /sys/kernel/iommu_groups/"$grp"/devices/*; do
             m=${m##*/}
             [ "$m" = "$bdf" ] && continue
-            case $(driver_of "$m") in
+            drv_of "$m"
+            case $drv in
                 # Bridges need no driver; pcieport is allowed by vfio too.
                 ''|vfio-pci|pci-stub|pcieport) ;;
-                *) others="$others $m($(driver_of "$m"))" ;;
+                *) others="$others $m($drv)" ;;
             esac
         done
         if [ -n "$others" ]; then
@@ -212,23 +230,29 @@ bind_one() {
 }
 
 unbind_one() {
-    local bdf=$1 cur now
-    cur=$(driver_of "$bdf")
+    local bdf=$1 cur now drv blk b list=
+    drv_of "$bdf"; cur=$drv
     # An empty write clears the override, so any matching driver may bind.
     echo > "$sysdev/$bdf/driver_override"
     [ -n "$cur" ] && echo "$bdf" > "$sysdev/$bdf/driver/unbind"
-    # Without udev nothing loads the kernel driver's module: ask modprobe
-    # with the function's modalias (nvme for an NVMe controller, ...).
-    modprobe -q "$(cat "$sysdev/$bdf/modalias")" 2>/dev/null || true
     echo "$bdf" > /sys/bus/pci/drivers_probe 2>/dev/null || true
-    now=$(driver_of "$bdf")
+    drv_of "$bdf"
+    if [ -z "$drv" ]; then
+        # No driver loaded takes it, and without udev nothing loads one: ask
+        # modprobe with the function's modalias (nvme for NVMe, ...).
+        local alias; read -r alias < "$sysdev/$bdf/modalias"
+        modprobe -q "$alias" 2>/dev/null || true
+        echo "$bdf" > /sys/bus/pci/drivers_probe 2>/dev/null || true
+        drv_of "$bdf"
+    fi
+    now=$drv
     echo "$bdf: ${cur:-no driver} -> ${now:-no driver}"
     # nvme brings its namespaces up asynchronously: wait for them, so that
     # a caller can use /dev/nvmeXnY as soon as we return.
     if [ "$now" = nvme ]; then
         wait_for 100 nvme_ready "$bdf" || warn "$bdf: no namespaces appeared (yet)"
-        local b list=
-        for b in $(block_devs_of "$bdf"); do
+        block_devs_of "$bdf"
+        for b in "${blk[@]}"; do
             [ -e "/dev/$b" ] && list="$list /dev/$b"
         done
         [ -n "$list" ] && echo "$bdf: block devices:$list"
@@ -237,8 +261,9 @@ unbind_one() {
 }
 
 nvme_ready() {
-    local b
-    for b in $(block_devs_of "$1"); do [ -e "/dev/$b" ] && return 0; done
+    local b blk
+    block_devs_of "$1"
+    for b in "${blk[@]}"; do [ -e "/dev/$b" ] && return 0; done
     return 1
 }
 
