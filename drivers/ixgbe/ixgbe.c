@@ -303,6 +303,8 @@ static void free_rxq(struct ixgbe_rxq *q)
 				updk_pkt_free(q->shadow[i]);
 		free(q->shadow);
 	}
+	if (q->n_stash)
+		updk_pkt_free_bulk(q->stash, q->n_stash);
 	updk_dma_free((void *)q->ring);
 	memset(q, 0, sizeof(*q));
 }
@@ -337,6 +339,7 @@ static int setup_rxq(struct ixgbe_dev *dev, uint16_t qi)
 	q->mask = size - 1;
 	q->pool = nd->pool;
 	q->headroom = nd->pool->headroom;
+	q->buf_len = nd->pool->buf_len;
 	q->qid = qi;
 	/* §8.2.3.8.7 BSIZEPKT is in KiB: offer the device whole KiB of the buffer only. */
 	uint32_t room = nd->pool->buf_len - nd->pool->headroom;

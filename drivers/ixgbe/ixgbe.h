@@ -28,11 +28,14 @@ struct ixgbe_rxq {
 	uint16_t next; /* next descriptor to look at */
 	uint16_t headroom; /* data_off of a received packet */
 	uint16_t max_len; /* bytes a buffer takes from the device */
+	uint16_t buf_len; /* the pool's updk_pkt.buf_len */
 	uint16_t qid;
 	bool discard; /* inside a frame that spans descriptors: drop up to its EOP */
 	uint64_t nobuf; /* bursts that found the pool empty */
 	uint64_t errors; /* frames dropped by the driver: device-flagged errors, bad lengths */
 	uint64_t ring_iova;
+	unsigned n_stash; /* fresh buffers in stash[], taken from the pool in bulk */
+	struct updk_pkt *stash[IXGBE_RX_BURST_MAX];
 };
 
 /* One transmit ring. */

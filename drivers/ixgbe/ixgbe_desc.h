@@ -108,14 +108,19 @@ _Static_assert(sizeof(union ixgbe_tx_desc) == 16, "transmit descriptor is 16 byt
 #define IXGBE_TXC_TUCMD_L4T_TCP (1u << 11)
 #define IXGBE_TXC_TUCMD_L4T_MASK (3u << 11)
 
-/* Encode a single-buffer data descriptor; @rs asks for a DD write-back. */
-static inline void ixgbe_tx_desc_data(union ixgbe_tx_desc *d, uint64_t iova, uint16_t len,
-				      uint32_t olinfo_extra, bool rs)
+/*
+ * Encode a single-buffer data descriptor as two 64-bit stores. @rs is 0 or IXGBE_TXD_CMD_RS (a
+ * DD write-back for this descriptor); @olinfo_extra carries POPTS/CC/IDX for offloads.
+ */
+static inline void ixgbe_tx_desc_data(volatile union ixgbe_tx_desc *d, uint64_t iova, uint16_t len,
+				      uint32_t olinfo_extra, uint32_t rs)
 {
-	d->read.buf_addr = iova;
-	d->read.cmd_type_len = IXGBE_TXD_DTYP_DATA | IXGBE_TXD_CMD_DEXT | IXGBE_TXD_CMD_IFCS |
-			       IXGBE_TXD_CMD_EOP | (rs ? IXGBE_TXD_CMD_RS : 0) | len;
-	d->read.olinfo = ((uint32_t)len << IXGBE_TXD_PAYLEN_SHIFT) | olinfo_extra;
+	uint32_t cmd = IXGBE_TXD_DTYP_DATA | IXGBE_TXD_CMD_DEXT | IXGBE_TXD_CMD_IFCS |
+		       IXGBE_TXD_CMD_EOP | rs | len;
+	uint32_t olinfo = ((uint32_t)len << IXGBE_TXD_PAYLEN_SHIFT) | olinfo_extra;
+
+	((volatile uint64_t *)d)[0] = iova;
+	((volatile uint64_t *)d)[1] = (uint64_t)olinfo << 32 | cmd;
 }
 
 /* Encode a context descriptor for checksum offload in context slot @idx (0 or 1). */

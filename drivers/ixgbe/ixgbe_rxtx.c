@@ -3,6 +3,8 @@
  * The ixgbe data path: advanced receive and transmit descriptors (82599 datasheet §7.1 and
  * §7.2). One doorbell per burst, buffers refilled and freed in bulk, no locks.
  */
+#include <stddef.h>
+
 #include "drivers/ixgbe/ixgbe.h"
 #include "lib/net/pkt_pool.h"
 
@@ -11,84 +13,125 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/*
+ * Receive flags from the write-back (§7.1.6.2): IPCS/L4CS say the device checked a checksum,
+ * IPE/TCPE that the check failed, a non-zero RSS type that rss_hash holds a hash. A table
+ * indexed by those bits keeps it to a few instructions and no branch.
+ */
+static uint8_t rx_flag_table[256];
+
+static uint8_t rx_flags_slow(unsigned i)
+{
+	bool l4cs = i & 1, ipcs = i & 2, tcpe = i & 4, ipe = i & 8, rss = i >> 4;
+
+	return (uint8_t)((ipcs ? (ipe ? UPDK_PKT_RX_IP_CKSUM_BAD : UPDK_PKT_RX_IP_CKSUM_GOOD) : 0) |
+			 (l4cs ? (tcpe ? UPDK_PKT_RX_L4_CKSUM_BAD : UPDK_PKT_RX_L4_CKSUM_GOOD) :
+				 0) |
+			 (rss ? UPDK_PKT_RX_RSS_HASH : 0));
+}
+
+__attribute__((constructor)) static void rx_flag_table_init(void)
+{
+	for (unsigned i = 0; i < 256; i++)
+		rx_flag_table[i] = rx_flags_slow(i);
+}
+
+_Static_assert(IXGBE_RXD_RSSTYPE_MASK == 0xf, "RSS type is 4 bits");
+
+static inline uint16_t rx_flags(uint32_t info, uint32_t st)
+{
+	/* L4CS (bit 5), IPCS (6) -> index bits 0, 1; TCPE (30), IPE (31) -> 2, 3; type -> 7:4 */
+	unsigned i = ((st >> 5) & 3u) | ((st >> 28) & 0xcu) | ((info & 0xfu) << 4);
+
+	return rx_flag_table[i];
+}
+
 uint16_t ixgbe_rx_flags(uint32_t info, uint32_t status_err)
 {
-	uint16_t flags = 0;
+	return rx_flags(info, status_err);
+}
 
-	/* §7.1.6.2: IPCS/L4CS say the device checked; IPE/TCPE say the check failed. */
-	if (status_err & IXGBE_RXD_STAT_IPCS)
-		flags |= (status_err & IXGBE_RXD_ERR_IPE) ? UPDK_PKT_RX_IP_CKSUM_BAD :
-							    UPDK_PKT_RX_IP_CKSUM_GOOD;
-	if (status_err & IXGBE_RXD_STAT_L4CS)
-		flags |= (status_err & IXGBE_RXD_ERR_TCPE) ? UPDK_PKT_RX_L4_CKSUM_BAD :
-							     UPDK_PKT_RX_L4_CKSUM_GOOD;
-	if (info & IXGBE_RXD_RSSTYPE_MASK)
-		flags |= UPDK_PKT_RX_RSS_HASH;
-	return flags;
+/* A descriptor the driver cannot vouch for (device-written data is untrusted): dropped. */
+static inline bool rx_bad(uint32_t st, unsigned len, unsigned max_len)
+{
+	return ((st & (IXGBE_RXD_STAT_EOP | IXGBE_RXD_ERR_RXE)) ^ IXGBE_RXD_STAT_EOP) |
+	       (len - 1 >= max_len);
 }
 
 /*
  * §7.1.9 ring: the device owns [RDH, RDT), software the rest. A descriptor is ours once DD is
- * set; frames larger than one buffer (no EOP) are not expected with 2 KiB buffers and standard
- * frames, and are dropped whole if the device sends one.
+ * set. Each done descriptor gives its buffer to the caller and takes a fresh one from the
+ * queue's stash, which is refilled from the pool in one bulk get; one RDT write per burst
+ * returns the descriptors. Frames larger than one buffer (no EOP) are not expected with 2 KiB
+ * buffers and standard frames, and are dropped whole if the device sends one.
  */
-uint16_t ixgbe_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
+uint16_t ixgbe_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n_req)
 {
 	struct ixgbe_rxq *q = queue;
-	struct updk_pkt *fresh[IXGBE_RX_BURST_MAX];
+	const unsigned mask = q->mask, headroom = q->headroom, max_len = q->max_len;
+	const uint64_t fixed = headroom | (uint64_t)q->buf_len << 48;
+	unsigned n = n_req, idx = q->next, out = 0, n_bad = 0, n_stash = q->n_stash;
 	struct updk_pkt *bad[IXGBE_RX_BURST_MAX];
-	uint16_t idx = q->next, ready = 0, out = 0, n_bad = 0;
+	bool discard = q->discard;
 
 	if (n > IXGBE_RX_BURST_MAX)
 		n = IXGBE_RX_BURST_MAX;
-	/* Pass 1: how many descriptors are done (DD), without touching the rest of them. */
-	while (ready < n && (q->ring[(idx + ready) & q->mask].wb.status_err & IXGBE_RXD_STAT_DD))
-		ready++;
-	if (!ready)
-		return 0;
-	/* Replacement buffers for all of them at once; if there are none, try again later. */
-	if (unlikely(pktpool_get_raw(q->pool, fresh, ready))) {
-		q->nobuf++;
-		return 0;
-	}
-	updk_rmb(); /* read the descriptors only after seeing DD */
+	if (!(q->ring[idx].wb.status_err & IXGBE_RXD_STAT_DD))
+		return 0; /* the idle poll: one load */
+	if (n_stash < n) {
+		unsigned want = IXGBE_RX_BURST_MAX - n_stash;
 
-	/* Pass 2: hand each buffer to the caller and the descriptor a fresh buffer. */
-	for (uint16_t i = 0; i < ready; i++) {
-		volatile union ixgbe_rx_desc *d = &q->ring[idx];
-		struct updk_pkt *p = q->shadow[idx];
-		uint32_t st = d->wb.status_err;
-		uint16_t len = d->wb.length;
-
-		if (likely((st & (IXGBE_RXD_STAT_EOP | IXGBE_RXD_ERR_RXE)) == IXGBE_RXD_STAT_EOP &&
-			   len && len <= q->max_len && !q->discard)) {
-			uint32_t info = d->wb.info;
-
-			p->data_off = q->headroom;
-			p->len = len;
-			p->rss_hash = d->wb.rss_hash;
-			p->flags = ixgbe_rx_flags(info, st);
-			p->rx_queue = q->qid;
-			pkts[out++] = p;
+		if (likely(!pktpool_get_raw(q->pool, q->stash + n_stash, want))) {
+			n_stash += want;
+		} else if (!n_stash) {
+			/* No buffer to put in place of a received one: the frames wait. */
+			q->nobuf++;
+			return 0;
 		} else {
-			/* Device-written data is untrusted: drop what we cannot vouch for. */
-			q->discard = !(st & IXGBE_RXD_STAT_EOP);
-			q->errors++;
-			bad[n_bad++] = p;
+			n = n_stash;
 		}
-		struct updk_pkt *f = fresh[i];
+	}
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		volatile union ixgbe_rx_desc *d = &q->ring[idx];
+		uint32_t st = d->wb.status_err;
+
+		if (!(st & IXGBE_RXD_STAT_DD))
+			break;
+		updk_rmb(); /* the rest of the descriptor only after DD */
+		unsigned len = d->wb.length;
+		uint32_t hash = d->wb.rss_hash, info = d->wb.info;
+		struct updk_pkt *p = q->shadow[idx];
+		struct updk_pkt *f = q->stash[--n_stash];
 
 		q->shadow[idx] = f;
-		ixgbe_rx_desc_arm(d, f->buf_iova + q->headroom);
-		idx = (idx + 1) & q->mask;
+		ixgbe_rx_desc_arm(d, f->buf_iova + headroom);
+		/* data_off, len, flags, buf_len are adjacent: one store (little-endian) */
+		*(uint64_t *)&p->data_off =
+			fixed | (uint64_t)len << 16 | (uint64_t)rx_flags(info, st) << 32;
+		p->rss_hash = hash;
+		pkts[out] = p;
+		if (likely(!(rx_bad(st, len, max_len) | discard))) {
+			out++;
+		} else {
+			/* Drop it, and the rest of a frame that spans descriptors. */
+			discard = !(st & IXGBE_RXD_STAT_EOP);
+			bad[n_bad++] = p;
+		}
+		idx = (idx + 1) & mask;
 	}
-	q->next = idx;
-	if (unlikely(n_bad))
+	q->n_stash = n_stash;
+	q->discard = discard;
+	q->next = (uint16_t)idx;
+	if (unlikely(n_bad)) {
 		updk_pkt_free_bulk(bad, n_bad);
+		q->errors += n_bad;
+	}
 	/* The descriptor before next is the last one refilled: give the device up to it. */
 	updk_wmb();
-	updk_mmio_write32(q->rdt, (idx - 1) & q->mask);
-	return out;
+	updk_mmio_write32(q->rdt, (idx - 1) & mask);
+	return (uint16_t)out;
 }
 
 /* Give back one batch of sent buffers if the device has written back its RS descriptor. */
@@ -110,29 +153,32 @@ static inline bool tx_clean_batch(struct ixgbe_txq *q)
 uint16_t ixgbe_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 {
 	struct ixgbe_txq *q = queue;
-	uint16_t used = (q->tail - q->clean) & q->mask;
+	const unsigned mask = q->mask;
+	unsigned used = (q->tail - q->clean) & mask;
 
 	while (used >= IXGBE_TX_RS_BATCH && tx_clean_batch(q))
 		used -= IXGBE_TX_RS_BATCH;
 
-	uint16_t room = q->mask - used; /* one slot stays empty: TDT == TDH means empty */
+	unsigned room = mask - used; /* one slot stays empty: TDT == TDH means empty */
 
 	if (n > room)
 		n = room;
 	if (!n)
 		return 0;
-	uint16_t tail = q->tail;
+	unsigned tail = q->tail, first = tail;
 
-	for (uint16_t i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		struct updk_pkt *p = pkts[i];
 
 		q->shadow[tail] = p;
-		ixgbe_tx_desc_data((union ixgbe_tx_desc *)&q->ring[tail], p->buf_iova + p->data_off,
-				   p->len, 0,
-				   (tail & (IXGBE_TX_RS_BATCH - 1)) == IXGBE_TX_RS_BATCH - 1);
-		tail = (tail + 1) & q->mask;
+		ixgbe_tx_desc_data(&q->ring[tail], p->buf_iova + p->data_off, p->len, 0, 0);
+		tail = (tail + 1) & mask;
 	}
-	q->tail = tail;
+	/* RS on each descriptor at index 31 mod 32 written in this burst: one per 32 packets. */
+	for (unsigned k = first | (IXGBE_TX_RS_BATCH - 1); ((k - first) & mask) < n;
+	     k = (k + IXGBE_TX_RS_BATCH) & mask)
+		q->ring[k].read.cmd_type_len |= IXGBE_TXD_CMD_RS;
+	q->tail = (uint16_t)tail;
 	updk_wmb();
 	updk_mmio_write32(q->tdt, tail);
 	return n;

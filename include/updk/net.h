@@ -54,19 +54,20 @@ struct updk_pktpool;
 
 /**
  * A packet buffer. Exactly 64 bytes; the buffer follows it. Fields the application owns:
- * data_off, len, flags, l2_len, l3_len, user. The rest is fixed when the pool is made.
+ * data_off, len, flags, l2_len, l3_len, user. The rest is fixed when the pool is made. A
+ * receive burst sets data_off, len, flags and rss_hash (and rewrites buf_len, unchanged).
  */
 struct updk_pkt {
 	uint64_t buf_iova; /**< IOVA of the buffer (the byte after this header) */
 	struct updk_pktpool *pool; /**< where updk_pkt_free() returns it */
 	uint16_t data_off; /**< from the buffer start to the first byte of data */
 	uint16_t len; /**< bytes of data */
-	uint16_t buf_len; /**< bytes in the buffer, headroom included */
 	uint16_t flags; /**< UPDK_PKT_RX_* (set on receive), UPDK_PKT_TX_* (requests) */
+	uint16_t buf_len; /**< bytes in the buffer, headroom included (fixed) */
 	uint32_t rss_hash; /**< valid when flags has UPDK_PKT_RX_RSS_HASH */
 	uint8_t l2_len; /**< Ethernet header length, for transmit offloads */
 	uint8_t l3_len; /**< IP header length, for transmit offloads (IPv4 only) */
-	uint16_t rx_queue; /**< the queue it was received on */
+	uint16_t reserved16;
 	uint64_t user; /**< free for the application */
 	uint8_t reserved[24];
 } __attribute__((aligned(64)));

@@ -4,6 +4,7 @@
  * options, and the control-path calls that forward to the driver.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,47 @@
 /* Buffers a device's own pool holds beyond its rings: bursts in flight in the application. */
 #define POOL_SLACK 2048
 #define POOL_CACHE 256
+
+/*
+ * A device's own pool can outlive the device: its buffers may sit in another device's transmit
+ * ring (forwarding) or in the application. Such a pool is kept here at close and freed by a
+ * later close once every buffer has come back.
+ */
+struct orphan {
+	struct orphan *next;
+	struct updk_pktpool *pool;
+};
+static pthread_mutex_t orphan_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct orphan *orphans;
+
+static void release_pool(struct updk_pktpool *pool)
+{
+	pthread_mutex_lock(&orphan_lock);
+	if (pool) {
+		struct orphan *o = malloc(sizeof(*o));
+
+		if (o) {
+			o->pool = pool;
+			o->next = orphans;
+			orphans = o;
+		} else {
+			updk_pktpool_free(
+				pool); /* with its warning: better than keeping it forever */
+		}
+	}
+	for (struct orphan **pp = &orphans; *pp;) {
+		struct orphan *o = *pp;
+
+		if (updk_pktpool_avail(o->pool) == o->pool->count) {
+			*pp = o->next;
+			updk_pktpool_free(o->pool);
+			free(o);
+		} else {
+			pp = &o->next;
+		}
+	}
+	pthread_mutex_unlock(&orphan_lock);
+}
 
 static int check_ring(const char *addr, const char *what, uint16_t *size)
 {
@@ -145,7 +187,7 @@ void updk_net_close(struct updk_net_dev *dev)
 	struct net_dev *nd = net_dev_of(dev);
 
 	nd->drv->fini(nd);
-	updk_pktpool_free(nd->own_pool);
+	release_pool(nd->own_pool);
 	updk_pci_close(nd->pci);
 	free(nd);
 }

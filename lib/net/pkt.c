@@ -129,13 +129,25 @@ struct updk_pkt *updk_pkt_alloc(struct updk_pktpool *pool)
 
 void updk_pkt_free_bulk(struct updk_pkt *const *pkts, unsigned n)
 {
+	if (!n)
+		return;
+	/* The common case, one pool for the whole burst: checked without a branch per buffer. */
+	struct updk_pktpool *pool = pkts[0]->pool;
+	uintptr_t diff = 0;
+
+	for (unsigned i = 1; i < n; i++)
+		diff |= (uintptr_t)pkts[i]->pool ^ (uintptr_t)pool;
+	if (!diff) {
+		updk_mempool_put_bulk(pool->mp, (void *const *)pkts, n);
+		return;
+	}
+	/* Mixed: one put per run of buffers from the same pool. */
 	unsigned start = 0;
 
-	/* One put per run of buffers from the same pool: usually the whole burst. */
 	while (start < n) {
-		struct updk_pktpool *pool = pkts[start]->pool;
 		unsigned end = start + 1;
 
+		pool = pkts[start]->pool;
 		while (end < n && pkts[end]->pool == pool)
 			end++;
 		updk_mempool_put_bulk(pool->mp, (void *const *)(pkts + start), end - start);
