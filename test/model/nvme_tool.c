@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * build/bin/updk-nvme on sim:nvme, as a user runs it: what it prints (normal and JSON, with
+ * nvme-cli's field names), the bytes read and written, and the exit status and message for
+ * each kind of bad input. Each run is its own process, so the simulated namespace starts
+ * zeroed every time.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+TestSuite(nvme_tool, .timeout = 60);
+
+static char tool[PATH_MAX + 32];
+
+/* Run "updk-nvme ARGS" through sh (ARGS may hold pipes and redirections around it). */
+static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+	char args[2048], cmd[sizeof(tool) + sizeof(args) + 16];
+	size_t len = 0, cap = 1 << 16;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	if (!tool[0]) {
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+		cr_assert_gt(n, 0);
+		exe[n] = '\0';
+		*strrchr(exe, '/') = '\0';
+		snprintf(tool, sizeof(tool), "%s/../bin/updk-nvme", exe);
+		cr_assert_eq(access(tool, X_OK), 0, "%s is missing: make apps", tool);
+	}
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	/* TOOL in ARGS stands for the binary, so input can be piped into it. */
+	snprintf(cmd, sizeof(cmd), "T=%s; %s", tool, args);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	*out = malloc(cap);
+	cr_assert(*out);
+	while (len < cap - 1) {
+		size_t n = fread(*out + len, 1, cap - 1 - len, p);
+
+		if (!n)
+			break;
+		len += n;
+	}
+	(*out)[len] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+Test(nvme_tool, id_ctrl_normal_and_json)
+{
+	char *o;
+
+	cr_assert_eq(run(&o, "$T id-ctrl sim:nvme 2>&1"), 0, "%s", o);
+	cr_expect(strstr(o, "NVME Identify Controller:"));
+	cr_expect(strstr(o, "mn        : updk simulated NVMe"), "%s", o);
+	cr_expect(strstr(o, "mdts      : 5"), "%s", o);
+	free(o);
+	cr_assert_eq(run(&o, "$T id-ctrl sim:nvme?mdts=3 -o json 2>&1"), 0, "%s", o);
+	cr_expect(o[0] == '{');
+	cr_expect(strstr(o, "\"mdts\":3,"), "%s", o);
+	cr_expect(strstr(o, "\"mn\":\"updk simulated NVMe"), "%s", o);
+	cr_expect(strstr(o, "\"nn\":1,"), "%s", o);
+	cr_expect(strstr(o, "\"sgls\":"), "%s", o);
+	cr_expect(strstr(o, "\"oncs\":"), "%s", o);
+	/* JSON closes what it opens. */
+	int depth = 0;
+	for (char *c = o; *c; c++)
+		depth += (*c == '{' || *c == '[') - (*c == '}' || *c == ']');
+	cr_expect_eq(depth, 0, "%s", o);
+	free(o);
+}
+
+Test(nvme_tool, id_ns_reports_size_and_format)
+{
+	char *o;
+
+	cr_assert_eq(run(&o, "$T id-ns 'sim:nvme?ns=2,size=64M,lba=4096' -n 2 -o json 2>&1"), 0,
+		     "%s", o);
+	cr_expect(strstr(o, "\"nsze\":16384,"), "%s", o);
+	cr_expect(strstr(o, "\"ds\":12"), "4096-byte blocks are lbads 12: %s", o);
+	free(o);
+	cr_expect_eq(run(&o, "$T id-ns 'sim:nvme?ns=2' -n 3 2>&1"), 1);
+	cr_expect(strstr(o, "namespace 3 is not active"), "%s", o);
+	free(o);
+}
+
+Test(nvme_tool, list_one_device)
+{
+	char *o;
+
+	cr_assert_eq(run(&o, "$T list 'sim:nvme?ns=2' -o json 2>&1"), 0, "%s", o);
+	cr_expect(strstr(o, "\"NameSpace\":1"), "%s", o);
+	cr_expect(strstr(o, "\"NameSpace\":2"), "%s", o);
+	free(o);
+}
+
+Test(nvme_tool, write_read_compare_bytes)
+{
+	char *o;
+
+	/* A fresh namespace reads back zeroes, cut to --data-size (not a whole block). */
+	cr_assert_eq(
+		run(&o, "$T read sim:nvme -s 10 -c 1 -z 700 2>/dev/null | od -An -tx1 | sort -u"),
+		0);
+	cr_expect(strstr(o, "00 00 00"), "%s", o);
+	free(o);
+	cr_assert_eq(run(&o, "$T read sim:nvme -s 10 -c 1 -z 700 2>/dev/null | wc -c"), 0);
+	cr_expect_eq(atoi(o), 700, "%s", o);
+	free(o);
+	/* Writes take stdin; compare against zeroes succeeds with zeroes and fails otherwise. */
+	cr_expect_eq(run(&o, "head -c 1024 /dev/zero | $T write sim:nvme -s 0 -c 1 -z 1024 2>&1"),
+		     0, "%s", o);
+	cr_expect(strstr(o, "write: Success"), "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "head -c 512 /dev/zero | $T compare sim:nvme -s 5 -c 0 -z 512 2>&1"),
+		     0, "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "printf x | $T compare sim:nvme -s 5 -c 0 -z 1 2>&1"), 1, "%s", o);
+	cr_expect(strstr(o, "Compare Failure"), "%s", o);
+	free(o);
+}
+
+Test(nvme_tool, other_commands)
+{
+	char *o;
+
+	cr_expect_eq(run(&o, "$T flush sim:nvme 2>&1"), 0, "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "$T write-zeroes sim:nvme -s 8 -c 7 2>&1"), 0, "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "$T dsm sim:nvme --ad -s 0,100 -b 8,16 2>&1"), 0, "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "$T smart-log sim:nvme -o json 2>&1"), 0, "%s", o);
+	cr_expect(strstr(o, "\"data_units_read\":"), "%s", o);
+	cr_expect(strstr(o, "\"host_write_commands\":"), "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "$T error-log sim:nvme -e 4 -o json 2>&1"), 0, "%s", o);
+	cr_expect(strstr(o, "\"error_count\":"), "%s", o);
+	free(o);
+	/* Number of Queues: NSQA and NCQA, 0's based, in the low and high halves. */
+	cr_expect_eq(run(&o, "$T get-feature sim:nvme -f 7 2>&1"), 0, "%s", o);
+	cr_expect(strstr(o, "get-feature:0x07 (Number of Queues), Current value:0x"), "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "$T reset sim:nvme 2>&1"), 0, "%s", o);
+	free(o);
+}
+
+Test(nvme_tool, bad_input_is_refused_with_a_reason)
+{
+	static const struct {
+		const char *args;
+		int status;
+		const char *says;
+	} cases[] = {
+		{ "frobnicate sim:nvme", 2, "unknown command 'frobnicate'" },
+		{ "id-ctrl", 2, "no device given" },
+		{ "id-ctrl sim:nvme --bogus", 2, "unknown option '--bogus'" },
+		{ "id-ctrl sim:nvme -o xml", 2, "normal or json, not 'xml'" },
+		{ "id-ctrl sim:nvme sim:nvme", 2, "one device only" },
+		{ "id-ctrl 0000:zz:00.0", 1, "cannot open the controller" },
+		{ "id-ctrl sim:nope", 1, "cannot open the controller" },
+		{ "read sim:nvme -s 524287 -c 1", 1, "past the end of namespace 1" },
+		{ "read sim:nvme -s x", 2, "--start-block wants a number" },
+		{ "read sim:nvme -c 0 -z 513", 1, "more than 1 blocks of 512 bytes hold" },
+		{ "read sim:nvme -n 0", 2, "--namespace-id starts at 1" },
+		{ "read sim:nvme -n 9", 1, "namespace 9 is not active" },
+		{ "write sim:nvme -z 512 -d /nonexistent/file", 1, "--data /nonexistent/file" },
+		{ "dsm sim:nvme -s 0 -b 8", 2, "give --ad" },
+		{ "dsm sim:nvme --ad -s 0,1 -b 8", 2, "one block count per start" },
+		{ "get-feature sim:nvme", 2, "give -f/--feature-id" },
+		{ "flush sim:nvme -s 3", 2, "unknown option" },
+		{ "error-log sim:nvme -e", 2, "needs a value" },
+	};
+	char *o;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = run(&o, "$T %s </dev/null 2>&1", cases[i].args);
+
+		cr_expect_eq(st, cases[i].status, "updk-nvme %s: status %d, want %d: %s",
+			     cases[i].args, st, cases[i].status, o);
+		cr_expect(strstr(o, cases[i].says), "updk-nvme %s: want \"%s\" in: %s",
+			  cases[i].args, cases[i].says, o);
+		free(o);
+	}
+}
+
+Test(nvme_tool, help_lists_every_command)
+{
+	char *o;
+
+	cr_assert_eq(run(&o, "$T --help"), 0);
+	const char *names[] = { "list",	     "id-ctrl",	    "id-ns",	    "read", "write",
+				"compare",   "flush",	    "write-zeroes", "dsm",  "smart-log",
+				"error-log", "get-feature", "reset" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		cr_expect(strstr(o, names[i]), "--help lacks %s", names[i]);
+	free(o);
+	cr_expect_eq(run(&o, "$T read --help"), 0);
+	cr_expect(strstr(o, "--block-count"), "%s", o);
+	free(o);
+}
