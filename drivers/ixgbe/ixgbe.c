@@ -292,6 +292,10 @@ static int ixgbe_stats_update(struct net_dev *nd, struct updk_net_stats *st)
 	}
 	st->rx_nobuf += nobuf;
 	st->rx_errors += errs;
+	for (uint16_t q = 0; q < dev->n_txq; q++) {
+		st->tx_errors += dev->txq[q].bad_offload;
+		dev->txq[q].bad_offload = 0;
+	}
 	return 0;
 }
 
@@ -314,7 +318,8 @@ static void free_txq(struct ixgbe_txq *q)
 	if (q->shadow) {
 		/* Buffers still held: those from the oldest unreturned batch up to the tail. */
 		for (uint16_t i = q->clean; i != q->tail; i = (i + 1) & q->mask)
-			updk_pkt_free(q->shadow[i]);
+			if (q->shadow[i]) /* NULL: a context descriptor */
+				updk_pkt_free(q->shadow[i]);
 		free(q->shadow);
 	}
 	updk_dma_free((void *)q->ring);
@@ -605,7 +610,9 @@ static int ixgbe_init(struct net_dev *nd)
 	for (uint16_t q = 0; q < dev->n_rxq; q++)
 		nd->pub.rx[q] = (struct updk_net_fastq){ ixgbe_rx_burst, &dev->rxq[q] };
 	for (uint16_t q = 0; q < dev->n_txq; q++)
-		nd->pub.tx[q] = (struct updk_net_fastq){ ixgbe_tx_burst, &dev->txq[q] };
+		nd->pub.tx[q] = (struct updk_net_fastq){
+			nd->opts.tx_offload ? ixgbe_tx_burst_offload : ixgbe_tx_burst, &dev->txq[q]
+		};
 	nd->pub.n_rxq = dev->n_rxq;
 	nd->pub.n_txq = dev->n_txq;
 	link_wait(dev, nd->opts.link_wait_ms);

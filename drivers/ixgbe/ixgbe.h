@@ -48,6 +48,9 @@ struct ixgbe_txq {
 	uint16_t clean; /* first descriptor not yet given back (a multiple of the RS batch) */
 	uint16_t qid;
 	uint64_t ring_iova;
+	/* checksum offload path only (ixgbe_tx_burst_offload) */
+	uint32_t ctx_key; /* what context slot 0 holds; 0: nothing yet */
+	uint64_t bad_offload; /* packets refused: offload asked with impossible lengths */
 };
 
 enum ixgbe_mac { IXGBE_MAC_82599, IXGBE_MAC_X540, IXGBE_MAC_X550 };
@@ -64,6 +67,8 @@ struct ixgbe_dev {
 
 uint16_t ixgbe_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
 uint16_t ixgbe_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
+/* Transmit honouring UPDK_PKT_TX_* checksum requests (context descriptors, §7.2.3.2.3). */
+uint16_t ixgbe_tx_burst_offload(void *queue, struct updk_pkt **pkts, uint16_t n);
 /* Flags for a received packet from its write-back words (exposed for the unit tests). */
 uint16_t ixgbe_rx_flags(uint32_t info, uint32_t status_err);
 

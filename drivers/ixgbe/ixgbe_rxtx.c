@@ -183,3 +183,107 @@ uint16_t ixgbe_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 	updk_mmio_write32(q->tdt, tail);
 	return n;
 }
+
+/*
+ * The checksum offload path. A packet asking for offloads needs a context descriptor (§7.2.3.2.3)
+ * ahead of its data descriptor when the lengths or the L4 type differ from the context the
+ * device holds; the data descriptor then asks for IXSM/TXSM with CC set (§7.2.3.2.4).
+ *
+ * A context descriptor holds no buffer (its shadow entry is NULL) and takes no RS, so when one
+ * falls on an index 31 mod 32 the RS goes on the data descriptor after it, and the clean of that
+ * batch looks for DD there.
+ */
+static bool tx_clean_batch_ctx(struct ixgbe_txq *q)
+{
+	unsigned last = (q->clean + IXGBE_TX_RS_BATCH - 1) & q->mask;
+	struct updk_pkt *keep[IXGBE_TX_RS_BATCH];
+	unsigned n = 0;
+
+	if (!q->shadow[last]) { /* a context: its data descriptor (next) carries the RS */
+		if (((last + 1 - q->clean) & q->mask) >= ((q->tail - q->clean) & q->mask))
+			return false;
+		last = (last + 1) & q->mask;
+	}
+	if (!(q->ring[last].wb.status & IXGBE_TXD_STAT_DD))
+		return false;
+	for (unsigned i = 0; i < IXGBE_TX_RS_BATCH; i++) {
+		struct updk_pkt *p = q->shadow[(q->clean + i) & q->mask];
+
+		if (p)
+			keep[n++] = p;
+	}
+	updk_pkt_free_bulk(keep, n);
+	q->clean = (q->clean + IXGBE_TX_RS_BATCH) & q->mask;
+	return true;
+}
+
+static uint32_t offload_key(const struct updk_pkt *p)
+{
+	bool tcp = p->flags & UPDK_PKT_TX_TCP_CKSUM;
+
+	return 1u << 31 | (uint32_t)tcp << 24 | (uint32_t)p->l3_len << 8 | p->l2_len;
+}
+
+uint16_t ixgbe_tx_burst_offload(void *queue, struct updk_pkt **pkts, uint16_t n)
+{
+	struct ixgbe_txq *q = queue;
+	const unsigned mask = q->mask;
+	unsigned used = (q->tail - q->clean) & mask;
+
+	while (used >= IXGBE_TX_RS_BATCH && tx_clean_batch_ctx(q))
+		used = (q->tail - q->clean) & mask;
+
+	unsigned room = mask - used, tail = q->tail, first = tail, i;
+
+	for (i = 0; i < n; i++) {
+		struct updk_pkt *p = pkts[i];
+		uint32_t olinfo = 0;
+
+		if (p->flags & UPDK_PKT_TX_OFFLOAD_MASK) {
+			bool l4 = p->flags & (UPDK_PKT_TX_TCP_CKSUM | UPDK_PKT_TX_UDP_CKSUM);
+
+			/* Lengths the device could not use: refuse rather than send garbage. */
+			if (p->l2_len < 14 || p->l2_len > 127 || p->l3_len < 20 ||
+			    (uint32_t)p->l2_len + p->l3_len + (l4 ? 8 : 0) > p->len) {
+				q->bad_offload++;
+				break;
+			}
+			uint32_t key = offload_key(p);
+
+			if (key != q->ctx_key) {
+				if (room < 2)
+					break;
+				q->shadow[tail] = NULL;
+				ixgbe_tx_desc_ctx((union ixgbe_tx_desc *)&q->ring[tail], p->l2_len,
+						  p->l3_len, true, p->flags & UPDK_PKT_TX_TCP_CKSUM,
+						  0);
+				q->ctx_key = key;
+				tail = (tail + 1) & mask;
+				room--;
+			}
+			olinfo = IXGBE_TXD_CC |
+				 (p->flags & UPDK_PKT_TX_IP_CKSUM ? IXGBE_TXD_POPTS_IXSM : 0) |
+				 (l4 ? IXGBE_TXD_POPTS_TXSM : 0);
+		}
+		if (!room)
+			break;
+		q->shadow[tail] = p;
+		ixgbe_tx_desc_data(&q->ring[tail], p->buf_iova + p->data_off, p->len, olinfo, 0);
+		tail = (tail + 1) & mask;
+		room--;
+	}
+	unsigned written = (tail - first) & mask;
+
+	for (unsigned k = first | (IXGBE_TX_RS_BATCH - 1); ((k - first) & mask) < written;
+	     k = (k + IXGBE_TX_RS_BATCH) & mask) {
+		unsigned at = q->shadow[k] ? k : (k + 1) & mask;
+
+		q->ring[at].read.cmd_type_len |= IXGBE_TXD_CMD_RS;
+	}
+	if (!written)
+		return 0;
+	q->tail = (uint16_t)tail;
+	updk_wmb();
+	updk_mmio_write32(q->tdt, tail);
+	return (uint16_t)i;
+}

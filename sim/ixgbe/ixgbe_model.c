@@ -11,8 +11,11 @@
  * and counts MPC when full. Every access to a register it does not know is an error, counted
  * in sim_ixgbe_errors(). Host memory is reached only through sim_dma_*().
  *
+ * Transmit: advanced data and context descriptors, IPv4/TCP/UDP checksum insertion, padding
+ * (HLREG0.TXPADEN), DD written back for RS descriptors (WTHRESH = 0).
+ *
  * Not modelled: interrupts (EIMS/EIMC/EICR are kept only as registers), DCB, VT, flow control,
- * multi-descriptor frames, VLAN stripping, transmit offloads, the EEPROM and PHY.
+ * multi-descriptor receive frames, VLAN stripping, TSO, the EEPROM and PHY.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -92,6 +95,13 @@ struct port {
 	uint32_t rx_head[NQ], tx_head[NQ];
 	uint16_t tx_len[NQ]; /* bytes of the frame being gathered */
 	bool tx_bad[NQ]; /* the frame being gathered is dropped */
+	uint32_t tx_olinfo[NQ]; /* offload bits of the frame's first data descriptor */
+	struct {
+		bool valid;
+		uint8_t maclen;
+		uint16_t iplen;
+		uint32_t tucmd;
+	} tx_ctx[NQ][2]; /* §7.2.3.2.3 context slots */
 	uint8_t tx_frame[NQ][SIM_IXGBE_FRAME_MAX];
 	uint64_t cnt[C_COUNT];
 	uint32_t latch_hi[C_COUNT]; /* high halves latched when the low half is read */
@@ -322,6 +332,7 @@ static void device_reset(struct port *p)
 	memset(p->tx_head, 0, sizeof(p->tx_head));
 	memset(p->tx_len, 0, sizeof(p->tx_len));
 	memset(p->tx_bad, 0, sizeof(p->tx_bad));
+	memset(p->tx_ctx, 0, sizeof(p->tx_ctx));
 	memset(p->cnt, 0, sizeof(p->cnt));
 	p->wb_head = p->wb_count = 0;
 	fifo_clear(&p->rx_in);
@@ -898,6 +909,58 @@ static bool rx_engine(struct port *p)
 
 /* ---- transmit ---- */
 
+/* §7.2.4 checksum offload: fill in the fields the data descriptor's POPTS ask for. */
+static bool tx_offload(struct port *p, unsigned q, uint8_t *f, uint16_t len, uint32_t olinfo)
+{
+	if (!(olinfo & (IXGBE_TXD_POPTS_IXSM | IXGBE_TXD_POPTS_TXSM)))
+		return true;
+	unsigned idx = (olinfo >> IXGBE_TXD_IDX_SHIFT) & 1;
+
+	if (!(olinfo & IXGBE_TXD_CC) || !p->tx_ctx[q][idx].valid) {
+		model_error(p,
+			    "transmit queue %u: checksum offload without a context (olinfo 0x%08x)",
+			    q, olinfo);
+		return false;
+	}
+	unsigned ml = p->tx_ctx[q][idx].maclen, il = p->tx_ctx[q][idx].iplen;
+	uint32_t tucmd = p->tx_ctx[q][idx].tucmd;
+
+	if (ml + il + 8 > len || il < 20) {
+		model_error(p,
+			    "transmit queue %u: context lengths %u + %u do not fit a %u-byte frame",
+			    q, ml, il, len);
+		return false;
+	}
+	if (olinfo & IXGBE_TXD_POPTS_IXSM) {
+		uint8_t *ip = f + ml;
+
+		ip[10] = ip[11] = 0;
+		uint16_t c = (uint16_t)~fold(sum16(ip, il, 0));
+
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+	}
+	if (olinfo & IXGBE_TXD_POPTS_TXSM) {
+		bool tcp = (tucmd & IXGBE_TXC_TUCMD_L4T_MASK) == IXGBE_TXC_TUCMD_L4T_TCP;
+		uint8_t *l4 = f + ml + il;
+		unsigned off = tcp ? 16 : 6, l4len = len - ml - il;
+
+		if (off + 2 > l4len) {
+			model_error(p, "transmit queue %u: L4 header beyond the frame", q);
+			return false;
+		}
+		/* The field holds the pseudo-header sum: summing the segment with it in place
+		 * gives the full checksum. */
+		uint16_t c = (uint16_t)~fold(sum16(l4, l4len, 0));
+
+		if (!tcp && !c)
+			c = 0xffff;
+		l4[off] = c >> 8;
+		l4[off + 1] = c & 0xff;
+	}
+	return true;
+}
+
 static void send_frame(struct port *p, unsigned q, const uint8_t *data, uint16_t len)
 {
 	uint8_t padded[60];
@@ -969,8 +1032,20 @@ static bool tx_queue(struct port *p, unsigned q)
 			p->tx_on[q] = false;
 			return did;
 		}
-		if ((ctl & IXGBE_TXD_DTYP_MASK) == IXGBE_TXD_DTYP_DATA) {
+		if ((ctl & IXGBE_TXD_DTYP_MASK) == IXGBE_TXD_DTYP_CTXT) {
+			const struct ixgbe_tx_desc_ctx *c = &d.ctx;
+			unsigned slot = (c->mss_l4len_idx >> IXGBE_TXD_IDX_SHIFT) & 1;
+
+			p->tx_ctx[q][slot].valid = true;
+			p->tx_ctx[q][slot].maclen =
+				(uint8_t)(c->vlan_macip_lens >> IXGBE_TXC_MACLEN_SHIFT & 0x7f);
+			p->tx_ctx[q][slot].iplen = c->vlan_macip_lens & IXGBE_TXC_IPLEN_MASK;
+			p->tx_ctx[q][slot].tucmd = c->type_tucmd_mlhl;
+		} else if ((ctl & IXGBE_TXD_DTYP_MASK) == IXGBE_TXD_DTYP_DATA) {
 			uint16_t len = ctl & IXGBE_TXD_DTALEN_MASK;
+
+			if (!p->tx_len[q] && !p->tx_bad[q])
+				p->tx_olinfo[q] = d.read.olinfo;
 
 			if (p->tx_len[q] + len > SIM_IXGBE_FRAME_MAX) {
 				model_error(p, "transmit queue %u: frame longer than %u bytes", q,
@@ -987,12 +1062,13 @@ static bool tx_queue(struct port *p, unsigned q)
 				p->tx_len[q] += len;
 			}
 			if (ctl & IXGBE_TXD_CMD_EOP) {
-				if (!p->tx_bad[q] && p->tx_len[q])
+				if (!p->tx_bad[q] && p->tx_len[q] &&
+				    tx_offload(p, q, p->tx_frame[q], p->tx_len[q], p->tx_olinfo[q]))
 					send_frame(p, q, p->tx_frame[q], p->tx_len[q]);
 				p->tx_len[q] = 0;
 				p->tx_bad[q] = false;
 			}
-		} else if ((ctl & IXGBE_TXD_DTYP_MASK) != IXGBE_TXD_DTYP_CTXT) {
+		} else {
 			model_error(p, "transmit queue %u: descriptor %u has type %u", q,
 				    p->tx_head[q], (ctl >> 20) & 0xf);
 		}
@@ -1157,7 +1233,7 @@ static int ixgbe_create(struct sim_dev *sd, const struct sim_opts *opts)
 
 	sd->priv = p;
 	device_reset(p);
-	p->rst_reads = 0; /* power-on: no reset in progress */
+	p->rst_reads = p->ard_reads = p->dmaidone_reads = 0; /* power-on: all done already */
 	return 0;
 }
 
