@@ -378,6 +378,10 @@ static int nvme_reset(struct sim_dev *sd)
 {
 	struct nvme_ctrl *c = sd->priv;
 
+	if (c->f.removed) {
+		log_err("%s: reset of a removed device", sd->name);
+		return -ENODEV;
+	}
 	ctrl_reset_state(c);
 	regs_init(c);
 	return 0;
