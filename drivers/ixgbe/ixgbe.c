@@ -281,20 +281,24 @@ static int ixgbe_stats_update(struct net_dev *nd, struct updk_net_stats *st)
 		qs->tx_packets += rd(dev, IXGBE_QPTC(q));
 		qs->tx_bytes += rd64(dev, IXGBE_QBTC_L(q), IXGBE_QBTC_H(q));
 	}
-	uint64_t nobuf = 0, errs = 0;
-
+	/*
+	 * The data path's own counters are written by the queue's thread only: read them (an
+	 * aligned 64-bit load) and add what is new since the last read, never reset them here.
+	 */
 	for (uint16_t q = 0; q < dev->n_rxq; q++) {
-		nobuf += dev->rxq[q].nobuf;
-		errs += dev->rxq[q].errors;
-		dev->rxq[q].nobuf =
-			0; /* control path reads data-path counters: racy but monotonic */
-		dev->rxq[q].errors = 0;
+		uint64_t nobuf = __atomic_load_n(&dev->rxq[q].nobuf, __ATOMIC_RELAXED);
+		uint64_t errs = __atomic_load_n(&dev->rxq[q].errors, __ATOMIC_RELAXED);
+
+		st->rx_nobuf += nobuf - dev->seen[q].rx_nobuf;
+		st->rx_errors += errs - dev->seen[q].rx_errors;
+		dev->seen[q].rx_nobuf = nobuf;
+		dev->seen[q].rx_errors = errs;
 	}
-	st->rx_nobuf += nobuf;
-	st->rx_errors += errs;
 	for (uint16_t q = 0; q < dev->n_txq; q++) {
-		st->tx_errors += dev->txq[q].bad_offload;
-		dev->txq[q].bad_offload = 0;
+		uint64_t bad = __atomic_load_n(&dev->txq[q].bad_offload, __ATOMIC_RELAXED);
+
+		st->tx_errors += bad - dev->seen[q].tx_bad;
+		dev->seen[q].tx_bad = bad;
 	}
 	return 0;
 }

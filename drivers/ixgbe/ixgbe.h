@@ -63,6 +63,9 @@ struct ixgbe_dev {
 	uint16_t n_rxq, n_txq;
 	struct ixgbe_rxq rxq[UPDK_NET_MAX_QUEUES];
 	struct ixgbe_txq txq[UPDK_NET_MAX_QUEUES];
+	struct {
+		uint64_t rx_nobuf, rx_errors, tx_bad;
+	} seen[UPDK_NET_MAX_QUEUES]; /* data-path counters already added to the totals */
 };
 
 uint16_t ixgbe_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);

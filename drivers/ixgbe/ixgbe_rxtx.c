@@ -76,7 +76,7 @@ uint16_t ixgbe_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n_req)
 
 	if (n > IXGBE_RX_BURST_MAX)
 		n = IXGBE_RX_BURST_MAX;
-	if (!(q->ring[idx].wb.status_err & IXGBE_RXD_STAT_DD))
+	if (!(q->ring[idx].wb.status_err & IXGBE_RXD_STAT_DD) || !n)
 		return 0; /* the idle poll: one load */
 	if (n_stash < n) {
 		unsigned want = IXGBE_RX_BURST_MAX - n_stash;
