@@ -203,3 +203,30 @@ Test(ixgbe_bringup, close_and_reopen)
 	updk_pktpool_free(pool);
 	cr_assert_eq(sim_ixgbe_errors(), 0);
 }
+
+/*
+ * Forwarding leaves one port's buffers in the other's transmit ring. Closing the first port
+ * must not free its pool under the second (it used to crash at the second close).
+ */
+Test(ixgbe_bringup, close_while_buffers_sit_in_another_port)
+{
+	struct updk_net_opts o = ixt_opts();
+	struct updk_net_dev *a = ixt_open("sim:ixgbe?name=fa,mac=02:00:00:00:00:0a", &o);
+
+	o.link_wait_ms = 10;
+	struct updk_net_dev *b = ixt_open("sim:ixgbe?name=fb,link=down", &o);
+	static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0xa };
+	uint8_t f[128];
+	struct updk_pkt *p[8];
+
+	for (uint32_t i = 0; i < 8; i++) {
+		ixt_frame(f, 128, mac_a, mac_a, 1, i);
+		cr_assert_eq(sim_ixgbe_inject("fa", f, 128), 0);
+	}
+	cr_assert_eq(ixt_rx(a, 0, p, 8, 2), 8);
+	/* b's link is down: the 8 buffers of a's pool stay in b's transmit ring */
+	cr_assert_eq(updk_net_tx_burst(b, 0, p, 8), 8);
+	updk_net_close(a);
+	updk_net_close(b);
+	cr_assert_eq(sim_ixgbe_errors(), 0);
+}
