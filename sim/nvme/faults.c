@@ -162,6 +162,7 @@ int sim_nvme_set_eventidx_mode(struct updk_pci_dev *dev, enum sim_nvme_ei_mode m
 		c->sq[q].ei_last = UINT32_MAX;
 		c->cq[q].ei_last = UINT32_MAX;
 	}
+	c->ei_dirty = true;
 	ctrl_unlock(c);
 	return 0;
 }

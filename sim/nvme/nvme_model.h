@@ -245,6 +245,7 @@ struct nvme_ctrl {
 	uint32_t *shadow;
 	uint32_t *eventidx;
 	enum sim_nvme_ei_mode ei_mode;
+	bool ei_dirty; /* a tail or head moved since EventIdx was last written */
 
 	/* delayed and held completions */
 	struct nvme_pend *pend;

@@ -51,6 +51,7 @@ static void sq_set_tail(struct nvme_ctrl *c, struct nvme_sq *sq, uint32_t v)
 		return;
 	}
 	sq->tail = v;
+	c->ei_dirty = true;
 }
 
 static void cq_set_head(struct nvme_ctrl *c, struct nvme_cq *cq, uint32_t v)
@@ -64,6 +65,7 @@ static void cq_set_head(struct nvme_ctrl *c, struct nvme_cq *cq, uint32_t v)
 		return;
 	}
 	cq->head = v;
+	c->ei_dirty = true;
 }
 
 /*
@@ -128,6 +130,9 @@ static void write_eventidx(struct nvme_ctrl *c, uint32_t slot, uint32_t pos, uin
 
 static void update_eventidx(struct nvme_ctrl *c)
 {
+	if (!c->ei_dirty)
+		return;
+	c->ei_dirty = false;
 	for (unsigned i = 0; i < c->nactive; i++) {
 		struct nvme_sq *sq = &c->sq[c->active[i]];
 		struct nvme_cq *cq = &c->cq[sq->cqid];
@@ -142,6 +147,7 @@ void queue_dbbuf_enable(struct nvme_ctrl *c, uint32_t *shadow, uint32_t *eventid
 	c->shadow = shadow;
 	c->eventidx = eventidx;
 	c->dbbuf = true;
+	c->ei_dirty = true;
 	/* Queues already live (the admin queue at least) start from what the buffer holds. */
 	for (unsigned q = 0; q <= c->nqpairs; q++) {
 		if (c->sq[q].live) {
@@ -170,6 +176,7 @@ int queue_make_cq(struct nvme_ctrl *c, uint16_t qid, uint32_t size, uint64_t iov
 	cq->ring = ring;
 	cq->phase = 1; /* the host zeroes the queue; the first pass posts P=1 (§4.6) */
 	cq->ei_last = UINT32_MAX;
+	c->ei_dirty = true;
 	sim_set_reg32(c->sd, 0, doorbell_off(qid, true), 0);
 	return 0;
 }
@@ -189,6 +196,7 @@ int queue_make_sq(struct nvme_ctrl *c, uint16_t qid, uint16_t cqid, uint32_t siz
 	sq->size = size;
 	sq->ring = ring;
 	sq->ei_last = UINT32_MAX;
+	c->ei_dirty = true;
 	c->cq[cqid].nsq++;
 	sim_set_reg32(c->sd, 0, doorbell_off(qid, false), 0);
 	/* Keep the active list sorted: the admin queue is served first. */
@@ -494,7 +502,7 @@ bool nvme_poll(struct sim_dev *sd)
 	burst = (c->feat_arb & 7) == 7 ? budget : 1u << (c->feat_arb & 7);
 	do {
 		done = 0;
-		for (unsigned i = 0; i < c->nactive && processing(c); i++) {
+		for (unsigned i = 0; i < c->nactive; i++) {
 			n = sq_run(c, &c->sq[c->active[i]], burst < budget ? burst : budget);
 			done += n;
 			budget -= n;
@@ -505,7 +513,7 @@ bool nvme_poll(struct sim_dev *sd)
 		work |= pend_run(c);
 	if (c->naer && (c->aen_err_pending || c->aen_ns_pending))
 		queue_aen_kick(c);
-	if (c->dbbuf && processing(c))
+	if (c->dbbuf)
 		update_eventidx(c);
 	return work;
 }
