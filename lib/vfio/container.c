@@ -137,8 +137,9 @@ static int cmp_range(const void *a, const void *b)
 /* Read the usable IOVA ranges (VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) into ctr.ranges. */
 static int refresh_ranges(void)
 {
-	const struct vfio_iommu_type1_info_cap_iova_range *cap;
+	struct vfio_iommu_type1_info_cap_iova_range hdr;
 	struct vfio_iommu_type1_info *info;
+	const unsigned char *cap = NULL;
 	size_t size;
 	unsigned n = 0;
 	int err = 0;
@@ -146,15 +147,21 @@ static int refresh_ranges(void)
 	info = iommu_info(&size, &err);
 	if (!info)
 		return err;
-	cap = NULL;
 	if (info->flags & VFIO_IOMMU_INFO_CAPS)
 		cap = vfio_info_cap(info, size, sizeof(*info), info->cap_offset,
-				    VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, sizeof(*cap));
+				    VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, sizeof(hdr));
 	if (cap) {
-		size_t off = (size_t)((const char *)cap - (const char *)info);
-		size_t room = (size - off - sizeof(*cap)) / sizeof(cap->iova_ranges[0]);
-		uint32_t nr = cap->nr_iovas;
+		/*
+		 * Copied out, not read in place: the kernel packs its capabilities at 4-byte
+		 * boundaries (6.1 puts this one after the 12-byte DMA-available one), and the
+		 * ranges hold 64-bit fields.
+		 */
+		size_t off = (size_t)(cap - (const unsigned char *)info);
+		size_t room = (size - off - sizeof(hdr)) / sizeof(struct linux_vfio_iova_range);
+		uint32_t nr;
 
+		memcpy(&hdr, cap, sizeof(hdr));
+		nr = hdr.nr_iovas;
 		if (nr > room) {
 			log_warn(
 				"IOVA range capability claims %u ranges, only %zu fit: using those",
@@ -165,10 +172,13 @@ static int refresh_ranges(void)
 			log_warn("the kernel reports %u IOVA ranges; using the first %d", nr,
 				 VFIO_MAX_IOVA_RANGES);
 		for (uint32_t i = 0; i < nr && n < VFIO_MAX_IOVA_RANGES; i++) {
-			if (cap->iova_ranges[i].end < cap->iova_ranges[i].start)
+			struct linux_vfio_iova_range kr;
+
+			memcpy(&kr, cap + sizeof(hdr) + i * sizeof(kr), sizeof(kr));
+			if (kr.end < kr.start)
 				continue;
-			ctr.ranges[n].start = cap->iova_ranges[i].start;
-			ctr.ranges[n].end = cap->iova_ranges[i].end;
+			ctr.ranges[n].start = kr.start;
+			ctr.ranges[n].end = kr.end;
 			n++;
 		}
 		qsort(ctr.ranges, n, sizeof(ctr.ranges[0]), cmp_range);
@@ -439,8 +449,9 @@ int vfio_iova_ranges(struct vfio_iova_range *out, unsigned max)
 
 int vfio_dma_avail(uint32_t *avail)
 {
-	const struct vfio_iommu_type1_info_dma_avail *cap = NULL;
+	struct vfio_iommu_type1_info_dma_avail cap;
 	struct vfio_iommu_type1_info *info;
+	const void *p = NULL;
 	size_t size;
 	int rc = 0;
 
@@ -453,12 +464,14 @@ int vfio_dma_avail(uint32_t *avail)
 	if (!info)
 		goto out;
 	if (info->flags & VFIO_IOMMU_INFO_CAPS)
-		cap = vfio_info_cap(info, size, sizeof(*info), info->cap_offset,
-				    VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, sizeof(*cap));
-	if (cap)
-		*avail = cap->avail;
-	else
+		p = vfio_info_cap(info, size, sizeof(*info), info->cap_offset,
+				  VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, sizeof(cap));
+	if (p) {
+		memcpy(&cap, p, sizeof(cap));
+		*avail = cap.avail;
+	} else {
 		rc = -ENOTSUP; /* kernels before 5.10 do not report it */
+	}
 	free(info);
 out:
 	pthread_mutex_unlock(&vfio_lock);

@@ -152,19 +152,25 @@ void vfio_dev_desc(const struct vfio_dev *dev, struct vfio_dev_desc *out)
 static void region_caps(const struct vfio_dev *dev, const struct vfio_region_info *info,
 			size_t size, struct vfio_region_desc *out)
 {
-	const struct vfio_region_info_cap_sparse_mmap *sp;
+	struct vfio_region_info_cap_sparse_mmap sp;
+	const unsigned char *p;
 
-	sp = vfio_info_cap(info, size, sizeof(*info), info->cap_offset,
-			   VFIO_REGION_INFO_CAP_SPARSE_MMAP, sizeof(*sp));
-	if (sp) {
-		size_t off = (size_t)((const char *)sp - (const char *)info);
-		size_t room = (size - off - sizeof(*sp)) / sizeof(sp->areas[0]);
+	p = vfio_info_cap(info, size, sizeof(*info), info->cap_offset,
+			  VFIO_REGION_INFO_CAP_SPARSE_MMAP, sizeof(sp));
+	if (p) {
+		/* Copied out: capabilities are only 4-byte aligned (see caps.c). */
+		size_t off = (size_t)(p - (const unsigned char *)info);
+		size_t room =
+			(size - off - sizeof(sp)) / sizeof(struct vfio_region_sparse_mmap_area);
 
+		memcpy(&sp, p, sizeof(sp));
 		out->sparse = true;
-		for (uint32_t i = 0; i < sp->nr_areas && i < room; i++) {
-			uint64_t ao = sp->areas[i].offset, as = sp->areas[i].size;
+		for (uint32_t i = 0; i < sp.nr_areas && i < room; i++) {
+			struct vfio_region_sparse_mmap_area area;
 
-			if (!as || ao > out->size || as > out->size - ao)
+			memcpy(&area, p + sizeof(sp) + i * sizeof(area), sizeof(area));
+			if (!area.size || area.offset > out->size ||
+			    area.size > out->size - area.offset)
 				continue; /* not inside the region: ignore */
 			if (out->nr_areas == VFIO_MAX_SPARSE_AREAS) {
 				log_warn("%s region %u: more than %d mmappable areas; using the "
@@ -172,8 +178,8 @@ static void region_caps(const struct vfio_dev *dev, const struct vfio_region_inf
 					 dev->name, out->index, VFIO_MAX_SPARSE_AREAS);
 				break;
 			}
-			out->areas[out->nr_areas].offset = ao;
-			out->areas[out->nr_areas].size = as;
+			out->areas[out->nr_areas].offset = area.offset;
+			out->areas[out->nr_areas].size = area.size;
 			out->nr_areas++;
 		}
 	}
