@@ -29,7 +29,8 @@ BENCHES := $(BENCH_SRCS:test/bench/%.c=$(B)/test/bench-%)
 ALL_CFLAGS := $(CFLAGS) -Iinclude -I. $(DEP_CFLAGS) -MMD -MP
 LIBS := $(LIBUPDK) $(DEP_LIBS)
 
-.PHONY: all lib apps tests check check-unit check-model check-vm install uninstall clean help format
+.PHONY: all lib apps tests check check-unit check-model check-example check-vm install uninstall \
+	clean help format
 all: lib apps tests $(BENCHES)
 lib: $(LIBUPDK)
 apps: $(APPS)
@@ -62,11 +63,19 @@ $(B)/test/bench-%: $(B)/obj/test/bench/%.o $(LIBUPDK)
 	$(call quiet,LD,$@)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBS) -o $@
 
 # The unit and model rings. Criterion prints its own summary line per binary.
-check: check-unit check-model
+check: check-unit check-model check-example
 check-unit: $(if $(UNIT_SRCS),$(B)/test/unit-tests)
 	$(if $(UNIT_SRCS),$(B)/test/unit-tests $(CHECK_ARGS))
 check-model: $(if $(MODEL_SRCS),$(B)/test/model-tests) $(APPS)
 	$(if $(MODEL_SRCS),$(B)/test/model-tests $(CHECK_ARGS))
+
+# The examples, built as a user builds them: from an install found through pkg-config.
+check-example: lib
+	@rm -rf $(B)/stage
+	$(call quiet,INST,$(B)/stage/)$(MAKE) -s install DESTDIR= PREFIX=$(CURDIR)/$(B)/stage >/dev/null
+	$(call quiet,CC,$(B)/examples/hello_nvme)PKG_CONFIG_PATH=$(CURDIR)/$(B)/stage/lib/pkgconfig \
+		$(MAKE) -s -C examples hello_nvme CFLAGS="$(CFLAGS)" && mv examples/hello_nvme $(B)/examples/
+	$(B)/examples/hello_nvme
 
 # The real-VFIO ring: boots a QEMU guest with a virtual IOMMU and runs the suite inside it.
 check-vm: all
