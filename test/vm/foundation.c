@@ -575,6 +575,15 @@ Test(foundation, every_iova_inside_the_reported_ranges)
 	cr_assert_neq(iova, UPDK_IOVA_INVALID);
 	cr_assert(iova_reported(iova, user_len));
 	cr_assert_eq(updk_mem_unregister(user, user_len), 0);
+
+	/*
+	 * lib/vfio refuses what the kernel's ranges leave out, with a message: the x86 MSI window
+	 * (0xfee00000, a hole in the reported ranges) and anything past the vIOMMU's 39 bits.
+	 */
+	cr_assert_not(iova_reported(0xfee00000, 4096), "the MSI window is reported usable");
+	cr_assert_not(iova_reported(1ull << 39, 4096), "beyond 39 bits is reported usable");
+	cr_assert_eq(vfio_dma_map(user, 0xfee00000, 4096), -EINVAL);
+	cr_assert_eq(vfio_dma_map(user, 1ull << 39, 4096), -EINVAL);
 	munmap(user, user_len);
 	for (unsigned i = 0; i < nb; i++)
 		updk_dma_free(bufs[i]);
