@@ -12,7 +12,8 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
 . $io/env.sh
 
-say() { echo "updk-vm: [$(cut -d" " -f1 /proc/uptime)] $*"; }
+# Built-ins where it matters: every program started costs ~0.1 s under TCG.
+say() { local up rest; read -r up rest < /proc/uptime; echo "updk-vm: [$up] $*"; }
 setup_err() { say "$*"; echo "updk-vm: $*" >> $io/stderr; }
 
 finish() {
@@ -52,22 +53,26 @@ ip link set lo up 2>/dev/null
 
 # No udev runs: drivers are loaded by hand.  vfio-pci for updk; the kernel's
 # own drivers so that every device starts bound to its kernel driver, as on a
-# freshly booted machine (tests rebind with scripts/setup.sh).  Loading a
-# module costs ~0.1 s under TCG and starting modprobe as much again: two
-# modprobe -a in parallel, while the hugepages are reserved.
-modprobe -a vfio-pci nvme & storage=$!
-modprobe -a virtio_net e1000e e1000 & net=$!
+# freshly booted machine (tests rebind with scripts/setup.sh).
+# The initramfs' static busybox loads them: the host's kmod takes far longer
+# to start under TCG (it links libcrypto).  Busybox ignores softdeps, so
+# vfio_iommu_type1 (a softdep of vfio) is named.  Whatever it misses, the
+# host's modprobe loads after.
+mods="vfio_pci vfio_iommu_type1 nvme virtio_net e1000e e1000"
+/.updk-vm/busybox modprobe -a $mods 2>/dev/null & loading=$!
 
 # Hugepages for DMA memory, and the usual mount point.
 echo "${UPDK_VM_HUGEPAGES:-256}" > /proc/sys/vm/nr_hugepages
 mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages ||
     setup_err "cannot mount hugetlbfs at /dev/hugepages"
-got=$(cat /proc/sys/vm/nr_hugepages)
+read -r got < /proc/sys/vm/nr_hugepages
 [ "$got" = "${UPDK_VM_HUGEPAGES:-256}" ] ||
     setup_err "reserved only $got of ${UPDK_VM_HUGEPAGES:-256} hugepages (give the guest more --mem)"
 
-wait $storage || setup_err "modprobe vfio-pci nvme failed"
-wait $net || setup_err "modprobe virtio_net e1000e e1000 failed"
+wait $loading
+for m in $mods; do
+    [ -e /sys/module/$m ] || modprobe $m || setup_err "modprobe $m failed"
+done
 say "modules loaded"
 
 # The two functions behind the conventional PCI bridge: their bus number is
@@ -75,7 +80,8 @@ say "modules loaded"
 for f in /sys/bus/pci/devices/"$UPDK_VM_BRIDGE"/0000:*; do
     [ -e "$f" ] || continue
     bdf=${f##*/}
-    case $(cat "$f/class") in
+    read -r class < "$f/class"
+    case $class in
         0x0108*) export UPDK_VM_BRIDGED=$bdf ;;
         *)       export UPDK_VM_BRIDGED_PEER=$bdf ;;
     esac
@@ -86,11 +92,12 @@ done
 # nvme probes asynchronously: wait (up to ~10 s) until every NVMe controller
 # bound to nvme has its namespaces' block devices, so the command starts from
 # a settled state.
-for _ in $(seq 100); do
+for _ in {1..100}; do
     settled=1
     for d in /sys/bus/pci/drivers/nvme/0000:*; do
         [ -e "$d" ] || continue
-        ls "$d"/nvme/nvme*/nvme*n* >/dev/null 2>&1 || settled=0
+        ns=("$d"/nvme/nvme*/nvme*n*)
+        [ -e "${ns[0]}" ] || settled=0
     done
     [ $settled = 1 ] && break
     sleep 0.1

@@ -1,18 +1,19 @@
 #!/bin/bash
 # Run a command as root inside a QEMU guest that has a virtual Intel IOMMU and
-# the devices updk drives (see "Devices" below), in the host's own root
-# filesystem and in the same working directory.
+# the devices updk drives, in the host's own root filesystem (read-only, with
+# a tmpfs on top) and in the same working directory.
 #
 #   test/vm/run.sh [options] -- COMMAND...
 #
 #   --timeout S      kill the guest after S seconds (default 300)
 #   --mem M          guest memory, QEMU syntax (default 2G)
-#   --smp N          guest CPUs (default 2)
+#   --smp N          guest CPUs (default 1: under TCG on a busy host, one
+#                    vCPU boots ~30% faster than two)
 #   --hugepages N    2 MiB pages reserved in the guest (default 256)
 #   -e NAME[=VALUE]  pass NAME into the guest (UPDK_* are passed by default)
-#   --rw DIR         make host folder DIR writable in the guest (same path);
-#                    everything else the guest writes lands in a tmpfs
+#   --rw DIR         make host folder DIR writable in the guest (same path)
 #   --keep           keep the run folder (build/vm/runs/...) for inspection
+#   UPDK_VM_SMP, UPDK_VM_MEM in the environment change the defaults.
 #
 # One COMMAND word is a shell command line (run by bash); several words are
 # an argument vector, quoted as given.  The command's stdout and stderr are
@@ -20,13 +21,25 @@
 # run.sh itself fails with 124 on timeout and 125 when the guest could not
 # run the command (boot failure; see build/vm/last-console.txt).
 # After every run the guest's kernel log is in build/vm/last-dmesg.txt.
+#
+# In the guest, before COMMAND: vfio-pci, vfio_iommu_type1, nvme, virtio_net,
+# e1000e, e1000 loaded (every device on its kernel driver), hugepages
+# reserved and hugetlbfs at /dev/hugepages, ulimit -l unlimited, and:
+#   UPDK_VM_NVME=0000:00:04.0        NVMe, one 64 MiB namespace, fresh each run
+#   UPDK_VM_NVME2=0000:00:05.0       NVMe, namespaces 1 (1 GiB), 2 (256 MiB), null
+#   UPDK_VM_VIRTIO_NET=0000:00:06.0  virtio-net, modern, through the IOMMU
+#   UPDK_VM_E1000E=0000:00:07.0      e1000e, on one hub with the virtio-net
+#   UPDK_VM_BRIDGE=0000:00:08.0      conventional PCI bridge; behind it, one
+#   UPDK_VM_BRIDGED=0000:01:01.0     IOMMU group (with the bridge): NVMe
+#   UPDK_VM_BRIDGED_PEER=0000:01:02.0  (64 MiB null namespace) and e1000
+# Each other function is alone in its IOMMU group.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${UPDK_VM_BUILD:-$root/build/vm}
 
-timeout=300 mem=2G smp=2 hugepages=256 keep=0
+timeout=300 mem=${UPDK_VM_MEM:-2G} smp=${UPDK_VM_SMP:-1} hugepages=256 keep=0
 passenv=() rwdirs=()
 usage() { sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
@@ -153,8 +166,9 @@ qemu=(
     # 06.0 virtio-net (modern only, DMA through the IOMMU) and 07.0 e1000e,
     # wired together through a QEMU hub: what one sends, the other receives.
     -netdev hubport,id=hp0,hubid=0 -netdev hubport,id=hp1,hubid=0
-    -device virtio-net-pci,netdev=hp0,disable-legacy=on,iommu_platform=on,addr=06.0,mac=52:54:00:12:34:06
-    -device e1000e,netdev=hp1,addr=07.0,mac=52:54:00:12:34:07
+    # romfile=: no iPXE boot ROM for the firmware to run (slow under TCG).
+    -device virtio-net-pci,netdev=hp0,disable-legacy=on,iommu_platform=on,addr=06.0,mac=52:54:00:12:34:06,romfile=
+    -device e1000e,netdev=hp1,addr=07.0,mac=52:54:00:12:34:07,romfile=
     # 08.0: a conventional PCI bridge.  Functions behind it are one IOMMU
     # group (the IOMMU sees the bridge's requester ID): a small NVMe
     # controller and an e1000, for "group not viable" tests.
@@ -163,7 +177,7 @@ qemu=(
     -blockdev null-co,node-name=null2a,size=$((64 << 20)),read-zeroes=on
     -device nvme-ns,bus=nvme2,drive=null2a,nsid=1
     -netdev hubport,id=hp2,hubid=0
-    -device e1000,netdev=hp2,bus=br0,addr=02.0,mac=52:54:00:12:34:22
+    -device e1000,netdev=hp2,bus=br0,addr=02.0,mac=52:54:00:12:34:22,romfile=
 )
 i=0
 for d in "${rwdirs[@]}"; do
