@@ -91,6 +91,12 @@ static void make_rxq(struct ixgbe_rxq *q, unsigned size)
 		ixgbe_rx_desc_arm(&q->ring[i], updk_pkt_data_iova(q->shadow[i]));
 }
 
+static void drop_rxq(struct ixgbe_rxq *q)
+{
+	free(q->shadow);
+	updk_dma_free((void *)q->ring);
+}
+
 /* What the device does: write the frame, then the write-back with DD. */
 static void device_rx(struct ixgbe_rxq *q, unsigned idx, uint16_t len, uint32_t extra)
 {
@@ -141,6 +147,7 @@ Test(ixgbe_ring, rx_burst_refills_and_rings_once)
 	cr_assert_eq(total, 59);
 	cr_assert_eq(doorbell, 4);
 	cr_assert_eq(updk_pktpool_avail(pool), 512 - 64 - q.n_stash, "no buffer lost");
+	drop_rxq(&q);
 }
 
 Test(ixgbe_ring, rx_drops_bad_descriptors)
@@ -163,6 +170,7 @@ Test(ixgbe_ring, rx_drops_bad_descriptors)
 	cr_assert_eq(doorbell, 4);
 	updk_pkt_free(got[0]);
 	cr_assert_eq(updk_pktpool_avail(pool), 512 - 64 - q.n_stash);
+	drop_rxq(&q);
 }
 
 Test(ixgbe_ring, rx_empty_pool_keeps_frames)
@@ -180,6 +188,7 @@ Test(ixgbe_ring, rx_empty_pool_keeps_frames)
 	updk_pkt_free_bulk(all, left);
 	cr_assert_eq(ixgbe_rx_burst(&q, got, 8), 1);
 	updk_pkt_free(got[0]);
+	drop_rxq(&q);
 }
 
 Test(ixgbe_ring, tx_rs_every_32_and_batched_clean)
@@ -218,4 +227,6 @@ Test(ixgbe_ring, tx_rs_every_32_and_batched_clean)
 	cr_assert_eq(updk_pktpool_avail(pool), avail + 64, "two batches of 32 given back");
 	cr_assert_eq(q.clean, 64);
 	cr_assert_eq(doorbell, 0, "tail wrapped");
+	free(q.shadow);
+	updk_dma_free((void *)q.ring);
 }
