@@ -1222,3 +1222,56 @@ Test(sim_nvme, smart_and_error_logs_features)
 	updk_dma_free(d);
 	h_close(&h);
 }
+
+Test(sim_nvme, invalid_doorbell_value_raises_an_error_event)
+{
+	struct h h;
+	uint8_t *d = dma(4096, NULL);
+	struct sqe c = mk(0x0c, 0, 0, 0);
+	struct cqe e;
+	uint16_t aer;
+	uint64_t cnt;
+
+	h_open(&h, "sim:nvme");
+	io_queue(&h, 16);
+	aer = put(&h, &h.aq, &c);
+	ring(&h, &h.aq);
+	updk_mmio_write32(db(&h, 1, false), 16); /* tail beyond a 16-entry queue */
+	cr_assert(reap(&h, &h.aq, &e, 5));
+	cr_assert_eq(e.dw3 & 0xffff, aer);
+	cr_assert_eq(e.dw0 & 7, 0, "error status");
+	cr_assert_eq((e.dw0 >> 8) & 0xff, 1, "invalid doorbell write value");
+	cr_assert_eq((e.dw0 >> 16) & 0xff, 1, "error information log");
+	cr_assert_eq(stats(&h)->bad_db, 1);
+	cr_assert_eq(get_log(&h, 1, 0, d, 64, 0), 0);
+	memcpy(&cnt, d, 8);
+	cr_assert_eq(cnt, 0, "no command failed");
+	/* The queue still works from where it was. */
+	updk_mmio_write32(db(&h, 1, false), 0);
+	cr_assert_eq(cmd(&h, &h.io, mk(0x00, 1, 0, 0), NULL), 0);
+	updk_dma_free(d);
+	h_close(&h);
+}
+
+Test(sim_nvme, deleting_a_queue_aborts_what_it_holds)
+{
+	struct h h;
+	uint8_t *b = dma(4096, NULL);
+	struct sqe c = rw(0x02, 1, 0, 1, updk_iova(b), 0), del = mk(0x00, 0, 0, 0);
+	struct cqe e;
+	uint16_t cid;
+
+	h_open(&h, "sim:nvme");
+	io_queue(&h, 16);
+	cr_assert_eq(sim_nvme_fault_drop(h.dev, 1), 0);
+	cid = put(&h, &h.io, &c);
+	ring(&h, &h.io);
+	cr_assert(no_completion(&h.io, 0.03));
+	del.dw[10] = 1;
+	cr_assert_eq(cmd(&h, &h.aq, del, NULL), 0);
+	cr_assert(reap(&h, &h.io, &e, 5), "held command completed by the deletion");
+	cr_assert_eq(e.dw3 & 0xffff, cid);
+	cr_assert_eq(status(&e), 0x008, "Command Aborted due to SQ Deletion");
+	updk_dma_free(b);
+	h_close(&h);
+}
