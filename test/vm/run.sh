@@ -144,9 +144,11 @@ qemu=(
     # init_on_alloc=0: Debian's kernel zeroes every page it allocates, which
     # makes reserving 512 MiB of hugepages take seconds under TCG (hugetlbfs
     # zeroes the pages when they are faulted in anyway).  mitigations=off:
-    # no speculation workarounds on an emulated CPU.
+    # no speculation workarounds on an emulated CPU.  tsc=reliable: no
+    # clocksource watchdog reading the (emulated, slow) HPET; TCG's TSC is
+    # steady.  cryptomgr.notests: no crypto self-tests at boot.
     -kernel "$out/vmlinux" -initrd "$out/initramfs.cpio"
-    -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet init_on_alloc=0 mitigations=off"
+    -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet init_on_alloc=0 mitigations=off tsc=reliable cryptomgr.notests"
     -serial "file:$run/console.log"
     # The host's root, read-only, and the run's I/O share.  multidevs=remap:
     # the host root spans several filesystems, keep their inode numbers apart.
