@@ -362,6 +362,11 @@ Test(sim_nvme, registers_enable_disable_shutdown)
 	updk_pci_reg_write32(h.dev, 0, CC, CC_ENABLE);
 	cr_assert_eq(csts(&h) & 3, 1);
 
+	/* CC stored straight into the BAR (not through the hook) takes effect all the same. */
+	updk_pci_reg_write32(h.dev, 0, CC, 0);
+	updk_mmio_write32(h.bar + CC, CC_ENABLE);
+	cr_assert(wait_csts(&h, 3, 1, 5));
+
 	/* Normal shutdown: SHST complete; cleared when SHN goes back to 0. */
 	updk_pci_reg_write32(h.dev, 0, CC, CC_ENABLE | 1u << 14);
 	cr_assert_eq((csts(&h) >> 2) & 3, 2, "SHST complete");
@@ -800,6 +805,12 @@ Test(sim_nvme, options)
 		cr_assert_eq(updk_pci_open(bad[i], &dev), -EINVAL, "%s", bad[i]);
 		cr_assert_null(dev);
 	}
+	h_open(&h, "sim:nvme?ns=0");
+	cr_assert_eq(identify(&h, 1, 0, d), 0);
+	memcpy(&nsze, d + 516, 4);
+	cr_assert_eq(nsze & 0xffffffff, 0, "no namespaces");
+	cr_assert_eq(identify(&h, 0, 1, d), SC_INVALID_NS);
+	h_close(&h);
 	h_open(&h, "sim:nvme?ns=2,size=1G,lba=4096,mdts=5,mqes=255,qpairs=8");
 	cr_assert_eq(updk_pci_reg_read64(h.dev, 0, CAP) & 0xffff, 255);
 	cr_assert_eq(identify(&h, 0, 2, d), 0);
