@@ -24,7 +24,7 @@ enum {
 	ADM_DBBUF = 0x7c,
 };
 
-/* Feature identifiers, §5.27.1 (Figure 317) */
+/* Feature identifiers, §5.27.1 */
 enum {
 	FEAT_ARB = 0x01,
 	FEAT_PM = 0x02,

@@ -11,7 +11,7 @@
 #include "lib/util/log.h"
 #include "sim/nvme/nvme_model.h"
 
-/* SGL descriptor, §4.1.2.1 (Figure 91): 16 bytes, type in the top nibble of byte 15. */
+/* SGL descriptor, §4.1.2.1: 16 bytes, type in the top nibble of byte 15. */
 struct sgl_desc {
 	uint64_t addr;
 	uint32_t len;

@@ -39,7 +39,7 @@ static void put_str(uint8_t *p, size_t len, const char *s)
 	memcpy(p, s, n < len ? n : len);
 }
 
-/* Identify Controller data structure, §5.17.2.1 (Figure 275); offsets in bytes. */
+/* Identify Controller data structure, §5.17.2.1; offsets in bytes. */
 static void id_ctrl(struct nvme_ctrl *c, uint8_t *d)
 {
 	char sn[21];
@@ -86,7 +86,7 @@ static void id_ctrl(struct nvme_ctrl *c, uint8_t *d)
 		d[77] = 0xff;
 }
 
-/* Identify Namespace data structure, NVM Command Set 1.0 §4.1.5.1 (1.4: Figure 245). */
+/* Identify Namespace data structure, NVM Command Set 1.0 §4.1.5.1. */
 static void id_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *d)
 {
 	put64(d + 0, ns->nsze); /* NSZE */
@@ -107,7 +107,7 @@ static void id_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *d)
 	}
 }
 
-/* Namespace Identification Descriptor list, §5.17.2.3 (Figure 278): NGUID and UUID. */
+/* Namespace Identification Descriptor list, §5.17.2.3: NGUID and UUID. */
 static void id_ns_desc(const struct nvme_ns *ns, uint8_t *d)
 {
 	d[0] = 2; /* NIDT NGUID */

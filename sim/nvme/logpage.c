@@ -36,7 +36,7 @@ static void put128(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
-/* SMART / Health Information, §5.16.1.3 (Figure 207). */
+/* SMART / Health Information, §5.16.1.3. */
 static void smart_log(struct nvme_ctrl *c, uint8_t *d)
 {
 	uint16_t temp = 313; /* composite temperature, kelvin */

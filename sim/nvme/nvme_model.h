@@ -15,7 +15,7 @@
 #include "sim/nvme/sim_nvme.h"
 #include "sim/sim.h"
 
-/* Controller registers, NVMe Base 2.0 §3.1.3 (Figure 35) */
+/* Controller registers, NVMe Base 2.0 §3.1.3 */
 #define NVME_REG_CAP 0x00
 #define NVME_REG_VS 0x08
 #define NVME_REG_INTMS 0x0c
@@ -28,7 +28,8 @@
 #define NVME_REG_ACQ 0x30
 #define NVME_REG_CMBLOC 0x38
 #define NVME_REG_CMBSZ 0x3c
-#define NVME_REG_DB 0x1000 /* §3.1.3.x: SQyTDBL at 0x1000 + 2y * (4 << DSTRD), CQyHDBL next */
+#define NVME_REG_DB \
+	0x1000 /* NVMe 1.4 §3.1.24: SQyTDBL at 0x1000 + 2y * (4 << DSTRD), CQyHDBL next */
 
 /* CC fields, §3.1.3.5 */
 #define NVME_CC_EN (1u << 0)
@@ -83,7 +84,7 @@
 #define SIM_NVME_MAX_PEND 4096 /* delayed or held completions */
 #define SIM_NVME_CMD_BUDGET 4096 /* commands per poll() pass, for fairness with the hooks */
 
-/* Submission queue entry, NVMe Base 2.0 §4.2 (Figure 88); little-endian host assumed */
+/* Submission queue entry, NVMe Base 2.0 §4.2; little-endian host assumed */
 struct nvme_sqe {
 	uint8_t opc;
 	uint8_t flags; /* FUSE 1:0, PSDT 7:6 */
@@ -102,7 +103,7 @@ struct nvme_sqe {
 	uint32_t cdw15;
 };
 
-/* Completion queue entry, §4.6 (Figure 92) */
+/* Completion queue entry, §4.6 */
 struct nvme_cqe {
 	uint32_t dw0;
 	uint32_t dw1;
@@ -168,7 +169,7 @@ struct nvme_seg {
 	uint32_t len;
 };
 
-/* Error Information log entry, §5.16.1.2 (Figure 198), 64 bytes */
+/* Error Information log entry, §5.16.1.2, 64 bytes */
 struct nvme_err_entry {
 	uint64_t count;
 	uint16_t sqid;

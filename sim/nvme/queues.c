@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sim:nvme queues: doorbells (MMIO and shadow, NVMe Base 2.0 §3.1.3.x, §5.8), the fetch loop,
+ * sim:nvme queues: doorbells (MMIO: SQyTDBL/CQyHDBL, NVMe 1.4 §3.1.24-25; shadow: NVMe Base 2.0 §5.8), the fetch loop,
  * completion posting with phase tags (§4.6), delayed and held completions, asynchronous events.
  *
  * poll() is the engine. It runs with the device lock held, takes no allocation and no system
@@ -14,7 +14,7 @@
 #include "lib/util/log.h"
 #include "sim/nvme/nvme_model.h"
 
-/* DSTRD is 0: SQyTDBL at 0x1000 + 8y, CQyHDBL at 0x1000 + 8y + 4 (§3.1.3.x). */
+/* DSTRD is 0: SQyTDBL at 0x1000 + 8y, CQyHDBL at 0x1000 + 8y + 4 (NVMe 1.4 §3.1.24-25). */
 uint32_t doorbell_off(uint16_t qid, bool cq)
 {
 	return NVME_REG_DB + (2u * qid + cq) * 4u;
