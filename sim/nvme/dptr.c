@@ -70,7 +70,7 @@ static uint16_t prp_map(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2, uint6
 			return NVME_SC_PRP_INVALID_OFFSET;
 		return add_seg(c, n, prp2, rem);
 	}
-	/* A PRP list pointer may carry an offset, qword aligned (§4.1.1, Figure 87). */
+	/* A PRP list pointer may carry an offset, qword aligned (§4.1.1). */
 	if (prp2 & 7)
 		return NVME_SC_PRP_INVALID_OFFSET;
 	while (rem) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sim:nvme queues: doorbells (MMIO: SQyTDBL/CQyHDBL, NVMe 1.4 §3.1.24-25; shadow: NVMe Base 2.0 §5.8), the fetch loop,
- * completion posting with phase tags (§4.6), delayed and held completions, asynchronous events.
+ * sim:nvme queues: doorbells (MMIO SQyTDBL/CQyHDBL, NVMe 1.4 §3.1.24-25; shadow doorbells, NVMe
+ * Base 2.0 §5.8), the fetch loop, completion posting with phase tags (§4.6), delayed and held
+ * completions, asynchronous events.
  *
  * poll() is the engine. It runs with the device lock held, takes no allocation and no system
  * call on the way of a command, and processes every queue's new entries in one pass.
