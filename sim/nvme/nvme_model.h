@@ -28,8 +28,8 @@
 #define NVME_REG_ACQ 0x30
 #define NVME_REG_CMBLOC 0x38
 #define NVME_REG_CMBSZ 0x3c
-#define NVME_REG_DB \
-	0x1000 /* NVMe 1.4 §3.1.24: SQyTDBL at 0x1000 + 2y * (4 << DSTRD), CQyHDBL next */
+/* NVMe 1.4 §3.1.24-25: SQyTDBL at 0x1000 + 2y * (4 << DSTRD), CQyHDBL right after */
+#define NVME_REG_DB 0x1000
 
 /* CC fields, §3.1.3.5 */
 #define NVME_CC_EN (1u << 0)
