@@ -76,7 +76,8 @@ int main(int argc, char **argv)
 	if (updk_nvme_ns_read(ns, qp, rbuf, 0, nlb, on_complete, &d, 0) || wait_for(qp, &d))
 		goto out;
 	if (memcmp(wbuf, rbuf, len)) {
-		fprintf(stderr, "hello_nvme: %s: data read back differs from what was written\n", addr);
+		fprintf(stderr, "hello_nvme: %s: data read back differs from what was written\n",
+			addr);
 		goto out;
 	}
 	printf("hello_nvme: %s: wrote and read back %u bytes at LBA 0 of namespace 1\n", addr, len);

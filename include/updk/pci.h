@@ -40,9 +40,9 @@ struct updk_pci_info {
 	uint16_t subsystem_vendor_id;
 	uint16_t subsystem_device_id;
 	uint32_t class_code; /**< base class, subclass, prog-if: 0x010802 is NVMe */
-	int numa_node;	     /**< -1 when the platform has no NUMA information */
-	int iommu_group;     /**< -1 when the function has no IOMMU group (IOMMU off) */
-	char driver[64];     /**< bound kernel driver, "" if none */
+	int numa_node; /**< -1 when the platform has no NUMA information */
+	int iommu_group; /**< -1 when the function has no IOMMU group (IOMMU off) */
+	char driver[64]; /**< bound kernel driver, "" if none */
 };
 
 /**

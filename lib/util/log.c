@@ -19,7 +19,8 @@ static enum updk_log_level level_from_env(void)
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(v, names[i]))
 			return (enum updk_log_level)i;
-	fprintf(stderr, "updk: UPDK_LOG=%s is not one of error, warn, info, debug; using warn\n", v);
+	fprintf(stderr, "updk: UPDK_LOG=%s is not one of error, warn, info, debug; using warn\n",
+		v);
 	return UPDK_LOG_WARN;
 }
 

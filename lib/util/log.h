@@ -16,10 +16,10 @@
 #define log_warn(...) updk_log(UPDK_LOG_WARN, LOG_COMPONENT, __VA_ARGS__)
 #define log_info(...) updk_log(UPDK_LOG_INFO, LOG_COMPONENT, __VA_ARGS__)
 /* Debug messages cost one predictable branch when off. */
-#define log_debug(...)                                                                             \
-	do {                                                                                       \
-		if (__builtin_expect(updk_log_get_level() >= UPDK_LOG_DEBUG, 0))                  \
-			updk_log(UPDK_LOG_DEBUG, LOG_COMPONENT, __VA_ARGS__);                      \
+#define log_debug(...)                                                           \
+	do {                                                                     \
+		if (__builtin_expect(updk_log_get_level() >= UPDK_LOG_DEBUG, 0)) \
+			updk_log(UPDK_LOG_DEBUG, LOG_COMPONENT, __VA_ARGS__);    \
 	} while (0)
 
 #endif
