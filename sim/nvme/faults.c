@@ -69,6 +69,15 @@ int sim_nvme_fault_delay(struct updk_pci_dev *dev, uint32_t us)
 	return 0;
 }
 
+int sim_nvme_fault_jitter(struct updk_pci_dev *dev, uint32_t us)
+{
+	WITH_CTRL(dev, c);
+	c->f.jitter_ticks = (uint64_t)us * c->tsc_hz / 1000000;
+	faults_update(c);
+	ctrl_unlock(c);
+	return 0;
+}
+
 int sim_nvme_fault_bogus_cid(struct updk_pci_dev *dev, int sqid, uint16_t cid)
 {
 	WITH_CTRL(dev, c);

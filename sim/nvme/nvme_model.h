@@ -198,6 +198,8 @@ struct nvme_faults {
 	int phase_sqid;
 	int sqhd_sqid;
 	uint64_t delay_ticks;
+	uint64_t jitter_ticks; /* each completion delayed by a random 0..jitter: out of order */
+	uint64_t rng; /* xorshift64 state for the jitter */
 	unsigned id_flags;
 };
 
@@ -213,6 +215,7 @@ struct nvme_ctrl {
 	uint16_t mqes; /* CAP.MQES, 0-based */
 	uint16_t nqpairs;
 	uint32_t rdy_us;
+	uint32_t jitter_us;
 	struct nvme_ns *ns; /* [nns] */
 
 	/* controller state */

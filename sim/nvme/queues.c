@@ -274,7 +274,7 @@ void faults_update(struct nvme_ctrl *c)
 	struct nvme_faults *f = &c->f;
 
 	f->any = f->drop_sqid != -2 || f->bogus_sqid != -2 || f->phase_sqid != -2 ||
-		 f->sqhd_sqid != -2 || f->delay_ticks;
+		 f->sqhd_sqid != -2 || f->delay_ticks || f->jitter_ticks;
 }
 
 /* Post one CQE now; false if the CQ is gone or full (the caller reserved room: a bug). */
@@ -363,9 +363,18 @@ void queue_complete(struct nvme_ctrl *c, struct nvme_sq *sq, uint16_t cid, uint1
 				return;
 			}
 		}
-		if (c->f.delay_ticks &&
-		    pend_add(c, sq, cid, status, dw0, updk_tsc() + c->f.delay_ticks))
-			return;
+		if (c->f.delay_ticks || c->f.jitter_ticks) {
+			uint64_t d = c->f.delay_ticks;
+
+			if (c->f.jitter_ticks) {
+				c->f.rng ^= c->f.rng << 13;
+				c->f.rng ^= c->f.rng >> 7;
+				c->f.rng ^= c->f.rng << 17;
+				d += c->f.rng % (c->f.jitter_ticks + 1);
+			}
+			if (pend_add(c, sq, cid, status, dw0, updk_tsc() + d))
+				return;
+		}
 	}
 	queue_post(c, sq->qid, sq->cqid, cid, status, dw0);
 }

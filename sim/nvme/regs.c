@@ -250,17 +250,18 @@ static int opt_get(struct sim_dev *sd, const struct sim_opts *opts, const struct
 
 static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 {
-	static const char *const allowed[] = { "ns",   "size",	 "lba",	   "mdts",
-					       "mqes", "qpairs", "rdy_us", NULL };
+	static const char *const allowed[] = { "ns",	 "size",   "lba",	"mdts", "mqes",
+					       "qpairs", "rdy_us", "jitter_us", NULL };
 	static const struct opt_range r_ns = { "ns", 1, 0, SIM_NVME_MAX_NS },
 				      r_size = { "size", 256ull << 20, 4096, 1ull << 40 },
 				      r_lba = { "lba", 512, 512, 65536 },
 				      r_mdts = { "mdts", 5, 0, 15 },
 				      r_mqes = { "mqes", 4095, 1, 65535 },
 				      r_qp = { "qpairs", 64, 1, SIM_NVME_MAX_QPAIRS },
-				      r_rdy = { "rdy_us", 0, 0, 60000000 };
+				      r_rdy = { "rdy_us", 0, 0, 60000000 },
+				      r_jit = { "jitter_us", 0, 0, 1000000 };
 	struct sim_dev *sd = c->sd;
-	uint64_t ns, size, lba, mdts, mqes, qp, rdy;
+	uint64_t ns, size, lba, mdts, mqes, qp, rdy, jit;
 	int rc;
 
 	rc = sim_opts_check(sd, opts, allowed);
@@ -278,6 +279,8 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 		rc = opt_get(sd, opts, &r_qp, &qp);
 	if (!rc)
 		rc = opt_get(sd, opts, &r_rdy, &rdy);
+	if (!rc)
+		rc = opt_get(sd, opts, &r_jit, &jit);
 	if (rc)
 		return rc;
 	if (lba & (lba - 1)) {
@@ -298,6 +301,7 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 	c->mqes = (uint16_t)mqes;
 	c->nqpairs = (uint16_t)qp;
 	c->rdy_us = (uint32_t)rdy;
+	c->jitter_us = (uint32_t)jit;
 	/* MDTS is in units of CAP.MPSMIN (4 KiB), §5.17.2.1; 0 means no limit. */
 	c->max_xfer = mdts ? 4096ull << mdts : UINT64_MAX;
 	return 0;
@@ -353,6 +357,9 @@ static int nvme_create(struct sim_dev *sd, const struct sim_opts *opts)
 	}
 	c->f.drop_sqid = c->f.bogus_sqid = c->f.phase_sqid = c->f.sqhd_sqid = -2;
 	c->tsc_hz = updk_tsc_hz();
+	c->f.rng = 0x9e3779b97f4a7c15ull ^ c->instance;
+	c->f.jitter_ticks = (uint64_t)c->jitter_us * c->tsc_hz / 1000000;
+	faults_update(c);
 	c->mps = 4096;
 	sd->priv = c;
 	regs_init(c);

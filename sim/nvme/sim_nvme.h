@@ -43,6 +43,12 @@ int sim_nvme_fault_drop(struct updk_pci_dev *dev, int sqid);
 /* Post every completion @us microseconds after the command ran (0: off). */
 int sim_nvme_fault_delay(struct updk_pci_dev *dev, uint32_t us);
 
+/*
+ * Delay every completion by a random 0..@us microseconds (0: off), so commands complete out of
+ * submission order, as a real device's do. Also the address option jitter_us=.
+ */
+int sim_nvme_fault_jitter(struct updk_pci_dev *dev, uint32_t us);
+
 /* Post the next completion of @sqid with command identifier @cid instead of the real one. */
 int sim_nvme_fault_bogus_cid(struct updk_pci_dev *dev, int sqid, uint16_t cid);
 

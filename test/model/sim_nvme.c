@@ -794,6 +794,7 @@ Test(sim_nvme, options)
 		"sim:nvme?mqes=70000",
 		"sim:nvme?ns=two",
 		"sim:nvme?size=1G,lba=4096,mdts=-1",
+		"sim:nvme?jitter_us=2000000",
 	};
 	struct updk_pci_dev *dev;
 	struct h h;
@@ -1284,5 +1285,48 @@ Test(sim_nvme, deleting_a_queue_aborts_what_it_holds)
 	cr_assert_eq(e.dw3 & 0xffff, cid);
 	cr_assert_eq(status(&e), 0x008, "Command Aborted due to SQ Deletion");
 	updk_dma_free(b);
+	h_close(&h);
+}
+
+Test(sim_nvme, jitter_completes_out_of_order)
+{
+	struct h h;
+	uint8_t *w = dma(32 * 4096, NULL), *r = dma(32 * 4096, NULL);
+	uint16_t first, order[32];
+	struct cqe e;
+	bool inorder = true;
+
+	h_open(&h, "sim:nvme?jitter_us=3000,lba=4096");
+	io_queue(&h, 64);
+	fill(w, 32 * 4096, 11);
+	for (int i = 0; i < 32; i++) {
+		struct sqe c = rw(0x01, 1, (uint64_t)i * 7, 1, updk_iova(w + i * 4096), 0);
+
+		put(&h, &h.io, &c);
+	}
+	ring(&h, &h.io);
+	for (int i = 0; i < 32; i++) {
+		cr_assert(reap(&h, &h.io, &e, 5));
+		cr_assert_eq(status(&e), 0);
+	}
+	first = h.cid + 1;
+	for (int i = 0; i < 32; i++) {
+		struct sqe c = rw(0x02, 1, (uint64_t)i * 7, 1, updk_iova(r + i * 4096), 0);
+
+		put(&h, &h.io, &c);
+	}
+	ring(&h, &h.io);
+	for (int i = 0; i < 32; i++) {
+		cr_assert(reap(&h, &h.io, &e, 5));
+		cr_assert_eq(status(&e), 0);
+		order[i] = (uint16_t)(e.dw3 & 0xffff);
+		inorder &= order[i] == first + i;
+	}
+	cr_assert(!inorder, "32 completions with 3 ms of jitter came back in submission order");
+	cr_assert(!memcmp(w, r, 32 * 4096));
+	cr_assert_eq(sim_nvme_fault_jitter(h.dev, 0), 0);
+	cr_assert_eq(io(&h, 0x02, 0, 1, r, 4096), 0);
+	updk_dma_free(w);
+	updk_dma_free(r);
 	h_close(&h);
 }
