@@ -104,7 +104,8 @@ uint16_t admin_get_log(struct nvme_ctrl *c, const struct nvme_sqe *cmd)
 	st = build_log(c, cmd, lid, &size);
 	if (st)
 		return st;
-	if ((off & 3) || off > size || len > c->max_xfer)
+	/* MDTS applies; with no MDTS, the longest transfer the segment table holds. */
+	if ((off & 3) || off > size || len > c->max_xfer || len > (c->max_segs - 2) * 4096ull)
 		return NVME_SC_INVALID_FIELD;
 	st = dptr_map(c, cmd, len, true, &nseg);
 	if (st)
