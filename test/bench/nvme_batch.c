@@ -11,8 +11,10 @@
  * the instructions callgrind_annotate gives to the files of drivers/nvme, divided by the I/Os printed,
  * are the driver's submit + complete cost per I/O at that depth.
  *
- *   bench-nvme_batch [-q QD] [-n ROUNDS] [--no-shadow-doorbell] [--doorbell-per-cmd] [ADDR]
- *   (defaults: 32, 2000, sim:nvme?size=64M)
+ *   bench-nvme_batch [-q QD] [-n ROUNDS] [-b MAX] [--no-shadow-doorbell] [--doorbell-per-cmd]
+ *                    [ADDR]      (defaults: 32, 2000, 0, sim:nvme?size=64M)
+ * -b MAX reaps at most MAX completions per process_completions() call (0: all), calling it
+ * until the round's QD are reaped: the completion batch size.
  * --doorbell-per-cmd writes the SQ doorbell after every command (updk_nvme_qpair_flush()), the
  * "before" of batched doorbells. Prints figures; never fails on a speed.
  */
@@ -87,11 +89,17 @@ static bool posted(const struct updk_nvme_qpair *qp, uint32_t n)
 }
 
 /* The measured code: one round of completions and resubmissions, one SQ doorbell. */
-__attribute__((noinline)) int bench_round(struct updk_nvme_qpair *qp);
-__attribute__((noinline)) int bench_round(struct updk_nvme_qpair *qp)
+__attribute__((noinline)) int bench_round(struct updk_nvme_qpair *qp, uint32_t qd, uint32_t max);
+__attribute__((noinline)) int bench_round(struct updk_nvme_qpair *qp, uint32_t qd, uint32_t max)
 {
-	int n = updk_nvme_qpair_process_completions(qp, 0);
+	int n = 0, k;
 
+	do {
+		k = updk_nvme_qpair_process_completions(qp, max);
+		if (k < 0)
+			return k;
+		n += k;
+	} while (max && k && (uint32_t)n < qd);
 	updk_nvme_qpair_flush(qp);
 	return n;
 }
@@ -99,7 +107,7 @@ __attribute__((noinline)) int bench_round(struct updk_nvme_qpair *qp)
 int main(int argc, char **argv)
 {
 	const char *addr = "sim:nvme?size=64M";
-	uint32_t qd = 32, rounds = 2000, full = 0;
+	uint32_t qd = 32, rounds = 2000, full = 0, max = 0;
 	struct updk_nvme_ctrlr_opts co = { .opts_size = sizeof(co) };
 	struct updk_nvme_qpair_opts qo = { .opts_size = sizeof(qo) };
 	struct updk_nvme_ctrlr *ctrlr;
@@ -113,6 +121,8 @@ int main(int argc, char **argv)
 			qd = (uint32_t)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "-n") && i + 1 < argc)
 			rounds = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-b") && i + 1 < argc)
+			max = (uint32_t)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--no-shadow-doorbell"))
 			co.no_shadow_doorbell = true;
 		else if (!strcmp(argv[i], "--doorbell-per-cmd"))
@@ -120,7 +130,7 @@ int main(int argc, char **argv)
 		else if (argv[i][0] != '-')
 			addr = argv[i];
 		else {
-			fprintf(stderr, "usage: bench-nvme_batch [-q QD] [-n ROUNDS] "
+			fprintf(stderr, "usage: bench-nvme_batch [-q QD] [-n ROUNDS] [-b MAX] "
 					"[--no-shadow-doorbell] [--doorbell-per-cmd] [ADDR]\n");
 			return 2;
 		}
@@ -159,17 +169,17 @@ int main(int argc, char **argv)
 		while (!posted(b.qp, qd) && updk_tsc() < deadline)
 			sched_yield();
 		full += posted(b.qp, qd);
-		if (bench_round(b.qp) < 0) {
+		if (bench_round(b.qp, qd, max) < 0) {
 			fprintf(stderr, "bench-nvme_batch: the controller failed\n");
 			return 1;
 		}
 	}
 	t1 = updk_tsc();
 	updk_nvme_qpair_get_stats(b.qp, &st);
-	printf("%s: %llu I/Os in %u rounds at QD %u (%u rounds found all %u posted), "
-	       "%llu errors, %.1f s\n",
-	       addr, (unsigned long long)b.done, rounds, qd, full, qd, (unsigned long long)b.errors,
-	       (double)updk_tsc_to_ns(t1 - t0) / 1e9);
+	printf("%s: %llu I/Os in %u rounds at QD %u (%u rounds found all %u posted), reaping %u "
+	       "at most per call, %llu errors, %.1f s\n",
+	       addr, (unsigned long long)b.done, rounds, qd, full, qd, max,
+	       (unsigned long long)b.errors, (double)updk_tsc_to_ns(t1 - t0) / 1e9);
 	printf("shadow doorbells %s, SQ doorbell %s: %.3f MMIO doorbell writes per I/O "
 	       "(SQ %.3f, CQ %.3f), %.3f shadow updates per I/O\n",
 	       updk_nvme_ctrlr_shadow_doorbell(ctrlr) ? "on" : "off",

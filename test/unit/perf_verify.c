@@ -9,7 +9,8 @@
 
 static void *buffer(size_t len)
 {
-	void *p = aligned_alloc(4096, len);
+	/* C11: the size must be a multiple of the alignment */
+	void *p = aligned_alloc(4096, (len + 4095) & ~(size_t)4095);
 
 	cr_assert(p);
 	return p;
