@@ -6,8 +6,10 @@
 #include "lib/net/net_driver.h"
 
 extern const struct net_driver ixgbe_driver;
+extern const struct net_driver virtio_net_driver;
 
 const struct net_driver *const net_drivers[] = {
 	&ixgbe_driver,
+	&virtio_net_driver,
 	NULL,
 };

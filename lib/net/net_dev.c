@@ -135,7 +135,7 @@ int updk_net_open(const char *addr, const struct updk_net_opts *opts, struct upd
 		}
 	if (!nd->drv) {
 		log_err("%s: no updk NIC driver for device %04x:%04x (updk drives Intel 82599, "
-			"X540 and X550 NICs)",
+			"X540 and X550 NICs and virtio-net 1.x, 1af4:1041)",
 			addr, vid, did);
 		rc = -ENODEV;
 		goto fail_pci;
