@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * drivers/virtio-net on real VFIO, inside the test guest (test/vm/run.sh): QEMU's
+ * virtio-net-pci (disable-legacy=on, iommu_platform=on) at UPDK_VM_VIRTIO_NET, bound to
+ * vfio-pci and driven by updk through the virtual IOMMU, shares a QEMU hub with an e1000e at
+ * UPDK_VM_E1000E that stays with the guest kernel. The kernel's view of the wire (a raw
+ * AF_PACKET socket on the e1000e) is the independent second opinion:
+ * - MAC and link as QEMU was told (run.sh: mac=52:54:00:12:34:06);
+ * - updk sends numbered frames of many sizes: the kernel receives every one, in order,
+ *   byte-identical;
+ * - the kernel sends numbered frames: updk receives every one, in order, byte-identical;
+ * - promiscuous mode through the control queue: frames for another MAC are filtered until it
+ *   is on;
+ * - forwarding: the kernel sends, updk swaps the MACs and sends back, the kernel gets them all.
+ *
+ * Frames carry the local experimental EtherType 0x88b5 so that anything else on the hub (IPv6
+ * chatter of the kernel) is ignored. The e1000e under TCG takes ~120k frames a second, so
+ * frames go in bursts of 32 and each side waits for the burst before the next.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include <updk/net.h>
+
+#define ETHERTYPE_TEST 0x88b5
+#define QEMU_VIRTIO_MAC "\x52\x54\x00\x12\x34\x06" /* test/vm/run.sh: mac= of 06.0 */
+#define FRAMES 2000
+#define BURST 32
+#define MAGIC 0x75706b64u /* "updk" */
+
+static const char *vm_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v)
+		cr_skip_test("%s is not set: these tests run inside the test guest (make check-vm)",
+			     name);
+	return v;
+}
+
+static const char *setup_sh(void)
+{
+	const char *s = getenv("UPDK_SETUP_SH");
+
+	return s && *s ? s : "scripts/setup.sh";
+}
+
+static void driver_of(const char *bdf, char *buf, size_t len)
+{
+	char path[256], target[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	buf[0] = '\0';
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+
+	if (strlen(base) < len)
+		memcpy(buf, base, strlen(base) + 1);
+}
+
+static void bind_vfio(const char *bdf)
+{
+	char drv[64], cmd[512];
+
+	driver_of(bdf, drv, sizeof(drv));
+	if (strcmp(drv, "vfio-pci") != 0) {
+		snprintf(cmd, sizeof(cmd), "%s bind %s >&2", setup_sh(), bdf);
+		cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
+	}
+	driver_of(bdf, drv, sizeof(drv));
+	cr_assert_str_eq(drv, "vfio-pci", "%s is not bound to vfio-pci", bdf);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- the kernel's side: the e1000e interface and a raw socket on it ----------------------- */
+
+struct kside {
+	char ifname[IFNAMSIZ];
+	int ifindex;
+	uint8_t mac[6];
+	int fd;
+};
+
+static void kside_open(struct kside *k)
+{
+	const char *bdf = vm_env("UPDK_VM_E1000E");
+	char path[256], cmd[512];
+	struct ifreq ifr;
+	FILE *f;
+	int s;
+
+	snprintf(cmd, sizeof(cmd), "ls /sys/bus/pci/devices/%s/net/ 2>/dev/null", bdf);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(k->ifname, sizeof(k->ifname), f),
+			   "%s has no network interface: is it bound to e1000e?", bdf);
+	pclose(f);
+	k->ifname[strcspn(k->ifname, "\n")] = '\0';
+
+	/* no IPv6 chatter from this interface; the tests filter by EtherType anyway */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", k->ifname);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	cr_assert_geq(s, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", k->ifname);
+	cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0, "SIOCGIFFLAGS %s: %s", k->ifname,
+		     strerror(errno));
+	ifr.ifr_flags |= IFF_UP;
+	cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "bringing %s up: %s", k->ifname,
+		     strerror(errno));
+	cr_assert_eq(ioctl(s, SIOCGIFHWADDR, &ifr), 0);
+	memcpy(k->mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(s);
+	k->ifindex = (int)if_nametoindex(k->ifname);
+	cr_assert_gt(k->ifindex, 0);
+
+	k->fd = socket(AF_PACKET, SOCK_RAW, htons(ETHERTYPE_TEST));
+	cr_assert_geq(k->fd, 0, "AF_PACKET socket: %s", strerror(errno));
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETHERTYPE_TEST),
+				   .sll_ifindex = k->ifindex };
+	cr_assert_eq(bind(k->fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	int rcvbuf = 8 << 20;
+
+	setsockopt(k->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* the e1000e's carrier comes up some time after IFF_UP */
+	uint64_t end = now_ms() + 5000;
+
+	for (;;) {
+		char c = '0';
+
+		snprintf(path, sizeof(path), "/sys/class/net/%s/carrier", k->ifname);
+		f = fopen(path, "r");
+		if (f) {
+			c = (char)fgetc(f);
+			fclose(f);
+		}
+		if (c == '1')
+			break;
+		cr_assert_lt(now_ms(), end, "%s has no carrier 5 s after going up", k->ifname);
+		usleep(10000);
+	}
+}
+
+static void kside_send(struct kside *k, const uint8_t *frame, size_t len)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETHERTYPE_TEST),
+				   .sll_ifindex = k->ifindex,
+				   .sll_halen = 6 };
+
+	memcpy(sll.sll_addr, frame, 6);
+	ssize_t n = sendto(k->fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll));
+
+	cr_assert_eq(n, (ssize_t)len, "sendto on %s: %s", k->ifname, strerror(errno));
+}
+
+/* The next test frame the kernel receives (others skipped), or -1 after @timeout_ms. */
+static ssize_t kside_recv(struct kside *k, uint8_t *buf, size_t len, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = k->fd, .events = POLLIN };
+
+	for (;;) {
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return -1;
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(k->fd, buf, len, 0, (struct sockaddr *)&from, &fl);
+
+		if (n < 0)
+			return -1;
+		/* frames the interface sent itself come back as PACKET_OUTGOING: not ours */
+		if (from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		return n;
+	}
+}
+
+/* ---- frames ----------------------------------------------------------------------------- */
+
+/* Frame @seq: dst, src, EtherType, magic, seq, then a byte pattern; 60..1514 bytes. */
+static size_t make_frame(uint8_t *f, uint32_t seq, const uint8_t dst[6], const uint8_t src[6])
+{
+	size_t len = 60 + (seq * 97u) % (1514 - 60 + 1);
+	uint32_t magic = htonl(MAGIC), nseq = htonl(seq);
+
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = ETHERTYPE_TEST >> 8;
+	f[13] = ETHERTYPE_TEST & 0xff;
+	memcpy(f + 14, &magic, 4);
+	memcpy(f + 18, &nseq, 4);
+	for (size_t i = 22; i < len; i++)
+		f[i] = (uint8_t)(seq * 7 + i);
+	return len;
+}
+
+/* A test frame received by updk (others, from elsewhere on the hub, are not). */
+static bool is_test_frame(const uint8_t *f, size_t len)
+{
+	uint32_t magic;
+
+	if (len < 22 || f[12] != ETHERTYPE_TEST >> 8 || f[13] != (ETHERTYPE_TEST & 0xff))
+		return false;
+	memcpy(&magic, f + 14, 4);
+	return ntohl(magic) == MAGIC;
+}
+
+static struct updk_net_dev *open_virtio(bool promisc)
+{
+	const char *bdf = vm_env("UPDK_VM_VIRTIO_NET");
+	struct updk_net_opts o = { .opts_size = sizeof(o),
+				   .promiscuous = promisc,
+				   .link_wait_ms = 2000 };
+	struct updk_net_dev *dev = NULL;
+
+	bind_vfio(bdf);
+	cr_assert_eq(updk_net_open(bdf, &o, &dev), 0, "updk_net_open(%s) failed", bdf);
+	cr_assert_str_eq(updk_net_driver_name(dev), "virtio-net");
+	return dev;
+}
+
+/* Poll updk until @want test frames arrived (others freed) or 3 s passed; returns how many. */
+static unsigned updk_recv(struct updk_net_dev *dev, struct updk_pkt **got, unsigned want)
+{
+	uint64_t end = now_ms() + 3000;
+	unsigned n = 0;
+
+	while (n < want && now_ms() < end) {
+		struct updk_pkt *p[BURST];
+		uint16_t k = updk_net_rx_burst(dev, 0, p, BURST);
+
+		for (uint16_t i = 0; i < k; i++) {
+			if (n < want && is_test_frame(updk_pkt_data(p[i]), p[i]->len))
+				got[n++] = p[i];
+			else
+				updk_pkt_free(p[i]);
+		}
+	}
+	return n;
+}
+
+Test(virtio_net, mac_and_link_as_qemu_was_told)
+{
+	struct updk_net_dev *dev = open_virtio(false);
+	struct updk_net_link link = { 0 };
+	struct updk_net_stats st;
+	uint8_t mac[6];
+
+	updk_net_mac(dev, mac);
+	cr_assert_arr_eq(mac, QEMU_VIRTIO_MAC, 6,
+			 "MAC %02x:%02x:%02x:%02x:%02x:%02x, QEMU was given 52:54:00:12:34:06",
+			 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	cr_assert_eq(updk_net_link(dev, &link), 0);
+	cr_assert(link.up, "QEMU's link is up (no set_link off)");
+	cr_assert_eq(updk_net_stats(dev, &st), 0);
+	cr_assert_eq(st.tx_packets, 0);
+	cr_assert_eq(updk_net_set_promiscuous(dev, true), 0);
+	cr_assert_eq(updk_net_set_promiscuous(dev, false), 0);
+	updk_net_close(dev);
+}
+
+Test(virtio_net, updk_sends_kernel_receives_in_order)
+{
+	struct kside k;
+	struct updk_net_dev *dev;
+	struct updk_pktpool *pool;
+	static uint8_t want[1600], got[2048];
+	uint8_t mac[6];
+
+	kside_open(&k);
+	dev = open_virtio(false);
+	updk_net_mac(dev, mac);
+	pool = updk_pktpool_create("vm-tx", 1024, 0, 0, 32, -1);
+	cr_assert_not_null(pool);
+	for (uint32_t seq = 0; seq < FRAMES; seq += BURST) {
+		struct updk_pkt *p[BURST];
+		unsigned n = FRAMES - seq < BURST ? FRAMES - seq : BURST, sent = 0;
+
+		cr_assert_eq(updk_pkt_alloc_bulk(pool, p, n), 0);
+		for (unsigned i = 0; i < n; i++)
+			p[i]->len = (uint16_t)make_frame(updk_pkt_data(p[i]), seq + i, k.mac, mac);
+		uint64_t end = now_ms() + 2000;
+
+		while (sent < n) {
+			sent += updk_net_tx_burst(dev, 0, p + sent, (uint16_t)(n - sent));
+			cr_assert_lt(now_ms(), end, "transmit ring stayed full");
+		}
+		for (unsigned i = 0; i < n; i++) {
+			size_t wl = make_frame(want, seq + i, k.mac, mac);
+			ssize_t gl = kside_recv(&k, got, sizeof(got), 3000);
+
+			cr_assert_geq(gl, 0,
+				      "the kernel received %u of %u frames; frame %u missing",
+				      seq + i, FRAMES, seq + i);
+			cr_assert_eq((size_t)gl, wl, "frame %u: %zd bytes, sent %zu", seq + i, gl,
+				     wl);
+			cr_assert_arr_eq(got, want, wl,
+					 "frame %u differs (got seq %02x%02x%02x%02x)", seq + i,
+					 got[18], got[19], got[20], got[21]);
+		}
+	}
+	struct updk_net_stats st;
+
+	cr_assert_eq(updk_net_stats(dev, &st), 0);
+	cr_assert_eq(st.tx_packets, FRAMES);
+	cr_assert_eq(st.tx_errors, 0);
+	updk_net_close(dev);
+	updk_pktpool_free(pool);
+	close(k.fd);
+}
+
+Test(virtio_net, kernel_sends_updk_receives_in_order)
+{
+	struct kside k;
+	struct updk_net_dev *dev;
+	static uint8_t want[1600];
+	uint8_t mac[6];
+
+	kside_open(&k);
+	dev = open_virtio(false);
+	updk_net_mac(dev, mac);
+	for (uint32_t seq = 0; seq < FRAMES; seq += BURST) {
+		struct updk_pkt *p[BURST];
+		unsigned n = FRAMES - seq < BURST ? FRAMES - seq : BURST, got;
+
+		for (unsigned i = 0; i < n; i++) {
+			size_t l = make_frame(want, seq + i, mac, k.mac);
+
+			kside_send(&k, want, l);
+		}
+		got = updk_recv(dev, p, n);
+		cr_assert_eq(got, n, "updk received %u of the %u frames from %u on", got, n, seq);
+		for (unsigned i = 0; i < n; i++) {
+			size_t wl = make_frame(want, seq + i, mac, k.mac);
+
+			cr_assert_eq(p[i]->len, wl, "frame %u: %u bytes, sent %zu", seq + i,
+				     p[i]->len, wl);
+			cr_assert_arr_eq(updk_pkt_data(p[i]), want, wl, "frame %u differs",
+					 seq + i);
+		}
+		updk_pkt_free_bulk(p, n);
+	}
+	struct updk_net_stats st;
+
+	cr_assert_eq(updk_net_stats(dev, &st), 0);
+	cr_assert_geq(st.rx_packets, FRAMES);
+	cr_assert_eq(st.rx_errors, 0);
+	updk_net_close(dev);
+	close(k.fd);
+}
+
+Test(virtio_net, promiscuous_through_the_control_queue)
+{
+	static const uint8_t other[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	struct kside k;
+	struct updk_net_dev *dev;
+	struct updk_pkt *p[BURST];
+	static uint8_t f[1600];
+
+	kside_open(&k);
+	dev = open_virtio(false);
+	for (uint32_t i = 0; i < 20; i++)
+		kside_send(&k, f, make_frame(f, i, other, k.mac));
+	uint64_t end = now_ms() + 500;
+	unsigned n = 0;
+
+	while (now_ms() < end)
+		n += updk_recv(dev, p, 1) ? (updk_pkt_free(p[0]), 1) : 0;
+	cr_assert_eq(n, 0, "%u frames for another MAC arrived with promiscuous mode off", n);
+	cr_assert_eq(updk_net_set_promiscuous(dev, true), 0);
+	for (uint32_t i = 0; i < 20; i++)
+		kside_send(&k, f, make_frame(f, 100 + i, other, k.mac));
+	n = updk_recv(dev, p, 20);
+	cr_assert_eq(n, 20, "promiscuous on: %u of 20 frames for another MAC arrived", n);
+	updk_pkt_free_bulk(p, n);
+	updk_net_close(dev);
+	close(k.fd);
+}
+
+Test(virtio_net, forward_with_macs_swapped)
+{
+	struct kside k;
+	struct updk_net_dev *dev;
+	static uint8_t f[1600], back[2048];
+	uint8_t mac[6];
+
+	kside_open(&k);
+	dev = open_virtio(false);
+	updk_net_mac(dev, mac);
+	for (uint32_t seq = 0; seq < 1000; seq += BURST) {
+		struct updk_pkt *p[BURST];
+		unsigned n = 1000 - seq < BURST ? 1000 - seq : BURST, got, sent = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			kside_send(&k, f, make_frame(f, seq + i, mac, k.mac));
+		got = updk_recv(dev, p, n);
+		cr_assert_eq(got, n, "updk received %u of %u", got, n);
+		for (unsigned i = 0; i < n; i++) {
+			uint8_t *d = updk_pkt_data(p[i]), t[6];
+
+			memcpy(t, d, 6);
+			memcpy(d, d + 6, 6);
+			memcpy(d + 6, t, 6);
+		}
+		while (sent < n)
+			sent += updk_net_tx_burst(dev, 0, p + sent, (uint16_t)(n - sent));
+		for (unsigned i = 0; i < n; i++) {
+			size_t wl = make_frame(f, seq + i, k.mac, mac);
+			ssize_t gl = kside_recv(&k, back, sizeof(back), 3000);
+
+			cr_assert_eq(gl, (ssize_t)wl, "frame %u came back with %zd bytes", seq + i,
+				     gl);
+			cr_assert_arr_eq(back, f, wl, "frame %u came back different", seq + i);
+		}
+	}
+	updk_net_close(dev);
+	close(k.fd);
+}
