@@ -45,11 +45,20 @@ fi
 self_sum=$(sha256sum "$0" | cut -c1-16)
 stamp="KVER=$kver
 BUILD_SUM=$self_sum"
-if [ $force = 0 ] && [ -f "$out/guest.env" ] && [ "$(cat "$out/guest.env")" = "$stamp" ] &&
-   [ -f "$out/vmlinux" ] && [ -f "$out/initramfs.cpio" ]; then
+built() {
+    [ $force = 0 ] && [ -f "$out/guest.env" ] && [ "$(cat "$out/guest.env")" = "$stamp" ] &&
+        [ -f "$out/vmlinux" ] && [ -f "$out/initramfs.cpio" ]
+}
+if built; then
     touch "$out/guest.env"      # newer than the apt lists again: skip apt-cache next time
     exit 0
 fi
+# One build at a time per output folder (two run.sh started together); the
+# second finds the work done when it gets the lock.
+mkdir -p "$out"
+exec 9> "$out/.build.lock"
+flock 9
+built && exit 0
 
 for tool in apt-get dpkg-deb depmod modprobe cpio xz; do
     command -v $tool >/dev/null || die "$tool not found: run scripts/pkgdep.sh"
@@ -61,7 +70,6 @@ file $busybox 2>/dev/null | grep -q 'dynamically' && die "$busybox is not static
 
 echo "build-guest: building the guest for $kver in $out" >&2
 rm -f "$out/guest.env"
-mkdir -p "$out"
 tmp=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 

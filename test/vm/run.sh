@@ -71,6 +71,8 @@ kver=$(sed -n 's/^KVER=//p' "$out/guest.env")
 # Per run, so that concurrent runs (QEMU locks its images) do not collide and
 # every run starts from a fresh disk.
 mkdir -p "$out/runs"
+# Folders left by runs that were killed (SIGKILL skips our clean-up).
+find "$out/runs" -mindepth 1 -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 run=$(mktemp -d "$out/runs/run.XXXXXX")
 io=$run/io
 mkdir "$io"
