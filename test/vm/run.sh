@@ -44,6 +44,10 @@ passenv=() rwdirs=()
 usage() { sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
     case $1 in
+        --timeout|--mem|--smp|--hugepages|-e|--rw)
+            [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; } ;;
+    esac
+    case $1 in
         --timeout) timeout=$2; shift 2 ;;
         --mem) mem=$2; shift 2 ;;
         --smp) smp=$2; shift 2 ;;
