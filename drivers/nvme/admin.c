@@ -443,11 +443,9 @@ int updk_nvme_admin_process_completions(struct updk_nvme_ctrlr *c)
 	if (c->failed)
 		return -ENXIO;
 	n = nvme_qpair_poll(c->adminq, 0);
-	if ((++c->adminq->polls & 0x3f) == 0) {
-		if (nvme_ctrlr_check_fatal(c))
-			return -ENXIO;
-		nvme_qpair_check_timeouts(c->adminq);
-	}
+	if ((++c->adminq->polls & 0x3f) == 0 && nvme_ctrlr_check_fatal(c))
+		return -ENXIO;
+	nvme_qpair_check_timeouts(c->adminq);
 	nvme_abort_timed_out(c);
 	nvme_aer_handle(c);
 	return c->failed ? -ENXIO : n;

@@ -40,11 +40,11 @@ struct nvme_req {
 	struct nvme_req *parent; /* for a child of a split I/O */
 	uint64_t *list; /* this slot's PRP list / SGL segment area */
 	uint64_t list_iova;
-	uint64_t submit_tsc;
 	uint16_t cid;
 	uint16_t next_free;
 	uint8_t state;
 	uint8_t flags;
+	uint8_t age; /* timeout checks this command has been outstanding through */
 	uint16_t opc;
 	/* a parent: children not yet completed and the first failing completion */
 	uint32_t children;
@@ -80,7 +80,7 @@ struct updk_nvme_qpair {
 	bool dead; /* being freed: submissions refused */
 	bool sgl;
 	uint16_t qid;
-	uint64_t now_tsc; /* coarse time, updated once per poll */
+	uint64_t last_check_tsc; /* last timeout check that aged the commands */
 	uint32_t polls;
 	struct updk_nvme_ctrlr *ctrlr;
 	struct updk_nvme_stats stats;
@@ -188,6 +188,12 @@ void nvme_qpair_set_shadow(struct updk_nvme_qpair *qp);
 int nvme_qpair_poll(struct updk_nvme_qpair *qp, uint32_t max);
 void nvme_qpair_fail_all(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc);
 void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp);
+
+/* Timeouts without a clock read per command: every quarter of the timeout, each outstanding
+ * command ages by one; at NVME_AGE_TIMEOUT it has been outstanding for 3/4 to 4/4 of the
+ * timeout and more, and is aborted; at twice that, the controller is marked failed. */
+#define NVME_AGE_STEPS 4
+#define NVME_AGE_TIMEOUT 4
 void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *from);
 
 static inline struct nvme_req *nvme_req_get(struct updk_nvme_qpair *qp)
@@ -215,7 +221,7 @@ static inline void nvme_req_put(struct updk_nvme_qpair *qp, struct nvme_req *req
 static inline void nvme_sq_advance(struct updk_nvme_qpair *qp, struct nvme_req *req)
 {
 	req->state = NVME_REQ_OUTSTANDING;
-	req->submit_tsc = qp->now_tsc;
+	req->age = 0;
 	if (NVME_UNLIKELY(++qp->sq_tail == qp->qsize))
 		qp->sq_tail = 0;
 	qp->stats.cmds_submitted++;

@@ -126,7 +126,7 @@ int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsiz
 	}
 	nvme_qpair_set_shadow(qp);
 	nvme_qpair_reset_rings(qp);
-	qp->now_tsc = updk_tsc();
+	qp->last_check_tsc = updk_tsc();
 	*qpp = qp;
 	return 0;
 }
@@ -220,7 +220,6 @@ int nvme_qpair_poll(struct updk_nvme_qpair *qp, uint32_t max)
 	uint32_t n = 0;
 
 	nvme_sq_ring(qp);
-	qp->now_tsc = updk_tsc();
 	if (max == 0)
 		max = UINT32_MAX;
 	while (n < max) {
@@ -286,27 +285,32 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 {
 	struct updk_nvme_ctrlr *ctrlr = qp->ctrlr;
 	uint64_t limit = qp->qid ? ctrlr->io_timeout_tsc : ctrlr->admin_timeout_tsc;
-	uint64_t now = qp->now_tsc;
+	uint64_t now;
 
-	if (!limit)
+	if (!limit || !qp->outstanding)
 		return;
+	now = updk_tsc();
+	if (now - qp->last_check_tsc < limit / NVME_AGE_STEPS)
+		return;
+	qp->last_check_tsc = now;
 	for (uint16_t i = 0; i < qp->depth; i++) {
 		struct nvme_req *req = &qp->reqs[i];
 
 		if (req->state != NVME_REQ_OUTSTANDING || (req->flags & NVME_REQF_NO_TIMEOUT))
 			continue;
-		if (now - req->submit_tsc < limit)
-			continue;
-		if (!(req->flags & NVME_REQF_TIMED_OUT)) {
+		if (req->age < UINT8_MAX)
+			req->age++;
+		if (req->age == NVME_AGE_TIMEOUT) {
+			uint32_t none = NVME_CID_NONE;
+
 			req->flags |= NVME_REQF_TIMED_OUT;
 			qp->stats.timeouts++;
 			log_warn("%s: queue %u: command %u (opcode 0x%02x) timed out: aborting it",
 				 ctrlr->name, qp->qid, req->cid, req->opc);
 			/* The admin thread sends the Abort (admin_process_completions). */
-			uint32_t none = NVME_CID_NONE;
 			__atomic_compare_exchange_n(&qp->abort_cid, &none, req->cid, false,
 						    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
-		} else if (now - req->submit_tsc >= 2 * limit && !ctrlr->failed) {
+		} else if (req->age == 2 * NVME_AGE_TIMEOUT && !ctrlr->failed) {
 			log_err("%s: queue %u: command %u still outstanding after its abort: "
 				"controller marked failed, call updk_nvme_ctrlr_reset()",
 				ctrlr->name, qp->qid, req->cid);
@@ -315,18 +319,25 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 	}
 }
 
+/* Work done every 32nd poll: the QSBR quiescent state and, now and then, the timeouts. */
+static void __attribute__((noinline)) nvme_qpair_tick(struct updk_nvme_qpair *qp)
+{
+	updk_mem_quiescent();
+	if ((qp->polls & 0x3ff) == 0)
+		nvme_qpair_check_timeouts(qp);
+}
+
 int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max)
 {
 	int n;
 
-	if (NVME_UNLIKELY(qp->ctrlr->failed)) {
+	if (NVME_UNLIKELY(__atomic_load_n(&qp->ctrlr->failed, __ATOMIC_RELAXED))) {
 		updk_mem_quiescent();
 		return -ENXIO;
 	}
 	n = nvme_qpair_poll(qp, max);
-	if (NVME_UNLIKELY((++qp->polls & 0xfff) == 0) && qp->outstanding)
-		nvme_qpair_check_timeouts(qp);
-	updk_mem_quiescent();
+	if (NVME_UNLIKELY((++qp->polls & 0x1f) == 0))
+		nvme_qpair_tick(qp);
 	return n;
 }
 

@@ -618,8 +618,11 @@ void updk_nvme_qpair_free(struct updk_nvme_qpair *qp);
 
 /**
  * Write the pending SQ tail doorbell (once), reap up to @max completions (0: as many as there
- * are), call their callbacks, then write the CQ head doorbell once for the whole batch. Reports
- * a quiescent state for updk_mem (updk_mem_quiescent()), so a poll loop needs no other call.
+ * are), call their callbacks, then write the CQ head doorbell once for the whole batch. Every
+ * 32nd call reports a quiescent state for updk_mem (updk_mem_quiescent()), so a poll loop needs
+ * no other call, and now and then ages outstanding commands for their timeout (the Abort of a
+ * timed-out command is sent by updk_nvme_admin_process_completions(); a command still stuck
+ * after twice its timeout marks the controller failed, to be reset).
  * Returns the number of commands completed (an I/O split in children counts once, when its
  * last child completes), or -ENXIO when the controller has failed (outstanding commands are
  * then completed with Command Aborted By Host after an updk_nvme_ctrlr_reset()).

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * drivers/nvme against sim:nvme: vectored I/O (PRP and SGL), qpairs on several threads, admin
+ * commands and passthrough, reset with commands in flight, and the device faults of the model
+ * (fatal status, lost completion -> abort, bogus CID, SQ head beyond the tail, never ready,
+ * surprise removal, namespace attribute change).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "test/model/nvme_util.h"
+
+TestSuite(nvme_ctrl, .init = nvme_test_mem_setup, .timeout = 60);
+
+Test(nvme_ctrl, vectored_prp_and_sgl)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=4M,lba=512");
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct updk_nvme_qpair *qp = alloc_qp(c, 15);
+	uint8_t *a = updk_dma_zalloc(3 * 4096, 4096, UPDK_NUMA_ANY, NULL);
+	uint8_t *b = updk_dma_zalloc(3 * 4096, 4096, UPDK_NUMA_ANY, NULL);
+	uint8_t *r = updk_dma_zalloc(8 * 4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d = { 0 };
+
+	fill(a, 3 * 4096, 11);
+	fill(b, 3 * 4096, 12);
+	/* PRP-describable: first ends on a page, second starts on one */
+	struct iovec prp_iov[2] = { { a + 2048, 2048 }, { b, 4096 + 512 } };
+	cr_assert_eq(updk_nvme_ns_writev(ns, qp, prp_iov, 2, 0, 13, io_done_cb, &d, 0), 0);
+	wait_done(qp, &d);
+	assert_ok(&d);
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, r, 0, 13, io_done_cb, &d, 0), 0);
+	wait_done(qp, &d);
+	cr_assert_eq(memcmp(r, a + 2048, 2048), 0);
+	cr_assert_eq(memcmp(r + 2048, b, 4096 + 512), 0);
+
+	/* not PRP-describable (a hole mid page): needs SGL, which sim:nvme offers */
+	cr_assert(updk_nvme_ctrlr_sgl_supported(c));
+	struct iovec sgl_iov[3] = { { a, 512 }, { b + 1024, 1024 }, { a + 8192, 512 } };
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_writev(ns, qp, sgl_iov, 3, 100, 4, io_done_cb, &d, 0), 0);
+	wait_done(qp, &d);
+	assert_ok(&d);
+	memset(&d, 0, sizeof(d));
+	memset(r, 0, 4096);
+	struct iovec rd_iov[2] = { { r + 4, 1000 }, { r + 3000, 1048 } };
+	cr_assert_eq(updk_nvme_ns_readv(ns, qp, rd_iov, 2, 100, 4, io_done_cb, &d, 0), 0);
+	wait_done(qp, &d);
+	assert_ok(&d);
+	cr_assert_eq(memcmp(r + 4, a, 512), 0);
+	cr_assert_eq(memcmp(r + 4 + 512, b + 1024, 488), 0);
+	cr_assert_eq(memcmp(r + 3000, b + 1024 + 488, 536), 0);
+	cr_assert_eq(memcmp(r + 3000 + 536, a + 8192, 512), 0);
+
+	/* lengths that do not add up to the blocks are refused */
+	cr_assert_eq(updk_nvme_ns_readv(ns, qp, rd_iov, 2, 100, 5, io_done_cb, &d, 0), -EINVAL);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(a);
+	updk_dma_free(b);
+	updk_dma_free(r);
+}
+
+Test(nvme_ctrl, vectored_without_sgl_refused)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .no_sgl = true };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_ns *ns;
+	uint8_t *a = updk_dma_zalloc(8192, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d = { 0 };
+	struct iovec iov[2] = { { a, 512 }, { a + 4096 + 512, 512 } };
+
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M", &o, &c), 0);
+	ns = updk_nvme_ns_get(c, 1);
+	qp = alloc_qp(c, 7);
+	cr_assert_not(updk_nvme_ctrlr_sgl_supported(c));
+	cr_assert_eq(updk_nvme_ns_writev(ns, qp, iov, 2, 0, 2, io_done_cb, &d, 0), -EINVAL);
+	cr_assert_eq(updk_nvme_qpair_outstanding(qp), 0);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(a);
+}
+
+struct worker {
+	struct updk_nvme_ns *ns;
+	struct updk_nvme_qpair *qp;
+	uint64_t base;
+	int errors;
+	int mismatches;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t *wb = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	uint8_t *rb = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+
+	for (uint32_t i = 0; i < 1500; i++) {
+		struct io_done d = { 0 };
+		uint64_t lba = w->base + (i % 64) * 8;
+
+		fill(wb, 4096, (uint32_t)(w->base + i));
+		if (updk_nvme_ns_write(w->ns, w->qp, wb, lba, 8, io_done_cb, &d, 0) != 0) {
+			w->errors++;
+			break;
+		}
+		while (!d.done)
+			updk_nvme_qpair_process_completions(w->qp, 0);
+		w->errors += updk_nvme_cpl_is_error(&d.cpl);
+		d.done = 0;
+		if (updk_nvme_ns_read(w->ns, w->qp, rb, lba, 8, io_done_cb, &d, 0) != 0) {
+			w->errors++;
+			break;
+		}
+		while (!d.done)
+			updk_nvme_qpair_process_completions(w->qp, 0);
+		w->errors += updk_nvme_cpl_is_error(&d.cpl);
+		w->mismatches += memcmp(wb, rb, 4096) != 0;
+	}
+	updk_dma_free(wb);
+	updk_dma_free(rb);
+	updk_mem_thread_exit();
+	return NULL;
+}
+
+Test(nvme_ctrl, qpairs_on_threads)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=8M,lba=512");
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct worker w[4];
+	pthread_t t[4];
+	struct updk_nvme_stats st;
+
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .ns = ns,
+					.qp = alloc_qp(c, 31),
+					.base = (uint64_t)i * 1024 };
+		cr_assert_eq(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		cr_assert_eq(w[i].errors, 0, "worker %d", i);
+		cr_assert_eq(w[i].mismatches, 0, "worker %d", i);
+	}
+	for (int i = 0; i < 4; i++)
+		updk_nvme_qpair_free(w[i].qp);
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_geq(st.cmds_completed, 4 * 3000);
+	cr_assert_eq(st.bogus_completions, 0);
+	updk_nvme_ctrlr_close(c);
+}
+
+Test(nvme_ctrl, qpair_limits)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .num_io_queues = 2 };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct updk_nvme_qpair *qp[3] = { 0 };
+	struct updk_nvme_qpair_opts qo = { .opts_size = sizeof(qo), .depth = 100 };
+
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M,mqes=63", &o, &c), 0);
+	cr_assert_eq(updk_nvme_ctrlr_max_qpair_depth(c), 63);
+	cr_assert_eq(updk_nvme_qpair_alloc(c, &qo, &qp[0]), -EINVAL, "depth above MQES");
+	cr_assert_null(qp[0]);
+	qp[0] = alloc_qp(c, 63);
+	qp[1] = alloc_qp(c, 0);
+	cr_assert_eq(updk_nvme_qpair_alloc(c, NULL, &qp[2]), -EBUSY, "only 2 queues asked for");
+	cr_assert_neq(updk_nvme_qpair_id(qp[0]), updk_nvme_qpair_id(qp[1]));
+	updk_nvme_qpair_free(qp[0]);
+	qp[0] = alloc_qp(c, 1);
+	updk_nvme_qpair_free(qp[0]);
+	updk_nvme_qpair_free(qp[1]);
+	updk_nvme_ctrlr_close(c);
+}
+
+Test(nvme_ctrl, admin_commands)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M");
+	struct updk_nvme_smart_log smart;
+	struct updk_nvme_error_log errlog[4];
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_IDENTIFY, .cdw10 = 1 };
+	struct updk_nvme_id_ctrl *id = malloc(sizeof(*id));
+	struct updk_nvme_cpl cpl;
+	struct io_done d = { 0 };
+
+	/* raw passthrough, synchronous: Identify Controller again, compared with the copy */
+	cr_assert_eq(updk_nvme_admin_sync(c, &cmd, id, 4096, &cpl), 0);
+	cr_assert_eq(memcmp(id, updk_nvme_ctrlr_id(c), 4096), 0);
+	free(id);
+
+	cr_assert_eq(updk_nvme_ctrlr_get_log_page(c, UPDK_NVME_LOG_SMART, 0xffffffff, &smart,
+						  sizeof(smart), 0, io_done_cb, &d),
+		     0);
+	while (!d.done)
+		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
+	assert_ok(&d);
+	cr_assert_neq(smart.temperature, 0, "a composite temperature in kelvin");
+
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ctrlr_get_log_page(c, UPDK_NVME_LOG_ERROR, 0xffffffff, errlog,
+						  sizeof(errlog), 0, io_done_cb, &d),
+		     0);
+	while (!d.done)
+		updk_nvme_admin_process_completions(c);
+	assert_ok(&d);
+
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ctrlr_get_feature(c, UPDK_NVME_FEAT_NUMBER_OF_QUEUES, 0, NULL, 0,
+						 io_done_cb, &d),
+		     0);
+	while (!d.done)
+		updk_nvme_admin_process_completions(c);
+	assert_ok(&d);
+	cr_assert_eq((d.cpl.cdw0 & 0xffff) + 1, updk_nvme_ctrlr_max_qpairs(c));
+
+	/* an opcode the controller does not know: the status comes back named */
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opc = 0xc3;
+	cr_assert_eq(updk_nvme_admin_sync(c, &cmd, NULL, 0, &cpl), -EIO);
+	cr_assert_eq(updk_nvme_cpl_sc(&cpl), UPDK_NVME_SC_INVALID_OPCODE);
+
+	cr_assert_eq(updk_nvme_ctrlr_get_log_page(c, 2, 0, &smart, 3, 0, io_done_cb, &d), -EINVAL);
+	updk_nvme_ctrlr_close(c);
+}
+
+Test(nvme_ctrl, io_passthrough)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
+	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct updk_nvme_cmd cmd = {
+		.opc = UPDK_NVME_OPC_WRITE, .nsid = 1, .cdw10 = 5, .cdw12 = 7
+	};
+	struct io_done d = { 0 };
+
+	fill(buf, 4096, 5);
+	cr_assert_eq(updk_nvme_io_raw(qp, &cmd, buf, 4096, io_done_cb, &d), 0);
+	wait_done(qp, &d);
+	assert_ok(&d);
+	memset(buf, 0, 4096);
+	cmd.opc = UPDK_NVME_OPC_READ;
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_io_raw(qp, &cmd, buf, 4096, io_done_cb, &d), 0);
+	wait_done(qp, &d);
+	assert_ok(&d);
+	{
+		uint8_t *ref = malloc(4096);
+
+		fill(ref, 4096, 5);
+		cr_assert_eq(memcmp(ref, buf, 4096), 0);
+		free(ref);
+	}
+	/* LBA out of range reported by the device, named */
+	cmd.cdw10 = 4096;
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_io_raw(qp, &cmd, buf, 4096, io_done_cb, &d), 0);
+	wait_done(qp, &d);
+	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_LBA_OUT_OF_RANGE);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
+Test(nvme_ctrl, reset_with_commands_in_flight)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct updk_nvme_qpair *qp = alloc_qp(c, 15);
+	uint8_t *buf = updk_dma_zalloc(8 * 4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d[8] = { 0 };
+	struct updk_nvme_stats st;
+
+	/* completions held back long enough for the reset to find the commands in flight */
+	sim_nvme_fault_delay(c->dev, 2000000);
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(updk_nvme_ns_read(ns, qp, buf + i * 4096, (uint64_t)i * 8, 8,
+					       io_done_cb, &d[i], 0),
+			     0);
+	updk_nvme_qpair_flush(qp);
+	cr_assert_eq(updk_nvme_qpair_process_completions(qp, 0), 0);
+	cr_assert_eq(updk_nvme_ctrlr_reset(c), 0);
+	sim_nvme_fault_delay(c->dev, 0);
+	for (int i = 0; i < 8; i++) {
+		cr_assert_eq(d[i].done, 1, "command %d completed by the reset", i);
+		cr_assert_eq(updk_nvme_cpl_sct(&d[i].cpl), UPDK_NVME_SCT_PATH);
+		cr_assert_eq(updk_nvme_cpl_sc(&d[i].cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+	}
+	cr_assert_eq(updk_nvme_qpair_outstanding(qp), 0);
+	/* the qpair works again, and the controller still has its namespaces */
+	memset(d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 8, io_done_cb, &d[0], 0), 0);
+	wait_done(qp, &d[0]);
+	assert_ok(&d[0]);
+	cr_assert_eq(updk_nvme_ctrlr_first_active_ns(c), 1);
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(st.resets, 1);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
+Test(nvme_ctrl, fatal_status_then_reset)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct updk_nvme_qpair *qp = alloc_qp(c, 15);
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d = { 0 };
+	int rc = 0;
+
+	sim_nvme_fault_fatal(c->dev);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	for (int i = 0; i < 1000000 && rc == 0; i++) {
+		rc = updk_nvme_admin_process_completions(c);
+		updk_nvme_qpair_process_completions(qp, 0);
+	}
+	cr_assert_eq(rc, -ENXIO, "the admin poller sees CSTS.CFS");
+	cr_assert(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_eq(updk_nvme_qpair_process_completions(qp, 0), -ENXIO);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), -ENXIO);
+	cr_assert_eq(updk_nvme_ctrlr_reset(c), 0);
+	cr_assert_eq(d.done, 1);
+	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	wait_done(qp, &d);
+	assert_ok(&d);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
+Test(nvme_ctrl, lost_completion_is_aborted)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .io_timeout_ms = 50 };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_ns *ns;
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d = { 0 };
+	struct updk_nvme_stats st;
+
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M,lba=512", &o, &c), 0);
+	ns = updk_nvme_ns_get(c, 1);
+	qp = alloc_qp(c, 7);
+	sim_nvme_fault_drop(c->dev, updk_nvme_qpair_id(qp));
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	for (long i = 0; i < 100000000L && !d.done; i++) {
+		cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0);
+		if ((i & 0xff) == 0)
+			cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
+	}
+	cr_assert_eq(d.done, 1);
+	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORT_REQUESTED);
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(st.timeouts, 1);
+	cr_assert_eq(st.aborts_sent, 1);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
+static void bad_cqe_case(int which)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d[2] = { 0 };
+	struct updk_nvme_stats st;
+
+	if (which == 0)
+		sim_nvme_fault_bogus_cid(c->dev, updk_nvme_qpair_id(qp), 5);
+	else
+		sim_nvme_fault_sqhd_beyond_tail(c->dev, updk_nvme_qpair_id(qp));
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d[0], 0), 0);
+	for (int i = 0; i < 2000000; i++)
+		updk_nvme_qpair_process_completions(qp, 0);
+	updk_nvme_qpair_get_stats(qp, &st);
+	cr_assert_eq(st.bogus_completions, 1);
+	if (which == 0)
+		cr_assert_eq(d[0].done, 0, "a CQE naming a CID not outstanding completes nothing");
+	else
+		cr_assert_eq(d[0].done, 1, "the command itself completes; its SQ head is ignored");
+	/* the qpair goes on working */
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d[1], 0), 0);
+	wait_done(qp, &d[1]);
+	assert_ok(&d[1]);
+	updk_nvme_qpair_free(qp);
+	if (which == 0)
+		cr_assert_eq(d[0].done, 1, "completed by the qpair's release");
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
+Test(nvme_ctrl, bogus_cid_refused)
+{
+	bad_cqe_case(0);
+}
+
+Test(nvme_ctrl, sq_head_beyond_tail_refused)
+{
+	bad_cqe_case(1);
+}
+
+Test(nvme_ctrl, namespace_attribute_change)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?ns=2,size=1M");
+	struct updk_nvme_ns *ns2 = updk_nvme_ns_get(c, 2);
+	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d = { 0 };
+
+	cr_assert_not_null(ns2);
+	cr_assert_eq(sim_nvme_ns_set_active(c->dev, 2, false), 0);
+	for (int i = 0; i < 100000 && updk_nvme_ns_is_active(ns2); i++)
+		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
+	cr_assert_not(updk_nvme_ns_is_active(ns2), "the event re-read the namespaces");
+	cr_assert_null(updk_nvme_ns_get(c, 2));
+	cr_assert_eq(updk_nvme_ctrlr_next_active_ns(c, 1), 0);
+	cr_assert_eq(updk_nvme_ns_read(ns2, qp, buf, 0, 1, io_done_cb, &d, 0), -ENODEV);
+	/* and back: AERs were re-armed */
+	cr_assert_eq(sim_nvme_ns_set_active(c->dev, 2, true), 0);
+	for (int i = 0; i < 100000 && !updk_nvme_ns_is_active(ns2); i++)
+		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
+	cr_assert(updk_nvme_ns_is_active(ns2));
+	cr_assert_eq(updk_nvme_ns_get(c, 2), ns2, "the same object, updated in place");
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
+Test(nvme_ctrl, never_ready_after_reset)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M");
+	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
+	struct timespec t0, t1;
+
+	sim_nvme_fault_never_ready(c->dev, true);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(updk_nvme_ctrlr_reset(c), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 5, "bounded by CAP.TO (1 s here)");
+	cr_assert(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_eq(updk_nvme_qpair_process_completions(qp, 0), -ENXIO);
+	/* a failed controller still closes cleanly, qpair included */
+	updk_nvme_ctrlr_close(c);
+}
+
+Test(nvme_ctrl, surprise_removal)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M");
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d = { 0 };
+	int rc = 0;
+
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	sim_nvme_fault_remove(c->dev);
+	for (int i = 0; i < 100000 && rc == 0; i++)
+		rc = updk_nvme_admin_process_completions(c);
+	cr_assert_eq(rc, -ENXIO, "registers reading all ones mark the controller failed");
+	cr_assert_eq(updk_nvme_ctrlr_reset(c), -ENODEV);
+	cr_assert_eq(d.done, 1, "outstanding commands completed by the failed reset");
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}

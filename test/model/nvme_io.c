@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * drivers/nvme against sim:nvme: bring-up and identify, every I/O command, PRP edges, MDTS
+ * splits, queue full, ring wrap, and the doorbell counters.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test/model/nvme_util.h"
+
+TestSuite(nvme_io, .init = nvme_test_mem_setup, .timeout = 60);
+
+Test(nvme_io, open_identify_close)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?ns=2,size=16M,lba=4096,mdts=5");
+	const struct updk_nvme_id_ctrl *id = updk_nvme_ctrlr_id(c);
+	struct updk_nvme_ns *ns;
+
+	cr_assert_eq(id->mdts, 5);
+	cr_assert_eq(updk_nvme_ctrlr_max_xfer_size(c), 128 * 1024);
+	cr_assert_eq(updk_nvme_ctrlr_num_ns(c), 2);
+	cr_assert_eq(updk_nvme_ctrlr_first_active_ns(c), 1);
+	cr_assert_eq(updk_nvme_ctrlr_next_active_ns(c, 1), 2);
+	cr_assert_eq(updk_nvme_ctrlr_next_active_ns(c, 2), 0);
+	ns = updk_nvme_ns_get(c, 1);
+	cr_assert_not_null(ns);
+	cr_assert_eq(updk_nvme_ns_sector_size(ns), 4096);
+	cr_assert_eq(updk_nvme_ns_num_sectors(ns), 4096);
+	cr_assert_eq(updk_nvme_ns_size(ns), 16u << 20);
+	cr_assert_eq(updk_nvme_ns_max_io_sectors(ns), 32);
+	cr_assert_null(updk_nvme_ns_get(c, 0));
+	cr_assert_null(updk_nvme_ns_get(c, 3));
+	cr_assert(updk_nvme_ctrlr_shadow_doorbell(c));
+	cr_assert(updk_nvme_ctrlr_max_qpairs(c) >= 1);
+	updk_nvme_ctrlr_close(c);
+}
+
+Test(nvme_io, bad_open_arguments)
+{
+	struct updk_nvme_ctrlr *c = (void *)1;
+	struct updk_nvme_ctrlr_opts o = { 0 };
+
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme", &o, &c), -EINVAL, "opts_size unset");
+	cr_assert_null(c);
+	cr_assert_lt(updk_nvme_ctrlr_open("sim:nosuchmodel", NULL, &c), 0);
+	cr_assert_lt(updk_nvme_ctrlr_open("sim:nvme?bogus=1", NULL, &c), 0);
+}
+
+struct rig {
+	struct updk_nvme_ctrlr *c;
+	struct updk_nvme_ns *ns;
+	struct updk_nvme_qpair *qp;
+	uint8_t *wbuf, *rbuf;
+	size_t len;
+};
+
+static void rig_open(struct rig *r, const char *addr, uint32_t depth, size_t len)
+{
+	r->c = open_ctrlr(addr);
+	r->ns = updk_nvme_ns_get(r->c, 1);
+	cr_assert_not_null(r->ns);
+	r->qp = alloc_qp(r->c, depth);
+	r->len = len;
+	r->wbuf = updk_dma_zalloc(len, 4096, UPDK_NUMA_ANY, NULL);
+	r->rbuf = updk_dma_zalloc(len, 4096, UPDK_NUMA_ANY, NULL);
+	cr_assert(r->wbuf && r->rbuf);
+}
+
+static void rig_close(struct rig *r)
+{
+	updk_nvme_qpair_free(r->qp);
+	updk_nvme_ctrlr_close(r->c);
+	updk_dma_free(r->wbuf);
+	updk_dma_free(r->rbuf);
+}
+
+static void write_sync(struct rig *r, const void *buf, uint64_t lba, uint32_t nlb, uint32_t flags)
+{
+	struct io_done d = { 0 };
+
+	cr_assert_eq(updk_nvme_ns_write(r->ns, r->qp, buf, lba, nlb, io_done_cb, &d, flags), 0);
+	wait_done(r->qp, &d);
+	assert_ok(&d);
+}
+
+static void read_sync(struct rig *r, void *buf, uint64_t lba, uint32_t nlb)
+{
+	struct io_done d = { 0 };
+
+	cr_assert_eq(updk_nvme_ns_read(r->ns, r->qp, buf, lba, nlb, io_done_cb, &d, 0), 0);
+	wait_done(r->qp, &d);
+	assert_ok(&d);
+}
+
+Test(nvme_io, write_read_compare_flush_zeroes_deallocate)
+{
+	struct rig r;
+	struct io_done d = { 0 };
+	struct updk_nvme_dsm_range range = { .slba = 8, .nlb = 4 };
+
+	rig_open(&r, "sim:nvme?size=16M,lba=512", 31, 64 * 1024);
+	fill(r.wbuf, 8192, 1);
+	write_sync(&r, r.wbuf, 100, 16, UPDK_NVME_IO_FUA);
+	read_sync(&r, r.rbuf, 100, 16);
+	cr_assert_eq(memcmp(r.wbuf, r.rbuf, 8192), 0);
+
+	cr_assert_eq(updk_nvme_ns_compare(r.ns, r.qp, r.wbuf, 100, 16, io_done_cb, &d, 0), 0);
+	wait_done(r.qp, &d);
+	assert_ok(&d);
+	r.wbuf[5] ^= 1;
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_compare(r.ns, r.qp, r.wbuf, 100, 16, io_done_cb, &d, 0), 0);
+	wait_done(r.qp, &d);
+	cr_assert_eq(updk_nvme_cpl_sct(&d.cpl), UPDK_NVME_SCT_MEDIA);
+	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_COMPARE_FAILURE);
+	cr_assert_str_eq(updk_nvme_status_str(2, 0x85), "Compare Failure");
+	r.wbuf[5] ^= 1;
+
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_flush(r.ns, r.qp, io_done_cb, &d), 0);
+	wait_done(r.qp, &d);
+	assert_ok(&d);
+
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_write_zeroes(r.ns, r.qp, 104, 4, io_done_cb, &d, 0), 0);
+	wait_done(r.qp, &d);
+	assert_ok(&d);
+	read_sync(&r, r.rbuf, 100, 16);
+	for (int i = 0; i < 2048; i++)
+		cr_assert_eq(r.rbuf[4 * 512 + i], 0, "zeroed byte %d", i);
+	cr_assert_eq(memcmp(r.rbuf, r.wbuf, 4 * 512), 0);
+	cr_assert_eq(memcmp(r.rbuf + 8 * 512, r.wbuf + 8 * 512, 8 * 512), 0);
+
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_deallocate(r.ns, r.qp, &range, 1, io_done_cb, &d), 0);
+	wait_done(r.qp, &d);
+	assert_ok(&d);
+	rig_close(&r);
+}
+
+Test(nvme_io, bad_io_arguments)
+{
+	struct rig r;
+	struct io_done d = { 0 };
+	uint64_t n;
+	char stack[4096];
+
+	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 8192);
+	n = updk_nvme_ns_num_sectors(r.ns);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, n - 1, 2, io_done_cb, &d, 0), -EINVAL);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, UINT64_MAX, 2, io_done_cb, &d, 0),
+		     -EINVAL);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, 0, 0, io_done_cb, &d, 0), -EINVAL);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, stack, 0, 1, io_done_cb, &d, 0), -EFAULT);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf + 2, 0, 1, io_done_cb, &d, 0),
+		     updk_nvme_ctrlr_sgl_supported(r.c) ? 0 : -EINVAL);
+	if (d.done == 0 && updk_nvme_ctrlr_sgl_supported(r.c))
+		wait_done(r.qp, &d);
+	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0, "nothing left behind");
+	rig_close(&r);
+}
+
+/* One read of @len bytes at @off into the buffer, checked against what was written. */
+static void check_read_at(struct rig *r, size_t off, uint32_t nlb, uint32_t bs)
+{
+	memset(r->rbuf, 0xaa, r->len);
+	read_sync(r, r->rbuf + off, 0, nlb);
+	cr_assert_eq(memcmp(r->rbuf + off, r->wbuf, (size_t)nlb * bs), 0, "off %zu nlb %u", off,
+		     nlb);
+	if (off)
+		cr_assert_eq(r->rbuf[off - 1], 0xaa, "no write before the buffer");
+	cr_assert_eq(r->rbuf[off + (size_t)nlb * bs], 0xaa, "no write after the buffer");
+}
+
+Test(nvme_io, prp_edges)
+{
+	struct rig r;
+
+	/* mdts=10: 4 MiB per command, so one command needs a PRP list of two list pages */
+	rig_open(&r, "sim:nvme?size=64M,lba=512,mdts=10", 15, 8u << 20);
+	fill(r.wbuf, 5u << 20, 7);
+	write_sync(&r, r.wbuf, 0, (5u << 20) / 512, 0);
+	check_read_at(&r, 0, 1, 512); /* part of one page */
+	check_read_at(&r, 0, 8, 512); /* exactly one page */
+	check_read_at(&r, 0x800, 8, 512); /* crossing into a second page */
+	check_read_at(&r, 0x804 - 4, 16, 512); /* PRP2 a second page */
+	check_read_at(&r, 4, 24, 512); /* dword offset, a PRP list */
+	check_read_at(&r, 0, 8 * 8, 512); /* 8 pages */
+	/* 1024 + 1 pages from a dword offset: 1025 list entries over three list pages */
+	check_read_at(&r, 0x204, 8192, 512);
+	check_read_at(&r, 0, 8192, 512);
+	rig_close(&r);
+}
+
+Test(nvme_io, mdts_boundary_splits)
+{
+	struct rig r;
+	struct sim_nvme_stats before, after;
+	struct updk_nvme_stats st;
+	struct updk_pci_dev *dev;
+
+	rig_open(&r, "sim:nvme?size=16M,lba=4096,mdts=5", 15, 1u << 20);
+	dev = r.c->dev;
+	fill(r.wbuf, 1u << 20, 3);
+	sim_nvme_stats(dev, &before);
+	write_sync(&r, r.wbuf, 10, 32, 0); /* exactly MDTS: one command */
+	sim_nvme_stats(dev, &after);
+	cr_assert_eq(after.io_cmds[UPDK_NVME_OPC_WRITE] - before.io_cmds[UPDK_NVME_OPC_WRITE], 1);
+	updk_nvme_qpair_get_stats(r.qp, &st);
+	cr_assert_eq(st.split_ios, 0);
+
+	write_sync(&r, r.wbuf, 10, 33, 0); /* MDTS + 1 block: two children, one completion */
+	sim_nvme_stats(dev, &before);
+	cr_assert_eq(before.io_cmds[UPDK_NVME_OPC_WRITE] - after.io_cmds[UPDK_NVME_OPC_WRITE], 2);
+	updk_nvme_qpair_get_stats(r.qp, &st);
+	cr_assert_eq(st.split_ios, 1);
+
+	/* 200 blocks from a dword offset: 7 children, each starting mid page */
+	write_sync(&r, r.wbuf, 10, 200, 0);
+	memset(r.rbuf, 0, r.len);
+	{
+		struct io_done d = { 0 };
+
+		cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf + 4, 10, 200, io_done_cb, &d, 0),
+			     0);
+		wait_done(r.qp, &d);
+		assert_ok(&d);
+		cr_assert_eq(d.done, 1, "one callback for the whole I/O");
+		cr_assert_eq(memcmp(r.rbuf + 4, r.wbuf, 200 * 4096), 0);
+		cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0);
+	}
+	rig_close(&r);
+}
+
+Test(nvme_io, queue_full_and_retry)
+{
+	struct rig r;
+	struct io_done d[8] = { 0 };
+	int i;
+
+	rig_open(&r, "sim:nvme?size=1M,lba=512", 4, 4096);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(
+			updk_nvme_ns_read(r.ns, r.qp, r.rbuf, (uint64_t)i, 1, io_done_cb, &d[i], 0),
+			0);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, 0, 1, io_done_cb, &d[4], 0), -EAGAIN);
+	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 4);
+	for (i = 0; i < 4; i++)
+		wait_done(r.qp, &d[i]);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, 0, 1, io_done_cb, &d[4], 0), 0);
+	wait_done(r.qp, &d[4]);
+	rig_close(&r);
+}
+
+struct wrap_ctx {
+	struct rig *r;
+	uint32_t submitted, completed, errors, target;
+};
+
+static void wrap_cb(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	struct wrap_ctx *w = arg;
+
+	w->completed++;
+	if (updk_nvme_cpl_is_error(cpl))
+		w->errors++;
+}
+
+Test(nvme_io, ring_wrap_many_thousand)
+{
+	struct rig r;
+	struct wrap_ctx w = { .r = &r, .target = 20000 };
+	struct updk_nvme_stats st;
+
+	rig_open(&r, "sim:nvme?size=4M,lba=512", 7, 4096 * 8);
+	fill(r.wbuf, 4096 * 8, 9);
+	while (w.completed < w.target) {
+		while (w.submitted < w.target) {
+			uint32_t k = w.submitted % 8;
+			int rc = (w.submitted & 1) ?
+					 updk_nvme_ns_read(r.ns, r.qp, r.rbuf + k * 4096, k * 8, 8,
+							   wrap_cb, &w, 0) :
+					 updk_nvme_ns_write(r.ns, r.qp, r.wbuf + k * 4096, k * 8, 8,
+							    wrap_cb, &w, 0);
+
+			if (rc == -EAGAIN)
+				break;
+			cr_assert_eq(rc, 0);
+			w.submitted++;
+		}
+		cr_assert_geq(updk_nvme_qpair_process_completions(r.qp, 0), 0);
+	}
+	cr_assert_eq(w.errors, 0);
+	updk_nvme_qpair_get_stats(r.qp, &st);
+	for (uint32_t k = 0; k < 8; k += 2) {
+		read_sync(&r, r.rbuf, k * 8, 8);
+		cr_assert_eq(memcmp(r.wbuf + k * 4096, r.rbuf, 4096), 0, "slot %u", k);
+	}
+	cr_assert_eq(st.cmds_submitted, w.target);
+	cr_assert_eq(st.cmds_completed, w.target);
+	cr_assert_eq(st.bogus_completions, 0);
+	/*
+	 * Shadow doorbells: the model's EventIdx lets most doorbells stay in memory. Some MMIO
+	 * writes remain where a queue index wraps (the EventIdx rule counts modulo 2^16, queue
+	 * indices modulo the queue size), more often the shorter the queue.
+	 */
+	cr_assert_lt(st.mmio_doorbell_writes * 4, st.shadow_doorbell_updates,
+		     "%llu MMIO doorbells for %llu shadow updates",
+		     (unsigned long long)st.mmio_doorbell_writes,
+		     (unsigned long long)st.shadow_doorbell_updates);
+	rig_close(&r);
+}
+
+Test(nvme_io, mmio_doorbells_without_shadow)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .no_shadow_doorbell = true };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_ns *ns;
+	struct updk_nvme_stats st;
+	void *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d[16] = { 0 };
+
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M", &o, &c), 0);
+	cr_assert_not(updk_nvme_ctrlr_shadow_doorbell(c));
+	ns = updk_nvme_ns_get(c, 1);
+	qp = alloc_qp(c, 31);
+	/* a burst of 16 commands: one SQ doorbell for all of them */
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d[i], 0), 0);
+	updk_nvme_qpair_get_stats(qp, &st);
+	cr_assert_eq(st.sq_doorbell_mmio, 0, "no doorbell before the flush");
+	updk_nvme_qpair_flush(qp);
+	updk_nvme_qpair_get_stats(qp, &st);
+	cr_assert_eq(st.sq_doorbell_mmio, 1);
+	for (int i = 0; i < 16; i++)
+		wait_done(qp, &d[i]);
+	updk_nvme_qpair_get_stats(qp, &st);
+	cr_assert_eq(st.sq_doorbell_mmio, 1);
+	cr_assert_leq(st.cq_doorbell_mmio, 16, "at most one CQ doorbell per batch");
+	cr_assert_eq(st.shadow_doorbell_updates, 0);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Helpers shared by the NVMe driver's model tests against sim:nvme. */
+#ifndef TEST_MODEL_NVME_UTIL_H
+#define TEST_MODEL_NVME_UTIL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include <updk/mem.h>
+#include <updk/nvme.h>
+
+#include "drivers/nvme/nvme_int.h"
+#include "sim/nvme/sim_nvme.h"
+
+static inline void nvme_test_mem_setup(void)
+{
+	/* 4 KiB pages: the model ring must not depend on hugepages being reserved. */
+	struct updk_mem_opts o = { .opts_size = sizeof(o), .backing = UPDK_MEM_4K_PAGES };
+
+	cr_assert_eq(updk_mem_init(&o), 0);
+}
+
+/* A completion recorder: one per command a test waits for. */
+struct io_done {
+	int done;
+	struct updk_nvme_cpl cpl;
+};
+
+static inline void io_done_cb(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	struct io_done *d = arg;
+
+	d->done++;
+	d->cpl = *cpl;
+}
+
+static inline struct updk_nvme_ctrlr *open_ctrlr(const char *addr)
+{
+	struct updk_nvme_ctrlr *c = NULL;
+	int rc = updk_nvme_ctrlr_open(addr, NULL, &c);
+
+	cr_assert_eq(rc, 0, "open %s: %d", addr, rc);
+	cr_assert_not_null(c);
+	return c;
+}
+
+static inline struct updk_nvme_qpair *alloc_qp(struct updk_nvme_ctrlr *c, uint32_t depth)
+{
+	struct updk_nvme_qpair_opts o = { .opts_size = sizeof(o), .depth = depth };
+	struct updk_nvme_qpair *qp = NULL;
+
+	cr_assert_eq(updk_nvme_qpair_alloc(c, &o, &qp), 0);
+	return qp;
+}
+
+/* Poll @qp until @d completes (bounded). */
+static inline void wait_done(struct updk_nvme_qpair *qp, struct io_done *d)
+{
+	for (long i = 0; i < 200000000L && !d->done; i++) {
+		int rc = updk_nvme_qpair_process_completions(qp, 0);
+
+		cr_assert_geq(rc, 0, "process_completions: %d", rc);
+	}
+	cr_assert(d->done, "command did not complete");
+}
+
+static inline void assert_ok(const struct io_done *d)
+{
+	cr_assert_not(updk_nvme_cpl_is_error(&d->cpl), "status %s",
+		      updk_nvme_status_str(updk_nvme_cpl_sct(&d->cpl), updk_nvme_cpl_sc(&d->cpl)));
+}
+
+static inline void fill(void *buf, size_t len, uint32_t seed)
+{
+	uint32_t *p = buf;
+
+	for (size_t i = 0; i < len / 4; i++)
+		p[i] = seed * 2654435761u + (uint32_t)i;
+}
+
+#endif
