@@ -195,8 +195,7 @@ Test(nvme_ctrl, admin_commands)
 	cr_assert_eq(updk_nvme_ctrlr_get_log_page(c, UPDK_NVME_LOG_SMART, 0xffffffff, &smart,
 						  sizeof(smart), 0, io_done_cb, &d),
 		     0);
-	while (!d.done)
-		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
+	POLL_UNTIL(d.done, cr_assert_geq(updk_nvme_admin_process_completions(c), 0));
 	assert_ok(&d);
 	cr_assert_neq(smart.temperature, 0, "a composite temperature in kelvin");
 
@@ -204,16 +203,14 @@ Test(nvme_ctrl, admin_commands)
 	cr_assert_eq(updk_nvme_ctrlr_get_log_page(c, UPDK_NVME_LOG_ERROR, 0xffffffff, errlog,
 						  sizeof(errlog), 0, io_done_cb, &d),
 		     0);
-	while (!d.done)
-		updk_nvme_admin_process_completions(c);
+	POLL_UNTIL(d.done, updk_nvme_admin_process_completions(c));
 	assert_ok(&d);
 
 	memset(&d, 0, sizeof(d));
 	cr_assert_eq(updk_nvme_ctrlr_get_feature(c, UPDK_NVME_FEAT_NUMBER_OF_QUEUES, 0, NULL, 0,
 						 io_done_cb, &d),
 		     0);
-	while (!d.done)
-		updk_nvme_admin_process_completions(c);
+	POLL_UNTIL(d.done, updk_nvme_admin_process_completions(c));
 	assert_ok(&d);
 	cr_assert_eq((d.cpl.cdw0 & 0xffff) + 1, updk_nvme_ctrlr_max_qpairs(c));
 
@@ -314,10 +311,7 @@ Test(nvme_ctrl, fatal_status_then_reset)
 
 	sim_nvme_fault_fatal(c->dev);
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
-	for (int i = 0; i < 1000000 && rc == 0; i++) {
-		rc = updk_nvme_admin_process_completions(c);
-		updk_nvme_qpair_process_completions(qp, 0);
-	}
+	POLL_UNTIL(rc != 0, rc = updk_nvme_admin_process_completions(c));
 	cr_assert_eq(rc, -ENXIO, "the admin poller sees CSTS.CFS");
 	cr_assert(updk_nvme_ctrlr_is_failed(c));
 	cr_assert_eq(updk_nvme_qpair_process_completions(qp, 0), -ENXIO);
@@ -349,11 +343,10 @@ Test(nvme_ctrl, lost_completion_is_aborted)
 	qp = alloc_qp(c, 7);
 	sim_nvme_fault_drop(c->dev, updk_nvme_qpair_id(qp));
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
-	for (long i = 0; i < 100000000L && !d.done; i++) {
+	POLL_UNTIL(d.done, {
 		cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0);
-		if ((i & 0xff) == 0)
-			cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
-	}
+		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
+	});
 	cr_assert_eq(d.done, 1);
 	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORT_REQUESTED);
 	updk_nvme_ctrlr_get_stats(c, &st);
@@ -378,8 +371,8 @@ static void bad_cqe_case(int which)
 	else
 		sim_nvme_fault_sqhd_beyond_tail(c->dev, updk_nvme_qpair_id(qp));
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d[0], 0), 0);
-	for (int i = 0; i < 2000000; i++)
-		updk_nvme_qpair_process_completions(qp, 0);
+	POLL_UNTIL(qp->stats.bogus_completions, updk_nvme_qpair_process_completions(qp, 0));
+	POLL_UNTIL(which == 0 || d[0].done, updk_nvme_qpair_process_completions(qp, 0));
 	updk_nvme_qpair_get_stats(qp, &st);
 	cr_assert_eq(st.bogus_completions, 1);
 	if (which == 0)
@@ -417,16 +410,16 @@ Test(nvme_ctrl, namespace_attribute_change)
 
 	cr_assert_not_null(ns2);
 	cr_assert_eq(sim_nvme_ns_set_active(c->dev, 2, false), 0);
-	for (int i = 0; i < 100000 && updk_nvme_ns_is_active(ns2); i++)
-		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
+	POLL_UNTIL(!updk_nvme_ns_is_active(ns2),
+		   cr_assert_geq(updk_nvme_admin_process_completions(c), 0));
 	cr_assert_not(updk_nvme_ns_is_active(ns2), "the event re-read the namespaces");
 	cr_assert_null(updk_nvme_ns_get(c, 2));
 	cr_assert_eq(updk_nvme_ctrlr_next_active_ns(c, 1), 0);
 	cr_assert_eq(updk_nvme_ns_read(ns2, qp, buf, 0, 1, io_done_cb, &d, 0), -ENODEV);
 	/* and back: AERs were re-armed */
 	cr_assert_eq(sim_nvme_ns_set_active(c->dev, 2, true), 0);
-	for (int i = 0; i < 100000 && !updk_nvme_ns_is_active(ns2); i++)
-		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
+	POLL_UNTIL(updk_nvme_ns_is_active(ns2),
+		   cr_assert_geq(updk_nvme_admin_process_completions(c), 0));
 	cr_assert(updk_nvme_ns_is_active(ns2));
 	cr_assert_eq(updk_nvme_ns_get(c, 2), ns2, "the same object, updated in place");
 	updk_nvme_qpair_free(qp);
@@ -462,8 +455,7 @@ Test(nvme_ctrl, surprise_removal)
 
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
 	sim_nvme_fault_remove(c->dev);
-	for (int i = 0; i < 100000 && rc == 0; i++)
-		rc = updk_nvme_admin_process_completions(c);
+	POLL_UNTIL(rc != 0, rc = updk_nvme_admin_process_completions(c));
 	cr_assert_eq(rc, -ENXIO, "registers reading all ones mark the controller failed");
 	cr_assert_eq(updk_nvme_ctrlr_reset(c), -ENODEV);
 	cr_assert_eq(d.done, 1, "outstanding commands completed by the failed reset");

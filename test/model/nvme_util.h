@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
@@ -13,6 +14,23 @@
 
 #include "drivers/nvme/nvme_int.h"
 #include "sim/nvme/sim_nvme.h"
+
+static inline double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Run @step until @cond holds or 10 s pass (the model's thread may be slow to get a CPU). */
+#define POLL_UNTIL(cond, step)                        \
+	do {                                          \
+		double until_ = now_s() + 10;         \
+		while (!(cond) && now_s() < until_) { \
+			step;                         \
+		}                                     \
+	} while (0)
 
 static inline void nvme_test_mem_setup(void)
 {
@@ -58,11 +76,7 @@ static inline struct updk_nvme_qpair *alloc_qp(struct updk_nvme_ctrlr *c, uint32
 /* Poll @qp until @d completes (bounded). */
 static inline void wait_done(struct updk_nvme_qpair *qp, struct io_done *d)
 {
-	for (long i = 0; i < 200000000L && !d->done; i++) {
-		int rc = updk_nvme_qpair_process_completions(qp, 0);
-
-		cr_assert_geq(rc, 0, "process_completions: %d", rc);
-	}
+	POLL_UNTIL(d->done, cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0));
 	cr_assert(d->done, "command did not complete");
 }
 
