@@ -31,7 +31,8 @@ usage: scripts/setup.sh COMMAND [ARGS]
                               node; the memlock limit
   bind BDF... [--driver D]    hand the functions to driver D (default vfio-pci)
                               through driver_override; refuses while a block
-                              device of the function is mounted or in use
+                              device of the function is mounted or in use, or
+                              its network interface has routes
   unbind BDF...               clear driver_override and give the functions back
                               to their kernel driver (nvme, virtio-pci, ...)
   hugepages N [--node K]      reserve N 2 MiB hugepages (on NUMA node K) and
@@ -103,7 +104,7 @@ in_use_reason() {
     local blk; block_devs_of "$bdf"
     for b in "${blk[@]}"; do
         while read -r dev mnt rest; do
-            [ "$dev" = "/dev/$b" ] && { echo "/dev/$b is mounted on $mnt"; return; }
+            [ "$dev" = "/dev/$b" ] && { echo "/dev/$b is mounted on $mnt (unmount it first)"; return; }
         done < /proc/mounts
         while read -r dev rest; do
             [ "$dev" = "/dev/$b" ] && { echo "/dev/$b is in use as swap"; return; }
@@ -111,6 +112,16 @@ in_use_reason() {
         holders=
         for h in /sys/class/block/"$b"/holders/*; do [ -e "$h" ] && holders="$holders ${h##*/}"; done
         [ -n "$holders" ] && { echo "/dev/$b is held by$holders"; return; }
+    done
+    # A network interface with IPv4 routes is in use (maybe it is the way
+    # into this machine): the same rule as DPDK's devbind.
+    local n ifc
+    for n in "$sysdev/$bdf"/net/* "$sysdev/$bdf"/virtio*/net/*; do
+        [ -e "$n" ] || continue
+        n=${n##*/}
+        while read -r ifc rest; do
+            [ "$ifc" = "$n" ] && { echo "interface $n has routes (ip link set $n down first)"; return; }
+        done < /proc/net/route
     done
     return 0
 }
@@ -190,7 +201,7 @@ bind_one() {
         return 0
     fi
     why=$(in_use_reason "$bdf")
-    [ -z "$why" ] || die "$bdf: not taking it from ${cur:-the kernel}: $why (unmount it first)"
+    [ -z "$why" ] || die "$bdf: not taking it from ${cur:-the kernel}: $why"
 
     echo "$to" > "$sysdev/$bdf/driver_override"
     [ -n "$cur" ] && echo "$bdf" > "$sysdev/$bdf/driver/unbind"

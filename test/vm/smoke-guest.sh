@@ -66,6 +66,17 @@ else
     bad "could not make and mount a file system on /dev/${ctrl}n1"
 fi
 
+# A NIC with routes stays with the kernel too.
+nic=(/sys/bus/pci/devices/"$UPDK_VM_VIRTIO_NET"/virtio*/net/*); nic=${nic[0]##*/}
+if ip addr add 10.99.0.1/24 dev "$nic" && ip link set "$nic" up; then
+    out=$($S bind "$UPDK_VM_VIRTIO_NET" 2>&1); rc=$?
+    check "setup.sh bind refuses $nic while it has routes" \
+        test $rc != 0 -a "$(driver_of "$UPDK_VM_VIRTIO_NET")" = virtio-pci -a -n "$(grep 'has routes' <<< "$out")"
+    ip link set "$nic" down; ip addr flush dev "$nic"
+else
+    bad "could not give $nic an address"
+fi
+
 # Group viability: the bridged NVMe alone on vfio-pci, its peer still on e1000.
 out=$($S bind "$UPDK_VM_BRIDGED" 2>&1)
 check "setup.sh bind of a bridged function reports the group not viable" \
