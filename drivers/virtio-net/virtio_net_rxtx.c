@@ -77,11 +77,14 @@ uint16_t vnet_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 		if (__builtin_expect(q->skip || len < HDR_LEN || len - HDR_LEN > q->room ||
 					     (q->mrg_rxbuf && h->num_buffers != 1),
 				     0)) {
-			if (q->skip)
+			/* one error per frame: the rest of a multi-buffer frame only goes */
+			if (q->skip) {
 				q->skip--;
-			else if (q->mrg_rxbuf && len >= HDR_LEN && h->num_buffers > 1)
-				q->skip = (uint16_t)(h->num_buffers - 1);
-			q->errors++;
+			} else {
+				if (q->mrg_rxbuf && len >= HDR_LEN && h->num_buffers > 1)
+					q->skip = (uint16_t)(h->num_buffers - 1);
+				q->errors++;
+			}
 			updk_pkt_free(p);
 			continue;
 		}
