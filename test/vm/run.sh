@@ -29,6 +29,9 @@
 #   UPDK_VM_NVME2=0000:00:05.0       NVMe, namespaces 1 (1 GiB), 2 (256 MiB), null
 #   UPDK_VM_VIRTIO_NET=0000:00:06.0  virtio-net, modern, through the IOMMU
 #   UPDK_VM_E1000E=0000:00:07.0      e1000e, on one hub with the virtio-net
+#   UPDK_VM_VIRTIO_NET2=0000:00:09.0 a second such virtio-net on that hub
+#   UPDK_VM_VIRTIO_NOIOMMU=0000:00:0c.0  virtio-net without iommu_platform
+#                                    (refusal tests), alone on a second hub
 #   UPDK_VM_BRIDGE=0000:00:08.0      conventional PCI bridge; behind it, one
 #   UPDK_VM_BRIDGED=0000:01:01.0     IOMMU group (with the bridge): NVMe
 #   UPDK_VM_BRIDGED_PEER=0000:01:02.0  (64 MiB null namespace) and e1000
@@ -128,6 +131,8 @@ bridge=0000:00:08.0
     q UPDK_VM_NVME2 0000:00:05.0
     q UPDK_VM_VIRTIO_NET 0000:00:06.0
     q UPDK_VM_E1000E 0000:00:07.0
+    q UPDK_VM_VIRTIO_NET2 0000:00:09.0
+    q UPDK_VM_VIRTIO_NOIOMMU 0000:00:0c.0
     # UPDK_VM_BRIDGED and UPDK_VM_BRIDGED_PEER are found in the guest.
 } > "$io/env.sh"
 
@@ -177,6 +182,12 @@ qemu=(
     # romfile=: no iPXE boot ROM for the firmware to run (slow under TCG).
     -device virtio-net-pci,netdev=hp0,disable-legacy=on,iommu_platform=on,addr=06.0,mac=52:54:00:12:34:06,romfile=
     -device e1000e,netdev=hp1,addr=07.0,mac=52:54:00:12:34:07,romfile=
+    # 09.0: a second virtio-net on the hub, so both ends can poll in user space.
+    -netdev hubport,id=hp3,hubid=0
+    -device virtio-net-pci,netdev=hp3,disable-legacy=on,iommu_platform=on,addr=09.0,mac=52:54:00:12:34:09,romfile=
+    # 0c.0: virtio-net whose DMA bypasses the IOMMU (no iommu_platform), on a hub of its own.
+    -netdev hubport,id=hp5,hubid=1
+    -device virtio-net-pci,netdev=hp5,disable-legacy=on,addr=0c.0,mac=52:54:00:12:34:0c,romfile=
     # 08.0: a conventional PCI bridge.  Functions behind it are one IOMMU
     # group (the IOMMU sees the bridge's requester ID): a small NVMe
     # controller and an e1000, for "group not viable" tests.
