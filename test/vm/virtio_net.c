@@ -211,7 +211,7 @@ static ssize_t kside_recv(struct kside *k, uint8_t *buf, size_t len, int timeout
 /* Frame @seq: dst, src, EtherType, magic, seq, then a byte pattern; 60..1514 bytes. */
 static size_t make_frame(uint8_t *f, uint32_t seq, const uint8_t dst[6], const uint8_t src[6])
 {
-	size_t len = 60 + (seq * 97u) % (1514 - 60 + 1);
+	size_t len = 60 + (seq * 89u) % (1514 - 60 + 1); /* 89 and 1455 coprime: every size */
 	uint32_t magic = htonl(MAGIC), nseq = htonl(seq);
 
 	memcpy(f, dst, 6);
@@ -446,4 +446,140 @@ Test(virtio_net, forward_with_macs_swapped)
 	}
 	updk_net_close(dev);
 	close(k.fd);
+}
+
+/* ---- two updk ports on the hub, and refusals ---------------------------------------------- */
+
+static struct updk_net_dev *open_at(const char *env, struct updk_pktpool *pool)
+{
+	const char *bdf = vm_env(env);
+	struct updk_net_opts o = { .opts_size = sizeof(o), .pool = pool, .link_wait_ms = 2000 };
+	struct updk_net_dev *dev = NULL;
+
+	bind_vfio(bdf);
+	cr_assert_eq(updk_net_open(bdf, &o, &dev), 0, "updk_net_open(%s) failed", bdf);
+	return dev;
+}
+
+/* Send frames @first.. from @a to @b's MAC in bursts; @b must receive each burst in order. */
+static void a_to_b(struct updk_net_dev *a, struct updk_net_dev *b, struct updk_pktpool *pool,
+		   uint32_t first, uint32_t count)
+{
+	static uint8_t want[1600];
+	uint8_t ma[6], mb[6];
+
+	updk_net_mac(a, ma);
+	updk_net_mac(b, mb);
+	for (uint32_t seq = first; seq < first + count; seq += BURST) {
+		struct updk_pkt *p[BURST];
+		unsigned n = first + count - seq < BURST ? first + count - seq : BURST, sent = 0;
+
+		cr_assert_eq(updk_pkt_alloc_bulk(pool, p, n), 0);
+		for (unsigned i = 0; i < n; i++)
+			p[i]->len = (uint16_t)make_frame(updk_pkt_data(p[i]), seq + i, mb, ma);
+		while (sent < n)
+			sent += updk_net_tx_burst(a, 0, p + sent, (uint16_t)(n - sent));
+		unsigned got = updk_recv(b, p, n);
+
+		cr_assert_eq(got, n, "port B received %u of %u frames from %u on", got, n, seq);
+		for (unsigned i = 0; i < n; i++) {
+			size_t wl = make_frame(want, seq + i, mb, ma);
+
+			cr_assert_eq(p[i]->len, wl, "frame %u: %u bytes, sent %zu", seq + i,
+				     p[i]->len, wl);
+			cr_assert_arr_eq(updk_pkt_data(p[i]), want, wl, "frame %u differs",
+					 seq + i);
+		}
+		updk_pkt_free_bulk(p, n);
+	}
+}
+
+Test(virtio_net, two_updk_ports_on_the_hub)
+{
+	struct updk_pktpool *pool = updk_pktpool_create("vm-a", 2048, 0, 0, 32, -1);
+	struct updk_net_dev *a, *b;
+	struct updk_net_stats sa, sb;
+
+	cr_assert_not_null(pool);
+	a = open_at("UPDK_VM_VIRTIO_NET", NULL);
+	b = open_at("UPDK_VM_VIRTIO_NET2", NULL);
+	/* 20000 frames: both rings wrap many times, the 16-bit indices once */
+	a_to_b(a, b, pool, 0, 20000);
+	cr_assert_eq(updk_net_stats(a, &sa), 0);
+	cr_assert_eq(updk_net_stats(b, &sb), 0);
+	cr_assert_eq(sa.tx_packets, 20000);
+	cr_assert_geq(sb.rx_packets, 20000);
+	cr_assert_eq(sb.rx_errors, 0);
+	updk_net_close(a);
+	updk_net_close(b);
+	updk_pktpool_free(pool);
+}
+
+Test(virtio_net, frame_over_two_buffers_dropped_whole)
+{
+	/* 1024 bytes of room: QEMU spreads a 1514-byte frame over two buffers (MRG_RXBUF) */
+	struct updk_pktpool *small = updk_pktpool_create("vm-small", 1024, 1024, 0, 32, -1);
+	struct updk_pktpool *pool = updk_pktpool_create("vm-a", 256, 0, 0, 32, -1);
+	struct updk_net_dev *a, *b;
+	struct updk_pkt *p[4];
+	struct updk_net_stats st;
+	uint8_t ma[6], mb[6];
+
+	cr_assert_not_null(small);
+	cr_assert_not_null(pool);
+	a = open_at("UPDK_VM_VIRTIO_NET", NULL);
+	b = open_at("UPDK_VM_VIRTIO_NET2", small);
+	updk_net_mac(a, ma);
+	updk_net_mac(b, mb);
+	cr_assert_eq(updk_pkt_alloc_bulk(pool, p, 3), 0);
+	/* frame 14 is 60 + 14 * 89 = 1306 bytes; frames 0 and 1 are 60 and 149 */
+	p[0]->len = (uint16_t)make_frame(updk_pkt_data(p[0]), 14, mb, ma);
+	p[1]->len = (uint16_t)make_frame(updk_pkt_data(p[1]), 0, mb, ma);
+	p[2]->len = (uint16_t)make_frame(updk_pkt_data(p[2]), 1, mb, ma);
+	cr_assert_gt(p[0]->len, 1024 + 12);
+	cr_assert_lt(p[1]->len, 1024);
+	cr_assert_eq(updk_net_tx_burst(a, 0, p, 3), 3);
+	unsigned got = updk_recv(b, p, 3);
+
+	cr_assert_eq(got, 2, "port B got %u frames: the long one must be dropped, two short kept",
+		     got);
+	cr_assert_eq(p[0]->len, 60);
+	cr_assert_eq(p[1]->len, 60 + 89);
+	updk_pkt_free_bulk(p, got);
+	cr_assert_eq(updk_net_stats(b, &st), 0);
+	cr_assert_eq(st.rx_errors, 1, "one error for the frame, not one per buffer");
+	updk_net_close(a);
+	updk_net_close(b);
+	updk_pktpool_free(pool);
+	updk_pktpool_free(small);
+}
+
+Test(virtio_net, device_without_access_platform_refused)
+{
+	const char *bdf = vm_env("UPDK_VM_VIRTIO_NOIOMMU");
+	struct updk_net_dev *dev = NULL;
+	char path[] = "/tmp/updk-vm-vnet.XXXXXX", log[8192] = "";
+	int fd = mkstemp(path), saved;
+
+	cr_assert_geq(fd, 0);
+	bind_vfio(bdf);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	int rc = updk_net_open(bdf, NULL, &dev);
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	ssize_t n = pread(fd, log, sizeof(log) - 1, 0);
+
+	close(fd);
+	unlink(path);
+	log[n > 0 ? n : 0] = '\0';
+	fputs(log, stderr);
+	cr_assert_eq(rc, -ENOTSUP, "open returned %d", rc);
+	cr_assert_null(dev);
+	cr_assert_not_null(strstr(log, "iommu_platform=on"), "the message says what to do: %s",
+			   log);
+	cr_assert_not_null(strstr(log, bdf), "the message names the device");
 }
