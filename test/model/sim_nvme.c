@@ -6,6 +6,7 @@
  * a driver's data path does. No NVMe driver involved.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -45,6 +46,9 @@
 #define SC_QUEUE_SIZE 0x102
 #define SC_QUEUE_DELETION 0x10c
 #define SC_COMPARE 0x285
+
+/* Seconds any completion may take: generous, for valgrind on a loaded machine. */
+#define WAIT 20
 
 struct sqe {
 	uint32_t dw[16];
@@ -86,10 +90,12 @@ static void setup(void)
 
 TestSuite(sim_nvme, .init = setup, .timeout = 60);
 
+/* Also lets the model's thread run: under valgrind threads take turns. */
 static double now(void)
 {
 	struct timespec ts;
 
+	sched_yield();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
@@ -152,7 +158,7 @@ static void h_open(struct h *h, const char *addr)
 {
 	h_open_noenable(h, addr, 32);
 	updk_pci_reg_write32(h->dev, 0, CC, CC_ENABLE);
-	cr_assert(wait_csts(h, 3, 1, 5), "CSTS.RDY within 5 s, CSTS 0x%x", csts(h));
+	cr_assert(wait_csts(h, 3, 1, WAIT), "CSTS.RDY within %d s, CSTS 0x%x", WAIT, csts(h));
 }
 
 static void h_close(struct h *h)
@@ -218,7 +224,7 @@ static uint16_t cmd(struct h *h, struct tq *q, struct sqe c, uint32_t *dw0)
 	uint16_t cid = put(h, q, &c);
 
 	ring(h, q);
-	cr_assert(reap(h, q, &e, 5), "completion of CID %u on queue %u", cid, q->qid);
+	cr_assert(reap(h, q, &e, WAIT), "completion of CID %u on queue %u", cid, q->qid);
 	cr_assert_eq(e.dw3 & 0xffff, cid, "CQE CID");
 	cr_assert_eq(e.dw2 >> 16, q->qid, "CQE SQ id");
 	cr_assert_eq(e.dw2 & 0xffff, q->tail, "CQE SQ head");
@@ -365,7 +371,7 @@ Test(sim_nvme, registers_enable_disable_shutdown)
 	/* CC stored straight into the BAR (not through the hook) takes effect all the same. */
 	updk_pci_reg_write32(h.dev, 0, CC, 0);
 	updk_mmio_write32(h.bar + CC, CC_ENABLE);
-	cr_assert(wait_csts(&h, 3, 1, 5));
+	cr_assert(wait_csts(&h, 3, 1, WAIT));
 
 	/* Normal shutdown: SHST complete; cleared when SHN goes back to 0. */
 	updk_pci_reg_write32(h.dev, 0, CC, CC_ENABLE | 1u << 14);
@@ -406,7 +412,7 @@ Test(sim_nvme, ready_delay)
 	t0 = now();
 	updk_pci_reg_write32(h.dev, 0, CC, CC_ENABLE);
 	cr_assert_eq(csts(&h) & 1, 0, "not ready at once");
-	cr_assert(wait_csts(&h, 1, 1, 5));
+	cr_assert(wait_csts(&h, 1, 1, WAIT));
 	cr_assert_geq(now() - t0, 0.045);
 	h_close(&h);
 }
@@ -510,7 +516,7 @@ Test(sim_nvme, queue_creation_rules)
 	h.aq.phase = 1;
 	memset(h.aq.cq, 0, 32 * 16);
 	updk_pci_reg_write32(h.dev, 0, CC, CC_ENABLE);
-	cr_assert(wait_csts(&h, 1, 1, 5));
+	cr_assert(wait_csts(&h, 1, 1, WAIT));
 	cr_assert_eq(cmd(&h, &h.aq, nq, &dw0), 0);
 	cr_assert_eq(dw0, 3u << 16 | 3u, "four pairs, 0-based");
 	nq.dw[11] = 0;
@@ -840,7 +846,7 @@ Test(sim_nvme, cq_full_holds_completions_and_ring_wraps)
 	/* Without a head doorbell the controller may post only three. */
 	for (int i = 0; i < 3; i++) {
 		volatile struct cqe *s = &h.io.cq[i];
-		double deadline = now() + 5;
+		double deadline = now() + WAIT;
 
 		while (!((s->dw3 >> 16) & 1))
 			cr_assert_lt(now(), deadline);
@@ -849,7 +855,7 @@ Test(sim_nvme, cq_full_holds_completions_and_ring_wraps)
 	cr_assert_eq((h.io.cq[3].dw3 >> 16) & 1, 0, "slot 3 must stay free");
 	cr_assert_eq(stats(&h)->completions, 2 + 3);
 	for (int i = 0; i < 6; i++) {
-		cr_assert(reap(&h, &h.io, &e, 5), "completion %d", i);
+		cr_assert(reap(&h, &h.io, &e, WAIT), "completion %d", i);
 		cr_assert_eq(status(&e), 0);
 		cr_assert_eq(e.dw3 & 0xffff, h.cid - 5 + i);
 	}
@@ -858,7 +864,7 @@ Test(sim_nvme, cq_full_holds_completions_and_ring_wraps)
 		uint16_t cid = put(&h, &h.io, &c);
 
 		ring(&h, &h.io);
-		cr_assert(reap(&h, &h.io, &e, 5));
+		cr_assert(reap(&h, &h.io, &e, WAIT));
 		cr_assert_eq(e.dw3 & 0xffff, cid);
 		cr_assert_eq(e.dw2 & 0xffff, h.io.tail);
 	}
@@ -879,7 +885,7 @@ static uint16_t shadow_read(struct h *h, void *buf)
 	struct sqe c = rw(0x02, 1, 0, 1, updk_iova(buf), 0);
 	uint16_t old = q->tail, cid = put(h, q, &c);
 	volatile struct cqe *e;
-	double deadline = now() + 5;
+	double deadline = now() + WAIT;
 	uint16_t st;
 
 	updk_wmb();
@@ -920,7 +926,7 @@ Test(sim_nvme, shadow_doorbells_and_eventidx)
 	cr_assert_eq(cmd(&h, &h.aq, mk(0x7c, 0, si + 8, ei), NULL), SC_INVALID_FIELD, "unaligned");
 	cr_assert_eq(cmd(&h, &h.aq, mk(0x7c, 0, si, ei), NULL), 0);
 	/* The model publishes EventIdx for the queues it polls. */
-	deadline = now() + 5;
+	deadline = now() + WAIT;
 	while (__atomic_load_n(&h.eventidx[2], __ATOMIC_ACQUIRE) != 8)
 		cr_assert_lt(now(), deadline, "EventIdx of SQ 1 half a queue from the tail");
 
@@ -935,7 +941,7 @@ Test(sim_nvme, shadow_doorbells_and_eventidx)
 
 	/* As an event-driven controller: EventIdx = consumed tail, the host rings each time. */
 	cr_assert_eq(sim_nvme_set_eventidx_mode(h.dev, SIM_NVME_EI_TAIL), 0);
-	deadline = now() + 5;
+	deadline = now() + WAIT;
 	while (__atomic_load_n(&h.eventidx[2], __ATOMIC_ACQUIRE) != h.io.tail)
 		cr_assert_lt(now(), deadline);
 	mmio0 = stats(&h)->mmio_sq_db;
@@ -981,7 +987,7 @@ Test(sim_nvme, fault_dropped_completion_then_abort)
 	ab.dw[10] = (uint32_t)cid << 16 | 1;
 	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
 	cr_assert_eq(dw0 & 1, 0, "aborted");
-	cr_assert(reap(&h, &h.io, &e, 5));
+	cr_assert(reap(&h, &h.io, &e, WAIT));
 	cr_assert_eq(e.dw3 & 0xffff, cid);
 	cr_assert_eq(status(&e), SC_ABORT_REQ);
 	/* Abort of a command that is not there: DW0 bit 0 says not aborted. */
@@ -1005,13 +1011,13 @@ Test(sim_nvme, fault_bogus_cid_wrong_phase_sqhd)
 	cr_assert_eq(sim_nvme_fault_bogus_cid(h.dev, 1, 0xbeef), 0);
 	put(&h, &h.io, &c);
 	ring(&h, &h.io);
-	cr_assert(reap(&h, &h.io, &e, 5));
+	cr_assert(reap(&h, &h.io, &e, WAIT));
 	cr_assert_eq(e.dw3 & 0xffff, 0xbeef);
 
 	cr_assert_eq(sim_nvme_fault_sqhd_beyond_tail(h.dev, -1), 0);
 	put(&h, &h.io, &c);
 	ring(&h, &h.io);
-	cr_assert(reap(&h, &h.io, &e, 5));
+	cr_assert(reap(&h, &h.io, &e, WAIT));
 	cr_assert_eq(e.dw2 & 0xffff, (h.io.tail + 1) % 16u, "SQ head one beyond the tail");
 
 	cr_assert_eq(sim_nvme_fault_wrong_phase(h.dev, 1), 0);
@@ -1064,7 +1070,7 @@ Test(sim_nvme, fault_fatal_never_ready_removal)
 	updk_pci_reg_write32(h.dev, 0, CC, 0);
 	cr_assert_eq(sim_nvme_fault_never_ready(h.dev, false), 0);
 	updk_pci_reg_write32(h.dev, 0, CC, CC_ENABLE);
-	cr_assert(wait_csts(&h, 1, 1, 5));
+	cr_assert(wait_csts(&h, 1, 1, WAIT));
 
 	cr_assert_eq(sim_nvme_fault_remove(h.dev), 0);
 	cr_assert_eq(csts(&h), UINT32_MAX);
@@ -1135,7 +1141,7 @@ Test(sim_nvme, async_event_on_namespace_change)
 	ring(&h, &h.aq);
 	cr_assert(no_completion(&h.aq, 0.03), "an AER stays outstanding");
 	cr_assert_eq(sim_nvme_ns_set_active(h.dev, 2, false), 0);
-	cr_assert(reap(&h, &h.aq, &e, 5));
+	cr_assert(reap(&h, &h.aq, &e, WAIT));
 	cr_assert_eq(e.dw3 & 0xffff, aer);
 	cr_assert_eq(status(&e), 0);
 	cr_assert_eq(e.dw0 & 7, 2, "notice");
@@ -1249,7 +1255,7 @@ Test(sim_nvme, invalid_doorbell_value_raises_an_error_event)
 	aer = put(&h, &h.aq, &c);
 	ring(&h, &h.aq);
 	updk_mmio_write32(db(&h, 1, false), 16); /* tail beyond a 16-entry queue */
-	cr_assert(reap(&h, &h.aq, &e, 5));
+	cr_assert(reap(&h, &h.aq, &e, WAIT));
 	cr_assert_eq(e.dw3 & 0xffff, aer);
 	cr_assert_eq(e.dw0 & 7, 0, "error status");
 	cr_assert_eq((e.dw0 >> 8) & 0xff, 1, "invalid doorbell write value");
@@ -1281,7 +1287,7 @@ Test(sim_nvme, deleting_a_queue_aborts_what_it_holds)
 	cr_assert(no_completion(&h.io, 0.03));
 	del.dw[10] = 1;
 	cr_assert_eq(cmd(&h, &h.aq, del, NULL), 0);
-	cr_assert(reap(&h, &h.io, &e, 5), "held command completed by the deletion");
+	cr_assert(reap(&h, &h.io, &e, WAIT), "held command completed by the deletion");
 	cr_assert_eq(e.dw3 & 0xffff, cid);
 	cr_assert_eq(status(&e), 0x008, "Command Aborted due to SQ Deletion");
 	updk_dma_free(b);
@@ -1306,7 +1312,7 @@ Test(sim_nvme, jitter_completes_out_of_order)
 	}
 	ring(&h, &h.io);
 	for (int i = 0; i < 32; i++) {
-		cr_assert(reap(&h, &h.io, &e, 5));
+		cr_assert(reap(&h, &h.io, &e, WAIT));
 		cr_assert_eq(status(&e), 0);
 	}
 	first = h.cid + 1;
@@ -1317,7 +1323,7 @@ Test(sim_nvme, jitter_completes_out_of_order)
 	}
 	ring(&h, &h.io);
 	for (int i = 0; i < 32; i++) {
-		cr_assert(reap(&h, &h.io, &e, 5));
+		cr_assert(reap(&h, &h.io, &e, WAIT));
 		cr_assert_eq(status(&e), 0);
 		order[i] = (uint16_t)(e.dw3 & 0xffff);
 		inorder &= order[i] == first + i;
