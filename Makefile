@@ -79,6 +79,7 @@ check-example: lib
 
 # The real-VFIO ring: boots a QEMU guest with a virtual IOMMU and runs the suite inside it.
 check-vm: all
+	test/vm/smoke.sh
 	test/vm/check.sh
 
 install: lib
