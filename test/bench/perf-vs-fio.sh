@@ -2,19 +2,20 @@
 # updk-perf beside fio on the same QEMU NVMe controller, in one guest boot (issue 4, benchmark 2).
 # Run it inside the guest of test/vm/run.sh, from the top of the tree, after `make`:
 #
-#   test/vm/run.sh --timeout 900 -- test/bench/perf-vs-fio.sh [SECONDS]
+#   test/vm/run.sh --smp 2 --timeout 900 -- test/bench/perf-vs-fio.sh [SECONDS]
 #
 # The kernel side: the guest's nvme driver reloaded with one poll queue, fio's io_uring engine
 # polling it (hipri, fixedbufs, O_DIRECT). The updk side: the same function bound to vfio-pci and
 # driven by build/bin/updk-perf. 4 KiB random reads, one core, QD 1, 32 and 128; then updk-perf
-# at QD 32 without shadow doorbells and with a doorbell per command, for the doorbell counts.
+# at QD 32 without shadow doorbells and with a doorbell per command (with and without shadow
+# doorbells), for the doorbell counts.
 # Prints one Markdown table; figures are for comparing side by side, never a pass/fail.
 set -eu
 
 bdf=${UPDK_VM_NVME2:-0000:00:05.0}
 secs=${1:-5}
 perf=build/bin/updk-perf
-core=${BENCH_CORE:-1}
+core=${BENCH_CORE:-$(($(nproc) - 1))} # the last guest CPU: the first one takes interrupts
 [ -x "$perf" ] || { echo "perf-vs-fio: $perf is missing: run make first" >&2; exit 2; }
 command -v fio >/dev/null || { echo "perf-vs-fio: fio is not installed" >&2; exit 2; }
 
@@ -63,6 +64,7 @@ for qd in 1 32 128; do
 done
 run_perf 32-noshadow -q 32 --no-shadow-doorbell
 run_perf 32-percmd -q 32 --doorbell-per-cmd
+run_perf 32-percmd-noshadow -q 32 --doorbell-per-cmd --no-shadow-doorbell
 scripts/setup.sh unbind "$bdf" >/dev/null
 
 echo "| QD | fio io_uring polled IOPS (avg µs) | updk-perf IOPS (avg µs) | updk ÷ fio | MMIO doorbells per I/O | poller cycles per I/O |"
@@ -77,3 +79,4 @@ echo "|---|---|---|"
 echo "| shadow doorbells, batched (default) | ${u_iops[32]} (${u_lat[32]}) | ${u_db[32]} |"
 echo "| --no-shadow-doorbell | ${u_iops[32-noshadow]} (${u_lat[32-noshadow]}) | ${u_db[32-noshadow]} |"
 echo "| --doorbell-per-cmd | ${u_iops[32-percmd]} (${u_lat[32-percmd]}) | ${u_db[32-percmd]} |"
+echo "| --doorbell-per-cmd --no-shadow-doorbell | ${u_iops[32-percmd-noshadow]} (${u_lat[32-percmd-noshadow]}) | ${u_db[32-percmd-noshadow]} |"
