@@ -342,3 +342,84 @@ Test(perf_args, help_and_verify_mix)
 		cr_assert(strstr(text, flags[i]), "--help does not list %s", flags[i]);
 	free(text);
 }
+
+/* Random command lines from pieces of good and bad ones: every outcome is 0 or -EINVAL with a
+ * message, and a parse that succeeds leaves values inside their documented ranges. */
+Test(perf_args, random_command_lines)
+{
+	static const char *const pieces[] = {
+		"-q",
+		"-o",
+		"-w",
+		"-M",
+		"-t",
+		"-a",
+		"-c",
+		"-P",
+		"-r",
+		"-L",
+		"-LL",
+		"--json",
+		"--verify",
+		"--seed",
+		"--cpl-batch",
+		"--io-size=",
+		"--time=",
+		"0",
+		"1",
+		"32",
+		"4k",
+		"128K",
+		"9999999999999999999999",
+		"-1",
+		"0x3",
+		"[0-1]",
+		"randrw",
+		"read",
+		"sim:nvme",
+		"0000:00:04.0",
+		"ns:1",
+		"trtype:PCIe traddr:00:04.0",
+		"",
+		"x",
+		"=",
+		":",
+		"--",
+		"-",
+		"[",
+	};
+	const size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
+	uint64_t s = 2026;
+	struct perf_args a;
+	char err[PERF_ERR_MAX];
+
+	for (int round = 0; round < 20000; round++) {
+		char *argv[12];
+		int argc = 0, rc, n = 1 + (int)perf_rand_range(&s, 10);
+
+		argv[argc++] = "updk-perf";
+		for (int i = 0; i < n; i++)
+			argv[argc++] = (char *)pieces[perf_rand_range(&s, npieces)];
+		argv[argc] = NULL;
+		err[0] = '\0';
+		rc = perf_args_parse(argc, argv, &a, err);
+		cr_assert(rc == 0 || rc == -EINVAL, "round %d: rc %d", round, rc);
+		if (rc) {
+			cr_assert(err[0], "round %d: refused without a message", round);
+			continue;
+		}
+		if (a.help)
+			continue;
+		cr_assert(a.queue_depth >= 1 && a.queue_depth <= 65536);
+		cr_assert(a.io_size >= 512 && a.io_size % 512 == 0 && a.io_size <= (128u << 20));
+		cr_assert(a.read_pct <= 100);
+		cr_assert(a.time_s >= 1);
+		cr_assert(a.qpairs_per_ns >= 1 && a.qpairs_per_ns <= a.queue_depth);
+		cr_assert(a.latency <= 2);
+		cr_assert(a.ntargets <= PERF_MAX_TARGETS);
+		for (unsigned t = 0; t < a.ntargets; t++)
+			cr_assert(a.targets[t].addr[0]);
+		if (a.cores_given)
+			cr_assert(a.ncores >= 1);
+	}
+}
