@@ -71,8 +71,10 @@ void *updk_dma_zalloc(size_t size, size_t align, int numa_node, uint64_t *iova);
 
 /**
  * Free memory from updk_dma_alloc()/updk_dma_zalloc(); NULL is ignored, any other pointer that
- * is not the start of a live allocation is refused with a log line. Freeing an allocation
- * larger than a chunk unmaps it (after a grace period, see above).
+ * is not the start of a live allocation is refused with a log line. When the free gives memory
+ * back to the system (an allocation larger than a chunk, or a second empty chunk of its node),
+ * it waits for a grace period before unmapping (see above): a thread that is blocked while
+ * online makes it wait.
  */
 void updk_dma_free(void *buf);
 
