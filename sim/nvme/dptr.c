@@ -107,6 +107,22 @@ static uint16_t prp_map(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2, uint6
  * Only the last descriptor of a Segment may point to the next segment; a Last Segment holds
  * data blocks only. The total length must equal the transfer (Identify SGLS bit 18 is clear).
  */
+/* A Data Block descriptor: its bytes join the segments unless they overrun the transfer. */
+static uint16_t sgl_data(struct nvme_ctrl *c, const struct sgl_desc *d, uint64_t len,
+			 uint64_t *total, unsigned *n)
+{
+	if (d->len > len - *total)
+		return NVME_SC_SGL_INVALID_DATA_LEN;
+	if (d->len) {
+		uint16_t st = add_seg(c, n, d->addr, d->len);
+
+		if (st)
+			return st;
+	}
+	*total += d->len;
+	return 0;
+}
+
 static uint16_t sgl_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, unsigned *n)
 {
 	struct sgl_desc d;
@@ -123,14 +139,9 @@ static uint16_t sgl_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_
 		if (sub != 0)
 			return NVME_SC_SGL_INVALID_TYPE; /* only the "address" subtype */
 		if (type == SGL_DATA_BLOCK) {
-			if (d.len > len - total)
-				return NVME_SC_SGL_INVALID_DATA_LEN;
-			if (d.len) {
-				st = add_seg(c, n, d.addr, d.len);
-				if (st)
-					return st;
-			}
-			total += d.len;
+			st = sgl_data(c, &d, len, &total, n);
+			if (st)
+				return st;
 			break;
 		}
 		if (type != SGL_SEGMENT && type != SGL_LAST_SEGMENT)
@@ -158,14 +169,9 @@ static uint16_t sgl_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_
 			}
 			if (type != SGL_DATA_BLOCK)
 				return NVME_SC_SGL_INVALID_TYPE;
-			if (d.len > len - total)
-				return NVME_SC_SGL_INVALID_DATA_LEN;
-			if (d.len) {
-				st = add_seg(c, n, d.addr, d.len);
-				if (st)
-					return st;
-			}
-			total += d.len;
+			st = sgl_data(c, &d, len, &total, n);
+			if (st)
+				return st;
 		}
 		break;
 next_segment:;
