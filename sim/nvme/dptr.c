@@ -84,15 +84,13 @@ static uint16_t prp_map(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2, uint6
 		for (unsigned i = 0; i < nent && rem; i++) {
 			uint64_t e = __atomic_load_n(&list[i], __ATOMIC_RELAXED);
 
+			/* Every entry, the chain to the next list page too, is page aligned. */
+			if (e & mask)
+				return NVME_SC_PRP_INVALID_OFFSET;
 			if (i == nent - 1 && rem > pg) {
-				/* Chain to the next list page: page aligned, like every entry. */
-				if (e & mask)
-					return NVME_SC_PRP_INVALID_OFFSET;
 				prp2 = e;
 				break;
 			}
-			if (e & mask)
-				return NVME_SC_PRP_INVALID_OFFSET;
 			st = add_seg(c, n, e, rem < pg ? rem : pg);
 			if (st)
 				return st;
