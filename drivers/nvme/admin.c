@@ -68,9 +68,9 @@ int nvme_admin_submit(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd
 	req->bounce = bounce;
 	req->user_buf = (cmd->opc & 2) ? buf : NULL;
 	req->user_len = len;
-	req->flags = reqflags;
 	req->opc = cmd->opc;
 	nvme_sq_advance(qp, req);
+	req->flags = reqflags;
 	/* Admin commands are rare: no batching, the doorbell goes now. */
 	nvme_sq_ring(qp);
 	return 0;

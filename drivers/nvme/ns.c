@@ -138,6 +138,7 @@ static int ns_identify(struct updk_nvme_ctrlr *c, struct updk_nvme_ns *ns)
 	if (!id)
 		return -ENOMEM;
 	ns->active = ns->io_ok = false;
+	ns->io_ctrlr = NULL;
 	rc = nvme_identify(c, NVME_CNS_NS, ns->nsid, id);
 	if (rc)
 		goto out;
@@ -192,6 +193,7 @@ static int ns_identify(struct updk_nvme_ctrlr *c, struct updk_nvme_ns *ns)
 	}
 	ns->active = true;
 	ns->io_ok = !(ns->md_size && !ns->md_extended);
+	ns->io_ctrlr = ns->io_ok ? c : NULL;
 	if (!ns->io_ok)
 		log_warn("%s: namespace %u keeps metadata in a separate buffer, which this driver "
 			 "does not support: I/O to it is refused",
@@ -211,8 +213,10 @@ int nvme_ns_scan(struct updk_nvme_ctrlr *c)
 	if (nn > NVME_MAX_NS)
 		log_warn("%s: NN is %u; only namespaces up to %u are used", c->name, nn,
 			 NVME_MAX_NS);
-	for (uint32_t i = 0; i < c->ns_count; i++)
+	for (uint32_t i = 0; i < c->ns_count; i++) {
 		c->ns[i]->active = c->ns[i]->io_ok = false;
+		c->ns[i]->io_ctrlr = NULL;
+	}
 	if (c->vs >= 0x10100) {
 		/* Active Namespace ID list: up to 1024 nsids above CDW1.NSID, ascending */
 		uint32_t from = 0;

@@ -42,10 +42,16 @@ struct nvme_req {
 	uint64_t list_iova;
 	uint16_t cid;
 	uint16_t next_free;
-	uint8_t state;
-	uint8_t flags;
-	uint8_t age; /* timeout checks this command has been outstanding through */
-	uint16_t opc;
+	/* state, flags and age are written together at submission (nvme_sq_advance) */
+	union {
+		struct {
+			uint8_t state;
+			uint8_t flags;
+			uint8_t age; /* timeout checks this command has been outstanding through */
+			uint8_t opc;
+		};
+		uint32_t word;
+	};
 	/* a parent: children not yet completed and the first failing completion */
 	uint32_t children;
 	struct updk_nvme_cpl cpl;
@@ -106,6 +112,8 @@ struct updk_nvme_ns {
 	uint32_t xfer_block; /* bytes per block in the data buffer: data, plus md when extended */
 	uint32_t max_io_sectors;
 	bool io_ok; /* active, and no separate metadata buffer needed */
+	struct updk_nvme_ctrlr
+		*io_ctrlr; /* ctrlr while io_ok, else NULL (one check on the fast path) */
 	struct updk_nvme_id_ns id;
 	struct updk_nvme_ns_ids ids;
 };
@@ -220,8 +228,8 @@ static inline void nvme_req_put(struct updk_nvme_qpair *qp, struct nvme_req *req
 /* Place @req's command (already built in the SQ slot at the tail) in the queue. */
 static inline void nvme_sq_advance(struct updk_nvme_qpair *qp, struct nvme_req *req)
 {
-	req->state = NVME_REQ_OUTSTANDING;
-	req->age = 0;
+	/* state OUTSTANDING, no flags, age 0, opcode kept: one store */
+	req->word = NVME_REQ_OUTSTANDING | (req->word & 0xff000000u);
 	if (NVME_UNLIKELY(++qp->sq_tail == qp->qsize))
 		qp->sq_tail = 0;
 	qp->stats.cmds_submitted++;

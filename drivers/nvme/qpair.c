@@ -144,8 +144,9 @@ void nvme_qpair_destroy(struct updk_nvme_qpair *qp)
 
 /* A child of a split I/O completed: the parent completes with its last child, carrying the
  * first failure if any child failed. Returns 1 when the parent completed. */
-static int nvme_child_done(struct updk_nvme_qpair *qp, struct nvme_req *parent,
-			   const struct updk_nvme_cpl *cpl)
+static __attribute__((noinline)) int nvme_child_done(struct updk_nvme_qpair *qp,
+						     struct nvme_req *parent,
+						     const struct updk_nvme_cpl *cpl)
 {
 	updk_nvme_cb cb;
 	void *arg;
@@ -167,14 +168,21 @@ static int nvme_child_done(struct updk_nvme_qpair *qp, struct nvme_req *parent,
 	return 1;
 }
 
-static int nvme_req_complete(struct updk_nvme_qpair *qp, struct nvme_req *req,
-			     const struct updk_nvme_cpl *cpl)
+/*
+ * Hand a completion to its request's owner. @generic covers the admin queue (bounce buffers,
+ * sync commands that forgot their callback) and host-side failures; an I/O qpair's reaper
+ * passes false and skips those checks.
+ */
+static inline __attribute__((always_inline)) int nvme_req_complete(struct updk_nvme_qpair *qp,
+								   struct nvme_req *req,
+								   const struct updk_nvme_cpl *cpl,
+								   const bool generic)
 {
 	updk_nvme_cb cb = req->cb;
 	void *arg = req->arg;
 	struct nvme_req *parent = req->parent;
 
-	if (NVME_UNLIKELY(req->bounce != NULL)) {
+	if (generic && req->bounce != NULL) {
 		if (req->user_buf && !updk_nvme_cpl_is_error(cpl))
 			memcpy(req->user_buf, req->bounce, req->user_len);
 		updk_dma_free(req->bounce);
@@ -182,25 +190,11 @@ static int nvme_req_complete(struct updk_nvme_qpair *qp, struct nvme_req *req,
 	}
 	nvme_req_put(qp, req);
 	if (NVME_LIKELY(parent == NULL)) {
-		if (cb)
+		if (!generic || cb)
 			cb(arg, cpl);
 		return 1;
 	}
 	return nvme_child_done(qp, parent, cpl);
-}
-
-/* Is @sqhd a head the controller may report: within [sq_head, sq_db_tail] on the ring? */
-static inline bool nvme_sqhd_valid(const struct updk_nvme_qpair *qp, uint16_t sqhd)
-{
-	uint32_t fetched, given;
-
-	if (NVME_UNLIKELY(sqhd >= qp->qsize))
-		return false;
-	fetched = sqhd >= qp->sq_head ? (uint32_t)(sqhd - qp->sq_head) :
-					(uint32_t)sqhd + qp->qsize - qp->sq_head;
-	given = qp->sq_db_tail >= qp->sq_head ? (uint32_t)(qp->sq_db_tail - qp->sq_head) :
-						(uint32_t)qp->sq_db_tail + qp->qsize - qp->sq_head;
-	return fetched <= given;
 }
 
 static void nvme_bogus(struct updk_nvme_qpair *qp, const struct updk_nvme_cpl *c, const char *why)
@@ -211,21 +205,27 @@ static void nvme_bogus(struct updk_nvme_qpair *qp, const struct updk_nvme_cpl *c
 			qp->ctrlr->name, qp->qid, why, c->cid, c->sqhd, c->sqid, c->status);
 }
 
-int nvme_qpair_poll(struct updk_nvme_qpair *qp, uint32_t max)
+static inline __attribute__((always_inline)) int poll_impl(struct updk_nvme_qpair *qp, uint32_t max,
+							   const bool generic)
 {
 	volatile struct updk_nvme_cpl *cq = qp->cq;
 	uint16_t head = qp->cq_head, old_head = head;
 	uint16_t phase = qp->phase;
+	/* A CQE's SQ head must lie in [sq_head, tail given to the controller] on the ring. */
+	int32_t qsize = qp->qsize, h0 = qp->sq_head;
+	int32_t span = (int32_t)qp->sq_db_tail - h0;
 	int done = 0;
 	uint32_t n = 0;
 
-	nvme_sq_ring(qp);
-	if (max == 0)
-		max = UINT32_MAX;
+	/* the common idle poll: nothing new, leave before any more work */
+	if ((cq[head].status & 1) != phase)
+		return 0;
+	span += (span >> 31) & qsize;
 	while (n < max) {
 		volatile struct updk_nvme_cpl *e = &cq[head];
 		struct updk_nvme_cpl c;
 		struct nvme_req *req;
+		int32_t d;
 
 		if ((e->status & 1) != phase)
 			break;
@@ -248,18 +248,30 @@ int nvme_qpair_poll(struct updk_nvme_qpair *qp, uint32_t max)
 			nvme_bogus(qp, &c, "CID not outstanding");
 			continue;
 		}
-		if (NVME_LIKELY(nvme_sqhd_valid(qp, c.sqhd)))
+		d = (int32_t)c.sqhd - h0;
+		d += (d >> 31) & qsize;
+		if (NVME_LIKELY(d <= span && c.sqhd < qsize))
 			qp->sq_head = c.sqhd;
 		else
 			nvme_bogus(qp, &c, "SQ head beyond the tail");
 		qp->stats.cmds_completed++;
 		if (NVME_UNLIKELY(updk_nvme_cpl_is_error(&c)))
 			qp->stats.cmds_failed++;
-		done += nvme_req_complete(qp, req, &c);
+		done += nvme_req_complete(qp, req, &c, generic);
 	}
 	if (head != old_head)
 		nvme_cq_ring(qp, old_head);
 	return done;
+}
+
+int nvme_qpair_poll(struct updk_nvme_qpair *qp, uint32_t max)
+{
+	nvme_sq_ring(qp);
+	if (max == 0)
+		max = UINT32_MAX;
+	if (qp->qid == 0)
+		return poll_impl(qp, max, true);
+	return poll_impl(qp, max, false);
 }
 
 /* Complete every outstanding command of @qp from the host side (reset, free, close). */
@@ -277,7 +289,7 @@ void nvme_qpair_fail_all(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc)
 		c.sqid = qp->qid;
 		c.status = (uint16_t)(((uint16_t)sct << 9) | ((uint16_t)sc << 1));
 		qp->stats.cmds_aborted++;
-		nvme_req_complete(qp, req, &c);
+		nvme_req_complete(qp, req, &c, true);
 	}
 }
 
