@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Where lib/pci reads sysfs. The root is $UPDK_SYSFS_ROOT (default "/sys"), so tests can point
- * every lookup at a fake tree built in a temporary folder. Internal to updk.
+ * Where lib/pci and lib/vfio read sysfs. The root is $UPDK_SYSFS_ROOT (default "/sys"), so tests
+ * can point every lookup at a fake tree built in a temporary folder. Internal to updk.
  */
 #ifndef UPDK_PCI_SYSFS_H
 #define UPDK_PCI_SYSFS_H

@@ -15,16 +15,10 @@
 
 #define LOG_COMPONENT "vfio"
 #include "lib/util/log.h"
+#include "lib/pci/sysfs.h"
 #include "lib/vfio/vfio_priv.h"
 
 #define MAX_GROUP_MEMBERS 64
-
-const char *vfio_sysfs_root(void)
-{
-	const char *r = getenv("UPDK_SYSFS_ROOT");
-
-	return r && *r ? r : "/sys";
-}
 
 const char *vfio_dev_dir(void)
 {
@@ -73,7 +67,7 @@ int vfio_sysfs_driver(const char *bdf, char *buf, size_t len)
 	char path[PATH_MAX];
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", vfio_sysfs_root(), bdf);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", pci_sysfs_root(), bdf);
 	rc = link_basename(path, buf, len);
 	if (rc == -ENOENT) {
 		buf[0] = '\0';
@@ -84,7 +78,7 @@ int vfio_sysfs_driver(const char *bdf, char *buf, size_t len)
 
 int vfio_sysfs_check(const char *bdf, int *group)
 {
-	const char *root = vfio_sysfs_root();
+	const char *root = pci_sysfs_root();
 	char path[PATH_MAX], name[64], drv[64];
 	char *end;
 	long id;
@@ -157,7 +151,7 @@ void vfio_log_not_viable(int group, const char *bdf)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices", vfio_sysfs_root(), group);
+	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices", pci_sysfs_root(), group);
 	d = opendir(path);
 	if (!d) {
 		log_err("IOMMU group %d of %s is not viable (a kernel driver owns one of its "
