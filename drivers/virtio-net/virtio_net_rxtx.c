@@ -96,7 +96,8 @@ uint16_t vnet_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 	}
 	q->packets += got;
 	q->bytes += bytes;
-	if (vq->num_free >= RX_REFILL_BATCH)
+	/* a queue smaller than two batches (a device's limit) refills at half */
+	if (vq->num_free >= RX_REFILL_BATCH || vq->num_free >= vq->size / 2)
 		rx_refill(q);
 	return got;
 }
