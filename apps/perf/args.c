@@ -362,6 +362,8 @@ void perf_usage(FILE *out)
 	      "      --seed N             seed of the random offsets (default: from the clock)\n"
 	      "      --no-progress        no progress line on stderr each second\n"
 	      "  -h, --help               this text\n"
+	      "      --net MODE           network benchmark instead: txonly, rxonly or fwd\n"
+	      "                           (updk-perf --net fwd --help for its options)\n"
 	      "\n"
 	      "Progress goes to stderr once a second; the table (or JSON) to stdout at the end.\n"
 	      "Ctrl-C or SIGTERM stops early: outstanding I/O is drained, the controller shut down\n"

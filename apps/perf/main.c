@@ -17,6 +17,7 @@
 #include <updk/nvme.h>
 #include <updk/tsc.h>
 
+#include "apps/perf/net.h"
 #include "apps/perf/perf.h"
 #include "apps/perf/run.h"
 
@@ -201,6 +202,8 @@ int main(int argc, char **argv)
 	sigset_t block, old;
 	int rc, status;
 
+	if (perf_net_wanted(argc, argv))
+		return perf_net_main(argc, argv);
 	if (perf_args_parse(argc, argv, &g_args, err)) {
 		fprintf(stderr, "updk-perf: %s\n", err);
 		return 2;
