@@ -45,8 +45,8 @@ static void check_wire(const char *json, int from, int to)
 
 	cr_assert_eq(sent, got + dropped, "port %d sent %.0f, port %d received %.0f + dropped %.0f",
 		     from, sent, to, got, dropped);
-	cr_assert_eq(port(json, to, "rx_errors"), 0);
-	cr_assert_eq(port(json, from, "tx_errors"), 0);
+	cr_assert_eq(port(json, to, "rx_errors"), 0, "%s", json);
+	cr_assert_eq(port(json, from, "tx_errors"), 0, "%s", json);
 }
 
 static void check_task_rate(const char *json, int i)
