@@ -37,21 +37,23 @@ static double total(const char *json, const char *key)
 	return perf_test_jnum(json, "\"total\": {", key);
 }
 
-/* Port @from sent what port @to received and dropped. */
+/*
+ * Port @from sent what port @to received, dropped or refused as bad. The model sends no bad
+ * frame, so a receive error is the driver refusing a descriptor: seen rarely in fwd runs on a
+ * loaded machine, always with the rest of a 256-frame train dropped on the same port (see the
+ * report); logged with the JSON, not failed, until drivers/ixgbe or sim:ixgbe explains it.
+ */
 static void check_wire(const char *json, int from, int to)
 {
 	double sent = port(json, from, "tx_packets");
 	double got = port(json, to, "rx_packets"), dropped = port(json, to, "rx_dropped");
+	double bad = port(json, to, "rx_errors");
 
-	cr_assert_eq(sent, got + dropped, "port %d sent %.0f, port %d received %.0f + dropped %.0f",
-		     from, sent, to, got, dropped);
+	cr_assert_eq(sent, got + dropped + bad,
+		     "port %d sent %.0f, port %d received %.0f + dropped %.0f + %.0f errors", from,
+		     sent, to, got, dropped, bad);
 	cr_assert_eq(port(json, from, "tx_errors"), 0, "%s", json);
-	/*
-	 * The model sends no bad frame, so a receive error is the driver refusing a descriptor.
-	 * Seen rarely on a loaded machine (with a train dropped on the same port); reported, not
-	 * failed, until drivers/ixgbe or sim:ixgbe explains it.
-	 */
-	if (port(json, to, "rx_errors"))
+	if (bad)
 		cr_log_warn("port %d counted receive errors:\n%s", to, json);
 }
 
@@ -85,7 +87,7 @@ Test(perf_net, txonly_default_pair)
 	cr_assert_gt(got, 0, "nothing received:\n%s", r.out);
 	/* the application's counts are the devices' */
 	cr_assert_eq(port(r.out, 0, "tx_packets"), sent);
-	cr_assert_eq(port(r.out, 1, "rx_packets"), got + port(r.out, 1, "rx_errors"));
+	cr_assert_eq(port(r.out, 1, "rx_packets"), got);
 	/* 60 bytes a frame without the FCS */
 	cr_assert_eq(port(r.out, 0, "tx_bytes"), sent * 60);
 	check_wire(r.out, 0, 1);
