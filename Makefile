@@ -30,7 +30,7 @@ ALL_CFLAGS := $(CFLAGS) -Iinclude -I. $(DEP_CFLAGS) -MMD -MP
 LIBS := $(LIBUPDK) $(DEP_LIBS)
 
 .PHONY: all lib apps tests check check-unit check-model check-example check-vm install uninstall \
-	clean help format
+	clean help format fuzz check-fuzz
 all: lib apps tests $(BENCHES)
 lib: $(LIBUPDK)
 apps: $(APPS)
@@ -82,6 +82,22 @@ check-vm: all
 	test/vm/smoke.sh
 	test/vm/check.sh
 
+# libFuzzer targets, built with clang: test/fuzz/NAME.c -> build/fuzz/NAME. Each includes the
+# source it tests and stands in for what that source calls, so it builds without the library.
+# check-fuzz runs each for FUZZ_SECONDS (default 20) from its seeds in test/fuzz/corpus/NAME.
+FUZZ_SRCS := $(sort $(wildcard test/fuzz/*.c))
+FUZZERS := $(FUZZ_SRCS:test/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+	$(filter -Werror,$(CFLAGS)) -pthread -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -Iinclude -I. $(DEP_CFLAGS)
+FUZZ_DEPS := $(LIB_SRCS) $(wildcard include/updk/*.h lib/*/*.h sim/*.h sim/*/*.h drivers/*/*.h)
+fuzz: $(FUZZERS)
+$(B)/fuzz/%: test/fuzz/%.c $(FUZZ_DEPS) mk/config.mk
+	$(call quiet,FUZZ,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) $< lib/util/log.c -o $@
+check-fuzz: fuzz
+	test/fuzz/run.sh $(FUZZ_SECONDS)
+
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/updk $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(LIBUPDK) $(DESTDIR)$(PREFIX)/lib/
@@ -104,6 +120,7 @@ help:
 	@echo "make [all]       library, programs, tests (V=1 for full command lines)"
 	@echo "make check       unit and model tests (CHECK_ARGS=--verbose for every test)"
 	@echo "make check-vm    real-VFIO tests in a QEMU guest with a virtual IOMMU"
+	@echo "make check-fuzz  libFuzzer targets (clang), FUZZ_SECONDS each (default 20)"
 	@echo "make install     library, headers, updk.pc and programs under PREFIX"
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

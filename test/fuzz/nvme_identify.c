@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * libFuzzer target: the NVMe driver's reading of Identify data (drivers/nvme/ns.c): the Active
+ * Namespace ID list (CNS 02h), Identify Namespace (CNS 00h) and the Namespace Identification
+ * Descriptor list (CNS 03h), all written by the device and untrusted.
+ *
+ * Input: one byte picking the controller version (1.0, 1.1, 1.3), NN (4 bytes), the transfer
+ * limit (4 bytes), then the pages the controller returns, in the order the driver asks for
+ * them (a short last page is padded with zeroes; once the input is used up Identify fails).
+ * Properties: no crash or overread; the namespaces kept are sorted, unique, within NN, and each
+ * active one has a sector size of 512 B..64 KiB and a usable I/O size.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drivers/nvme/ns.c"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const uint8_t *in;
+static size_t in_left;
+
+int nvme_identify(struct updk_nvme_ctrlr *ctrlr, uint8_t cns, uint32_t nsid, void *buf)
+{
+	size_t n = in_left < 4096 ? in_left : 4096;
+
+	if (!in_left)
+		return -EIO;
+	memset(buf, 0, 4096);
+	memcpy(buf, in, n);
+	in += n;
+	in_left -= n;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint32_t versions[] = { 0x10000, 0x10100, 0x10300 };
+	struct updk_nvme_ctrlr c;
+	uint32_t prev = 0;
+
+	if (size < 9)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	strcpy(c.name, "fuzz");
+	c.vs = versions[data[0] % 3];
+	memcpy(&c.id.nn, data + 1, 4);
+	memcpy(&c.max_xfer, data + 5, 4);
+	in = data + 9;
+	in_left = size - 9;
+	(void)nvme_ns_scan(&c);
+	for (uint32_t i = 0; i < c.ns_count; i++) {
+		const struct updk_nvme_ns *ns = c.ns[i];
+
+		if (ns->nsid <= prev || ns->nsid > c.id.nn || ns->nsid > NVME_MAX_NS)
+			abort();
+		prev = ns->nsid;
+		if (!ns->active)
+			continue;
+		if (ns->sector_size < 512 || ns->sector_size > 65536 || ns->max_io_sectors == 0 ||
+		    ns->max_io_sectors > 65536 ||
+		    (uint64_t)ns->max_io_sectors * ns->xfer_block > c.max_xfer)
+			abort();
+	}
+	nvme_ns_free_all(&c);
+	return 0;
+}
