@@ -9,6 +9,8 @@
 # every process writes its own log (--trace-children) and the run fails when any log counts an
 # error or a definite or indirect leak. The programs the tests start (build/bin/updk-*) run
 # natively: under valgrind they miss the tests' time limits (they have the ASan/UBSan pass).
+# --fair-sched: the tests poll while a sim model's thread works; valgrind runs one thread at a
+# time, and without fair scheduling a polling thread can starve the model for seconds.
 # UPDK_VALGRIND_KEEP=1 keeps the logs in build/valgrind/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ rm -rf "$logs"
 mkdir -p "$logs"
 
 set +e
-valgrind --quiet --trace-children=yes --trace-children-skip='*/updk-*' --log-file="$logs/%p.log" \
+valgrind --quiet --fair-sched=yes --trace-children=yes --trace-children-skip='*/updk-*' --log-file="$logs/%p.log" \
 	--leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 	--error-exitcode=99 \
 	"$tests" --jobs 1 "$@"
