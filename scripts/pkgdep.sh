@@ -10,6 +10,8 @@ pkgs=(
     build-essential pkg-config libnuma-dev liburcu-dev libhugetlbfs-dev
     # unit and model tests
     libcriterion-dev valgrind python3
+    # fuzz targets (make fuzz: clang's libFuzzer and sanitizers)
+    clang libclang-rt-dev
     # the QEMU guest (test/vm): TCG machine, busybox initramfs, module tools,
     # vmlinux extraction (xz: Debian's bzImage payload), apt-get download
     qemu-system-x86 busybox-static kmod cpio xz-utils apt
