@@ -409,8 +409,7 @@ static int parse_workload(struct perf_args *a, const char *w, char *err)
 	return fail(err, "-w '%s': expected read, write, randread, randwrite, rw or randrw", w);
 }
 
-/* The option as the user wrote it, for messages about unknown flags and missing values. */
-static const char *opt_name(char **argv, int idx, int opt, char *buf, size_t len)
+const char *perf_opt_name(char **argv, int idx, int opt, char *buf, size_t len)
 {
 	const char *w = idx > 0 ? argv[idx - 1] : "";
 
@@ -509,10 +508,10 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 			return 0;
 		case ':':
 			return fail(err, "%s needs a value (see --help)",
-				    opt_name(argv, optind, optopt, name, sizeof(name)));
+				    perf_opt_name(argv, optind, optopt, name, sizeof(name)));
 		default:
 			return fail(err, "unknown option '%s' (see --help)",
-				    opt_name(argv, optind, optopt, name, sizeof(name)));
+				    perf_opt_name(argv, optind, optopt, name, sizeof(name)));
 		}
 		if (rc)
 			return rc;

@@ -51,43 +51,6 @@ static int install_signals(void)
 	return 0;
 }
 
-/* Resolve -c against the CPUs this process may run on; default: the first of them. */
-static int resolve_cores(struct perf_args *a)
-{
-	cpu_set_t allowed;
-
-	if (sched_getaffinity(0, sizeof(allowed), &allowed)) {
-		fprintf(stderr, "updk-perf: sched_getaffinity: %s\n", strerror(errno));
-		return -errno;
-	}
-	if (!a->cores_given) {
-		for (unsigned c = 0; c < PERF_MAX_CORES && c < CPU_SETSIZE; c++)
-			if (CPU_ISSET(c, &allowed)) {
-				a->cores[0] = (uint16_t)c;
-				a->ncores = 1;
-				return 0;
-			}
-		fprintf(stderr, "updk-perf: no CPU to run on\n");
-		return -ENODEV;
-	}
-	for (unsigned i = 0; i < a->ncores; i++)
-		if (a->cores[i] >= CPU_SETSIZE || !CPU_ISSET(a->cores[i], &allowed)) {
-			char list[256] = "";
-			size_t n = 0;
-
-			for (unsigned c = 0; c < CPU_SETSIZE && n < sizeof(list) - 8; c++)
-				if (CPU_ISSET(c, &allowed))
-					n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%u",
-							      n ? "," : "", c);
-			fprintf(stderr,
-				"updk-perf: -c: core %u is not available to this process "
-				"(available: %s)\n",
-				a->cores[i], list);
-			return -EINVAL;
-		}
-	return 0;
-}
-
 /* The sum of the pollers' counters, read while they run (a close snapshot, no locks). */
 static void sample(const struct perf_run *run, uint64_t *ios, uint64_t *lat)
 {
@@ -212,7 +175,7 @@ int main(int argc, char **argv)
 		perf_usage(stdout);
 		return 0;
 	}
-	if (resolve_cores(&g_args))
+	if (perf_resolve_cores(g_args.cores, &g_args.ncores, g_args.cores_given))
 		return 2;
 	if (!g_args.ntargets) {
 		snprintf(g_args.targets[0].addr, sizeof(g_args.targets[0].addr), "%s",

@@ -346,33 +346,6 @@ static void fmt_mac(const uint8_t m[6], char *buf)
 	sprintf(buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-static int resolve_cores(struct net_args *a)
-{
-	cpu_set_t allowed;
-
-	if (sched_getaffinity(0, sizeof(allowed), &allowed)) {
-		fprintf(stderr, "updk-perf: sched_getaffinity: %s\n", strerror(errno));
-		return -errno;
-	}
-	if (!a->cores_given) {
-		for (unsigned c = 0; c < PERF_MAX_CORES && c < CPU_SETSIZE; c++)
-			if (CPU_ISSET(c, &allowed)) {
-				a->cores[0] = (uint16_t)c;
-				a->ncores = 1;
-				return 0;
-			}
-		fprintf(stderr, "updk-perf: no CPU to run on\n");
-		return -ENODEV;
-	}
-	for (unsigned i = 0; i < a->ncores; i++)
-		if (a->cores[i] >= CPU_SETSIZE || !CPU_ISSET(a->cores[i], &allowed)) {
-			fprintf(stderr, "updk-perf: -c: core %u is not available to this process\n",
-				a->cores[i]);
-			return -EINVAL;
-		}
-	return 0;
-}
-
 static struct net_task *add_task(struct net_run *run, enum net_role role, struct net_port *rx,
 				 struct net_port *tx)
 {
@@ -913,7 +886,7 @@ int perf_net_main(int argc, char **argv)
 		perf_net_usage(stdout);
 		return 0;
 	}
-	if (resolve_cores(&args))
+	if (perf_resolve_cores(args.cores, &args.ncores, args.cores_given))
 		return 2;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -180,22 +180,6 @@ static void defaults(struct net_args *a)
 	a->progress = true;
 }
 
-/* The option as written, for messages: "--verify", "-q". */
-static const char *opt_name(char **argv, int idx, int opt, char *buf, size_t len)
-{
-	const char *w = idx > 0 ? argv[idx - 1] : "";
-
-	if (!strncmp(w, "--", 2)) {
-		snprintf(buf, len, "%.*s", (int)strcspn(w, "="), w);
-		return buf;
-	}
-	if (opt > 0 && opt < 256)
-		snprintf(buf, len, "-%c", opt);
-	else
-		snprintf(buf, len, "%s", w);
-	return buf;
-}
-
 int perf_net_args_parse(int argc, char **argv, struct net_args *a, char *err)
 {
 	bool mode_given = false;
@@ -275,13 +259,13 @@ int perf_net_args_parse(int argc, char **argv, struct net_args *a, char *err)
 		case OPT_NVME_ONLY:
 			return fail(err,
 				    "%s is an NVMe option: --net runs take none (see --net --help)",
-				    opt_name(argv, optind, c, name, sizeof(name)));
+				    perf_opt_name(argv, optind, c, name, sizeof(name)));
 		case ':':
 			return fail(err, "%s needs a value (see --net --help)",
-				    opt_name(argv, optind, optopt, name, sizeof(name)));
+				    perf_opt_name(argv, optind, optopt, name, sizeof(name)));
 		default:
 			return fail(err, "unknown option '%s' (see --net --help)",
-				    opt_name(argv, optind, optopt, name, sizeof(name)));
+				    perf_opt_name(argv, optind, optopt, name, sizeof(name)));
 		}
 		if (rc)
 			return rc;

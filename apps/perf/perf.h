@@ -62,6 +62,17 @@ struct perf_args {
  */
 int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err);
 
+/* The option as the user wrote it ("--verify", "-q"), for messages about unknown flags and
+ * missing values; @idx is getopt's optind after it returned @opt. */
+const char *perf_opt_name(char **argv, int idx, int opt, char *buf, size_t len);
+
+/*
+ * Check the @ncores cores from -c (@given) against the CPUs this process may run on, or with
+ * no -c pick the first of them. Returns 0, or -errno after a message naming the core and the
+ * CPUs available.
+ */
+int perf_resolve_cores(uint16_t *cores, unsigned *ncores, bool given);
+
 /** Print --help to @out. */
 void perf_usage(FILE *out);
 
