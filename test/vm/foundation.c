@@ -16,6 +16,7 @@
  * (test/vm/check.sh passes --jobs 1). UPDK_VM_* come from run.sh.
  */
 #include <criterion/criterion.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 
 #include "lib/mem/mem_vfio.h"
 #include "lib/vfio/vfio.h"
+#include "test/vm/vm_util.h"
 
 /* QEMU 7.2's NVMe controller (hw/nvme/ctrl.c), as the issue records it. */
 #define QEMU_NVME_VENDOR 0x1b36
@@ -87,40 +89,6 @@ _Static_assert(sizeof(struct nvme_cqe) == 16, "CQ entry is 16 bytes");
 
 /* ---- guest environment ------------------------------------------------------------------- */
 
-static const char *vm_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (!v || !*v)
-		cr_skip_test("%s is not set: these tests run inside the test guest (make check-vm)",
-			     name);
-	return v;
-}
-
-static const char *setup_sh(void)
-{
-	const char *s = getenv("UPDK_SETUP_SH");
-
-	return s && *s ? s : "scripts/setup.sh";
-}
-
-static void driver_of(const char *bdf, char *buf, size_t len)
-{
-	char path[256], target[256];
-	const char *base;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, target, sizeof(target) - 1);
-	buf[0] = '\0';
-	if (n <= 0)
-		return;
-	target[n] = '\0';
-	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	if (strlen(base) < len)
-		memcpy(buf, base, strlen(base) + 1);
-}
-
 static int group_of(const char *bdf)
 {
 	char path[256], target[256];
@@ -131,40 +99,6 @@ static int group_of(const char *bdf)
 	cr_assert_gt(n, 0, "%s has no IOMMU group in the guest", bdf);
 	target[n] = '\0';
 	return atoi(strrchr(target, '/') + 1);
-}
-
-static void run_setup(const char *verb, const char *bdf)
-{
-	char cmd[512];
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "%s %s %s >&2", setup_sh(), verb, bdf);
-	rc = system(cmd);
-	cr_assert_eq(rc, 0, "'%s' failed (status %d)", cmd, rc);
-}
-
-/* Bind @bdf to vfio-pci unless it is already. */
-static void bind_vfio(const char *bdf)
-{
-	char drv[64];
-
-	driver_of(bdf, drv, sizeof(drv));
-	if (strcmp(drv, "vfio-pci") != 0)
-		run_setup("bind", bdf);
-	driver_of(bdf, drv, sizeof(drv));
-	cr_assert_str_eq(drv, "vfio-pci", "%s still not bound to vfio-pci", bdf);
-}
-
-/* Give @bdf back to its kernel driver (@want) unless it has it already. */
-static void bind_kernel(const char *bdf, const char *want)
-{
-	char drv[64];
-
-	driver_of(bdf, drv, sizeof(drv));
-	if (strcmp(drv, want) != 0)
-		run_setup("unbind", bdf);
-	driver_of(bdf, drv, sizeof(drv));
-	cr_assert_str_eq(drv, want, "%s is bound to '%s', not back to %s", bdf, drv, want);
 }
 
 /* DMAR fault lines in the kernel log (drivers/iommu/intel/dmar.c, dmar_fault_do_one()). */
@@ -370,7 +304,7 @@ static struct updk_pci_dev *open_nvme(const char *bdf)
 	struct updk_pci_dev *dev = NULL;
 	int rc;
 
-	bind_vfio(bdf);
+	vm_bind(bdf, "vfio-pci");
 	rc = updk_pci_open(bdf, &dev);
 	cr_assert_eq(rc, 0, "updk_pci_open(%s): %s", bdf, strerror(-rc));
 	return dev;
@@ -390,8 +324,8 @@ Test(foundation, container_group_device_flow)
 	uint16_t vid;
 	bool act;
 
-	bind_vfio(nvme);
-	bind_vfio(nvme2);
+	vm_bind(nvme, "vfio-pci");
+	vm_bind(nvme2, "vfio-pci");
 	cr_assert_not(vfio_container_active());
 
 	/* The first device opens the container and sets the IOMMU type. */
@@ -437,9 +371,9 @@ Test(foundation, two_devices_share_one_group)
 	uint32_t id;
 	bool act;
 
-	driver_of(peer, peer_drv, sizeof(peer_drv));
-	bind_vfio(bridged);
-	bind_vfio(peer);
+	vm_driver_of(peer, peer_drv, sizeof(peer_drv));
+	vm_bind(bridged, "vfio-pci");
+	vm_bind(peer, "vfio-pci");
 	cr_assert_eq(group_of(bridged), group_of(peer));
 
 	cr_assert_eq(vfio_dev_open(bridged, &a, &act), 0);
@@ -457,7 +391,7 @@ Test(foundation, two_devices_share_one_group)
 	cr_assert_not(vfio_container_active());
 
 	if (peer_drv[0] && strcmp(peer_drv, "vfio-pci") != 0)
-		bind_kernel(peer, peer_drv);
+		vm_bind(peer, peer_drv);
 }
 
 Test(foundation, bar0_cap_and_vs)
@@ -598,7 +532,7 @@ Test(foundation, kernel_bound_device_refused)
 	const char *log;
 	int rc;
 
-	bind_kernel(nvme, "nvme");
+	vm_bind(nvme, "nvme");
 	capture_start();
 	rc = updk_pci_open(nvme, &dev);
 	log = capture_end();
@@ -619,8 +553,8 @@ Test(foundation, group_not_viable_refused)
 	const char *log;
 	int rc;
 
-	bind_vfio(bridged);
-	bind_kernel(peer, "e1000"); /* the peer stays with its kernel driver */
+	vm_bind(bridged, "vfio-pci");
+	vm_bind(peer, "e1000"); /* the peer stays with its kernel driver */
 	capture_start();
 	rc = updk_pci_open(bridged, &dev);
 	log = capture_end();
@@ -788,7 +722,7 @@ Test(foundation, unprivileged_user_told_what_to_do)
 	struct child_result res;
 	char path[64], want[256];
 
-	bind_vfio(nvme);
+	vm_bind(nvme, "vfio-pci");
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group_of(nvme));
 
 	/* /dev/vfio/N is root's (0600): permission denied, and how to grant it. */

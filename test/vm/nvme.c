@@ -26,48 +26,9 @@
 #include <updk/mem.h>
 #include <updk/nvme.h>
 
+#include "test/vm/vm_util.h"
+
 TestSuite(nvme_vm, .timeout = 600);
-
-static const char *vm_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (!v || !*v)
-		cr_skip_test("%s is not set: these tests run inside the test guest (make check-vm)",
-			     name);
-	return v;
-}
-
-static void driver_of(const char *bdf, char *buf, size_t len)
-{
-	char path[256], target[256];
-	const char *base;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, target, sizeof(target) - 1);
-	buf[0] = '\0';
-	if (n <= 0)
-		return;
-	target[n] = '\0';
-	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	snprintf(buf, len, "%.63s", base);
-}
-
-static void bind(const char *bdf, const char *verb, const char *want)
-{
-	char cmd[512], drv[64];
-	int rc;
-
-	driver_of(bdf, drv, sizeof(drv));
-	if (!strcmp(drv, want))
-		return;
-	snprintf(cmd, sizeof(cmd), "scripts/setup.sh %s %s >&2", verb, bdf);
-	rc = system(cmd);
-	cr_assert_eq(rc, 0, "'%s' failed (status %d)", cmd, rc);
-	driver_of(bdf, drv, sizeof(drv));
-	cr_assert_str_eq(drv, want, "%s is bound to '%s', not %s", bdf, drv, want);
-}
 
 /* /dev/nvmeX (controller) and /dev/nvmeXnN of @bdf once the kernel driver has them up. */
 static void kernel_devs(const char *bdf, uint32_t nsid, char *ctrl, char *ns, size_t len)
@@ -164,7 +125,7 @@ static struct updk_nvme_ctrlr *open_vfio(const char *bdf)
 {
 	struct updk_nvme_ctrlr *c = NULL;
 
-	bind(bdf, "bind", "vfio-pci");
+	vm_bind(bdf, "vfio-pci");
 	cr_assert_eq(updk_nvme_ctrlr_open(bdf, NULL, &c), 0, "open %s", bdf);
 	return c;
 }
@@ -178,7 +139,7 @@ Test(nvme_vm, identify_matches_kernel)
 	const struct updk_nvme_id_ctrl *id;
 	const struct updk_nvme_id_ns *idns;
 
-	bind(bdf, "unbind", "nvme");
+	vm_bind(bdf, "nvme");
 	kernel_devs(bdf, 1, ctrl, ns, sizeof(ctrl));
 	snprintf(cmd, sizeof(cmd), "nvme id-ctrl %s -o json", ctrl);
 	ctrl_json = run_capture(cmd);
@@ -221,7 +182,7 @@ Test(nvme_vm, identify_matches_kernel)
 	free(ctrl_json);
 	free(ns_json);
 	free(ns2_json);
-	bind(bdf, "unbind", "nvme");
+	vm_bind(bdf, "nvme");
 }
 
 struct done {
@@ -313,7 +274,7 @@ Test(nvme_vm, data_crosses_to_kernel_and_back)
 	updk_nvme_ctrlr_close(c);
 
 	/* the kernel reads what updk wrote */
-	bind(bdf, "unbind", "nvme");
+	vm_bind(bdf, "nvme");
 	kernel_devs(bdf, 1, ctrl, blk, sizeof(blk));
 	fd = open(blk, O_RDWR);
 	cr_assert_geq(fd, 0, "open %s", blk);
@@ -353,7 +314,7 @@ Test(nvme_vm, data_crosses_to_kernel_and_back)
 	updk_nvme_ctrlr_close(c);
 	updk_dma_free(buf);
 	free(ref);
-	bind(bdf, "unbind", "nvme");
+	vm_bind(bdf, "nvme");
 }
 
 Test(nvme_vm, shadow_doorbells_and_both_namespaces)
@@ -399,7 +360,7 @@ Test(nvme_vm, shadow_doorbells_and_both_namespaces)
 	updk_nvme_ctrlr_close(c);
 	updk_dma_free(buf);
 	/* the clean shutdown leaves the controller to the kernel driver */
-	bind(bdf, "unbind", "nvme");
+	vm_bind(bdf, "nvme");
 	{
 		char ctrl[64], blk[64];
 

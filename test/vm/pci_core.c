@@ -24,15 +24,7 @@
 #include <updk/mmio.h>
 #include <updk/pci.h>
 
-static const char *vm_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (!v || !*v)
-		cr_skip_test("%s is not set: these tests run inside the test guest (make check-vm)",
-			     name);
-	return v;
-}
+#include "test/vm/vm_util.h"
 
 /* The kernel's copy of @bdf's config space; returns how many bytes it has (256 or 4096). */
 static size_t kernel_cfg(const char *bdf, uint8_t cfg[4096])

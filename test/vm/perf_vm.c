@@ -25,49 +25,9 @@
 #include <criterion/criterion.h>
 
 #include "test/common/perf_util.h"
+#include "test/vm/vm_util.h"
 
 TestSuite(perf_vm, .timeout = 600);
-
-static const char *vm_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (!v || !*v)
-		cr_skip_test("%s is not set: these tests run inside the test guest (make check-vm)",
-			     name);
-	return v;
-}
-
-static void driver_of(const char *bdf, char *buf, size_t len)
-{
-	char path[256], target[256];
-	const char *base;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, target, sizeof(target) - 1);
-	buf[0] = '\0';
-	if (n <= 0)
-		return;
-	target[n] = '\0';
-	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	snprintf(buf, len, "%.63s", base);
-}
-
-static void bind(const char *bdf, const char *verb, const char *want)
-{
-	char cmd[512], drv[64];
-	int rc;
-
-	driver_of(bdf, drv, sizeof(drv));
-	if (!strcmp(drv, want))
-		return;
-	snprintf(cmd, sizeof(cmd), "scripts/setup.sh %s %s >&2", verb, bdf);
-	rc = system(cmd);
-	cr_assert_eq(rc, 0, "'%s' failed (status %d)", cmd, rc);
-	driver_of(bdf, drv, sizeof(drv));
-	cr_assert_str_eq(drv, want, "%s is bound to '%s', not %s", bdf, drv, want);
-}
 
 /* The kernel's block device for namespace 1 of @bdf, once the nvme driver has brought it up. */
 static void kernel_blockdev(const char *bdf, char *dev, size_t len)
@@ -94,7 +54,7 @@ Test(perf_vm, counts_consistent)
 	char ns1[64];
 	struct perf_result r;
 
-	bind(bdf, "bind", "vfio-pci");
+	vm_bind(bdf, "vfio-pci");
 	snprintf(ns1, sizeof(ns1), "trtype:PCIe traddr:%s ns:1", bdf);
 	const char *const one[] = { "-t", "1",	"-q",	  "32", "-w", "randrw",
 				    "-M", "70", "--json", "-r", ns1,  NULL };
@@ -112,7 +72,7 @@ Test(perf_vm, counts_consistent)
 	cr_assert_gt(perf_test_jnum(r.out, "\"total\": {", "ios"), 0);
 	cr_assert_eq(perf_test_jnum(r.out, "\"total\": {", "errors"), 0);
 	perf_test_result_free(&r);
-	bind(bdf, "unbind", "nvme");
+	vm_bind(bdf, "nvme");
 }
 
 Test(perf_vm, interrupted_then_reusable)
@@ -122,7 +82,7 @@ Test(perf_vm, interrupted_then_reusable)
 	char dev[128], ns1[64];
 	struct perf_result r;
 
-	bind(bdf, "bind", "vfio-pci");
+	vm_bind(bdf, "vfio-pci");
 	snprintf(ns1, sizeof(ns1), "%s ns:1", bdf);
 	for (int i = 0; i < 2; i++) {
 		const char *const args[] = { "-t", "60", "-q", "16", "--json", "-r", ns1, NULL };
@@ -142,7 +102,7 @@ Test(perf_vm, interrupted_then_reusable)
 	perf_test_check_consistent(r.out);
 	perf_test_result_free(&r);
 	/* and the kernel's driver takes it back */
-	bind(bdf, "unbind", "nvme");
+	vm_bind(bdf, "nvme");
 	kernel_blockdev(bdf, dev, sizeof(dev));
 }
 
@@ -157,7 +117,7 @@ Test(perf_vm, verify_then_kernel_reads_it)
 	FILE *f;
 	int fd;
 
-	bind(bdf, "bind", "vfio-pci");
+	vm_bind(bdf, "vfio-pci");
 	snprintf(ns1, sizeof(ns1), "%s ns:1", bdf);
 	const char *const args[] = { "-t",    "2",	  "-q",	    "8",  "-o", "128k", "-w",
 				     "write", "--verify", "--json", "-r", ns1,	NULL };
@@ -169,7 +129,7 @@ Test(perf_vm, verify_then_kernel_reads_it)
 
 	/* The kernel's view of the same namespace: every block with updk-perf's tag holds the
 	 * LBA it was written to (the pattern's first word, test/unit/perf_verify.c). */
-	bind(bdf, "unbind", "nvme");
+	vm_bind(bdf, "nvme");
 	kernel_blockdev(bdf, dev, sizeof(dev));
 	snprintf(path, sizeof(path), "/sys/block/%s/queue/logical_block_size",
 		 strrchr(dev, '/') + 1);

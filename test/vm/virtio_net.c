@@ -36,58 +36,13 @@
 
 #include <updk/net.h>
 
+#include "test/vm/vm_util.h"
+
 #define ETHERTYPE_TEST 0x88b5
 #define QEMU_VIRTIO_MAC "\x52\x54\x00\x12\x34\x06" /* test/vm/run.sh: mac= of 06.0 */
 #define FRAMES 2000
 #define BURST 32
 #define MAGIC 0x75706b64u /* "updk" */
-
-static const char *vm_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (!v || !*v)
-		cr_skip_test("%s is not set: these tests run inside the test guest (make check-vm)",
-			     name);
-	return v;
-}
-
-static const char *setup_sh(void)
-{
-	const char *s = getenv("UPDK_SETUP_SH");
-
-	return s && *s ? s : "scripts/setup.sh";
-}
-
-static void driver_of(const char *bdf, char *buf, size_t len)
-{
-	char path[256], target[256];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, target, sizeof(target) - 1);
-	buf[0] = '\0';
-	if (n <= 0)
-		return;
-	target[n] = '\0';
-	const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-
-	if (strlen(base) < len)
-		memcpy(buf, base, strlen(base) + 1);
-}
-
-static void bind_vfio(const char *bdf)
-{
-	char drv[64], cmd[512];
-
-	driver_of(bdf, drv, sizeof(drv));
-	if (strcmp(drv, "vfio-pci") != 0) {
-		snprintf(cmd, sizeof(cmd), "%s bind %s >&2", setup_sh(), bdf);
-		cr_assert_eq(system(cmd), 0, "'%s' failed", cmd);
-	}
-	driver_of(bdf, drv, sizeof(drv));
-	cr_assert_str_eq(drv, "vfio-pci", "%s is not bound to vfio-pci", bdf);
-}
 
 static uint64_t now_ms(void)
 {
@@ -244,7 +199,7 @@ static struct updk_net_dev *open_virtio(bool promisc)
 				   .link_wait_ms = 2000 };
 	struct updk_net_dev *dev = NULL;
 
-	bind_vfio(bdf);
+	vm_bind(bdf, "vfio-pci");
 	cr_assert_eq(updk_net_open(bdf, &o, &dev), 0, "updk_net_open(%s) failed", bdf);
 	cr_assert_str_eq(updk_net_driver_name(dev), "virtio-net");
 	return dev;
@@ -456,7 +411,7 @@ static struct updk_net_dev *open_at(const char *env, struct updk_pktpool *pool)
 	struct updk_net_opts o = { .opts_size = sizeof(o), .pool = pool, .link_wait_ms = 2000 };
 	struct updk_net_dev *dev = NULL;
 
-	bind_vfio(bdf);
+	vm_bind(bdf, "vfio-pci");
 	cr_assert_eq(updk_net_open(bdf, &o, &dev), 0, "updk_net_open(%s) failed", bdf);
 	return dev;
 }
@@ -562,7 +517,7 @@ Test(virtio_net, device_without_access_platform_refused)
 	int fd = mkstemp(path), saved;
 
 	cr_assert_geq(fd, 0);
-	bind_vfio(bdf);
+	vm_bind(bdf, "vfio-pci");
 	fflush(stderr);
 	saved = dup(2);
 	dup2(fd, 2);

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/* Helpers shared by the VM-ring suites (see vm_util.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "test/vm/vm_util.h"
+
+const char *vm_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v)
+		cr_skip_test("%s is not set: these tests run inside the test guest (make check-vm)",
+			     name);
+	return v;
+}
+
+const char *vm_setup_sh(void)
+{
+	const char *s = getenv("UPDK_SETUP_SH");
+
+	return s && *s ? s : "scripts/setup.sh";
+}
+
+void vm_driver_of(const char *bdf, char *buf, size_t len)
+{
+	char path[256], target[256];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (len)
+		buf[0] = '\0';
+	if (n <= 0 || !len)
+		return;
+	target[n] = '\0';
+	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	snprintf(buf, len, "%s", base);
+}
+
+void vm_bind(const char *bdf, const char *want)
+{
+	const char *verb = strcmp(want, "vfio-pci") ? "unbind" : "bind";
+	char cmd[512], drv[64];
+	int rc;
+
+	vm_driver_of(bdf, drv, sizeof(drv));
+	if (!strcmp(drv, want))
+		return;
+	snprintf(cmd, sizeof(cmd), "%s %s %s >&2", vm_setup_sh(), verb, bdf);
+	rc = system(cmd);
+	cr_assert_eq(rc, 0, "'%s' failed (status %d)", cmd, rc);
+	vm_driver_of(bdf, drv, sizeof(drv));
+	cr_assert_str_eq(drv, want, "%s is bound to '%s', not %s", bdf, drv, want);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Helpers shared by the VM-ring suites: the guest's environment and driver binding.
+ *
+ * test/vm/run.sh exports the guest's device addresses as UPDK_VM_* variables (test/vm/README.md);
+ * outside the guest they are unset and every test that needs one is skipped, not failed.
+ */
+#ifndef UPDK_TEST_VM_UTIL_H
+#define UPDK_TEST_VM_UTIL_H
+
+#include <stddef.h>
+
+/* The value of @name; skips the calling test when it is unset or empty (not in the guest). */
+const char *vm_env(const char *name);
+
+/* scripts/setup.sh, or $UPDK_SETUP_SH when a test points it elsewhere. */
+const char *vm_setup_sh(void);
+
+/* The kernel driver @bdf is bound to, "" when none; truncated to @len - 1 characters. */
+void vm_driver_of(const char *bdf, char *buf, size_t len);
+
+/*
+ * Bind @bdf to @want: "vfio-pci" through `setup.sh bind`, any other name through `setup.sh
+ * unbind`, which hands the device back to its kernel driver. Nothing happens when it is bound to
+ * @want already; the test fails when it is not bound to @want afterwards.
+ */
+void vm_bind(const char *bdf, const char *want);
+
+#endif
