@@ -65,6 +65,26 @@ static int read_attr(const struct updk_pci_addr *addr, const char *file, char *b
 	return 0;
 }
 
+int pci_sysfs_link_name(const char *path, char *buf, size_t len)
+{
+	char target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (!*base)
+		return -EINVAL;
+	if (strlen(base) >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, base, strlen(base) + 1);
+	return 0;
+}
+
 /* A "0x..." hexadecimal attribute no larger than @max. */
 static int read_hex(const struct updk_pci_addr *addr, const char *file, uint32_t max, uint32_t *val)
 {
@@ -85,27 +105,16 @@ static int read_hex(const struct updk_pci_addr *addr, const char *file, uint32_t
 	return 0;
 }
 
-/* The last path component of the symbolic link @file, or -ENOENT when there is no link. */
+/* The last path component of the symbolic link @file of @addr's folder (see pci_sysfs_link_name). */
 static int read_link_name(const struct updk_pci_addr *addr, const char *file, char *buf, size_t len)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
-	ssize_t n;
+	char path[PATH_MAX];
 	int err;
 
 	err = pci_sysfs_path(path, sizeof(path), addr, file);
 	if (err)
 		return err;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (!*base || strlen(base) >= len)
-		return -EINVAL;
-	memcpy(buf, base, strlen(base) + 1);
-	return 0;
+	return pci_sysfs_link_name(path, buf, len);
 }
 
 /* A decimal number that fills the whole string and lies in [min, max]. */

@@ -19,4 +19,11 @@ const char *pci_sysfs_root(void);
  */
 int pci_sysfs_path(char *buf, size_t len, const struct updk_pci_addr *addr, const char *file);
 
+/*
+ * The last path component of the symbolic link @path (a function's "driver" or "iommu_group")
+ * into @buf. Returns 0; -errno of readlink() (-ENOENT: no such link); -EINVAL when the target
+ * ends in '/'; -ENAMETOOLONG when the name does not fit in @len bytes.
+ */
+int pci_sysfs_link_name(const char *path, char *buf, size_t len);
+
 #endif

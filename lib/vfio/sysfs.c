@@ -44,31 +44,13 @@ bool vfio_bdf_valid(const char *bdf)
 	return true;
 }
 
-/* The last path component of the symlink @path into @buf. 0, or -errno (-ENOENT: no link). */
-static int link_basename(const char *path, char *buf, size_t len)
-{
-	char target[PATH_MAX];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	const char *base;
-
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= len)
-		return -ENAMETOOLONG;
-	strcpy(buf, base);
-	return 0;
-}
-
 int vfio_sysfs_driver(const char *bdf, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", pci_sysfs_root(), bdf);
-	rc = link_basename(path, buf, len);
+	rc = pci_sysfs_link_name(path, buf, len);
 	if (rc == -ENOENT) {
 		buf[0] = '\0';
 		return 0;
@@ -93,7 +75,7 @@ int vfio_sysfs_check(const char *bdf, int *group)
 	}
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/iommu_group", root, bdf);
-	rc = link_basename(path, name, sizeof(name));
+	rc = pci_sysfs_link_name(path, name, sizeof(name));
 	if (rc == -ENOENT) {
 		log_err("%s has no IOMMU group: the IOMMU is off. Enable VT-d / AMD-Vi in the "
 			"firmware and boot Linux with intel_iommu=on (Intel) or amd_iommu=on (AMD)",

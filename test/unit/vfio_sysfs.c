@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/pci/sysfs.h"
 #include "lib/vfio/vfio.h"
 #include "lib/vfio/vfio_priv.h"
 
@@ -218,6 +219,27 @@ Test(vfio_sysfs, driver_link)
 	fake_dev("0000:00:07.0", 2, NULL);
 	cr_assert_eq(vfio_sysfs_driver("0000:00:07.0", drv, sizeof(drv)), 0);
 	cr_assert_str_eq(drv, "");
+}
+
+/* lib/pci and lib/vfio read "driver" and "iommu_group" through one helper, with one behaviour. */
+Test(vfio_sysfs, link_name_edges)
+{
+	char path[512], name[8];
+
+	fake_dev("0000:00:06.0", 2, "virtio-pci");
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0/iommu_group", root);
+	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), 0);
+	cr_assert_str_eq(name, "2");
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0/driver", root);
+	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -ENAMETOOLONG,
+		     "\"virtio-pci\" does not fit in 8 bytes");
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0/nothing", root);
+	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -ENOENT);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0/slash", root);
+	cr_assert_eq(symlink("../drivers/", path), 0);
+	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -EINVAL);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0", root);
+	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -EINVAL, "a folder, not a link");
 }
 
 Test(vfio_sysfs, no_container_is_harmless)
