@@ -55,6 +55,20 @@ static void io_close(struct io_ctx *c)
 	tool_close(&c->td);
 }
 
+/*
+ * The end of a one-command subcommand: wait for the command submitted with status @rc, print
+ * @ok_msg (nvme-cli's wording) when it succeeded, close. Returns the exit status.
+ */
+static int io_finish(struct io_ctx *c, struct tool_wait *w, int rc, const char *cmd,
+		     const char *ok_msg)
+{
+	rc = tool_wait_io(&c->td, c->qp, w, rc, cmd);
+	if (!rc)
+		printf("%s\n", ok_msg);
+	io_close(c);
+	return rc ? 1 : 0;
+}
+
 /* Read exactly @len bytes from @fd (a file or stdin); short input is an error. */
 static int read_full(int fd, void *buf, size_t len, const char *name)
 {
@@ -216,11 +230,7 @@ int cmd_flush(int argc, char **argv)
 	if (io_open(&c, &a))
 		return 1;
 	rc = updk_nvme_ns_flush(c.ns, c.qp, tool_wait_cb, &w);
-	rc = tool_wait_io(&c.td, c.qp, &w, rc, "flush");
-	if (!rc)
-		printf("NVMe Flush: success\n");
-	io_close(&c);
-	return rc ? 1 : 0;
+	return io_finish(&c, &w, rc, "flush", "NVMe Flush: success");
 }
 
 int cmd_write_zeroes(int argc, char **argv)
@@ -241,11 +251,7 @@ int cmd_write_zeroes(int argc, char **argv)
 	uint32_t flags = (a.fua ? UPDK_NVME_IO_FUA : 0) | (a.deac ? UPDK_NVME_IO_DEAC : 0);
 
 	rc = updk_nvme_ns_write_zeroes(c.ns, c.qp, a.slba, a.nblocks + 1, tool_wait_cb, &w, flags);
-	rc = tool_wait_io(&c.td, c.qp, &w, rc, "write-zeroes");
-	if (!rc)
-		printf("NVMe Write Zeroes Success\n");
-	io_close(&c);
-	return rc ? 1 : 0;
+	return io_finish(&c, &w, rc, "write-zeroes", "NVMe Write Zeroes Success");
 }
 
 /* Split a comma list of numbers into @out (at most @max). Returns the count or -EINVAL. */
@@ -311,9 +317,5 @@ int cmd_dsm(int argc, char **argv)
 	if (io_open(&c, &a))
 		return 1;
 	rc = updk_nvme_ns_deallocate(c.ns, c.qp, r, (uint16_t)ns_, tool_wait_cb, &w);
-	rc = tool_wait_io(&c.td, c.qp, &w, rc, "dsm");
-	if (!rc)
-		printf("NVMe DSM: success\n");
-	io_close(&c);
-	return rc ? 1 : 0;
+	return io_finish(&c, &w, rc, "dsm", "NVMe DSM: success");
 }

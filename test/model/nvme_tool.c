@@ -138,11 +138,19 @@ Test(nvme_tool, other_commands)
 {
 	char *o;
 
+	/* nvme-cli's own success lines, so scripts that grep for them keep working. */
 	cr_expect_eq(run(&o, "$T flush sim:nvme 2>&1"), 0, "%s", o);
+	cr_expect(strstr(o, "NVMe Flush: success"), "%s", o);
 	free(o);
 	cr_expect_eq(run(&o, "$T write-zeroes sim:nvme -s 8 -c 7 2>&1"), 0, "%s", o);
+	cr_expect(strstr(o, "NVMe Write Zeroes Success"), "%s", o);
 	free(o);
 	cr_expect_eq(run(&o, "$T dsm sim:nvme --ad -s 0,100 -b 8,16 2>&1"), 0, "%s", o);
+	cr_expect(strstr(o, "NVMe DSM: success"), "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "$T write-zeroes sim:nvme -s 1000000000 -c 7 2>&1"), 1, "%s", o);
+	cr_expect(strstr(o, "not within its 524288 blocks"), "%s", o);
+	cr_expect(!strstr(o, "Success"), "%s", o);
 	free(o);
 	cr_expect_eq(run(&o, "$T smart-log sim:nvme -o json 2>&1"), 0, "%s", o);
 	cr_expect(strstr(o, "\"data_units_read\":"), "%s", o);

@@ -239,7 +239,8 @@ Test(vfio_sysfs, link_name_edges)
 	cr_assert_eq(symlink("../drivers/", path), 0);
 	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -EINVAL);
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0", root);
-	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -EINVAL, "a folder, not a link");
+	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -EINVAL,
+		     "a folder, not a link");
 }
 
 Test(vfio_sysfs, no_container_is_harmless)
