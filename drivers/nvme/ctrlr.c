@@ -418,6 +418,11 @@ bool updk_nvme_ctrlr_sgl_supported(const struct updk_nvme_ctrlr *c)
 	return c->sgl;
 }
 
+bool updk_nvme_ctrlr_sgl_byte_aligned(const struct updk_nvme_ctrlr *c)
+{
+	return c->sgl && !c->sgl_dword;
+}
+
 void updk_nvme_ctrlr_get_stats(const struct updk_nvme_ctrlr *c, struct updk_nvme_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));

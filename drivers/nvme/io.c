@@ -114,6 +114,42 @@ static int iov_describe(struct nvme_dptr *d, struct iov_cursor *cur, uint64_t le
 	return 0;
 }
 
+/*
+ * Buffer alignment: PRP entries are dword aligned (NVMe Base 2.0 §4.1.1); SGL Data Blocks may
+ * start at any byte unless Identify Controller SGLS bits 1:0 are 10b, dword alignment and
+ * granularity required (§4.1.2, Figure 275). So only a controller whose SGLs are byte aligned
+ * takes an element that starts off a dword, or, before the last, has a length off a dword.
+ */
+static int check_align(const struct updk_nvme_qpair *qp, const char *what, uint32_t nsid,
+		       const struct iovec *iov, int iovcnt)
+{
+	if (qp->sgl && !qp->sgl_dword)
+		return 0;
+	for (int k = 0; k < iovcnt; k++) {
+		uintptr_t bad = (uintptr_t)iov[k].iov_base;
+
+		if (k + 1 < iovcnt)
+			bad |= iov[k].iov_len;
+		if (!(bad & 3))
+			continue;
+		if ((uintptr_t)iov[k].iov_base & 3)
+			log_err("%s: %s %u: buffer %p (element %d) is not dword aligned: PRPs need "
+				"dword alignment (NVMe Base 2.0 §4.1.1)%s",
+				qp->ctrlr->name, what, nsid, iov[k].iov_base, k,
+				qp->sgl ? " and so do this controller's SGLs (SGLS 10b)" :
+					  ", and SGLs are not in use");
+		else
+			log_err("%s: %s %u: buffer element %d is %zu bytes, not whole dwords, so "
+				"the next one is not dword aligned: PRPs need dword alignment (NVMe "
+				"Base 2.0 §4.1.1)%s",
+				qp->ctrlr->name, what, nsid, k, iov[k].iov_len,
+				qp->sgl ? " and so do this controller's SGLs (SGLS 10b)" :
+					  ", and SGLs are not in use");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Build one data command's DPTR from the cursor: PRPs, else SGL when the controller has it. */
 static int build_dptr(struct updk_nvme_qpair *qp, struct nvme_req *req, struct updk_nvme_cmd *sqe,
 		      struct iov_cursor *cur, uint64_t len)
@@ -127,6 +163,7 @@ static int build_dptr(struct updk_nvme_qpair *qp, struct nvme_req *req, struct u
 	if (rc == -EINVAL && qp->sgl) {
 		*cur = start;
 		nvme_dptr_init(&d, sqe, req->list, req->list_iova, qp->list_stride / 8, true);
+		d.sgl_dword = qp->sgl_dword;
 		rc = iov_describe(&d, cur, len);
 	}
 	if (rc)
@@ -177,6 +214,9 @@ static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8
 			(unsigned long long)nlb * ns->xfer_block);
 		return -EINVAL;
 	}
+	rc = check_align(qp, "namespace", ns->nsid, iov, iovcnt);
+	if (rc)
+		return rc;
 	nchild = (nlb + per - 1) / per;
 	need = nchild + (nchild > 1);
 	if (qp->depth - qp->outstanding < need) {
@@ -435,6 +475,13 @@ int updk_nvme_io_raw(struct updk_nvme_qpair *qp, const struct updk_nvme_cmd *cmd
 		log_err("%s: raw I/O of %u bytes is above the transfer limit %u", qp->ctrlr->name,
 			len, qp->ctrlr->max_xfer);
 		return -EINVAL;
+	}
+	if (len) {
+		struct iovec iov = { buf, len };
+
+		rc = check_align(qp, "raw I/O on queue", qp->qid, &iov, 1);
+		if (rc)
+			return rc;
 	}
 	req = nvme_req_get(qp);
 	if (!req) {

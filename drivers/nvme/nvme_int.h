@@ -85,6 +85,7 @@ struct updk_nvme_qpair {
 	bool always_mmio; /* admin queue: write the register as well as the shadow */
 	bool dead; /* being freed: submissions refused */
 	bool sgl;
+	bool sgl_dword; /* SGL Data Blocks must be dword aligned, in dwords (SGLS 10b) */
 	uint16_t qid;
 	uint64_t last_check_tsc; /* last timeout check that aged the commands */
 	uint32_t polls;
@@ -148,6 +149,7 @@ struct updk_nvme_ctrlr {
 	uint64_t dbbuf_ei_iova;
 	size_t dbbuf_size;
 	bool sgl;
+	bool sgl_dword; /* SGLS bits 1:0 = 10b: Data Blocks dword aligned and granular */
 	uint64_t admin_timeout_tsc;
 	uint64_t io_timeout_tsc; /* 0: no timeout */
 	/* asynchronous events */
@@ -173,11 +175,13 @@ struct nvme_dptr {
 	uint32_t n; /* PRP entries (incl. PRP1) or SGL descriptors */
 	uint64_t total;
 	bool sgl;
+	bool sgl_dword; /* SGL: refuse Data Blocks not dword aligned or sized (SGLS 10b) */
 	bool end_aligned; /* the last segment ended on a page boundary */
 };
 void nvme_dptr_init(struct nvme_dptr *d, struct updk_nvme_cmd *cmd, uint64_t *list,
 		    uint64_t list_iova, uint32_t list_cap, bool sgl);
-/* -EINVAL when the segment breaks PRP rules (alignment) or the list is full. */
+/* -EINVAL when the segment breaks PRP rules (alignment), SGL rules (alignment when
+ * @d->sgl_dword, which nvme_dptr_init clears) or the list is full. */
 int nvme_dptr_add(struct nvme_dptr *d, uint64_t iova, uint64_t len);
 void nvme_dptr_finish(struct nvme_dptr *d);
 /* Qwords of list area a request needs for @max_xfer bytes (PRP entries with chain pointers,

@@ -2,6 +2,9 @@
 /*
  * Data pointers: PRP entries and PRP lists (NVMe Base 2.0 §4.1.1), SGL descriptors (§4.1.2).
  *
+ * SGL Data Blocks may start at any byte unless the controller asks for dword alignment and
+ * granularity (Identify Controller SGLS bits 1:0 = 10b); the caller says which.
+ *
  * PRP rules the builder enforces: the first entry may start at any dword offset in a page;
  * every later entry starts a page, so a buffer made of several IOVA segments is describable
  * only when each segment but the first starts on a page boundary and each but the last ends
@@ -28,6 +31,7 @@ void nvme_dptr_init(struct nvme_dptr *d, struct updk_nvme_cmd *cmd, uint64_t *li
 	d->n = 0;
 	d->total = 0;
 	d->sgl = sgl;
+	d->sgl_dword = false;
 	d->end_aligned = false;
 }
 
@@ -88,6 +92,9 @@ static int sgl_add(struct nvme_dptr *d, uint64_t iova, uint64_t len)
 	struct nvme_sgl_desc *desc;
 
 	if (len > UINT32_MAX || d->pos + 2 > d->list_cap)
+		return -EINVAL;
+	/* SGLS 10b: Data Blocks dword aligned and a whole number of dwords (Figure 275) */
+	if (d->sgl_dword && ((iova | len) & 3))
 		return -EINVAL;
 	desc = (struct nvme_sgl_desc *)&d->list[d->pos];
 	desc->addr = iova;

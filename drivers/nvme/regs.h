@@ -70,8 +70,14 @@ static inline uint32_t nvme_cq_db_off(uint16_t qid, uint32_t dstrd)
 /* SGL descriptors, NVMe Base 2.0 §4.1.2 Figure 117/118: identifier byte 15, type in 7:4. */
 #define NVME_SGL_DATA_BLOCK 0x00
 #define NVME_SGL_LAST_SEGMENT 0x30
-/* Identify Controller SGLS bits 1:0 (NVMe Base 2.0 Figure 275): 01b byte aligned, 10b dword. */
+/*
+ * Identify Controller SGLS bits 1:0 (NVMe Base 2.0 Figure 275): 00b no SGLs for NVM commands,
+ * 01b SGLs with no alignment or granularity requirement for Data Blocks, 10b SGLs whose Data
+ * Blocks need dword alignment and granularity, 11b reserved.
+ */
 #define NVME_SGLS_SUPPORTED(sgls) ((sgls)&3u)
+#define NVME_SGLS_BYTE 1u
+#define NVME_SGLS_DWORD 2u
 
 struct nvme_sgl_desc {
 	uint64_t addr;

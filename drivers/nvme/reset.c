@@ -44,6 +44,8 @@ int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *c)
 		rc = nvme_ctrlr_setup(c);
 	for (struct updk_nvme_qpair *qp = c->qpairs; qp && rc == 0; qp = qp->next) {
 		nvme_qpair_set_shadow(qp);
+		qp->sgl = c->sgl;
+		qp->sgl_dword = c->sgl_dword;
 		nvme_qpair_reset_rings(qp);
 		rc = nvme_create_io_queues(qp);
 	}

@@ -49,7 +49,10 @@ static int identify_ctrlr(struct updk_nvme_ctrlr *c)
 		mdts_bytes = c->opts.max_xfer_size & ~(uint32_t)NVME_PAGE_MASK;
 	}
 	c->max_xfer = (uint32_t)mdts_bytes;
-	c->sgl = !c->opts.no_sgl && NVME_SGLS_SUPPORTED(c->id.sgls) != 0;
+	/* SGLS 11b is reserved: treated as no SGL support */
+	c->sgl = !c->opts.no_sgl && (NVME_SGLS_SUPPORTED(c->id.sgls) == NVME_SGLS_BYTE ||
+				     NVME_SGLS_SUPPORTED(c->id.sgls) == NVME_SGLS_DWORD);
+	c->sgl_dword = NVME_SGLS_SUPPORTED(c->id.sgls) == NVME_SGLS_DWORD;
 	log_debug("%s: mn '%.40s' sn '%.20s' fr '%.8s' mdts %u nn %u oacs 0x%x oncs 0x%x sgls 0x%x",
 		  c->name, c->id.mn, c->id.sn, c->id.fr, c->id.mdts, c->id.nn, c->id.oacs,
 		  c->id.oncs, c->id.sgls);

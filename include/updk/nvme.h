@@ -17,8 +17,13 @@
  * written once per burst, at the next process_completions() or updk_nvme_qpair_flush().
  *
  * Buffers given to I/O calls must be DMA memory (updk_dma_alloc(), a mempool object, or a range
- * made known with updk_mem_register()) and at least dword (4-byte) aligned. Admin calls accept
- * any memory: the driver copies through its own DMA buffer.
+ * made known with updk_mem_register()) and dword (4-byte) aligned, as PRP entries must be
+ * (NVMe Base 2.0 §4.1.1); in an I/O vector every element but the last is also a whole number
+ * of dwords long. A byte-aligned buffer is taken only when the driver uses SGLs and the
+ * controller's SGLs have no alignment requirement (Identify Controller SGLS bits 1:0 = 01b; 10b
+ * asks for dword alignment and granularity): see updk_nvme_ctrlr_sgl_byte_aligned(). Otherwise
+ * it is refused with -EINVAL and a log line naming the buffer. Admin calls accept any memory:
+ * the driver copies through its own DMA buffer.
  *
  * Errors are negative errno values: -EINVAL (bad argument, logged), -EAGAIN (qpair full: poll
  * and retry), -EFAULT (buffer not in DMA memory), -ENXIO (controller failed or removed: reset
@@ -529,6 +534,12 @@ bool updk_nvme_ctrlr_shadow_doorbell(const struct updk_nvme_ctrlr *ctrlr);
 /** True when the driver uses SGLs for I/O whose buffers PRPs cannot describe. */
 bool updk_nvme_ctrlr_sgl_supported(const struct updk_nvme_ctrlr *ctrlr);
 
+/**
+ * True when I/O buffers may start at any byte: the driver uses SGLs and the controller's SGL
+ * Data Blocks need no dword alignment (Identify Controller SGLS bits 1:0 = 01b).
+ */
+bool updk_nvme_ctrlr_sgl_byte_aligned(const struct updk_nvme_ctrlr *ctrlr);
+
 /* ---------------------------------------------------------------------------------------------
  * Namespaces
  */
@@ -641,7 +652,8 @@ uint16_t updk_nvme_qpair_id(const struct updk_nvme_qpair *qp);
 /* ---------------------------------------------------------------------------------------------
  * I/O commands. Each returns 0 once the command is queued (its callback runs later), or a
  * negative errno with nothing queued: -EINVAL (LBA range beyond the namespace, zero blocks,
- * buffer not dword aligned, buffer layout PRPs cannot describe without SGL), -EAGAIN (not
+ * buffer not dword aligned while byte-aligned SGLs are not in use, buffer layout PRPs cannot
+ * describe without SGL), -EAGAIN (not
  * enough free slots: poll and retry), -EFAULT (buffer not DMA memory), -ENODEV (namespace
  * inactive), -ENXIO (controller failed), -ENOTSUP (the controller lacks the command, per ONCS).
  * @nlb is the number of logical blocks (1-based, unlike the command's 0's based field).

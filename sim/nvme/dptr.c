@@ -111,6 +111,9 @@ static uint16_t sgl_data(struct nvme_ctrl *c, const struct sgl_desc *d, uint64_t
 {
 	if (d->len > len - *total)
 		return NVME_SC_SGL_INVALID_DATA_LEN;
+	/* SGLS 10b: a Data Block's address and length are whole dwords (Figure 275) */
+	if (c->sgls == 2 && ((d->addr | d->len) & 3))
+		return NVME_SC_SGL_DATA_BLOCK_GRANULARITY;
 	if (d->len) {
 		uint16_t st = add_seg(c, n, d->addr, d->len);
 
@@ -188,7 +191,7 @@ uint16_t dptr_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len,
 	if (psdt == 0)
 		return prp_map(c, cmd->prp1, cmd->prp2, len, nseg);
 	/* SGLs are for I/O commands only on PCIe (§4.1.2); PSDT 11b is reserved. */
-	if (admin || psdt == 3)
+	if (admin || psdt == 3 || !c->sgls)
 		return NVME_SC_INVALID_FIELD;
 	return sgl_map(c, cmd, len, nseg);
 }

@@ -71,7 +71,9 @@ static void id_ctrl(struct nvme_ctrl *c, uint8_t *d)
 	/* ONCS: Compare (0), Dataset Management (2), Write Zeroes (3); Flush is mandatory. */
 	put16(d + 520, 1u << 0 | 1u << 2 | 1u << 3);
 	d[525] = 0x07; /* VWC: present, Flush with NSID FFFFFFFFh applies to all namespaces */
-	put32(d + 536, 0x1); /* SGLS: supported, no alignment or granularity requirement */
+	/* SGLS bits 1:0 (Figure 275): 01b no alignment or granularity requirement for Data
+	 * Blocks, 10b dword alignment and granularity, 00b no SGLs (address option sgls=) */
+	put32(d + 536, c->sgls);
 	snprintf((char *)d + 768, 256, "nqn.2026-01.io.updk:sim-nvme:%s", sn); /* SUBNQN */
 	put16(d + 2048, 500); /* PSD0 MP: 5.00 W */
 

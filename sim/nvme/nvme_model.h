@@ -62,6 +62,7 @@
 #define NVME_SC_SGL_INVALID_COUNT 0x0e
 #define NVME_SC_SGL_INVALID_DATA_LEN 0x0f
 #define NVME_SC_SGL_INVALID_TYPE 0x11
+#define NVME_SC_SGL_DATA_BLOCK_GRANULARITY 0x1e
 #define NVME_SC_PRP_INVALID_OFFSET 0x13
 #define NVME_SC_LBA_RANGE 0x80
 /* Command specific (SCT 1), §5 per command */
@@ -216,6 +217,7 @@ struct nvme_ctrl {
 	uint16_t nqpairs;
 	uint32_t rdy_us;
 	uint32_t jitter_us;
+	uint8_t sgls; /* Identify SGLS bits 1:0: 0 none, 1 byte aligned, 2 dword aligned */
 	struct nvme_ns *ns; /* [nns] */
 
 	/* controller state */

@@ -251,7 +251,7 @@ static int opt_get(struct sim_dev *sd, const struct sim_opts *opts, const struct
 static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 {
 	static const char *const allowed[] = { "ns",	 "size",   "lba",	"mdts", "mqes",
-					       "qpairs", "rdy_us", "jitter_us", NULL };
+					       "qpairs", "rdy_us", "jitter_us", "sgls", NULL };
 	static const struct opt_range r_ns = { "ns", 1, 0, SIM_NVME_MAX_NS },
 				      r_size = { "size", 256ull << 20, 4096, 1ull << 40 },
 				      r_lba = { "lba", 512, 512, 65536 },
@@ -259,9 +259,10 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 				      r_mqes = { "mqes", 4095, 1, 65535 },
 				      r_qp = { "qpairs", 64, 1, SIM_NVME_MAX_QPAIRS },
 				      r_rdy = { "rdy_us", 0, 0, 60000000 },
-				      r_jit = { "jitter_us", 0, 0, 1000000 };
+				      r_jit = { "jitter_us", 0, 0, 1000000 },
+				      r_sgls = { "sgls", 1, 0, 2 };
 	struct sim_dev *sd = c->sd;
-	uint64_t ns, size, lba, mdts, mqes, qp, rdy, jit;
+	uint64_t ns, size, lba, mdts, mqes, qp, rdy, jit, sgls;
 	int rc;
 
 	rc = sim_opts_check(sd, opts, allowed);
@@ -281,6 +282,8 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 		rc = opt_get(sd, opts, &r_rdy, &rdy);
 	if (!rc)
 		rc = opt_get(sd, opts, &r_jit, &jit);
+	if (!rc)
+		rc = opt_get(sd, opts, &r_sgls, &sgls);
 	if (rc)
 		return rc;
 	if (lba & (lba - 1)) {
@@ -302,6 +305,7 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 	c->nqpairs = (uint16_t)qp;
 	c->rdy_us = (uint32_t)rdy;
 	c->jitter_us = (uint32_t)jit;
+	c->sgls = (uint8_t)sgls;
 	/* MDTS is in units of CAP.MPSMIN (4 KiB), §5.17.2.1; 0 means no limit. */
 	c->max_xfer = mdts ? 4096ull << mdts : UINT64_MAX;
 	return 0;

@@ -161,6 +161,95 @@ Test(nvme_io, bad_io_arguments)
 	rig_close(&r);
 }
 
+/*
+ * Buffer alignment (NVMe Base 2.0 §4.1.1 PRP dword alignment; SGLS bits 1:0): a buffer off a
+ * dword is taken only when the controller's SGLs are byte aligned (sgls=1), refused with
+ * -EINVAL when they need dword alignment (sgls=2) or are not in use (sgls=0).
+ */
+static void align_case(const char *addr, bool byte_ok, bool sgl)
+{
+	struct rig r;
+	struct io_done d = { 0 };
+	struct updk_nvme_cmd raw = { .opc = UPDK_NVME_OPC_READ, .nsid = 1 };
+	/* two blocks in two pieces PRPs cannot describe: the second starts mid page */
+	struct iovec iov[2];
+	int want = byte_ok ? 0 : -EINVAL;
+
+	rig_open(&r, addr, 7, 16384);
+	cr_assert_eq(updk_nvme_ctrlr_sgl_supported(r.c), sgl, "%s", addr);
+	fill(r.wbuf, 8192, 11);
+	write_sync(&r, r.wbuf, 0, 4, 0);
+
+	/* one byte off: the fast path would take it as PRP1, which must be dword aligned */
+	memset(r.rbuf, 0xaa, r.len);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf + 1, 0, 2, io_done_cb, &d, 0), want, "%s",
+		     addr);
+	cr_assert_eq(updk_nvme_ns_write(r.ns, r.qp, r.wbuf + 3, 8, 1, io_done_cb, &d, 0), want,
+		     "%s", addr);
+	if (byte_ok) {
+		POLL_UNTIL(d.done == 2, updk_nvme_qpair_process_completions(r.qp, 0));
+		cr_assert_eq(d.done, 2);
+		assert_ok(&d);
+		cr_assert_eq(memcmp(r.rbuf + 1, r.wbuf, 1024), 0, "read one byte off");
+		cr_assert_eq(r.rbuf[0], 0xaa);
+		cr_assert_eq(r.rbuf[1025], 0xaa);
+		read_sync(&r, r.rbuf, 8, 1);
+		cr_assert_eq(memcmp(r.rbuf, r.wbuf + 3, 512), 0, "written from three bytes off");
+	}
+	/* a raw command too */
+	raw.cdw12 = 0;
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_io_raw(r.qp, &raw, r.rbuf + 2, 512, io_done_cb, &d), want);
+	if (byte_ok)
+		wait_done(r.qp, &d);
+	/* an element of a length off a dword moves the next one off a dword */
+	iov[0] = (struct iovec){ r.rbuf, 510 };
+	iov[1] = (struct iovec){ r.rbuf + 4096, 514 };
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_readv(r.ns, r.qp, iov, 2, 0, 2, io_done_cb, &d, 0), want);
+	if (byte_ok) {
+		wait_done(r.qp, &d);
+		assert_ok(&d);
+		cr_assert_eq(memcmp(r.rbuf, r.wbuf, 510), 0);
+		cr_assert_eq(memcmp(r.rbuf + 4096, r.wbuf + 510, 514), 0);
+	}
+	/* dword aligned but beyond PRPs: any SGL takes it, dword-aligned SGLs included */
+	iov[0] = (struct iovec){ r.rbuf, 512 };
+	iov[1] = (struct iovec){ r.rbuf + 4096 + 512, 512 };
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(updk_nvme_ns_readv(r.ns, r.qp, iov, 2, 0, 2, io_done_cb, &d, 0),
+		     sgl ? 0 : -EINVAL);
+	if (sgl) {
+		wait_done(r.qp, &d);
+		assert_ok(&d);
+		cr_assert_eq(memcmp(r.rbuf + 4096 + 512, r.wbuf + 512, 512), 0);
+	}
+	if (sgl && !byte_ok) {
+		/* the model holds its side: past the driver's check, 1Eh from the controller */
+		r.qp->sgl_dword = false;
+		iov[0] = (struct iovec){ r.rbuf + 1, 512 };
+		iov[1] = (struct iovec){ r.rbuf + 4096 + 1, 512 };
+		memset(&d, 0, sizeof(d));
+		cr_assert_eq(updk_nvme_ns_readv(r.ns, r.qp, iov, 2, 0, 2, io_done_cb, &d, 0), 0);
+		wait_done(r.qp, &d);
+		cr_assert_eq(updk_nvme_cpl_sct(&d.cpl), UPDK_NVME_SCT_GENERIC);
+		cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), 0x1e, "SGL Data Block Granularity Invalid");
+		r.qp->sgl_dword = true;
+	}
+	/* dword aligned, one off PRP1 offset: PRPs take it everywhere */
+	read_sync(&r, r.rbuf + 4, 0, 2);
+	cr_assert_eq(memcmp(r.rbuf + 4, r.wbuf, 1024), 0);
+	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0, "nothing left behind");
+	rig_close(&r);
+}
+
+Test(nvme_io, buffer_alignment_follows_sgls)
+{
+	align_case("sim:nvme?size=1M,lba=512", true, true);
+	align_case("sim:nvme?size=1M,lba=512,sgls=2", false, true);
+	align_case("sim:nvme?size=1M,lba=512,sgls=0", false, false);
+}
+
 /* One read of @len bytes at @off into the buffer, checked against what was written. */
 static void check_read_at(struct rig *r, size_t off, uint32_t nlb, uint32_t bs)
 {

@@ -192,6 +192,19 @@ Test(nvme_prp, sgl_single_and_segment)
 	cr_assert_eq(descs[1].id, 0);
 }
 
+Test(nvme_prp, sgl_dword_granularity)
+{
+	/* SGLS 10b: Data Blocks dword aligned and a whole number of dwords (Figure 275) */
+	setup(0, true);
+	d.sgl_dword = true;
+	cr_assert_eq(nvme_dptr_add(&d, 0x10002, 100), -EINVAL, "address off a dword");
+	cr_assert_eq(nvme_dptr_add(&d, 0x10004, 102), -EINVAL, "length off a dword");
+	cr_assert_eq(nvme_dptr_add(&d, 0x10004, 100), 0);
+	cr_assert_eq(nvme_dptr_add(&d, 0x20100, 0x200), 0);
+	nvme_dptr_finish(&d);
+	cr_assert_eq(cmd.flags & 0xc0, 0x40, "PSDT 01b");
+}
+
 Test(nvme_prp, dbbuf_event_idx_rule)
 {
 	/* the controller wants a doorbell when its EventIdx lies in [old, new) */
