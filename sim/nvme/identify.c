@@ -107,6 +107,8 @@ static void id_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *d)
 		for (int i = 0; i < 16; i++)
 			d[128 + 4 * i + 2] = 63;
 	}
+	if (c->f.id_flags & SIM_NVME_ID_BAD_FLBAS)
+		d[26] = 5; /* NLBAF stays 0: the index points past the formats */
 }
 
 /* Namespace Identification Descriptor list, §5.17.2.3: NGUID and UUID. */

@@ -54,6 +54,7 @@
 #define NVME_SC_INVALID_OPCODE 0x01
 #define NVME_SC_INVALID_FIELD 0x02
 #define NVME_SC_DATA_XFER_ERROR 0x04
+#define NVME_SC_INTERNAL 0x06
 #define NVME_SC_ABORT_REQ 0x07
 #define NVME_SC_ABORT_SQ_DEL 0x08
 #define NVME_SC_INVALID_NS 0x0b
@@ -75,6 +76,8 @@
 #define NVME_SC_INVALID_QUEUE_DELETION (SCT_CMD | 0x0c)
 #define NVME_SC_FEAT_NOT_SAVEABLE (SCT_CMD | 0x0d)
 /* Media and data integrity (SCT 2), §4.2.3.4 */
+#define NVME_SC_WRITE_FAULT (SCT_MEDIA | 0x80)
+#define NVME_SC_UNRECOVERED_READ (SCT_MEDIA | 0x81)
 #define NVME_SC_COMPARE_FAILED (SCT_MEDIA | 0x85)
 
 /* Model limits */
@@ -202,7 +205,18 @@ struct nvme_faults {
 	uint64_t jitter_ticks; /* each completion delayed by a random 0..jitter: out of order */
 	uint64_t rng; /* xorshift64 state for the jitter */
 	unsigned id_flags;
+	/* random faults on I/O commands (randfault.c, address options faults=...) */
+	uint32_t rand_ppb; /* chance per I/O command, parts per billion; 0: off */
+	unsigned rand_kinds; /* SIM_NVME_RF_* */
+	uint32_t rand_delay_us; /* longest delay of a delayed completion */
+	uint64_t rand_rng; /* xorshift64 state of the decisions */
+	uint64_t once; /* for the command being run: 0, a delay in ticks, or UINT64_MAX: hold */
 };
+
+/* Kinds of random fault (fault_kinds=) */
+#define SIM_NVME_RF_ERROR (1u << 0) /* completed with an error status, not run */
+#define SIM_NVME_RF_DELAY (1u << 1) /* run, completion posted up to fault_delay_us later */
+#define SIM_NVME_RF_DROP (1u << 2) /* run, completion held until Abort or queue deletion */
 
 struct nvme_ctrl {
 	struct sim_dev *sd;
@@ -317,6 +331,11 @@ bool queue_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid);
 void queue_aen_kick(struct nvme_ctrl *c);
 uint32_t doorbell_off(uint16_t qid, bool cq);
 void faults_update(struct nvme_ctrl *c);
+
+/* randfault.c */
+int faults_parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts);
+uint16_t faults_random(struct nvme_ctrl *c, struct nvme_sq *sq, const struct nvme_sqe *cmd);
+uint64_t rng_next(uint64_t *state); /* xorshift64 */
 
 /* admin.c, identify.c, logpage.c */
 void admin_exec(struct nvme_ctrl *c, struct nvme_sq *sq, const struct nvme_sqe *cmd);

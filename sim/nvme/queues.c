@@ -274,7 +274,7 @@ void faults_update(struct nvme_ctrl *c)
 	struct nvme_faults *f = &c->f;
 
 	f->any = f->drop_sqid != -2 || f->bogus_sqid != -2 || f->phase_sqid != -2 ||
-		 f->sqhd_sqid != -2 || f->delay_ticks || f->jitter_ticks;
+		 f->sqhd_sqid != -2 || f->delay_ticks || f->jitter_ticks || f->rand_ppb;
 }
 
 /* Post one CQE now; false if the CQ is gone or full (the caller reserved room: a bug). */
@@ -309,9 +309,11 @@ bool queue_post(struct nvme_ctrl *c, uint16_t sqid, uint16_t cqid, uint16_t cid,
 		}
 		faults_update(c);
 	}
-	/* DNR (§4.6.1): retrying would fail the same way, except for transient errors. */
+	/* DNR (§4.6.1): retrying would fail the same way, except for transient errors (and the
+	 * ones random faults inject). */
 	dnr = status && status != NVME_SC_DATA_XFER_ERROR && status != NVME_SC_ABORT_REQ &&
-	      status != NVME_SC_ABORT_SQ_DEL;
+	      status != NVME_SC_ABORT_SQ_DEL && status != NVME_SC_INTERNAL &&
+	      status != NVME_SC_WRITE_FAULT && status != NVME_SC_UNRECOVERED_READ;
 	slot = (uint32_t *)(cq->ring + (size_t)cq->tail * sizeof(struct nvme_cqe));
 	slot[0] = dw0;
 	slot[1] = 0;
@@ -354,6 +356,15 @@ void queue_complete(struct nvme_ctrl *c, struct nvme_sq *sq, uint16_t cid, uint1
 		    uint32_t dw0)
 {
 	if (__builtin_expect(c->f.any, 0)) {
+		if (c->f.once) {
+			/* a random fault picked for this command (faults_random) */
+			uint64_t once = c->f.once;
+
+			c->f.once = 0;
+			if (pend_add(c, sq, cid, status, dw0,
+				     once == UINT64_MAX ? UINT64_MAX : updk_tsc() + once))
+				return;
+		}
 		if (fault_match(c->f.drop_sqid, sq->qid)) {
 			c->f.drop_sqid = -2;
 			faults_update(c);
@@ -366,12 +377,8 @@ void queue_complete(struct nvme_ctrl *c, struct nvme_sq *sq, uint16_t cid, uint1
 		if (c->f.delay_ticks || c->f.jitter_ticks) {
 			uint64_t d = c->f.delay_ticks;
 
-			if (c->f.jitter_ticks) {
-				c->f.rng ^= c->f.rng << 13;
-				c->f.rng ^= c->f.rng >> 7;
-				c->f.rng ^= c->f.rng << 17;
-				d += c->f.rng % (c->f.jitter_ticks + 1);
-			}
+			if (c->f.jitter_ticks)
+				d += rng_next(&c->f.rng) % (c->f.jitter_ticks + 1);
 			if (pend_add(c, sq, cid, status, dw0, updk_tsc() + d))
 				return;
 		}
@@ -468,10 +475,19 @@ static unsigned sq_run(struct nvme_ctrl *c, struct nvme_sq *sq, unsigned budget)
 		memcpy(&cmd, sq->ring + (size_t)sq->head * sizeof(cmd), sizeof(cmd));
 		if (++sq->head == sq->size)
 			sq->head = 0;
-		if (sq->qid == 0)
+		if (sq->qid == 0) {
 			admin_exec(c, sq, &cmd);
-		else
-			nvm_exec(c, sq, &cmd);
+		} else {
+			uint16_t st = c->f.rand_ppb ? faults_random(c, sq, &cmd) : 0;
+
+			if (st) {
+				c->st.io_cmds[cmd.opc]++;
+				errlog_add(c, sq->qid, &cmd, st);
+				queue_complete(c, sq, cmd.cid, st, 0);
+			} else {
+				nvm_exec(c, sq, &cmd);
+			}
+		}
 		n++;
 		/* An admin command may have deleted this queue or reset the controller. */
 		if (!sq->live || !c->enabled)

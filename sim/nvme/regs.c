@@ -250,8 +250,11 @@ static int opt_get(struct sim_dev *sd, const struct sim_opts *opts, const struct
 
 static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 {
-	static const char *const allowed[] = { "ns",	 "size",   "lba",	"mdts", "mqes",
-					       "qpairs", "rdy_us", "jitter_us", "sgls", NULL };
+	static const char *const allowed[] = {
+		"ns",	  "size",	 "lba",		 "mdts",   "mqes",	  "qpairs",
+		"rdy_us", "jitter_us",	 "sgls",	 "faults", "fault_kinds", "fault_delay_us",
+		"seed",	  "never_ready", "bad_identify", NULL
+	};
 	static const struct opt_range r_ns = { "ns", 1, 0, SIM_NVME_MAX_NS },
 				      r_size = { "size", 256ull << 20, 4096, 1ull << 40 },
 				      r_lba = { "lba", 512, 512, 65536 },
@@ -284,6 +287,8 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 		rc = opt_get(sd, opts, &r_jit, &jit);
 	if (!rc)
 		rc = opt_get(sd, opts, &r_sgls, &sgls);
+	if (!rc)
+		rc = faults_parse_opts(c, opts);
 	if (rc)
 		return rc;
 	if (lba & (lba - 1)) {
@@ -361,7 +366,6 @@ static int nvme_create(struct sim_dev *sd, const struct sim_opts *opts)
 	}
 	c->f.drop_sqid = c->f.bogus_sqid = c->f.phase_sqid = c->f.sqhd_sqid = -2;
 	c->tsc_hz = updk_tsc_hz();
-	c->f.rng = 0x9e3779b97f4a7c15ull ^ c->instance;
 	c->f.jitter_ticks = (uint64_t)c->jitter_us * c->tsc_hz / 1000000;
 	faults_update(c);
 	c->mps = 4096;

@@ -27,6 +27,9 @@ struct sim_nvme_stats {
 	uint64_t completions; /* CQEs posted */
 	uint64_t errors; /* CQEs with a non-zero status */
 	uint64_t dma_faults; /* commands failed on an unmapped IOVA */
+	uint64_t injected_errors; /* random faults (faults=): I/O commands failed, not run */
+	uint64_t injected_delays; /* ... completions posted late */
+	uint64_t injected_drops; /* ... completions held until an Abort or queue deletion */
 	uint64_t admin_cmds[256]; /* by opcode */
 	uint64_t io_cmds[256]; /* by opcode */
 };
@@ -66,6 +69,7 @@ int sim_nvme_fault_never_ready(struct updk_pci_dev *dev, bool on);
 #define SIM_NVME_ID_BAD_NN (1u << 1) /* NN = 0xffffffff */
 #define SIM_NVME_ID_BAD_MDTS (1u << 2) /* MDTS = 0xff */
 #define SIM_NVME_ID_BAD_LBAF (1u << 3) /* NLBAF 0xff, FLBAS 15, LBADS 63 */
+#define SIM_NVME_ID_BAD_FLBAS (1u << 4) /* FLBAS picks format 5 of NLBAF 0 (one format) */
 int sim_nvme_fault_identify(struct updk_pci_dev *dev, unsigned flags);
 
 /* Surprise removal: every BAR and config read returns all-ones, nothing is processed. */

@@ -1336,3 +1336,125 @@ Test(sim_nvme, jitter_completes_out_of_order)
 	updk_dma_free(r);
 	h_close(&h);
 }
+
+/* One read per command for @n commands; bit i of the result set when read i failed, which must
+ * be with Unrecovered Read Error and DNR clear (a random fault, error kind). */
+static void random_errors(const char *addr, unsigned n, uint8_t *failed, uint64_t *injected)
+{
+	struct h h;
+	uint8_t *b = dma(4096, NULL);
+	struct cqe e;
+
+	h_open(&h, addr);
+	io_queue(&h, 16);
+	memset(failed, 0, (n + 7) / 8);
+	for (unsigned i = 0; i < n; i++) {
+		struct sqe c = rw(0x02, 1, i, 1, updk_iova(b), 0);
+
+		put(&h, &h.io, &c);
+		ring(&h, &h.io);
+		cr_assert(reap(&h, &h.io, &e, WAIT));
+		if (!status(&e))
+			continue;
+		cr_assert_eq(status(&e), 0x281, "read %u: status 0x%x", i, status(&e));
+		cr_assert_eq(e.dw3 >> 31, 0, "an injected error may be retried (DNR clear)");
+		failed[i / 8] |= (uint8_t)(1u << (i % 8));
+	}
+	*injected = stats(&h)->injected_errors;
+	updk_dma_free(b);
+	h_close(&h);
+}
+
+Test(sim_nvme, random_faults)
+{
+	static const char *const bad[] = {
+		"sim:nvme?faults=2",
+		"sim:nvme?faults=1.5",
+		"sim:nvme?faults=101%",
+		"sim:nvme?faults=-0.1",
+		"sim:nvme?faults=.5",
+		"sim:nvme?faults=1e-3",
+		"sim:nvme?faults=0.5.",
+		"sim:nvme?faults=0.0000000001",
+		"sim:nvme?faults=%",
+		"sim:nvme?faults=1%,fault_kinds=error+bogus",
+		"sim:nvme?faults=1%,fault_kinds=error++delay",
+		"sim:nvme?faults=1%,fault_kinds=",
+		"sim:nvme?fault_kinds=delay",
+		"sim:nvme?fault_delay_us=100",
+		"sim:nvme?faults=1%,fault_delay_us=0",
+		"sim:nvme?seed=x",
+		"sim:nvme?never_ready=2",
+		"sim:nvme?bad_identify=nn+x",
+	};
+	uint8_t a[32], b[32], c[32];
+	uint64_t na, nb, nc, zero;
+	struct updk_pci_dev *dev;
+	unsigned fails = 0;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dev = NULL;
+		cr_assert_eq(updk_pci_open(bad[i], &dev), -EINVAL, "%s accepted", bad[i]);
+		cr_assert_null(dev);
+	}
+	/* the same seed gives the same decisions, another seed others */
+	random_errors("sim:nvme?faults=30%,fault_kinds=error,seed=7", 256, a, &na);
+	random_errors("sim:nvme?faults=0.3,fault_kinds=error,seed=7", 256, b, &nb);
+	random_errors("sim:nvme?faults=30%,fault_kinds=error,seed=8", 256, c, &nc);
+	cr_assert_eq(memcmp(a, b, sizeof(a)), 0, "faults=30%% and faults=0.3 with one seed agree");
+	cr_assert_neq(memcmp(a, c, sizeof(a)), 0, "seeds 7 and 8 pick the same commands");
+	for (unsigned i = 0; i < 256; i++)
+		fails += (a[i / 8] >> (i % 8)) & 1;
+	cr_assert_eq(na, fails, "every injected error was seen, no other");
+	cr_assert_eq(nb, fails);
+	/* 30% of 256 is 77: more than 6 standard deviations (7.3) away is a broken generator */
+	cr_assert(fails > 32 && fails < 122, "%u of 256 failed at 30%%", fails);
+	random_errors("sim:nvme?faults=0,seed=7", 64, a, &zero);
+	cr_assert_eq(zero, 0);
+	cr_assert_eq(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7], 0, "faults=0: none");
+}
+
+Test(sim_nvme, random_fault_kinds)
+{
+	struct h h;
+	uint8_t *b = dma(4096, NULL);
+	struct sqe c = rw(0x01, 1, 0, 1, updk_iova(b), 0), ab;
+	struct cqe e;
+	uint32_t dw0;
+	uint16_t cid;
+	double t0;
+
+	/* error: a write fails with Write Fault; admin commands are never touched */
+	h_open(&h, "sim:nvme?faults=1,fault_kinds=error");
+	io_queue(&h, 16);
+	cr_assert_eq(cmd(&h, &h.io, c, NULL), 0x280);
+	cr_assert_eq(stats(&h)->injected_errors, 1);
+	h_close(&h);
+
+	/* delay: the command runs, its completion comes later, successful */
+	h_open(&h, "sim:nvme?faults=100%,fault_kinds=delay,fault_delay_us=40000,seed=3");
+	io_queue(&h, 16);
+	t0 = now();
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(io(&h, 0x02, 0, 1, b, 512), 0);
+	cr_assert_gt(now() - t0, 0.02, "eight delays of up to 40 ms each took nothing");
+	cr_assert_eq(stats(&h)->injected_delays, 8);
+	h_close(&h);
+
+	/* drop: held until the host aborts it */
+	h_open(&h, "sim:nvme?faults=1,fault_kinds=drop");
+	io_queue(&h, 16);
+	cid = put(&h, &h.io, &c);
+	ring(&h, &h.io);
+	cr_assert(no_completion(&h.io, 0.05), "the completion is held");
+	ab = mk(0x08, 0, 0, 0);
+	ab.dw[10] = (uint32_t)cid << 16 | 1;
+	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
+	cr_assert_eq(dw0 & 1, 0, "aborted");
+	cr_assert(reap(&h, &h.io, &e, WAIT));
+	cr_assert_eq(e.dw3 & 0xffff, cid);
+	cr_assert_eq(status(&e), SC_ABORT_REQ);
+	cr_assert_eq(stats(&h)->injected_drops, 1);
+	updk_dma_free(b);
+	h_close(&h);
+}
