@@ -28,7 +28,8 @@ int nvme_admin_submit(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd
 	uint64_t iova = 0;
 	int rc;
 
-	if (c->failed)
+	/* While a reset brings the controller up, only the driver's own commands run. */
+	if (c->failed && !c->resetting)
 		return -ENXIO;
 	if (len > NVME_ADMIN_MAX_XFER || (len && !buf)) {
 		log_err("%s: admin command 0x%02x: data length %u (at most %u, with a buffer)",
@@ -165,11 +166,17 @@ int nvme_admin_sync_quiet(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd 
 				sync_forget(c, &as);
 		}
 		if (!s.done) {
-			log_err("%s: admin command 0x%02x not completed after its abort: controller "
-				"marked failed, reset it",
-				c->name, cmd->opc);
 			sync_forget(c, &s);
-			c->failed = true;
+			if (nvme_reset_request(c)) {
+				log_err("%s: admin command 0x%02x not completed after its abort: the "
+					"controller will be reset",
+					c->name, cmd->opc);
+			} else {
+				log_err("%s: admin command 0x%02x not completed after its abort: "
+					"controller marked failed, reset it",
+					c->name, cmd->opc);
+				c->failed = true;
+			}
 			return -ETIMEDOUT;
 		}
 		rc = 0;
@@ -413,7 +420,7 @@ static void abort_done(void *arg, const struct updk_nvme_cpl *cpl)
 	struct updk_nvme_ctrlr *c = arg;
 
 	/* CDW0 bit 0 set: the command was not aborted (§5.1, Figure 142) */
-	log_warn("%s: abort %s%s", c->name,
+	log_warn("%s: Abort: %s%s", c->name,
 		 updk_nvme_cpl_is_error(cpl) ?
 			 updk_nvme_status_str(updk_nvme_cpl_sct(cpl), updk_nvme_cpl_sc(cpl)) :
 			 "completed",
@@ -440,13 +447,19 @@ int updk_nvme_admin_process_completions(struct updk_nvme_ctrlr *c)
 {
 	int n;
 
+	/* failed, or an automatic reset waiting for the qpairs' threads */
 	if (c->failed)
-		return -ENXIO;
+		return nvme_reset_poll(c);
 	n = nvme_qpair_poll(c->adminq, 0);
 	if ((++c->adminq->polls & 0x3f) == 0 && nvme_ctrlr_check_fatal(c))
 		return -ENXIO;
 	nvme_qpair_check_timeouts(c->adminq);
 	nvme_abort_timed_out(c);
 	nvme_aer_handle(c);
+	if (NVME_UNLIKELY(__atomic_load_n(&c->reset_request, __ATOMIC_RELAXED)) && !c->failed) {
+		int rc = nvme_reset_poll(c);
+
+		return rc ? rc : n;
+	}
 	return c->failed ? -ENXIO : n;
 }

@@ -100,6 +100,8 @@ struct updk_nvme_qpair {
 	struct updk_nvme_qpair *next; /* the controller's list of I/O qpairs */
 	/* timeouts: CID the owner asks the admin thread to abort, NVME_CID_NONE when none */
 	uint32_t abort_cid;
+	/* automatic reset: the controller's reset_gen whose commands the owner has failed */
+	uint32_t reset_ack;
 };
 
 struct updk_nvme_ns {
@@ -159,6 +161,17 @@ struct updk_nvme_ctrlr {
 	/* counters of qpairs freed before */
 	struct updk_nvme_stats freed_stats;
 	uint64_t resets;
+	/*
+	 * Automatic reset (reset.c). Any thread may set reset_request (a timeout an Abort did not
+	 * resolve); the admin thread then disables the controller and bumps reset_gen, each qpair
+	 * owner fails its commands and stores reset_gen in its reset_ack, and the admin thread
+	 * brings everything back once all have. resetting lets the admin queue work while failed
+	 * keeps the qpairs out.
+	 */
+	uint32_t reset_request;
+	uint32_t reset_gen;
+	bool reset_waiting; /* disabled, waiting for the qpair owners */
+	bool resetting; /* bring-up after a reset in progress */
 };
 
 /* status.c */
@@ -203,7 +216,8 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp);
 
 /* Timeouts without a clock read per command: every quarter of the timeout, each outstanding
  * command ages by one; at NVME_AGE_TIMEOUT it has been outstanding for 3/4 to 4/4 of the
- * timeout and more, and is aborted; at twice that, the controller is marked failed. */
+ * timeout and more, and is aborted; at twice that, the controller is reset (or, with
+ * opts.no_auto_reset, marked failed). */
 #define NVME_AGE_STEPS 4
 #define NVME_AGE_TIMEOUT 4
 void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *from);
@@ -317,6 +331,11 @@ int nvme_aer_start(struct updk_nvme_ctrlr *ctrlr);
 void nvme_aer_handle(struct updk_nvme_ctrlr *ctrlr);
 
 /* reset.c */
-int nvme_ctrlr_reinit(struct updk_nvme_ctrlr *ctrlr);
+/* Ask the admin thread for an automatic reset (any thread); false when it is disabled. */
+bool nvme_reset_request(struct updk_nvme_ctrlr *ctrlr);
+/* The admin poller's part of an automatic reset: -ENXIO while it waits or failed, else 0. */
+int nvme_reset_poll(struct updk_nvme_ctrlr *ctrlr);
+/* A qpair owner's part: fail what is outstanding once the controller is disabled. */
+void nvme_qpair_reset_ack(struct updk_nvme_qpair *qp);
 
 #endif

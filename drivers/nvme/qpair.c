@@ -127,6 +127,7 @@ int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsiz
 	}
 	nvme_qpair_set_shadow(qp);
 	nvme_qpair_reset_rings(qp);
+	qp->reset_ack = ctrlr->reset_gen; /* nothing of an earlier reset to fail */
 	qp->last_check_tsc = updk_tsc();
 	*qpp = qp;
 	return 0;
@@ -294,6 +295,27 @@ void nvme_qpair_fail_all(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc)
 	}
 }
 
+/* A timed-out command its Abort did not resolve, or an Abort that timed out itself. */
+static void timeout_unresolved(struct updk_nvme_qpair *qp, struct nvme_req *req, const char *what)
+{
+	struct updk_nvme_ctrlr *ctrlr = qp->ctrlr;
+	bool asked = __atomic_load_n(&ctrlr->reset_request, __ATOMIC_RELAXED);
+
+	if (nvme_reset_request(ctrlr)) {
+		if (!asked)
+			log_err("%s: queue %u: command %u (opcode 0x%02x) %s: the controller will "
+				"be reset",
+				ctrlr->name, qp->qid, req->cid, req->opc, what);
+		return;
+	}
+	if (__atomic_load_n(&ctrlr->failed, __ATOMIC_RELAXED))
+		return;
+	log_err("%s: queue %u: command %u (opcode 0x%02x) %s: controller marked failed (no "
+		"automatic reset), call updk_nvme_ctrlr_reset()",
+		ctrlr->name, qp->qid, req->cid, req->opc, what);
+	__atomic_store_n(&ctrlr->failed, true, __ATOMIC_RELEASE);
+}
+
 void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 {
 	struct updk_nvme_ctrlr *ctrlr = qp->ctrlr;
@@ -318,16 +340,18 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 
 			req->flags |= NVME_REQF_TIMED_OUT;
 			qp->stats.timeouts++;
+			/* An Abort is not aborted in turn: the reset is what is left (§5.1). */
+			if (qp->qid == 0 && req->opc == UPDK_NVME_OPC_ABORT) {
+				timeout_unresolved(qp, req, "timed out and is itself an Abort");
+				continue;
+			}
 			log_warn("%s: queue %u: command %u (opcode 0x%02x) timed out: aborting it",
 				 ctrlr->name, qp->qid, req->cid, req->opc);
 			/* The admin thread sends the Abort (admin_process_completions). */
 			__atomic_compare_exchange_n(&qp->abort_cid, &none, req->cid, false,
 						    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
-		} else if (req->age == 2 * NVME_AGE_TIMEOUT && !ctrlr->failed) {
-			log_err("%s: queue %u: command %u still outstanding after its abort: "
-				"controller marked failed, call updk_nvme_ctrlr_reset()",
-				ctrlr->name, qp->qid, req->cid);
-			__atomic_store_n(&ctrlr->failed, true, __ATOMIC_RELEASE);
+		} else if (req->age == 2 * NVME_AGE_TIMEOUT) {
+			timeout_unresolved(qp, req, "still outstanding after its Abort");
 		}
 	}
 }
@@ -344,7 +368,9 @@ int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max
 {
 	int n;
 
-	if (NVME_UNLIKELY(__atomic_load_n(&qp->ctrlr->failed, __ATOMIC_RELAXED))) {
+	/* Acquire: after a reset, failed reads clear only with the recreated rings visible. */
+	if (NVME_UNLIKELY(__atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE))) {
+		nvme_qpair_reset_ack(qp);
 		updk_mem_quiescent();
 		return -ENXIO;
 	}

@@ -4,6 +4,14 @@
  * and loses the controller's state). The driver disables the controller first, so it writes no
  * more into our memory, then completes every outstanding command with Command Aborted By Host,
  * brings the controller up again and recreates each qpair with the same id and depth.
+ *
+ * Two ways in. updk_nvme_ctrlr_reset() is called by the application while its qpair threads
+ * are quiet, and does everything at once. The automatic reset follows a timeout that an Abort
+ * did not resolve (§5.1: the controller may ignore an Abort; the host's recourse is a reset).
+ * It runs from the admin poller while other threads may own the qpairs, so it goes in steps:
+ * disable the controller and fail the admin commands; each qpair's owner, at its next poll,
+ * fails its own commands (their callbacks run on the thread they belong to) and says so; once
+ * all have, the admin poller brings the controller and the qpairs back.
  */
 #include <errno.h>
 
@@ -12,33 +20,36 @@
 
 #include "drivers/nvme/nvme_int.h"
 
-int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *c)
+static void fail_qpair(struct updk_nvme_qpair *qp)
+{
+	nvme_qpair_fail_all(qp, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
+}
+
+static int reset_disable(struct updk_nvme_ctrlr *c)
+{
+	int rc = nvme_ctrlr_disable(c);
+
+	if (rc)
+		log_err("%s: reset: the controller does not become disabled: %s", c->name,
+			rc == -ETIMEDOUT ? "timed out" : "gone");
+	/* Asynchronous Event Requests die with the queues; the bring-up sends new ones. */
+	c->aer_limit = 0;
+	return rc;
+}
+
+/*
+ * Enable, set up and recreate the qpairs of a disabled controller whose commands have all been
+ * completed. The controller stays marked failed (qpair threads keep out) until the end;
+ * resetting lets the admin queue work meanwhile.
+ */
+static int reset_bring_up(struct updk_nvme_ctrlr *c)
 {
 	int rc;
 
-	if (!c)
-		return -EINVAL;
-	c->resets++;
-	log_info("%s: resetting the controller", c->name);
-	rc = nvme_ctrlr_disable(c);
-	if (rc) {
-		log_err("%s: reset: the controller does not become disabled: %s", c->name,
-			rc == -ETIMEDOUT ? "timed out" : "gone");
-		c->failed = true;
-		/* its memory may still be in use by the device: fail commands, keep memory */
-		nvme_qpair_fail_all(c->adminq, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
-		for (struct updk_nvme_qpair *qp = c->qpairs; qp; qp = qp->next)
-			nvme_qpair_fail_all(qp, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
-		return rc;
-	}
-	/* From here the controller holds no queue: complete everything from the host side. */
-	c->aer_limit = 0;
-	c->failed = true; /* callbacks that submit again get -ENXIO, not a lost slot */
-	nvme_qpair_fail_all(c->adminq, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
-	for (struct updk_nvme_qpair *qp = c->qpairs; qp; qp = qp->next)
-		nvme_qpair_fail_all(qp, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
-	c->failed = false;
+	c->resetting = true;
+	/* The controller forgot the doorbell buffers: the admin queue uses MMIO until DBBUF. */
 	c->shadow = false;
+	nvme_qpair_set_shadow(c->adminq);
 	rc = nvme_ctrlr_enable(c);
 	if (rc == 0)
 		rc = nvme_ctrlr_setup(c);
@@ -49,12 +60,102 @@ int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *c)
 		nvme_qpair_reset_rings(qp);
 		rc = nvme_create_io_queues(qp);
 	}
+	c->resetting = false;
+	c->reset_waiting = false;
+	__atomic_store_n(&c->reset_request, 0, __ATOMIC_RELAXED);
 	if (rc) {
 		log_err("%s: reset failed (%d): the controller is unusable; close it", c->name, rc);
 		nvme_ctrlr_disable(c);
-		c->failed = true;
 		return rc;
 	}
+	/* Release: a qpair thread that sees failed clear sees its recreated rings. */
+	__atomic_store_n(&c->failed, false, __ATOMIC_RELEASE);
 	log_info("%s: reset complete", c->name);
 	return 0;
+}
+
+int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *c)
+{
+	int rc;
+
+	if (!c)
+		return -EINVAL;
+	c->resets++;
+	log_info("%s: resetting the controller", c->name);
+	/* callbacks that submit again get -ENXIO, not a lost slot */
+	__atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
+	rc = reset_disable(c);
+	/* If the controller did not stop, its memory may still be in use by the device: the
+	 * commands are failed all the same, the memory is kept until close. */
+	fail_qpair(c->adminq);
+	for (struct updk_nvme_qpair *qp = c->qpairs; qp; qp = qp->next)
+		fail_qpair(qp);
+	if (rc) {
+		c->reset_waiting = false;
+		__atomic_store_n(&c->reset_request, 0, __ATOMIC_RELAXED);
+		return rc;
+	}
+	return reset_bring_up(c);
+}
+
+bool nvme_reset_request(struct updk_nvme_ctrlr *c)
+{
+	if (c->opts.no_auto_reset)
+		return false;
+	__atomic_store_n(&c->reset_request, 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* True once every qpair's owner has failed its commands for the current reset. */
+static bool owners_done(struct updk_nvme_ctrlr *c)
+{
+	uint32_t gen = c->reset_gen;
+	unsigned waiting = 0;
+
+	for (struct updk_nvme_qpair *qp = c->qpairs; qp; qp = qp->next)
+		waiting += __atomic_load_n(&qp->reset_ack, __ATOMIC_ACQUIRE) != gen;
+	return waiting == 0;
+}
+
+int nvme_reset_poll(struct updk_nvme_ctrlr *c)
+{
+	int rc;
+
+	if (!c->reset_waiting) {
+		if (c->failed || !__atomic_load_n(&c->reset_request, __ATOMIC_ACQUIRE))
+			return c->failed ? -ENXIO : 0;
+		c->resets++;
+		log_warn("%s: a timed-out command was not resolved by its Abort: resetting the "
+			 "controller",
+			 c->name);
+		__atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
+		rc = reset_disable(c);
+		fail_qpair(c->adminq);
+		/* The controller is disabled and writes nothing more into the qpairs' memory: their
+		 * owners may now complete what they have outstanding (nvme_qpair_reset_ack). */
+		__atomic_store_n(&c->reset_gen, c->reset_gen + 1, __ATOMIC_RELEASE);
+		if (rc) {
+			__atomic_store_n(&c->reset_request, 0, __ATOMIC_RELAXED);
+			return -ENXIO;
+		}
+		c->reset_waiting = true;
+		if (!owners_done(c))
+			log_info("%s: controller disabled; its qpairs' commands complete with "
+				 "Command Aborted By Host at their threads' next poll",
+				 c->name);
+	}
+	if (!owners_done(c))
+		return -ENXIO;
+	return reset_bring_up(c) ? -ENXIO : 0;
+}
+
+void nvme_qpair_reset_ack(struct updk_nvme_qpair *qp)
+{
+	uint32_t gen = __atomic_load_n(&qp->ctrlr->reset_gen, __ATOMIC_ACQUIRE);
+
+	if (__atomic_load_n(&qp->reset_ack, __ATOMIC_RELAXED) == gen)
+		return;
+	fail_qpair(qp);
+	/* Release: the admin thread resets the rings only after our last touch of them. */
+	__atomic_store_n(&qp->reset_ack, gen, __ATOMIC_RELEASE);
 }

@@ -474,6 +474,17 @@ struct updk_nvme_ctrlr_opts {
 	 * has acted on it (namespace attribute changes re-read the namespaces). May be NULL. */
 	updk_nvme_cb aer_cb;
 	void *aer_arg;
+	/**
+	 * Do not reset the controller by itself. By default, when a timed-out command is still
+	 * outstanding twice its timeout after it went out (its Abort did not complete it), or an
+	 * Abort times out, updk_nvme_admin_process_completions() resets the controller: it
+	 * disables it, fails the admin commands, and each qpair's commands are completed with
+	 * Command Aborted By Host by its own thread's next updk_nvme_qpair_process_completions();
+	 * once every qpair has done so, the controller is brought up again with its qpairs. Set
+	 * this to leave the controller marked failed instead (the command stays outstanding,
+	 * counted in timeouts) until the application calls updk_nvme_ctrlr_reset().
+	 */
+	bool no_auto_reset;
 };
 
 /**
@@ -500,11 +511,15 @@ void updk_nvme_ctrlr_close(struct updk_nvme_ctrlr *ctrlr);
  * with its depth. Every command outstanding on the admin queue or any qpair is completed first,
  * from this call, with Command Aborted By Host. No other thread may use the controller's
  * qpairs during the call. Returns 0, or a negative errno with the controller left failed
- * (every later submission returns -ENXIO) and the reason logged.
+ * (every later submission returns -ENXIO) and the reason logged. It also ends an automatic
+ * reset still waiting for qpair threads (opts->no_auto_reset).
  */
 int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *ctrlr);
 
-/** True once the controller reported fatal status (CSTS.CFS), vanished, or a reset failed. */
+/**
+ * True once the controller reported fatal status (CSTS.CFS), vanished, or a reset failed; and
+ * while an automatic reset is in progress (opts->no_auto_reset).
+ */
 bool updk_nvme_ctrlr_is_failed(const struct updk_nvme_ctrlr *ctrlr);
 
 /** The device name the controller was opened with ("0000:01:00.0", "sim:nvme"). */
@@ -633,10 +648,14 @@ void updk_nvme_qpair_free(struct updk_nvme_qpair *qp);
  * 32nd call reports a quiescent state for updk_mem (updk_mem_quiescent()), so a poll loop needs
  * no other call, and now and then ages outstanding commands for their timeout (the Abort of a
  * timed-out command is sent by updk_nvme_admin_process_completions(); a command still stuck
- * after twice its timeout marks the controller failed, to be reset).
+ * after twice its timeout has the controller reset, see opts->no_auto_reset).
  * Returns the number of commands completed (an I/O split in children counts once, when its
- * last child completes), or -ENXIO when the controller has failed (outstanding commands are
- * then completed with Command Aborted By Host after an updk_nvme_ctrlr_reset()).
+ * last child completes), or -ENXIO when the controller has failed or is being reset. During
+ * an automatic reset, the first call after the controller was disabled completes the qpair's
+ * outstanding commands with Command Aborted By Host (their callbacks run here) and lets the
+ * reset go on; calls return -ENXIO until updk_nvme_admin_process_completions() has brought
+ * the controller back, then work again. After a failure without automatic reset, outstanding
+ * commands are completed by updk_nvme_ctrlr_reset().
  */
 int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max);
 
@@ -734,9 +753,14 @@ int updk_nvme_admin_raw(struct updk_nvme_ctrlr *ctrlr, const struct updk_nvme_cm
 
 /**
  * Write the admin SQ doorbell if needed, reap admin completions and call their callbacks,
- * handle Asynchronous Events (re-arming them) and check admin and I/O command timeouts.
- * Returns the number of admin commands completed, or -ENXIO when the controller has failed.
- * Call it now and then (every few milliseconds) from the admin thread.
+ * handle Asynchronous Events (re-arming them), check admin command timeouts and send the
+ * Aborts for timed-out admin and I/O commands. When an Abort did not resolve a timeout, it
+ * resets the controller (unless opts->no_auto_reset): disabled at once, admin commands failed
+ * with Command Aborted By Host, then brought up again, qpairs included, at the first call after
+ * every qpair's thread has polled its qpair (see updk_nvme_qpair_process_completions()); the
+ * reset is logged and counted in resets. Returns the number of admin commands completed, or
+ * -ENXIO when the controller has failed or is being reset. Call it now and then (every few
+ * milliseconds) from the admin thread.
  */
 int updk_nvme_admin_process_completions(struct updk_nvme_ctrlr *ctrlr);
 

@@ -58,6 +58,16 @@ int sim_nvme_fault_drop(struct updk_pci_dev *dev, int sqid)
 	return 0;
 }
 
+int sim_nvme_fault_hang(struct updk_pci_dev *dev, int sqid, uint8_t opc)
+{
+	WITH_CTRL(dev, c);
+	c->f.hang_sqid = sqid < 0 ? -1 : sqid;
+	c->f.hang_opc = opc;
+	faults_update(c);
+	ctrl_unlock(c);
+	return 0;
+}
+
 int sim_nvme_fault_delay(struct updk_pci_dev *dev, uint32_t us)
 {
 	WITH_CTRL(dev, c);

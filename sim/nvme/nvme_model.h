@@ -201,6 +201,8 @@ struct nvme_faults {
 	uint16_t bogus_cid;
 	int phase_sqid;
 	int sqhd_sqid;
+	int hang_sqid; /* -2: off, -1: any queue; with hang_opc */
+	uint8_t hang_opc;
 	uint64_t delay_ticks;
 	uint64_t jitter_ticks; /* each completion delayed by a random 0..jitter: out of order */
 	uint64_t rng; /* xorshift64 state for the jitter */

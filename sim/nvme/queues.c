@@ -274,7 +274,8 @@ void faults_update(struct nvme_ctrl *c)
 	struct nvme_faults *f = &c->f;
 
 	f->any = f->drop_sqid != -2 || f->bogus_sqid != -2 || f->phase_sqid != -2 ||
-		 f->sqhd_sqid != -2 || f->delay_ticks || f->jitter_ticks || f->rand_ppb;
+		 f->sqhd_sqid != -2 || f->hang_sqid != -2 || f->delay_ticks || f->jitter_ticks ||
+		 f->rand_ppb;
 }
 
 /* Post one CQE now; false if the CQ is gone or full (the caller reserved room: a bug). */
@@ -475,6 +476,18 @@ static unsigned sq_run(struct nvme_ctrl *c, struct nvme_sq *sq, unsigned budget)
 		memcpy(&cmd, sq->ring + (size_t)sq->head * sizeof(cmd), sizeof(cmd));
 		if (++sq->head == sq->size)
 			sq->head = 0;
+		n++;
+		if (__builtin_expect(c->f.any, 0) && fault_match(c->f.hang_sqid, sq->qid) &&
+		    cmd.opc == c->f.hang_opc) {
+			/* fetched, never executed: held until an Abort names it or a reset */
+			c->f.hang_sqid = -2;
+			faults_update(c);
+			if (pend_add(c, sq, cmd.cid, 0, 0, UINT64_MAX)) {
+				log_debug("%s: fault: command 0x%02x CID %u of SQ %u hangs",
+					  c->sd->name, cmd.opc, cmd.cid, sq->qid);
+				continue;
+			}
+		}
 		if (sq->qid == 0) {
 			admin_exec(c, sq, &cmd);
 		} else {
@@ -488,7 +501,6 @@ static unsigned sq_run(struct nvme_ctrl *c, struct nvme_sq *sq, unsigned budget)
 				nvm_exec(c, sq, &cmd);
 			}
 		}
-		n++;
 		/* An admin command may have deleted this queue or reset the controller. */
 		if (!sq->live || !c->enabled)
 			break;

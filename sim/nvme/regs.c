@@ -364,7 +364,7 @@ static int nvme_create(struct sim_dev *sd, const struct sim_opts *opts)
 		ctrl_free(c);
 		return rc;
 	}
-	c->f.drop_sqid = c->f.bogus_sqid = c->f.phase_sqid = c->f.sqhd_sqid = -2;
+	c->f.drop_sqid = c->f.bogus_sqid = c->f.phase_sqid = c->f.sqhd_sqid = c->f.hang_sqid = -2;
 	c->tsc_hz = updk_tsc_hz();
 	c->f.jitter_ticks = (uint64_t)c->jitter_us * c->tsc_hz / 1000000;
 	faults_update(c);

@@ -43,6 +43,13 @@ int sim_nvme_fault_fatal(struct updk_pci_dev *dev);
 /* Execute the next command of @sqid but never post its completion (an Abort finds it). */
 int sim_nvme_fault_drop(struct updk_pci_dev *dev, int sqid);
 
+/*
+ * The next command of @sqid (-1: any queue) with opcode @opc is fetched but neither executed
+ * nor completed, as if the controller lost it: only an Abort naming it (Command Abort
+ * Requested) or a controller reset ends it. With @opc 08h on SQ 0, an Abort that does nothing.
+ */
+int sim_nvme_fault_hang(struct updk_pci_dev *dev, int sqid, uint8_t opc);
+
 /* Post every completion @us microseconds after the command ran (0: off). */
 int sim_nvme_fault_delay(struct updk_pci_dev *dev, uint32_t us);
 

@@ -357,6 +357,263 @@ Test(nvme_ctrl, lost_completion_is_aborted)
 	updk_dma_free(buf);
 }
 
+/*
+ * A lost completion whose Abort is lost too (the sim holds the read's completion, and the Abort
+ * hangs): after twice the I/O timeout the driver resets the controller by itself. A second,
+ * idle qpair shows the reset waits for every qpair's thread before bringing the queues back.
+ */
+Test(nvme_ctrl, unresolved_timeout_resets_the_controller)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .io_timeout_ms = 50 };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct updk_nvme_qpair *qp, *idle;
+	struct updk_nvme_ns *ns;
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	uint8_t *rd = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d = { 0 }, w = { 0 }, r = { 0 };
+	struct updk_nvme_stats st;
+	struct log_capture lc;
+	uint16_t qid;
+	char *log;
+
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M,lba=512", &o, &c), 0);
+	ns = updk_nvme_ns_get(c, 1);
+	qp = alloc_qp(c, 7);
+	idle = alloc_qp(c, 7);
+	qid = updk_nvme_qpair_id(qp);
+	sim_nvme_fault_drop(c->dev, qid);
+	sim_nvme_fault_hang(c->dev, 0, UPDK_NVME_OPC_ABORT);
+	log_capture_start(&lc);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	POLL_UNTIL(d.done, {
+		updk_nvme_qpair_process_completions(qp, 0);
+		updk_nvme_admin_process_completions(c);
+	});
+	cr_assert_eq(d.done, 1, "the read's callback ran once");
+	cr_assert_eq(updk_nvme_cpl_sct(&d.cpl), UPDK_NVME_SCT_PATH);
+	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+	cr_assert_eq(d.cpl.cid, 0, "the command's own CID");
+	cr_assert_eq(d.cpl.sqid, qid);
+
+	/* the idle qpair's thread has not polled yet: the reset waits for it */
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(updk_nvme_admin_process_completions(c), -ENXIO);
+	cr_assert(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &r, 0), -ENXIO);
+	cr_assert_eq(updk_nvme_qpair_process_completions(idle, 0), -ENXIO);
+	cr_assert_eq(updk_nvme_admin_process_completions(c), 0, "brought back");
+	log = log_capture_stop(&lc);
+	cr_assert_not(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_not_null(strstr(log, "timed out: aborting it"), "%s", log);
+	cr_assert_not_null(strstr(log, "still outstanding after its Abort: the "
+				       "controller will be reset"),
+			   "%s", log);
+	cr_assert_not_null(strstr(log, "resetting the controller"), "%s", log);
+	free(log);
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(st.resets, 1);
+	cr_assert_eq(st.aborts_sent, 1);
+	cr_assert_eq(st.timeouts, 1);
+	cr_assert_eq(updk_nvme_qpair_id(qp), qid, "the qpair came back with its id");
+
+	/* new I/O on both qpairs works, data included */
+	fill(buf, 4096, 77);
+	cr_assert_eq(updk_nvme_ns_write(ns, qp, buf, 8, 8, io_done_cb, &w, 0), 0);
+	wait_done(qp, &w);
+	assert_ok(&w);
+	cr_assert_eq(updk_nvme_ns_read(ns, idle, rd, 8, 8, io_done_cb, &r, 0), 0);
+	wait_done(idle, &r);
+	assert_ok(&r);
+	cr_assert_eq(memcmp(rd, buf, 4096), 0);
+	updk_nvme_qpair_free(idle);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+	updk_dma_free(rd);
+}
+
+struct reset_worker {
+	struct updk_nvme_ns *ns;
+	struct updk_nvme_qpair *qp;
+	volatile int armed; /* the main thread armed the faults */
+	volatile int stop; /* the main thread gave up waiting */
+	volatile int ok;
+	int aborted_by_host, other_errors, enxio_polls;
+	volatile int finished;
+};
+
+/* Reads one at a time on its own qpair and rides out a reset the admin thread performs. */
+static void *reset_worker_main(void *arg)
+{
+	struct reset_worker *w = arg;
+	uint8_t *b = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+
+	while (w->ok < 40 && !w->stop) {
+		struct io_done d = { 0 };
+		int rc;
+
+		if (w->ok == 20 && !w->armed)
+			continue; /* the main thread arms the faults for the next read */
+		rc = updk_nvme_ns_read(w->ns, w->qp, b, 0, 8, io_done_cb, &d, 0);
+		if (rc == -ENXIO) {
+			w->enxio_polls += updk_nvme_qpair_process_completions(w->qp, 0) == -ENXIO;
+			continue;
+		}
+		if (rc)
+			break;
+		while (!d.done && !w->stop)
+			w->enxio_polls += updk_nvme_qpair_process_completions(w->qp, 0) == -ENXIO;
+		if (!d.done)
+			break;
+		if (!updk_nvme_cpl_is_error(&d.cpl))
+			w->ok++;
+		else if (updk_nvme_cpl_sc(&d.cpl) == UPDK_NVME_SC_ABORTED_BY_HOST)
+			w->aborted_by_host++;
+		else
+			w->other_errors++;
+	}
+	updk_dma_free(b);
+	w->finished = 1;
+	return NULL;
+}
+
+/* The qpair belongs to another thread: the reset completes its command there, not here. */
+Test(nvme_ctrl, automatic_reset_with_a_qpair_on_another_thread)
+{
+	/* long enough that no read times out by itself under valgrind */
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .io_timeout_ms = 250 };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct reset_worker w = { 0 };
+	struct updk_nvme_stats st;
+	pthread_t t;
+
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M,lba=512", &o, &c), 0);
+	w.ns = updk_nvme_ns_get(c, 1);
+	w.qp = alloc_qp(c, 7);
+	cr_assert_eq(pthread_create(&t, NULL, reset_worker_main, &w), 0);
+	POLL_UNTIL(w.ok >= 20, updk_nvme_admin_process_completions(c));
+	sim_nvme_fault_drop(c->dev, updk_nvme_qpair_id(w.qp));
+	sim_nvme_fault_hang(c->dev, 0, UPDK_NVME_OPC_ABORT);
+	w.armed = 1;
+	POLL_UNTIL(w.finished, updk_nvme_admin_process_completions(c));
+	w.stop = 1;
+	pthread_join(t, NULL);
+	cr_assert_eq(w.ok, 40, "the worker got through the reset");
+	cr_assert_eq(w.aborted_by_host, 1, "the stuck read, completed on its own thread");
+	cr_assert_eq(w.other_errors, 0);
+	cr_assert_gt(w.enxio_polls, 0, "the worker saw the controller being reset");
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(st.resets, 1);
+	updk_nvme_qpair_free(w.qp);
+	updk_nvme_ctrlr_close(c);
+}
+
+/* An Abort that times out itself is not aborted in turn: the controller is reset. */
+Test(nvme_ctrl, hung_abort_resets_the_controller)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o),
+					  .io_timeout_ms = 400,
+					  .admin_timeout_ms = 100 };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_ns *ns;
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d = { 0 }, r = { 0 };
+	struct updk_nvme_stats st;
+	struct log_capture lc;
+	char *log;
+
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M,lba=512", &o, &c), 0);
+	ns = updk_nvme_ns_get(c, 1);
+	qp = alloc_qp(c, 7);
+	sim_nvme_fault_drop(c->dev, updk_nvme_qpair_id(qp));
+	sim_nvme_fault_hang(c->dev, 0, UPDK_NVME_OPC_ABORT);
+	log_capture_start(&lc);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	POLL_UNTIL(d.done && !updk_nvme_ctrlr_is_failed(c), {
+		updk_nvme_qpair_process_completions(qp, 0);
+		updk_nvme_admin_process_completions(c);
+	});
+	log = log_capture_stop(&lc);
+	cr_assert_eq(d.done, 1);
+	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+	cr_assert_not(updk_nvme_ctrlr_is_failed(c));
+	/* the Abort (opcode 08h) on the admin queue timed out, long before the read's 800 ms */
+	cr_assert_not_null(strstr(log, "queue 0: command"), "%s", log);
+	cr_assert_not_null(strstr(log, "(opcode 0x08) timed out and is itself an Abort: the "
+				       "controller will be reset"),
+			   "%s", log);
+	free(log);
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(st.resets, 1);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &r, 0), 0);
+	wait_done(qp, &r);
+	assert_ok(&r);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
+/* The same faults with no_auto_reset: the command is reported as timed out, nothing is reset
+ * until the application asks for it. */
+Test(nvme_ctrl, unresolved_timeout_without_auto_reset)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o),
+					  .io_timeout_ms = 50,
+					  .no_auto_reset = true };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_ns *ns;
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d = { 0 }, r = { 0 };
+	struct updk_nvme_stats st;
+	struct log_capture lc;
+	char *log;
+	int rc = 0;
+
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M,lba=512", &o, &c), 0);
+	ns = updk_nvme_ns_get(c, 1);
+	qp = alloc_qp(c, 7);
+	sim_nvme_fault_drop(c->dev, updk_nvme_qpair_id(qp));
+	sim_nvme_fault_hang(c->dev, 0, UPDK_NVME_OPC_ABORT);
+	log_capture_start(&lc);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	POLL_UNTIL(rc != 0, {
+		rc = updk_nvme_qpair_process_completions(qp, 0);
+		updk_nvme_admin_process_completions(c);
+	});
+	log = log_capture_stop(&lc);
+	cr_assert_eq(rc, -ENXIO, "the controller is marked failed");
+	cr_assert(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_not_null(strstr(log, "still outstanding after its Abort: controller marked "
+				       "failed (no automatic reset)"),
+			   "%s", log);
+	cr_assert_null(strstr(log, "resetting the controller"), "%s", log);
+	free(log);
+	/* the admin poller does not reset it, however often it runs */
+	for (int i = 0; i < 100; i++) {
+		cr_assert_eq(updk_nvme_admin_process_completions(c), -ENXIO);
+		cr_assert_eq(updk_nvme_qpair_process_completions(qp, 0), -ENXIO);
+	}
+	cr_assert_eq(d.done, 0, "the command is still the device's: no callback yet");
+	updk_nvme_qpair_get_stats(qp, &st);
+	cr_assert_eq(st.timeouts, 1, "reported as timed out");
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(st.resets, 0);
+	cr_assert_eq(st.aborts_sent, 1);
+
+	/* the application's reset ends it */
+	cr_assert_eq(updk_nvme_ctrlr_reset(c), 0);
+	cr_assert_eq(d.done, 1);
+	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &r, 0), 0);
+	wait_done(qp, &r);
+	assert_ok(&r);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
 static void bad_cqe_case(int which)
 {
 	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");

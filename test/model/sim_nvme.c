@@ -998,6 +998,54 @@ Test(sim_nvme, fault_dropped_completion_then_abort)
 	h_close(&h);
 }
 
+Test(sim_nvme, fault_hung_command_and_hung_abort)
+{
+	struct h h;
+	uint8_t *b = dma(4096, NULL);
+	struct sqe c = rw(0x02, 1, 0, 1, updk_iova(b), 0), ab;
+	struct sim_nvme_stats st;
+	struct cqe e;
+	uint32_t dw0;
+	uint16_t cid;
+
+	h_open(&h, "sim:nvme");
+	io_queue(&h, 16);
+	/* a hung read is not executed: an Abort still finds it */
+	cr_assert_eq(sim_nvme_fault_hang(h.dev, 1, 0x02), 0);
+	cid = put(&h, &h.io, &c);
+	ring(&h, &h.io);
+	cr_assert(no_completion(&h.io, 0.05), "a hung command does not complete");
+	cr_assert_eq(sim_nvme_stats(h.dev, &st), 0);
+	cr_assert_eq(st.io_cmds[0x02], 0, "nor is it executed");
+	ab = mk(0x08, 0, 0, 0);
+	ab.dw[10] = (uint32_t)cid << 16 | 1;
+	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
+	cr_assert_eq(dw0 & 1, 0, "aborted");
+	cr_assert(reap(&h, &h.io, &e, WAIT));
+	cr_assert_eq(e.dw3 & 0xffff, cid);
+	cr_assert_eq(status(&e), SC_ABORT_REQ);
+
+	/* a dropped completion and a hung Abort: neither ends */
+	cr_assert_eq(sim_nvme_fault_drop(h.dev, 1), 0);
+	cr_assert_eq(sim_nvme_fault_hang(h.dev, 0, 0x08), 0);
+	cid = put(&h, &h.io, &c);
+	ring(&h, &h.io);
+	cr_assert(no_completion(&h.io, 0.05), "the completion is held");
+	ab.dw[10] = (uint32_t)cid << 16 | 1;
+	put(&h, &h.aq, &ab);
+	ring(&h, &h.aq);
+	cr_assert(no_completion(&h.aq, 0.05), "the Abort hangs");
+	cr_assert(no_completion(&h.io, 0.01), "and did not abort the command");
+	/* the next Abort acts again */
+	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
+	cr_assert_eq(dw0 & 1, 0, "aborted");
+	cr_assert(reap(&h, &h.io, &e, WAIT));
+	cr_assert_eq(status(&e), SC_ABORT_REQ);
+	cr_assert_eq(cmd(&h, &h.io, c, NULL), 0, "the next command completes normally");
+	updk_dma_free(b);
+	h_close(&h);
+}
+
 Test(sim_nvme, fault_bogus_cid_wrong_phase_sqhd)
 {
 	struct h h;
