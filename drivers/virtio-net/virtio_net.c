@@ -27,6 +27,7 @@
 #include <updk/pci.h>
 
 #include "drivers/virtio-net/virtio_net.h"
+#include "drivers/virtio-net/virtio_net_test.h"
 #include "lib/net/pkt_pool.h"
 
 #define RESET_TIMEOUT_MS 1000
@@ -124,26 +125,47 @@ static void fail_device(struct vnet_dev *dev)
 	reset(dev);
 }
 
-/* §2.1.2: DEVICE_NEEDS_RESET or FAILED make the device unusable until a reset. */
-static int check_status(struct vnet_dev *dev)
+/* Mark every queue broken: from now on their bursts take nothing and return nothing. */
+static void mark_broken(struct vnet_dev *dev)
+{
+	for (uint16_t q = 0; dev->rxq && q < dev->n_pairs; q++)
+		__atomic_store_n(&dev->rxq[q].broken, true, __ATOMIC_RELAXED);
+	for (uint16_t q = 0; dev->txq && q < dev->n_pairs; q++)
+		__atomic_store_n(&dev->txq[q].broken, true, __ATOMIC_RELAXED);
+}
+
+/*
+ * virtio 1.2 §2.1.2: a device that hit an error it cannot recover from sets DEVICE_NEEDS_RESET
+ * and stops using its queues until the driver resets it (QEMU does so, for one, when the
+ * available ring names a descriptor outside the table). A queue is owned by its polling thread,
+ * so the driver cannot reset it under that thread's feet: it reports the state, makes the
+ * bursts refuse work, and the application closes and reopens the device, which resets it.
+ */
+int vnet_check_status(struct vnet_dev *dev)
 {
 	uint8_t s = status(dev);
+	const char *what;
+	int rc = -EIO;
 
 	if (s == 0xff) {
-		log_err("%s: device status reads 0xff: the device is gone", dname(dev));
-		return -ENODEV;
+		what = "reads 0xff: the device is gone (hot-unplugged or its function reset); "
+		       "close it";
+		rc = -ENODEV;
+	} else if (s & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+		what = "has DEVICE_NEEDS_RESET set (virtio 1.2 §2.1.2): the device stopped "
+		       "processing its queues after an error; close and reopen it to reset it";
+	} else if (s & VIRTIO_STATUS_FAILED) {
+		what = "has FAILED set: close and reopen the device";
+	} else {
+		return 0;
 	}
-	if (s & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-		log_err("%s: the device set DEVICE_NEEDS_RESET (virtio 1.1 §2.1): close and reopen "
-			"it",
-			dname(dev));
-		return -EIO;
+	if (!__atomic_exchange_n(&dev->broken, true, __ATOMIC_RELAXED)) {
+		log_err("%s: device status 0x%02x %s; its queues take and return no packets from now "
+			"on",
+			dname(dev), s, what);
+		mark_broken(dev);
 	}
-	if (s & VIRTIO_STATUS_FAILED) {
-		log_err("%s: device status has FAILED set: close and reopen it", dname(dev));
-		return -EIO;
-	}
-	return 0;
+	return rc;
 }
 
 /* ---- device configuration (§4.1.4.6), read consistently by config_generation (§2.4.1) ----- */
@@ -438,7 +460,7 @@ static int ctrl_cmd(struct vnet_dev *dev, uint8_t class, uint8_t cmd, const void
 		if (now_ms() > end) {
 			log_err("%s: no answer to control command %u.%u in %u ms", dname(dev),
 				class, cmd, CTRL_TIMEOUT_MS);
-			return check_status(dev) ?: -ETIMEDOUT;
+			return vnet_check_status(dev) ?: -ETIMEDOUT;
 		}
 	}
 	if (virtq_take_used(&dev->ctrl, &wlen) != buf) {
@@ -475,7 +497,7 @@ static int vnet_link(struct net_dev *nd, struct updk_net_link *link)
 	struct vnet_dev *dev = nd->priv;
 	uint16_t st = VIRTIO_NET_S_LINK_UP;
 	uint32_t speed = VIRTIO_NET_SPEED_UNKNOWN;
-	int rc = check_status(dev);
+	int rc = vnet_check_status(dev);
 
 	if (rc)
 		return rc;
@@ -507,7 +529,7 @@ static void link_wait(struct vnet_dev *dev, unsigned timeout_ms)
 static int vnet_stats_update(struct net_dev *nd, struct updk_net_stats *st)
 {
 	struct vnet_dev *dev = nd->priv;
-	int rc = check_status(dev);
+	int rc = vnet_check_status(dev);
 
 	for (uint16_t q = 0; q < dev->n_pairs && q < UPDK_NET_MAX_QUEUES; q++) {
 		struct vnet_seen *s = &dev->seen[q], now = { 0 };
@@ -704,7 +726,7 @@ static int vnet_init(struct net_dev *nd)
 	if (rc)
 		goto fail_dev;
 	status_set(dev, VIRTIO_STATUS_DRIVER_OK); /* step 8 */
-	rc = check_status(dev);
+	rc = vnet_check_status(dev);
 	if (rc)
 		goto fail_dev;
 
@@ -764,6 +786,25 @@ static void vnet_fini(struct net_dev *nd)
 	updk_pci_enable(nd->pci, false);
 	release(dev);
 	nd->priv = NULL;
+}
+
+/* ---- test hook (virtio_net_test.h) ------------------------------------------------------- */
+
+int vnet_test_bad_avail(struct updk_net_dev *pub, uint16_t txq)
+{
+	struct net_dev *nd = net_dev_of(pub);
+	struct vnet_dev *dev = nd->priv;
+	struct virtq *vq;
+
+	if (nd->drv != &virtio_net_driver || txq >= dev->n_txq)
+		return -EINVAL;
+	vq = &dev->txq[txq].vq;
+	/* virtio 1.2 §2.7.6: ring entries are heads of chains, below Queue Size; this one is not */
+	vq->avail->ring[vq->avail_idx & vq->mask] = vq->size;
+	vq->avail_idx++;
+	virtq_publish(vq);
+	virtq_notify(vq);
+	return 0;
 }
 
 const struct net_driver virtio_net_driver = {

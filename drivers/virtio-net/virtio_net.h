@@ -17,6 +17,7 @@ struct vnet_dev;
 /* A receive queue: virtqueue 2q (§5.1.2). */
 struct vnet_rxq {
 	struct virtq vq;
+	bool broken; /* the device needs a reset: bursts take and give nothing (vnet_check_status) */
 	struct updk_pktpool *pool;
 	uint16_t headroom; /* data_off of received data; the header sits just before it */
 	uint16_t room; /* bytes after the headroom */
@@ -29,6 +30,8 @@ struct vnet_rxq {
 /* A transmit queue: virtqueue 2q + 1 (§5.1.2). */
 struct vnet_txq {
 	struct virtq vq;
+	bool broken; /* as in vnet_rxq */
+	uint32_t stalls; /* bursts in a row that found the ring full after reclaiming */
 	uint64_t packets, bytes, errors;
 	struct vnet_dev *dev;
 } __attribute__((aligned(64)));
@@ -62,6 +65,7 @@ struct vnet_dev {
 	void *ctrl_cookie[64];
 	struct vnet_seen seen[UPDK_NET_MAX_QUEUES];
 	bool warned_tx_headroom;
+	bool broken; /* NEEDS_RESET, FAILED or gone was seen and reported */
 };
 
 static inline bool vnet_has(const struct vnet_dev *dev, unsigned bit)
@@ -69,8 +73,16 @@ static inline bool vnet_has(const struct vnet_dev *dev, unsigned bit)
 	return (dev->features >> bit) & 1;
 }
 
+extern const struct net_driver virtio_net_driver;
+
 uint16_t vnet_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
 uint16_t vnet_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
+/*
+ * Read the device status (§2.1) and, on DEVICE_NEEDS_RESET, FAILED or a device that is gone,
+ * log it once, mark every queue broken and return -EIO (-ENODEV when gone); else 0. Any thread.
+ */
+int vnet_check_status(struct vnet_dev *dev);
+
 /* Fill every free descriptor of a receive queue; 0 or -ENOBUFS. Control path (open). */
 int vnet_rx_fill(struct vnet_rxq *q);
 /* Give back every buffer still in a queue (after the device was reset). */

@@ -27,6 +27,12 @@
 /* Refill receive descriptors once this many are free: one bulk get, one publish. */
 #define RX_REFILL_BATCH 32
 #define BULK 64
+/*
+ * Bursts in a row that find the transmit ring full even after reclaiming before the device
+ * status is read (one MMIO read): a device that stopped with DEVICE_NEEDS_RESET (§2.1.2) is
+ * noticed by a sender that never calls the control path.
+ */
+#define TX_STALL_CHECK 1024
 
 static void rx_refill(struct vnet_rxq *q)
 {
@@ -57,9 +63,12 @@ uint16_t vnet_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 {
 	struct vnet_rxq *q = queue;
 	struct virtq *vq = &q->vq;
-	uint16_t pending = virtq_used_pending(vq), got = 0;
+	uint16_t pending, got = 0;
 	uint64_t bytes = 0;
 
+	if (__builtin_expect(__atomic_load_n(&q->broken, __ATOMIC_RELAXED), 0))
+		return 0;
+	pending = virtq_used_pending(vq);
 	if (pending > vq->size) /* an index the device cannot have written honestly */
 		pending = vq->size;
 	while (pending && got < n) {
@@ -148,8 +157,18 @@ uint16_t vnet_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 	uint64_t bytes = 0;
 	uint16_t i, sent = 0;
 
-	if (vq->num_free < n)
+	if (__builtin_expect(__atomic_load_n(&q->broken, __ATOMIC_RELAXED), 0))
+		return 0;
+	if (vq->num_free < n) {
 		tx_reclaim(q);
+		if (vq->num_free)
+			q->stalls = 0;
+		else if (__builtin_expect(++q->stalls >= TX_STALL_CHECK, 0)) {
+			q->stalls = 0;
+			if (vnet_check_status(q->dev))
+				return 0;
+		}
+	}
 	for (i = 0; i < n && vq->num_free; i++) {
 		struct updk_pkt *p = pkts[i];
 
