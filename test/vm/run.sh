@@ -32,6 +32,11 @@
 #   UPDK_VM_VIRTIO_NET2=0000:00:09.0 a second such virtio-net on that hub
 #   UPDK_VM_VIRTIO_NOIOMMU=0000:00:0c.0  virtio-net without iommu_platform
 #                                    (refusal tests), alone on a second hub
+#   UPDK_VM_VIRTIO_MQ=0000:00:0d.0   virtio-net with 4 queue pairs (mq=on) on a
+#                                    host tap whose ingress is redirected to its
+#                                    egress: each frame comes back on the queue
+#                                    it was sent from.  Set only when run.sh
+#                                    could make the tap (root, /dev/net/tun, tc).
 #   UPDK_VM_BRIDGE=0000:00:08.0      conventional PCI bridge; behind it, one
 #   UPDK_VM_BRIDGED=0000:01:01.0     IOMMU group (with the bridge): NVMe
 #   UPDK_VM_BRIDGED_PEER=0000:01:02.0  (64 MiB null namespace) and e1000
@@ -83,7 +88,7 @@ find "$out/runs" -mindepth 1 -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf 
 run=$(mktemp -d "$out/runs/run.XXXXXX")
 io=$run/io
 mkdir "$io"
-qpid= tails=()
+qpid= tails=() tap=
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -92,6 +97,7 @@ cleanup() {
     fi
     for t in "${tails[@]}"; do kill "$t" 2>/dev/null || true; done
     [ -n "${wd:-}" ] && kill "$wd" 2>/dev/null
+    if [ -n "$tap" ]; then ip link del "$tap" 2>/dev/null || true; fi
     if [ $keep = 1 ]; then echo "run.sh: kept $run" >&2; else rm -rf "$run"; fi
     exit $rc
 }
@@ -107,6 +113,34 @@ if [ $# = 1 ]; then
     printf '%s\n' "$1" > "$io/cmd.sh"
 else
     printf '%q ' "$@" > "$io/cmd.sh"; echo >> "$io/cmd.sh"
+fi
+
+# The multi-queue virtio-net's backend: a multi-queue tap of this run's own (hubs have one queue
+# only), up, with no address, and a hairpin: what the guest sends comes in on the tap's ingress
+# and is redirected to its egress, back to the guest.  The tap driver sends a frame back on the
+# queue whose flow it last came from (its automatic flow steering), so a guest sending a flow on
+# queue pair q receives it on q.  Without root, /dev/net/tun or tc, the device is left out.
+mq_queues=4
+tap_setup() {
+    local t=updkmq$$
+    [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v tc >/dev/null || return 1
+    ip tuntap add dev "$t" mode tap multi_queue 2>/dev/null || return 1
+    tap=$t
+    # no IPv6 link-local chatter from the host side
+    echo 1 > "/proc/sys/net/ipv6/conf/$t/disable_ipv6" 2>/dev/null || true
+    ip link set dev "$t" up &&
+        tc qdisc add dev "$t" ingress &&
+        tc filter add dev "$t" parent ffff: protocol all u32 match u32 0 0 \
+            action mirred egress redirect dev "$t"
+}
+mq_dev=()
+if tap_setup >/dev/null 2>&1; then
+    mq_dev=(-netdev "tap,id=mq0,ifname=$tap,script=no,downscript=no,vhost=off,queues=$mq_queues"
+        -device "virtio-net-pci,netdev=mq0,mq=on,vectors=$((2 * mq_queues + 2)),disable-legacy=on,iommu_platform=on,addr=0d.0,mac=52:54:00:12:34:0d,romfile=")
+else
+    [ -n "$tap" ] && ip link del "$tap" 2>/dev/null
+    tap=
+    echo "run.sh: no multi-queue tap (needs root, /dev/net/tun and tc): the guest has no 00:0d.0" >&2
 fi
 
 # What the guest needs to know, and what the command sees.
@@ -133,6 +167,7 @@ bridge=0000:00:08.0
     q UPDK_VM_E1000E 0000:00:07.0
     q UPDK_VM_VIRTIO_NET2 0000:00:09.0
     q UPDK_VM_VIRTIO_NOIOMMU 0000:00:0c.0
+    if [ -n "$tap" ]; then q UPDK_VM_VIRTIO_MQ 0000:00:0d.0; fi
     # UPDK_VM_BRIDGED and UPDK_VM_BRIDGED_PEER are found in the guest.
 } > "$io/env.sh"
 
@@ -188,6 +223,8 @@ qemu=(
     # 0c.0: virtio-net whose DMA bypasses the IOMMU (no iommu_platform), on a hub of its own.
     -netdev hubport,id=hp5,hubid=1
     -device virtio-net-pci,netdev=hp5,disable-legacy=on,addr=0c.0,mac=52:54:00:12:34:0c,romfile=
+    # 0d.0: virtio-net with several queue pairs on the hairpinned tap (above).
+    "${mq_dev[@]}"
     # 08.0: a conventional PCI bridge.  Functions behind it are one IOMMU
     # group (the IOMMU sees the bridge's requester ID): a small NVMe
     # controller and an e1000, for "group not viable" tests.

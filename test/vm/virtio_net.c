@@ -11,7 +11,13 @@
  * - the kernel sends numbered frames: updk receives every one, in order, byte-identical;
  * - promiscuous mode through the control queue: frames for another MAC are filtered until it
  *   is on;
- * - forwarding: the kernel sends, updk swaps the MACs and sends back, the kernel gets them all.
+ * - forwarding: the kernel sends, updk swaps the MACs and sends back, the kernel gets them all;
+ * - two updk ports on the hub; a frame over two buffers dropped whole; a device without
+ *   iommu_platform refused;
+ * - several queue pairs (UPDK_VM_VIRTIO_MQ, on a hairpinned host tap): MQ negotiated and
+ *   VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET sent, each queue pair's frames come back on that pair;
+ * - DEVICE_NEEDS_RESET: QEMU's device given a bad available ring entry stops; the driver
+ *   notices it from the data path and the control path, refuses work, and a reopen recovers.
  *
  * Frames carry the local experimental EtherType 0x88b5 so that anything else on the hub (IPv6
  * chatter of the kernel) is ignored. The e1000e under TCG takes ~120k frames a second, so
@@ -36,6 +42,7 @@
 
 #include <updk/net.h>
 
+#include "drivers/virtio-net/virtio_net_test.h"
 #include "test/vm/vm_util.h"
 
 #define ETHERTYPE_TEST 0x88b5
@@ -537,4 +544,276 @@ Test(virtio_net, device_without_access_platform_refused)
 	cr_assert_not_null(strstr(log, "iommu_platform=on"), "the message says what to do: %s",
 			   log);
 	cr_assert_not_null(strstr(log, bdf), "the message names the device");
+}
+
+/* ---- several queue pairs ------------------------------------------------------------------ */
+
+#define MQ_PAIRS 4 /* test/vm/run.sh: queues=4 on 00:0d.0 */
+#define QEMU_MQ_MAC "\x52\x54\x00\x12\x34\x0d"
+#define MQ_WARMUP 0xffffffu /* sequence number of each flow's first frame */
+
+/*
+ * An IPv4/UDP frame to @dst of flow @q (source port 1000 + q), sequence @seq, @len bytes: the
+ * host tap's flow steering hashes addresses and ports, so each queue's flow is its own.
+ */
+static size_t make_udp_frame(uint8_t *f, uint16_t q, uint32_t seq, const uint8_t dst[6])
+{
+	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0x42 };
+	size_t len = 60 + (seq * 89u) % 400;
+	uint16_t sport = htons((uint16_t)(1000 + q)), dport = htons(2000), ulen;
+	uint32_t nseq = htonl(seq);
+
+	memset(f, 0, len);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x08; /* IPv4 */
+	f[14] = 0x45;
+	f[16] = (uint8_t)((len - 14) >> 8);
+	f[17] = (uint8_t)(len - 14);
+	f[22] = 64; /* TTL */
+	f[23] = 17; /* UDP */
+	f[26] = 198, f[27] = 18, f[28] = 0, f[29] = 1;
+	f[30] = 198, f[31] = 18, f[32] = 0, f[33] = 2;
+	memcpy(f + 34, &sport, 2);
+	memcpy(f + 36, &dport, 2);
+	ulen = htons((uint16_t)(len - 34));
+	memcpy(f + 38, &ulen, 2);
+	memcpy(f + 42, &nseq, 4);
+	for (size_t i = 46; i < len; i++)
+		f[i] = (uint8_t)(seq * 3 + q + i);
+	return len;
+}
+
+/* A frame of flow @q (make_udp_frame) and its sequence number; false for anything else. */
+static bool udp_flow_of(const uint8_t *f, size_t len, uint16_t *q, uint32_t *seq)
+{
+	uint16_t sport;
+
+	if (len < 46 || f[12] != 0x08 || f[13] != 0 || f[23] != 17)
+		return false;
+	memcpy(&sport, f + 34, 2);
+	memcpy(seq, f + 42, 4);
+	*q = (uint16_t)(ntohs(sport) - 1000);
+	*seq = ntohl(*seq);
+	return *q < MQ_PAIRS;
+}
+
+Test(virtio_net, mq_every_queue_pair_carries_its_own_flow)
+{
+	const char *bdf = vm_env("UPDK_VM_VIRTIO_MQ");
+	struct updk_net_opts o = { .opts_size = sizeof(o),
+				   .rx_queues = MQ_PAIRS,
+				   .tx_queues = MQ_PAIRS,
+				   .link_wait_ms = 2000 };
+	/* sent buffers stay in the transmit rings until they are needed: 4 rings of 256 */
+	struct updk_pktpool *pool = updk_pktpool_create("vm-mq", 4096, 0, 0, 32, -1);
+	struct updk_net_dev *dev = NULL;
+	struct updk_net_stats st;
+	static uint8_t want[1600];
+	uint8_t mac[6];
+
+	cr_assert_not_null(pool);
+	vm_bind(bdf, "vfio-pci");
+	/* one pair more than QEMU was given: refused by name */
+	o.rx_queues = o.tx_queues = MQ_PAIRS + 1;
+	cr_assert_eq(updk_net_open(bdf, &o, &dev), -EINVAL);
+	cr_assert_null(dev);
+	o.rx_queues = o.tx_queues = MQ_PAIRS;
+	cr_assert_eq(updk_net_open(bdf, &o, &dev), 0, "updk_net_open(%s, %u queue pairs) failed",
+		     bdf, MQ_PAIRS);
+	updk_net_mac(dev, mac);
+	cr_assert_arr_eq(mac, QEMU_MQ_MAC, 6);
+	/*
+	 * The tap learns a flow's queue from the guest's frames, after the first one has already
+	 * been passed on (and hairpinned back by its hash): one frame of each flow first, then
+	 * every frame of a flow comes back on the queue it was sent from.
+	 */
+	for (uint16_t q = 0; q < MQ_PAIRS; q++) {
+		struct updk_pkt *p;
+
+		cr_assert_eq(updk_pkt_alloc_bulk(pool, &p, 1), 0);
+		p->len = (uint16_t)make_udp_frame(updk_pkt_data(p), q, MQ_WARMUP, mac);
+		cr_assert_eq(updk_net_tx_burst(dev, q, &p, 1), 1);
+	}
+	uint64_t end = now_ms() + 3000;
+
+	for (unsigned seen = 0; seen < MQ_PAIRS;) {
+		for (uint16_t q = 0; q < MQ_PAIRS; q++) {
+			struct updk_pkt *p[BURST];
+			uint16_t k = updk_net_rx_burst(dev, q, p, BURST);
+
+			seen += k;
+			updk_pkt_free_bulk(p, k);
+		}
+		cr_assert_lt(now_ms(), end, "%u of the %u first frames came back", seen, MQ_PAIRS);
+	}
+	/*
+	 * Rounds of a burst per queue pair, all sent before any is received, so the device has
+	 * frames of every flow at once; each must come back on the pair it went out on, in order.
+	 */
+	for (uint32_t round = 0; round < 16; round++) {
+		for (uint16_t q = 0; q < MQ_PAIRS; q++) {
+			struct updk_pkt *p[BURST];
+			unsigned sent = 0;
+
+			cr_assert_eq(updk_pkt_alloc_bulk(pool, p, BURST), 0);
+			for (unsigned i = 0; i < BURST; i++)
+				p[i]->len = (uint16_t)make_udp_frame(updk_pkt_data(p[i]), q,
+								     round * BURST + i, mac);
+			end = now_ms() + 2000;
+			while (sent < BURST) {
+				sent += updk_net_tx_burst(dev, q, p + sent,
+							  (uint16_t)(BURST - sent));
+				cr_assert_lt(now_ms(), end, "transmit queue %u stayed full", q);
+			}
+		}
+		for (uint16_t q = 0; q < MQ_PAIRS; q++) {
+			unsigned got = 0;
+
+			end = now_ms() + 3000;
+
+			while (got < BURST) {
+				struct updk_pkt *p[BURST];
+				uint16_t k = updk_net_rx_burst(dev, q, p, BURST);
+
+				for (uint16_t i = 0; i < k; i++) {
+					uint16_t fq;
+					uint32_t seq;
+					const uint8_t *d = updk_pkt_data(p[i]);
+
+					if (!udp_flow_of(d, p[i]->len, &fq, &seq)) {
+						updk_pkt_free(p[i]);
+						continue;
+					}
+					cr_assert_eq(
+						fq, q,
+						"a frame of queue pair %u's flow arrived on receive "
+						"queue %u",
+						fq, q);
+					cr_assert_eq(seq, round * BURST + got,
+						     "queue %u: frame %u where %u was due", q, seq,
+						     round * BURST + got);
+					size_t wl = make_udp_frame(want, q, seq, mac);
+
+					cr_assert_eq(p[i]->len, wl,
+						     "queue %u frame %u: %u bytes, sent %zu", q,
+						     seq, p[i]->len, wl);
+					cr_assert_arr_eq(d, want, wl, "queue %u frame %u differs",
+							 q, seq);
+					updk_pkt_free(p[i]);
+					got++;
+				}
+				cr_assert_lt(now_ms(), end,
+					     "round %u: receive queue %u got %u of its %u frames",
+					     round, q, got, BURST);
+			}
+		}
+	}
+	cr_assert_eq(updk_net_stats(dev, &st), 0);
+	cr_assert_eq(st.n_queues, MQ_PAIRS);
+	for (uint16_t q = 0; q < MQ_PAIRS; q++) {
+		/* the rounds and the flow's first frame */
+		cr_assert_eq(st.q[q].tx_packets, 16 * BURST + 1, "queue %u sent %llu", q,
+			     (unsigned long long)st.q[q].tx_packets);
+		cr_assert_geq(st.q[q].rx_packets, 16 * BURST, "queue %u received %llu", q,
+			      (unsigned long long)st.q[q].rx_packets);
+	}
+	cr_assert_eq(st.rx_errors, 0);
+	updk_net_close(dev);
+	updk_pktpool_free(pool);
+}
+
+/* ---- DEVICE_NEEDS_RESET ------------------------------------------------------------------- */
+
+/* stderr into a temporary file while a test provokes a log line; stderr_end() returns it. */
+struct captured {
+	char path[32];
+	int fd, saved;
+	char log[8192];
+};
+
+static void stderr_begin(struct captured *c)
+{
+	snprintf(c->path, sizeof(c->path), "/tmp/updk-vm-log.XXXXXX");
+	c->fd = mkstemp(c->path);
+	cr_assert_geq(c->fd, 0);
+	fflush(stderr);
+	c->saved = dup(2);
+	dup2(c->fd, 2);
+}
+
+static const char *stderr_end(struct captured *c)
+{
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	n = pread(c->fd, c->log, sizeof(c->log) - 1, 0);
+	close(c->fd);
+	unlink(c->path);
+	c->log[n > 0 ? n : 0] = '\0';
+	fputs(c->log, stderr);
+	return c->log;
+}
+
+Test(virtio_net, device_needs_reset_noticed_refused_and_reopen_recovers)
+{
+	struct updk_pktpool *pool = updk_pktpool_create("vm-nr", 2048, 0, 0, 32, -1);
+	const char *bdf = vm_env("UPDK_VM_VIRTIO_NET");
+	struct updk_net_dev *a, *b;
+	struct updk_net_link link;
+	struct updk_net_stats st;
+	struct captured cap;
+	struct updk_pkt *p[BURST];
+	const char *log;
+	uint64_t end;
+	uint16_t taken = 0;
+
+	cr_assert_not_null(pool);
+	a = open_at("UPDK_VM_VIRTIO_NET", NULL);
+	b = open_at("UPDK_VM_VIRTIO_NET2", NULL);
+	a_to_b(a, b, pool, 0, 256);
+
+	/* A sender that never calls the control path notices it once its ring stays full. */
+	stderr_begin(&cap);
+	cr_assert_eq(vnet_test_bad_avail(a, 0), 0);
+	end = now_ms() + 5000;
+	do {
+		uint16_t k;
+
+		cr_assert_eq(updk_pkt_alloc_bulk(pool, p, BURST), 0);
+		for (unsigned i = 0; i < BURST; i++)
+			p[i]->len = 60;
+		k = updk_net_tx_burst(a, 0, p, BURST);
+		updk_pkt_free_bulk(p + k, BURST - k);
+		taken = k ? 0 : (uint16_t)(taken + 1);
+	} while (taken < 4096 && now_ms() < end);
+	log = stderr_end(&cap);
+	cr_assert_geq(taken, 4096, "the transmit queue kept taking packets after the fault");
+	cr_assert_not_null(strstr(log, "DEVICE_NEEDS_RESET"), "the data path reported: '%s'", log);
+	cr_assert_not_null(strstr(log, bdf), "the message names the device: '%s'", log);
+	cr_assert_not_null(strstr(log, "close and reopen"), "the message says what to do: '%s'",
+			   log);
+
+	/* The control path says so too, every time, and the queues give nothing. */
+	cr_assert_eq(updk_net_link(a, &link), -EIO);
+	cr_assert_eq(updk_net_stats(a, &st), -EIO);
+	cr_assert_eq(updk_pkt_alloc_bulk(pool, p, 1), 0);
+	cr_assert_eq(updk_net_tx_burst(a, 0, p, 1), 0, "a broken queue takes no packet");
+	updk_pkt_free(p[0]);
+	cr_assert_eq(updk_net_rx_burst(a, 0, p, BURST), 0);
+	/* The port on the same hub is not affected. */
+	cr_assert_eq(updk_net_link(b, &link), 0);
+
+	/* Closing resets the device: reopened, it works again, both ways. */
+	updk_net_close(a);
+	a = open_at("UPDK_VM_VIRTIO_NET", NULL);
+	cr_assert_eq(updk_net_link(a, &link), 0);
+	cr_assert(link.up);
+	a_to_b(a, b, pool, 256, 512);
+	a_to_b(b, a, pool, 1024, 512);
+	updk_net_close(a);
+	updk_net_close(b);
+	updk_pktpool_free(pool);
 }
