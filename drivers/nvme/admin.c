@@ -54,7 +54,8 @@ int nvme_admin_submit(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd
 	*sqe = *cmd;
 	sqe->cid = req->cid;
 	if (len) {
-		nvme_dptr_init(&d, sqe, req->list, req->list_iova, qp->list_stride / 8, false);
+		nvme_dptr_init(&d, sqe, nvme_req_list(qp, req), nvme_req_list_iova(qp, req),
+			       qp->list_stride / 8, false);
 		rc = nvme_dptr_add(&d, iova, len);
 		if (rc) {
 			updk_dma_free(bounce);
@@ -65,7 +66,6 @@ int nvme_admin_submit(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd
 	}
 	req->cb = cb;
 	req->arg = arg;
-	req->parent = NULL;
 	req->bounce = bounce;
 	req->user_buf = (cmd->opc & 2) ? buf : NULL;
 	req->user_len = len;

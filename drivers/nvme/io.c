@@ -15,6 +15,7 @@
 #include "lib/util/log.h"
 
 #include "drivers/nvme/nvme_int.h"
+#include "lib/mem/iova_cache.h"
 
 #define RW_FLAGS (UPDK_NVME_IO_FUA | UPDK_NVME_IO_LIMITED_RETRY)
 
@@ -45,18 +46,14 @@ static inline bool io_usable(const struct updk_nvme_ns *ns, const struct updk_nv
 	return (qp->ctrlr == ns->io_ctrlr) & !qp->dead & !qp->ctrlr->failed;
 }
 
-/*
- * Write a whole SQE in nine naturally aligned stores (dword 0 = opcode | flags | CID, the
- * 64-bit pairs of dwords); the data pointer is set by the caller.
- */
+/* Write a whole SQE in place, in eight-byte stores; the data pointer is set by the caller. */
 static inline void sqe_fill(struct updk_nvme_cmd *sqe, uint8_t opc, uint16_t cid, uint32_t nsid,
 			    uint64_t lba, uint32_t cdw12)
 {
-	uint32_t *dw = (uint32_t *)sqe;
 	uint64_t *qw = (uint64_t *)sqe;
 
-	dw[0] = (uint32_t)opc | (uint32_t)cid << 16; /* FUSE 00b, PSDT 00b (PRP) */
-	dw[1] = nsid;
+	/* CDW0 = opcode | FUSE 00b | PSDT 00b (PRP) | CID, then NSID */
+	qw[0] = (uint64_t)opc | (uint64_t)cid << 16 | (uint64_t)nsid << 32;
 	qw[1] = 0; /* CDW2, CDW3 */
 	qw[2] = 0; /* MPTR */
 	qw[5] = lba; /* CDW10, CDW11: SLBA */
@@ -64,12 +61,11 @@ static inline void sqe_fill(struct updk_nvme_cmd *sqe, uint8_t opc, uint16_t cid
 	qw[7] = 0; /* CDW14, CDW15 */
 }
 
-static inline void req_fill(struct nvme_req *req, updk_nvme_cb cb, void *arg,
-			    struct nvme_req *parent, uint8_t opc)
+/* A free slot's parent is NULL already (put back that way): only a child sets it. */
+static inline void req_fill(struct nvme_req *req, updk_nvme_cb cb, void *arg, uint8_t opc)
 {
 	req->cb = cb;
 	req->arg = arg;
-	req->parent = parent;
 	req->opc = opc;
 }
 
@@ -155,14 +151,16 @@ static int build_dptr(struct updk_nvme_qpair *qp, struct nvme_req *req, struct u
 		      struct iov_cursor *cur, uint64_t len)
 {
 	struct iov_cursor start = *cur;
+	uint64_t *list = nvme_req_list(qp, req);
+	uint64_t list_iova = nvme_req_list_iova(qp, req);
 	struct nvme_dptr d;
 	int rc;
 
-	nvme_dptr_init(&d, sqe, req->list, req->list_iova, qp->list_stride / 8, false);
+	nvme_dptr_init(&d, sqe, list, list_iova, qp->list_stride / 8, false);
 	rc = iov_describe(&d, cur, len);
 	if (rc == -EINVAL && qp->sgl) {
 		*cur = start;
-		nvme_dptr_init(&d, sqe, req->list, req->list_iova, qp->list_stride / 8, true);
+		nvme_dptr_init(&d, sqe, list, list_iova, qp->list_stride / 8, true);
 		d.sgl_dword = qp->sgl_dword;
 		rc = iov_describe(&d, cur, len);
 	}
@@ -176,8 +174,12 @@ static int build_dptr(struct updk_nvme_qpair *qp, struct nvme_req *req, struct u
 static void rollback(struct updk_nvme_qpair *qp, uint16_t tail, struct nvme_req *parent)
 {
 	while (qp->sq_tail != tail) {
+		struct nvme_req *req;
+
 		qp->sq_tail = qp->sq_tail ? qp->sq_tail - 1 : qp->qsize - 1;
-		nvme_req_put(qp, &qp->reqs[qp->sq[qp->sq_tail].cid]);
+		req = &qp->reqs[qp->sq[qp->sq_tail].cid];
+		req->parent = NULL;
+		nvme_req_put(qp, req);
 		qp->stats.cmds_submitted--;
 	}
 	if (parent)
@@ -219,7 +221,7 @@ static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8
 		return rc;
 	nchild = (nlb + per - 1) / per;
 	need = nchild + (nchild > 1);
-	if (qp->depth - qp->outstanding < need) {
+	if (qp->free_top < need) {
 		if (need > qp->depth) {
 			log_err("%s: an I/O of %u blocks needs %u slots, the qpair has %u",
 				ns->ctrlr->name, nlb, need, qp->depth);
@@ -230,7 +232,7 @@ static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8
 	}
 	if (nchild > 1) {
 		parent = nvme_req_get(qp);
-		req_fill(parent, cb, arg, NULL, opc);
+		req_fill(parent, cb, arg, opc);
 		parent->state = NVME_REQ_PARENT;
 		parent->children = nchild;
 		memset(&parent->cpl, 0, sizeof(parent->cpl));
@@ -257,79 +259,138 @@ static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8
 					ns->ctrlr->name, ns->nsid);
 			return rc;
 		}
-		if (parent)
-			req_fill(req, NULL, NULL, parent, opc);
-		else
-			req_fill(req, cb, arg, NULL, opc);
-		nvme_sq_advance(qp, req);
+		if (parent) {
+			req_fill(req, NULL, NULL, opc);
+			req->parent = parent;
+			nvme_sq_advance(qp, req);
+			req->state = NVME_REQ_CHILD;
+		} else {
+			req_fill(req, cb, arg, opc);
+			nvme_sq_advance(qp, req);
+		}
 	}
 	return 0;
 }
 
-/* The fast path: one buffer, within the transfer limit; inlined into each public entry so the
- * call costs no argument shuffling. */
-static inline __attribute__((always_inline)) int
-io_rw(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8_t opc, void *buf, uint64_t lba,
-      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t cdw12_flags)
+/*
+ * Queue one data command for the IOVA-contiguous run [@iova, @iova + @len) (dword aligned,
+ * within the transfer limit) on the free slot @cid, built in place in the SQ slot: PRP1 alone
+ * when the run stays in one memory page, PRP2 as the second page when it touches two, else a
+ * PRP list (NVMe Base 2.0 §4.1.1), which only a caller passing @lists true may ask for.
+ */
+static inline __attribute__((always_inline)) void io_post(struct updk_nvme_ns *ns,
+							  struct updk_nvme_qpair *qp, uint16_t cid,
+							  uint64_t iova, uint32_t len, uint64_t lba,
+							  uint32_t nlb, updk_nvme_cb cb, void *arg,
+							  uint32_t opc_flags, const bool lists)
 {
-	struct updk_nvme_cmd *sqe;
-	struct nvme_req *req;
-	uint64_t iova;
-	size_t clen = 0;
-	uint32_t len, off;
+	struct nvme_req *req = &qp->reqs[cid];
+	struct updk_nvme_cmd *sqe = &qp->sq[qp->sq_tail];
+	uint8_t opc = (uint8_t)opc_flags;
 
-	if (NVME_UNLIKELY(nlb - 1 >= ns->max_io_sectors || !io_usable(ns, qp) || !cb)) {
-		struct iovec iov = { buf, (size_t)nlb * ns->xfer_block };
-
-		return io_general(ns, qp, opc, &iov, 1, lba, nlb, cb, arg, cdw12_flags);
-	}
-	if (NVME_UNLIKELY(lba + nlb > ns->nsze || lba + nlb < lba))
-		return range_error(ns, lba, nlb);
-	len = nlb * ns->xfer_block;
-	iova = updk_iova_contig(buf, &clen);
-	/* clen stays 0 when the buffer is not DMA memory: the general path says so */
-	if (NVME_UNLIKELY(clen < len || (iova & 3))) {
-		struct iovec iov = { buf, len };
-
-		return io_general(ns, qp, opc, &iov, 1, lba, nlb, cb, arg, cdw12_flags);
-	}
-	req = nvme_req_get(qp);
-	if (NVME_UNLIKELY(!req)) {
-		qp->stats.queue_full++;
-		return -EAGAIN;
-	}
-	sqe = &qp->sq[qp->sq_tail];
-	sqe_fill(sqe, opc, req->cid, ns->nsid, lba, (nlb - 1) | cdw12_flags);
+	sqe_fill(sqe, opc, cid, ns->nsid, lba, (nlb - 1) | (opc_flags & RW_FLAGS));
 	sqe->dptr.prp.prp1 = iova;
-	off = (uint32_t)iova & NVME_PAGE_MASK;
-	if (NVME_LIKELY(off + len <= NVME_PAGE_SIZE)) {
+	if (NVME_LIKELY((iova & NVME_PAGE_MASK) + len <= NVME_PAGE_SIZE)) {
 		sqe->dptr.prp.prp2 = 0;
-	} else if (off + len <= 2 * NVME_PAGE_SIZE) {
+	} else if (!lists || (iova & NVME_PAGE_MASK) + len <= 2 * NVME_PAGE_SIZE) {
 		sqe->dptr.prp.prp2 = (iova & ~(uint64_t)NVME_PAGE_MASK) + NVME_PAGE_SIZE;
 	} else {
 		struct nvme_dptr d;
 
 		/* one IOVA-contiguous run always fits the list sized for the limit */
-		nvme_dptr_init(&d, sqe, req->list, req->list_iova, qp->list_stride / 8, false);
+		nvme_dptr_init(&d, sqe, nvme_req_list(qp, req), nvme_req_list_iova(qp, req),
+			       qp->list_stride / 8, false);
 		nvme_dptr_add(&d, iova, len);
 		nvme_dptr_finish(&d);
 	}
-	req_fill(req, cb, arg, NULL, opc);
-	nvme_sq_advance(qp, req);
+	req->cb = cb;
+	req->arg = arg;
+	/* state OUTSTANDING, no flags, age 0, the opcode: one store (nvme_sq_advance) */
+	req->word = NVME_REQ_OUTSTANDING | (uint32_t)opc << 24;
+	if (NVME_UNLIKELY(++qp->sq_tail == qp->qsize))
+		qp->sq_tail = 0;
+	qp->stats.cmds_submitted++;
+}
+
+/*
+ * Everything the fast path below does not take: a buffer outside the thread's translation
+ * cache (looked up here, which refills the cache), not dword aligned or not IOVA contiguous,
+ * over the transfer limit, a full qpair, and every error. @opc_flags is the opcode in bits 7:0
+ * and the CDW12 flags above. Eight arguments, as the public entries have, so the fast path
+ * reaches it with a jump.
+ */
+static __attribute__((noinline)) int io_rw_slow(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+						void *buf, uint64_t lba, uint32_t nlb,
+						updk_nvme_cb cb, void *arg, uint32_t opc_flags)
+{
+	uint8_t opc = (uint8_t)opc_flags;
+	uint32_t cdw12_flags = opc_flags & RW_FLAGS;
+	uint32_t len;
+	size_t clen = 0;
+	uint64_t iova;
+	struct nvme_req *req;
+
+	if (nlb - 1 >= ns->max_io_sectors || !io_usable(ns, qp) || !cb) {
+		struct iovec iov = { buf, (size_t)nlb * ns->xfer_block };
+
+		return io_general(ns, qp, opc, &iov, 1, lba, nlb, cb, arg, cdw12_flags);
+	}
+	if (lba + nlb > ns->nsze || lba + nlb < lba)
+		return range_error(ns, lba, nlb);
+	len = nlb * ns->xfer_block;
+	iova = updk_iova_contig(buf, &clen);
+	/* clen stays 0 when the buffer is not DMA memory: the general path says so */
+	if (clen < len || (iova & 3)) {
+		struct iovec iov = { buf, len };
+
+		return io_general(ns, qp, opc, &iov, 1, lba, nlb, cb, arg, cdw12_flags);
+	}
+	req = nvme_req_get(qp);
+	if (!req) {
+		qp->stats.queue_full++;
+		return -EAGAIN;
+	}
+	io_post(ns, qp, req->cid, iova, len, lba, nlb, cb, arg, opc_flags, true);
+	return 0;
+}
+
+/*
+ * The fast path: one buffer, within the transfer limit and two memory pages (no PRP list), in
+ * the thread's translation cache, and a free slot. All its checks end in one jump to
+ * io_rw_slow(), which makes them again in full, so this function makes no call and needs no
+ * stack frame. Inlined into each public entry.
+ */
+static inline __attribute__((always_inline)) int io_rw(struct updk_nvme_ns *ns,
+						       struct updk_nvme_qpair *qp, void *buf,
+						       uint64_t lba, uint32_t nlb, updk_nvme_cb cb,
+						       void *arg, uint32_t opc_flags)
+{
+	uint32_t len = nlb * ns->xfer_block;
+	/* a miss is UPDK_IOVA_INVALID, all ones: one test for "missed or not dword aligned" */
+	uint64_t iova = mem_iova_cached(buf, len);
+	uint32_t top = qp->free_top;
+
+	/* lba + nlb <= nsze without overflow: nsze - lba does not wrap once lba < nsze */
+	if (NVME_UNLIKELY(nlb - 1 >= ns->max_io_sectors || !io_usable(ns, qp) || !cb ||
+			  lba >= ns->nsze || nlb > ns->nsze - lba || (iova & 3) || top == 0 ||
+			  (iova & NVME_PAGE_MASK) + len > 2 * NVME_PAGE_SIZE))
+		return io_rw_slow(ns, qp, buf, lba, nlb, cb, arg, opc_flags);
+	qp->free_top = (uint16_t)--top;
+	io_post(ns, qp, qp->free_stack[top], iova, len, lba, nlb, cb, arg, opc_flags, false);
 	return 0;
 }
 
 int updk_nvme_ns_read(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf, uint64_t lba,
 		      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
 {
-	return io_rw(ns, qp, UPDK_NVME_OPC_READ, buf, lba, nlb, cb, arg, io_flags & RW_FLAGS);
+	return io_rw(ns, qp, buf, lba, nlb, cb, arg, UPDK_NVME_OPC_READ | (io_flags & RW_FLAGS));
 }
 
 int updk_nvme_ns_write(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const void *buf,
 		       uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
 {
-	return io_rw(ns, qp, UPDK_NVME_OPC_WRITE, (void *)buf, lba, nlb, cb, arg,
-		     io_flags & RW_FLAGS);
+	return io_rw(ns, qp, (void *)buf, lba, nlb, cb, arg,
+		     UPDK_NVME_OPC_WRITE | (io_flags & RW_FLAGS));
 }
 
 int updk_nvme_ns_readv(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const struct iovec *iov,
@@ -360,8 +421,8 @@ int updk_nvme_ns_compare(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, co
 {
 	if (!(ns->ctrlr->id.oncs & NVME_ONCS_COMPARE))
 		return unsupported(ns, "Compare");
-	return io_rw(ns, qp, UPDK_NVME_OPC_COMPARE, (void *)buf, lba, nlb, cb, arg,
-		     io_flags & RW_FLAGS);
+	return io_rw(ns, qp, (void *)buf, lba, nlb, cb, arg,
+		     UPDK_NVME_OPC_COMPARE | (io_flags & RW_FLAGS));
 }
 
 /* A command without data, on one slot. */
@@ -386,7 +447,7 @@ static int io_nodata(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8_
 	sqe->dptr.prp.prp2 = 0;
 	if (opc == UPDK_NVME_OPC_FLUSH)
 		sqe->cdw10 = sqe->cdw11 = 0;
-	req_fill(req, cb, arg, NULL, opc);
+	req_fill(req, cb, arg, opc);
 	nvme_sq_advance(qp, req);
 	return 0;
 }
@@ -421,6 +482,7 @@ int updk_nvme_ns_deallocate(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
 	size_t bytes = (size_t)n * sizeof(*ranges);
 	struct updk_nvme_cmd *sqe;
 	struct nvme_req *req;
+	uint64_t list_iova;
 
 	if (!(ns->ctrlr->id.oncs & NVME_ONCS_DSM))
 		return unsupported(ns, "Dataset Management");
@@ -445,17 +507,18 @@ int updk_nvme_ns_deallocate(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
 		return -EAGAIN;
 	}
 	/* The ranges travel in the slot's own DMA area: the caller's memory may be anywhere. */
-	memcpy(req->list, ranges, bytes);
+	memcpy(nvme_req_list(qp, req), ranges, bytes);
 	sqe = &qp->sq[qp->sq_tail];
 	sqe_fill(sqe, UPDK_NVME_OPC_DATASET_MANAGEMENT, req->cid, ns->nsid, 0, 0);
 	sqe->cdw10 = n - 1u; /* NR, 0's based (NVM Command Set 1.0 §3.2.3) */
 	sqe->cdw11 = 1u << 2; /* AD: deallocate */
-	sqe->dptr.prp.prp1 = req->list_iova;
-	if ((req->list_iova & NVME_PAGE_MASK) + bytes > NVME_PAGE_SIZE)
-		sqe->dptr.prp.prp2 = (req->list_iova & ~(uint64_t)NVME_PAGE_MASK) + NVME_PAGE_SIZE;
+	list_iova = nvme_req_list_iova(qp, req);
+	sqe->dptr.prp.prp1 = list_iova;
+	if ((list_iova & NVME_PAGE_MASK) + bytes > NVME_PAGE_SIZE)
+		sqe->dptr.prp.prp2 = (list_iova & ~(uint64_t)NVME_PAGE_MASK) + NVME_PAGE_SIZE;
 	else
 		sqe->dptr.prp.prp2 = 0;
-	req_fill(req, cb, arg, NULL, UPDK_NVME_OPC_DATASET_MANAGEMENT);
+	req_fill(req, cb, arg, UPDK_NVME_OPC_DATASET_MANAGEMENT);
 	nvme_sq_advance(qp, req);
 	return 0;
 }
@@ -503,7 +566,7 @@ int updk_nvme_io_raw(struct updk_nvme_qpair *qp, const struct updk_nvme_cmd *cmd
 			return rc;
 		}
 	}
-	req_fill(req, cb, arg, NULL, cmd->opc);
+	req_fill(req, cb, arg, cmd->opc);
 	nvme_sq_advance(qp, req);
 	return 0;
 }

@@ -25,6 +25,7 @@
 enum nvme_req_state {
 	NVME_REQ_FREE = 0,
 	NVME_REQ_OUTSTANDING, /* in the SQ, owned by the device until its CQE */
+	NVME_REQ_CHILD, /* as OUTSTANDING, and a piece of a split I/O: completes into ->parent */
 	NVME_REQ_PARENT, /* an I/O split at MDTS, waiting for its children */
 };
 
@@ -33,15 +34,15 @@ enum nvme_req_state {
 #define NVME_REQF_ABORT_SENT 0x2
 #define NVME_REQF_TIMED_OUT 0x4
 
-/* One command slot of a qpair; its index is the CID. */
+/*
+ * One command slot of a qpair; its index is the CID. One cache line: what a submission writes
+ * and a completion reads (cb, arg, the state word) comes first; a slot's PRP list area is found
+ * from its CID (nvme_req_list()), not stored.
+ */
 struct nvme_req {
 	updk_nvme_cb cb;
 	void *arg;
-	struct nvme_req *parent; /* for a child of a split I/O */
-	uint64_t *list; /* this slot's PRP list / SGL segment area */
-	uint64_t list_iova;
-	uint16_t cid;
-	uint16_t next_free;
+	struct nvme_req *parent; /* set for NVME_REQ_CHILD only */
 	/* state, flags and age are written together at submission (nvme_sq_advance) */
 	union {
 		struct {
@@ -52,14 +53,25 @@ struct nvme_req {
 		};
 		uint32_t word;
 	};
-	/* a parent: children not yet completed and the first failing completion */
-	uint32_t children;
-	struct updk_nvme_cpl cpl;
-	/* admin: the bounce buffer and the caller's buffer to copy back into */
-	void *bounce;
-	void *user_buf;
-	uint32_t user_len;
+	uint16_t cid;
+	uint16_t rsvd;
+	union {
+		/* a parent: children not yet completed and the first failing completion */
+		struct {
+			uint32_t children;
+			struct updk_nvme_cpl cpl;
+		};
+		/* the admin queue (which never splits): the bounce buffer, the caller's buffer */
+		struct {
+			void *bounce;
+			void *user_buf;
+			uint32_t user_len;
+		};
+	};
+	uint8_t pad[8];
 };
+
+_Static_assert(sizeof(struct nvme_req) == 64, "a request slot is one cache line");
 
 /* A queue pair: the admin queue (qid 0) or an I/O queue pair. Hot fields first. */
 struct updk_nvme_qpair {
@@ -72,9 +84,8 @@ struct updk_nvme_qpair {
 	uint16_t qsize; /* entries in the SQ and in the CQ */
 	uint16_t cq_head;
 	uint16_t phase;
-	uint16_t free_head;
+	uint16_t free_top; /* free CIDs: free_stack[0 .. free_top) */
 	uint16_t depth; /* request slots, qsize - 1 */
-	uint32_t outstanding;
 	volatile uint32_t *sq_db;
 	volatile uint32_t *cq_db;
 	/* shadow doorbells and EventIdx (NULL when not in use) */
@@ -102,6 +113,8 @@ struct updk_nvme_qpair {
 	uint32_t abort_cid;
 	/* automatic reset: the controller's reset_gen whose commands the owner has failed */
 	uint32_t reset_ack;
+	/* free request slots as a stack of CIDs: the last freed is reused first, still warm */
+	uint16_t free_stack[];
 };
 
 struct updk_nvme_ns {
@@ -222,25 +235,38 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp);
 #define NVME_AGE_TIMEOUT 4
 void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *from);
 
+/* Commands submitted and not completed (children of a split I/O apiece, and their parent). */
+static inline uint32_t nvme_qp_outstanding(const struct updk_nvme_qpair *qp)
+{
+	return (uint32_t)qp->depth - qp->free_top;
+}
+
 static inline struct nvme_req *nvme_req_get(struct updk_nvme_qpair *qp)
 {
-	uint16_t i = qp->free_head;
-	struct nvme_req *req;
+	uint32_t top = qp->free_top;
 
-	if (NVME_UNLIKELY(i == NVME_CID_NONE))
+	if (NVME_UNLIKELY(top == 0))
 		return NULL;
-	req = &qp->reqs[i];
-	qp->free_head = req->next_free;
-	qp->outstanding++;
-	return req;
+	qp->free_top = (uint16_t)--top;
+	return &qp->reqs[qp->free_stack[top]];
 }
 
 static inline void nvme_req_put(struct updk_nvme_qpair *qp, struct nvme_req *req)
 {
 	req->state = NVME_REQ_FREE;
-	req->next_free = qp->free_head;
-	qp->free_head = req->cid;
-	qp->outstanding--;
+	qp->free_stack[qp->free_top++] = req->cid;
+}
+
+/* The slot's PRP list / SGL segment area (list_stride bytes, IOVA contiguous with the rest). */
+static inline uint64_t *nvme_req_list(const struct updk_nvme_qpair *qp, const struct nvme_req *req)
+{
+	return (uint64_t *)((uint8_t *)qp->list_mem + (size_t)req->cid * qp->list_stride);
+}
+
+static inline uint64_t nvme_req_list_iova(const struct updk_nvme_qpair *qp,
+					  const struct nvme_req *req)
+{
+	return qp->list_iova + (uint64_t)req->cid * qp->list_stride;
 }
 
 /* Place @req's command (already built in the SQ slot at the tail) in the queue. */

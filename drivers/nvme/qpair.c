@@ -42,14 +42,15 @@ void nvme_qpair_reset_rings(struct updk_nvme_qpair *qp)
 	qp->sq_tail = qp->sq_db_tail = qp->sq_head = 0;
 	qp->cq_head = 0;
 	qp->phase = 1; /* the controller posts its first pass with phase 1 (§4.6) */
-	qp->outstanding = 0;
-	qp->free_head = 0;
+	/* every slot free, CID 0 on top */
+	qp->free_top = qp->depth;
 	for (uint16_t i = 0; i < qp->depth; i++) {
 		struct nvme_req *req = &qp->reqs[i];
 
 		req->state = NVME_REQ_FREE;
 		req->flags = 0;
-		req->next_free = i + 1 < qp->depth ? (uint16_t)(i + 1) : (uint16_t)NVME_CID_NONE;
+		req->parent = NULL;
+		qp->free_stack[qp->depth - 1 - i] = i;
 	}
 	if (qp->sq_shadow) {
 		*qp->sq_shadow = 0;
@@ -91,7 +92,7 @@ int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsiz
 			ctrlr->name, qid, cq_off, ctrlr->bar_len);
 		return -EINVAL;
 	}
-	qp = calloc(1, sizeof(*qp));
+	qp = calloc(1, sizeof(*qp) + (qsize - 1) * sizeof(qp->free_stack[0]));
 	if (!qp)
 		return -ENOMEM;
 	qp->ctrlr = ctrlr;
@@ -103,7 +104,10 @@ int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsiz
 	qp->sgl_dword = ctrlr->sgl_dword;
 	qp->sq_db = (volatile uint32_t *)(ctrlr->bar + sq_off);
 	qp->cq_db = (volatile uint32_t *)(ctrlr->bar + cq_off);
-	qp->reqs = calloc(qp->depth, sizeof(*qp->reqs));
+	/* cache-line aligned: a slot is one line (nvme_int.h) */
+	qp->reqs = aligned_alloc(64, (size_t)qp->depth * sizeof(*qp->reqs));
+	if (qp->reqs)
+		memset(qp->reqs, 0, (size_t)qp->depth * sizeof(*qp->reqs));
 	qp->sq = updk_dma_zalloc((size_t)qsize * sizeof(struct updk_nvme_cmd), NVME_PAGE_SIZE, numa,
 				 &qp->sq_iova);
 	qp->cq = updk_dma_zalloc((size_t)qsize * sizeof(struct updk_nvme_cpl), NVME_PAGE_SIZE, numa,
@@ -118,13 +122,8 @@ int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsiz
 		return -ENOMEM;
 	}
 	/* Queues and lists must be IOVA contiguous: created with PC=1, lists chained by address. */
-	for (uint16_t i = 0; i < qp->depth; i++) {
-		struct nvme_req *req = &qp->reqs[i];
-
-		req->cid = i;
-		req->list = (uint64_t *)((uint8_t *)qp->list_mem + (size_t)i * qp->list_stride);
-		req->list_iova = qp->list_iova + (uint64_t)i * qp->list_stride;
-	}
+	for (uint16_t i = 0; i < qp->depth; i++)
+		qp->reqs[i].cid = i;
 	nvme_qpair_set_shadow(qp);
 	nvme_qpair_reset_rings(qp);
 	qp->reset_ack = ctrlr->reset_gen; /* nothing of an earlier reset to fail */
@@ -146,14 +145,16 @@ void nvme_qpair_destroy(struct updk_nvme_qpair *qp)
 
 /* A child of a split I/O completed: the parent completes with its last child, carrying the
  * first failure if any child failed. Returns 1 when the parent completed. */
-static __attribute__((noinline)) int nvme_child_done(struct updk_nvme_qpair *qp,
-						     struct nvme_req *parent,
-						     const struct updk_nvme_cpl *cpl)
+static __attribute__((noinline)) int
+nvme_child_done(struct updk_nvme_qpair *qp, struct nvme_req *child, const struct updk_nvme_cpl *cpl)
 {
+	struct nvme_req *parent = child->parent;
 	updk_nvme_cb cb;
 	void *arg;
 	struct updk_nvme_cpl final;
 
+	child->parent = NULL;
+	nvme_req_put(qp, child);
 	if (updk_nvme_cpl_is_error(cpl) && !updk_nvme_cpl_is_error(&parent->cpl))
 		parent->cpl = *cpl;
 	if (--parent->children)
@@ -171,9 +172,9 @@ static __attribute__((noinline)) int nvme_child_done(struct updk_nvme_qpair *qp,
 }
 
 /*
- * Hand a completion to its request's owner. @generic covers the admin queue (bounce buffers,
- * sync commands that forgot their callback) and host-side failures; an I/O qpair's reaper
- * passes false and skips those checks.
+ * Hand a completion to its request's owner (@req is OUTSTANDING or CHILD). @generic covers
+ * the admin queue (bounce buffers, sync commands that forgot their callback) and host-side
+ * failures; an I/O qpair's reaper passes false and skips those checks.
  */
 static inline __attribute__((always_inline)) int nvme_req_complete(struct updk_nvme_qpair *qp,
 								   struct nvme_req *req,
@@ -182,24 +183,25 @@ static inline __attribute__((always_inline)) int nvme_req_complete(struct updk_n
 {
 	updk_nvme_cb cb = req->cb;
 	void *arg = req->arg;
-	struct nvme_req *parent = req->parent;
 
-	if (generic && req->bounce != NULL) {
+	if (NVME_UNLIKELY(req->state == NVME_REQ_CHILD))
+		return nvme_child_done(qp, req, cpl);
+	/* only the admin queue has bounce buffers; elsewhere the union holds a parent's fields */
+	if (generic && qp->qid == 0 && req->bounce != NULL) {
 		if (req->user_buf && !updk_nvme_cpl_is_error(cpl))
 			memcpy(req->user_buf, req->bounce, req->user_len);
 		updk_dma_free(req->bounce);
 		req->bounce = NULL;
 	}
 	nvme_req_put(qp, req);
-	if (NVME_LIKELY(parent == NULL)) {
-		if (!generic || cb)
-			cb(arg, cpl);
-		return 1;
-	}
-	return nvme_child_done(qp, parent, cpl);
+	if (!generic || cb)
+		cb(arg, cpl);
+	return 1;
 }
 
-static void nvme_bogus(struct updk_nvme_qpair *qp, const struct updk_nvme_cpl *c, const char *why)
+/* A CQE refused in part or whole: counted, and logged the first ten times. */
+static __attribute__((noinline)) void nvme_bogus(struct updk_nvme_qpair *qp,
+						 const struct updk_nvme_cpl *c, const char *why)
 {
 	qp->stats.bogus_completions++;
 	if (qp->stats.bogus_completions <= 10)
@@ -207,62 +209,114 @@ static void nvme_bogus(struct updk_nvme_qpair *qp, const struct updk_nvme_cpl *c
 			qp->ctrlr->name, qp->qid, why, c->cid, c->sqhd, c->sqid, c->status);
 }
 
+/*
+ * One CQE the reaper's fast path does not take: every check made in full, as untrusted input
+ * (NVMe Base 2.0 §4.6: CID, SQ Head Pointer, status). The SQ head must lie in [@h0, @h0 +
+ * @span] on the ring (@h0 the head known when the poll began, @h0 + @span the tail given to the
+ * controller). Returns 1 when a command completed.
+ */
+static __attribute__((noinline)) int nvme_cpl_slow(struct updk_nvme_qpair *qp,
+						   const struct updk_nvme_cpl *e, int32_t h0,
+						   int32_t span, bool generic)
+{
+	struct updk_nvme_cpl c = *e;
+	int32_t qsize = qp->qsize;
+	struct nvme_req *req;
+	int32_t d;
+
+	if (c.cid >= qp->depth) {
+		nvme_bogus(qp, &c, "CID out of range");
+		return 0;
+	}
+	req = &qp->reqs[c.cid];
+	if (req->state != NVME_REQ_OUTSTANDING && req->state != NVME_REQ_CHILD) {
+		nvme_bogus(qp, &c, "CID not outstanding");
+		return 0;
+	}
+	d = (int32_t)c.sqhd - h0;
+	d += (d >> 31) & qsize;
+	if (d <= span && c.sqhd < qsize)
+		qp->sq_head = c.sqhd;
+	else
+		nvme_bogus(qp, &c, "SQ head beyond the tail");
+	qp->stats.cmds_completed++;
+	if (updk_nvme_cpl_is_error(&c))
+		qp->stats.cmds_failed++;
+	if (generic)
+		return nvme_req_complete(qp, req, e, true);
+	return nvme_req_complete(qp, req, e, false);
+}
+
+/*
+ * The reaper. A CQE is read as its second qword (SQ head, SQ id, CID, status with the phase
+ * tag: NVMe Base 2.0 §4.6, Figure 90) in one aligned load, so the phase tag and the fields
+ * checked come from the same load. An I/O queue's common case, a known outstanding CID, an SQ
+ * head in range and success, is completed inline; anything else, and every admin completion,
+ * goes through nvme_cpl_slow(). The callback gets a pointer to the entry in the ring itself,
+ * not a copy: the controller does not write that slot again before the CQ head doorbell,
+ * written after the whole batch (so a callback must not reap this qpair itself).
+ */
 static inline __attribute__((always_inline)) int poll_impl(struct updk_nvme_qpair *qp, uint32_t max,
 							   const bool generic)
 {
-	volatile struct updk_nvme_cpl *cq = qp->cq;
-	uint16_t head = qp->cq_head, old_head = head;
-	uint16_t phase = qp->phase;
-	/* A CQE's SQ head must lie in [sq_head, tail given to the controller] on the ring. */
+	volatile struct updk_nvme_cpl *cq = qp->cq, *end = cq + qp->qsize;
+	volatile struct updk_nvme_cpl *e = cq + qp->cq_head, *first = e;
+	uint32_t phase = qp->phase;
 	int32_t qsize = qp->qsize, h0 = qp->sq_head;
 	int32_t span = (int32_t)qp->sq_db_tail - h0;
+	int32_t lim_wrapped, lim_ahead;
+	uint32_t left = max;
 	int done = 0;
-	uint32_t n = 0;
+	uint64_t w = *(volatile uint64_t *)&e->sqhd;
 
 	/* the common idle poll: nothing new, leave before any more work */
-	if ((cq[head].status & 1) != phase)
+	if (((uint32_t)(w >> 48) & 1) != phase)
 		return 0;
 	span += (span >> 31) & qsize;
-	while (n < max) {
-		volatile struct updk_nvme_cpl *e = &cq[head];
-		struct updk_nvme_cpl c;
-		struct nvme_req *req;
-		int32_t d;
+	/*
+	 * The SQ head window [h0, h0 + span] on the ring in one compare: with d = sqhd - h0, an
+	 * SQ head at or after h0 (d >= 0) must also stay below qsize, one before h0 (d < 0) is
+	 * the window's part past the ring's end.
+	 */
+	lim_wrapped = span - qsize;
+	lim_ahead = span < qsize - 1 - h0 ? span : qsize - 1 - h0;
+	for (;;) {
+		const struct updk_nvme_cpl *c = (const struct updk_nvme_cpl *)e;
+		uint32_t cid = (uint16_t)(w >> 32);
+		int32_t d = (int32_t)(uint16_t)w - h0;
+		struct nvme_req *req = &qp->reqs[cid];
 
-		if ((e->status & 1) != phase)
-			break;
-		/* The phase bit says the entry is complete; read the rest only after it. */
+		/* The phase tag says the entry is complete; cdw0 is read (by the callback) after it. */
 		updk_rmb();
-		c = *(const struct updk_nvme_cpl *)e;
-		if (NVME_UNLIKELY(++head == qp->qsize)) {
-			head = 0;
+		if (NVME_UNLIKELY(++e == end)) {
+			e = cq;
 			phase ^= 1;
 		}
-		qp->cq_head = head;
-		qp->phase = phase;
-		n++;
-		if (NVME_UNLIKELY(c.cid >= qp->depth)) {
-			nvme_bogus(qp, &c, "CID out of range");
-			continue;
+		if (NVME_LIKELY(!generic && cid < qp->depth && req->state == NVME_REQ_OUTSTANDING &&
+				d <= (d < 0 ? lim_wrapped : lim_ahead) &&
+				!((uint32_t)(w >> 48) & 0xffe))) {
+			updk_nvme_cb cb = req->cb;
+			void *arg = req->arg;
+
+			qp->sq_head = (uint16_t)w;
+			qp->stats.cmds_completed++;
+			req->state = NVME_REQ_FREE;
+			qp->free_stack[qp->free_top++] = (uint16_t)cid;
+			cb(arg, c);
+			done++;
+		} else {
+			done += nvme_cpl_slow(qp, c, h0, span, generic);
 		}
-		req = &qp->reqs[c.cid];
-		if (NVME_UNLIKELY(req->state != NVME_REQ_OUTSTANDING)) {
-			nvme_bogus(qp, &c, "CID not outstanding");
-			continue;
-		}
-		d = (int32_t)c.sqhd - h0;
-		d += (d >> 31) & qsize;
-		if (NVME_LIKELY(d <= span && c.sqhd < qsize))
-			qp->sq_head = c.sqhd;
-		else
-			nvme_bogus(qp, &c, "SQ head beyond the tail");
-		qp->stats.cmds_completed++;
-		if (NVME_UNLIKELY(updk_nvme_cpl_is_error(&c)))
-			qp->stats.cmds_failed++;
-		done += nvme_req_complete(qp, req, &c, generic);
+		if (--left == 0)
+			break;
+		w = *(volatile uint64_t *)&e->sqhd;
+		if (((uint32_t)(w >> 48) & 1) != phase)
+			break;
 	}
-	if (head != old_head)
-		nvme_cq_ring(qp, old_head);
+	qp->cq_head = (uint16_t)(e - cq);
+	qp->phase = (uint16_t)phase;
+	if (e != first)
+		nvme_cq_ring(qp, (uint16_t)(first - cq));
 	return done;
 }
 
@@ -284,7 +338,7 @@ void nvme_qpair_fail_all(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc)
 	for (uint16_t i = 0; i < qp->depth; i++) {
 		struct nvme_req *req = &qp->reqs[i];
 
-		if (req->state != NVME_REQ_OUTSTANDING)
+		if (req->state != NVME_REQ_OUTSTANDING && req->state != NVME_REQ_CHILD)
 			continue;
 		memset(&c, 0, sizeof(c));
 		c.cid = req->cid;
@@ -322,7 +376,7 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 	uint64_t limit = qp->qid ? ctrlr->io_timeout_tsc : ctrlr->admin_timeout_tsc;
 	uint64_t now;
 
-	if (!limit || !qp->outstanding)
+	if (!limit || !nvme_qp_outstanding(qp))
 		return;
 	now = updk_tsc();
 	if (now - qp->last_check_tsc < limit / NVME_AGE_STEPS)
@@ -331,7 +385,8 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 	for (uint16_t i = 0; i < qp->depth; i++) {
 		struct nvme_req *req = &qp->reqs[i];
 
-		if (req->state != NVME_REQ_OUTSTANDING || (req->flags & NVME_REQF_NO_TIMEOUT))
+		if ((req->state != NVME_REQ_OUTSTANDING && req->state != NVME_REQ_CHILD) ||
+		    (req->flags & NVME_REQF_NO_TIMEOUT))
 			continue;
 		if (req->age < UINT8_MAX)
 			req->age++;
@@ -387,7 +442,7 @@ void updk_nvme_qpair_flush(struct updk_nvme_qpair *qp)
 
 uint32_t updk_nvme_qpair_outstanding(const struct updk_nvme_qpair *qp)
 {
-	return qp->outstanding;
+	return nvme_qp_outstanding(qp);
 }
 
 uint16_t updk_nvme_qpair_id(const struct updk_nvme_qpair *qp)

@@ -11,7 +11,8 @@
  * - Callbacks run inside updk_nvme_qpair_process_completions() (I/O) or
  *   updk_nvme_admin_process_completions() (admin) on the polling thread, or inside
  *   updk_nvme_ctrlr_reset()/updk_nvme_qpair_free()/updk_nvme_ctrlr_close() for commands those
- *   calls fail. A callback may submit new commands on the same qpair.
+ *   calls fail. A callback may submit new commands on the same qpair, but not reap it: the
+ *   completion it was given stays in the ring until process_completions() returns.
  *
  * Submission never waits: it queues the command and returns 0, and the SQ tail doorbell is
  * written once per burst, at the next process_completions() or updk_nvme_qpair_flush().

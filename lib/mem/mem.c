@@ -14,6 +14,7 @@
 
 #include "lib/mem/backing.h"
 #include "lib/mem/iova_alloc.h"
+#include "lib/mem/iova_cache.h"
 #include "lib/mem/mem_internal.h"
 #include "lib/mem/mem_vfio.h"
 
@@ -64,9 +65,25 @@ void mem_set_iommu_ops(const struct mem_iommu_ops *ops)
 enum { RCU_NONE, RCU_ONLINE, RCU_OFFLINE };
 static __thread int rcu_state;
 
+/* The thread's one-entry translation cache (iova_cache.h says why it cannot go stale). */
+__thread struct mem_iova_cache mem_iova_cache;
+
+static inline void cache_drop(void)
+{
+	mem_iova_cache.len = 0;
+}
+
+static inline void cache_fill(const struct mem_reg *r)
+{
+	mem_iova_cache.va = r->va;
+	mem_iova_cache.iova = r->iova;
+	mem_iova_cache.len = r->len;
+}
+
 static void thread_exit_hook(void *arg)
 {
 	mempool_thread_exit();
+	cache_drop();
 	if (rcu_state != RCU_NONE) {
 		/* Unregistering goes offline first, so no writer waits for a dead thread. */
 		rcu_unregister_thread();
@@ -114,6 +131,8 @@ int mem_writer_enter(void)
 {
 	int was_online = rcu_state == RCU_ONLINE;
 
+	/* The lock's holder may change the table: what the cache holds stops being vouched for. */
+	cache_drop();
 	mem_init_once();
 	if (was_online)
 		rcu_thread_offline();
@@ -123,6 +142,8 @@ int mem_writer_enter(void)
 
 void mem_writer_leave(int token)
 {
+	/* A lookup made while offline under the lock filled the cache: not valid once unlocked. */
+	cache_drop();
 	pthread_mutex_unlock(&mem_lock);
 	if (token)
 		rcu_thread_online();
@@ -407,29 +428,47 @@ lookup_slow(uintptr_t va, const struct mem_reg *(*f)(uintptr_t), struct mem_reg 
 	return r ? copy : NULL;
 }
 
-uint64_t updk_iova(const void *vaddr)
+/* A table lookup; an online reader keeps what it found in its cache. */
+static inline const struct mem_reg *lookup(uintptr_t va, struct mem_reg *copy)
 {
-	uintptr_t va = (uintptr_t)vaddr;
 	const struct mem_reg *r;
-	struct mem_reg copy;
 
 	if (__builtin_expect(rcu_state == RCU_ONLINE, 1))
 		r = map_lookup(va);
 	else
-		r = lookup_slow(va, map_lookup, &copy);
+		r = lookup_slow(va, map_lookup, copy);
+	/* an offline thread's answer is a copy, good only now; a thread just registered is online */
+	if (r && rcu_state == RCU_ONLINE)
+		cache_fill(r);
+	return r;
+}
+
+uint64_t updk_iova(const void *vaddr)
+{
+	uintptr_t va = (uintptr_t)vaddr;
+	uintptr_t off = va - mem_iova_cache.va;
+	const struct mem_reg *r;
+	struct mem_reg copy;
+
+	if (off < mem_iova_cache.len)
+		return mem_iova_cache.iova + off;
+	r = lookup(va, &copy);
 	return r ? r->iova + (va - r->va) : UPDK_IOVA_INVALID;
 }
 
 uint64_t updk_iova_contig(const void *vaddr, size_t *len)
 {
 	uintptr_t va = (uintptr_t)vaddr;
+	uintptr_t off = va - mem_iova_cache.va;
 	const struct mem_reg *r;
 	struct mem_reg copy;
 
-	if (__builtin_expect(rcu_state == RCU_ONLINE, 1))
-		r = map_lookup(va);
-	else
-		r = lookup_slow(va, map_lookup, &copy);
+	if (off < mem_iova_cache.len) {
+		if (len)
+			*len = mem_iova_cache.len - off;
+		return mem_iova_cache.iova + off;
+	}
+	r = lookup(va, &copy);
 	if (!r) {
 		if (len)
 			*len = 0;
@@ -442,12 +481,15 @@ uint64_t updk_iova_contig(const void *vaddr, size_t *len)
 
 void updk_mem_quiescent(void)
 {
+	/* Past this point a grace period may end: the cached registration may go. */
+	cache_drop();
 	if (rcu_state == RCU_ONLINE)
 		rcu_quiescent_state();
 }
 
 void updk_mem_thread_offline(void)
 {
+	cache_drop();
 	if (rcu_state == RCU_ONLINE) {
 		rcu_thread_offline();
 		rcu_state = RCU_OFFLINE;
@@ -464,6 +506,7 @@ void updk_mem_thread_online(void)
 
 void updk_mem_thread_exit(void)
 {
+	cache_drop();
 	if (rcu_state != RCU_NONE) {
 		rcu_unregister_thread();
 		rcu_state = RCU_NONE;

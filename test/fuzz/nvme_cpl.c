@@ -109,14 +109,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += n;
 		size -= n;
 		(void)nvme_qpair_poll(qp, 0);
-		if (qp->cq_head >= qsize || qp->sq_head >= qsize || qp->outstanding > qp->depth)
+		if (qp->cq_head >= qsize || qp->sq_head >= qsize ||
+		    nvme_qp_outstanding(qp) > qp->depth)
 			abort();
 	}
 	nvme_qpair_fail_all(qp, 0, 0x07);
 	for (uint32_t i = 0; i < 64; i++)
 		if (done[i] == 1)
 			abort();
-	if (qp->outstanding != 0)
+	if (nvme_qp_outstanding(qp) != 0)
 		abort();
 	nvme_qpair_destroy(qp);
 	return 0;
