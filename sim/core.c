@@ -4,6 +4,7 @@
  * page-aligned memory, a config space the core fills from the model's ids, and a thread that
  * runs the model's engines. DMA resolves IOVAs through lib/mem's live mappings only.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,8 +379,19 @@ int sim_dma_read(struct sim_dev *sd, uint64_t iova, void *buf, size_t len)
 	return 0;
 }
 
+/* sim_dma_set_copy_hook(): the hook and its argument (set with no DMA in flight). */
+static void (*copy_hook)(void *arg);
+static void *copy_hook_arg;
+
+void sim_dma_set_copy_hook(void (*hook)(void *arg), void *arg)
+{
+	__atomic_store_n(&copy_hook_arg, arg, __ATOMIC_RELAXED);
+	__atomic_store_n(&copy_hook, hook, __ATOMIC_RELEASE);
+}
+
 int sim_dma_write(struct sim_dev *sd, uint64_t iova, const void *buf, size_t len)
 {
+	void (*hook)(void *arg) = __atomic_load_n(&copy_hook, __ATOMIC_ACQUIRE);
 	void *va;
 
 	if (!len)
@@ -388,6 +400,27 @@ int sim_dma_write(struct sim_dev *sd, uint64_t iova, const void *buf, size_t len
 	if (!va)
 		return -EFAULT;
 	memcpy(va, buf, len);
+	if (hook) {
+		hook(__atomic_load_n(&copy_hook_arg, __ATOMIC_RELAXED));
+		memcpy(va, buf, len);
+	}
+	return 0;
+}
+
+int sim_dma_store32(struct sim_dev *sd, uint64_t iova, uint32_t val)
+{
+	uint32_t *va;
+
+	if (iova & 3) {
+		log_err("%s: model bug: a 32-bit DMA store to IOVA 0x%llx, which is not 4-byte "
+			"aligned",
+			sd->name, (unsigned long long)iova);
+		return -EINVAL;
+	}
+	va = dma_resolve(sd, iova, 4, "write");
+	if (!va)
+		return -EFAULT;
+	__atomic_store_n(va, htole32(val), __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -138,7 +138,27 @@ int sim_opts_check(const struct sim_dev *sd, const struct sim_opts *opts,
  * counted in sd->dma_faults and logged with the IOVA, like a DMAR fault on hardware.
  */
 int sim_dma_read(struct sim_dev *sd, uint64_t iova, void *buf, size_t len);
+/*
+ * A copy, with memcpy(): a byte may be stored more than once (glibc stores 4 to 7 bytes as two
+ * overlapping 32-bit stores of the same word), and the host can act between the two. Fine for
+ * data the host reads only after an ownership word says so; never for that word itself.
+ */
 int sim_dma_write(struct sim_dev *sd, uint64_t iova, const void *buf, size_t len);
+/*
+ * Store @val (little-endian, @iova 4-byte aligned) with one 32-bit store, ordered after every
+ * earlier store of this thread: for the word that hands memory to the host (a descriptor's DD,
+ * a completion's phase tag). A device writes it once; once the host has seen it, the host may
+ * rewrite the memory, and a second store would undo that. Returns 0, -EFAULT (a counted
+ * fault) or -EINVAL (misaligned: a bug in the model, logged).
+ */
+int sim_dma_store32(struct sim_dev *sd, uint64_t iova, uint32_t val);
+/*
+ * For tests: while @hook is set, every sim_dma_write() stores its bytes, calls @hook(@arg) on
+ * the model's thread (device lock held) and stores them again, which is the worst a copy may
+ * do, made to happen every time. A host that runs its receive or completion path in @hook sees
+ * each ownership word the moment it lands. NULL turns it off; call with no DMA in flight.
+ */
+void sim_dma_set_copy_hook(void (*hook)(void *arg), void *arg);
 /* Direct pointer to [iova, iova + len) when mapped, else NULL (and a counted fault). */
 void *sim_dma_ptr(struct sim_dev *sd, uint64_t iova, size_t len);
 

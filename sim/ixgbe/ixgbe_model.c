@@ -17,6 +17,7 @@
  * Not modelled: interrupts (EIMS/EIMC/EICR are kept only as registers), DCB, VT, flow control,
  * multi-descriptor receive frames, VLAN stripping, TSO, the EEPROM and PHY.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -531,25 +532,25 @@ static void ixgbe_reg_write32(struct sim_dev *sd, int bar, uint32_t off, uint32_
 
 /* ---- write-backs ---- */
 
+/*
+ * Land a write-back. Software owns a descriptor from the moment it sees DD and may re-arm it at
+ * once (§7.1.9, §7.2.3.5), so the word holding DD goes last and in one store: written with a
+ * copy, a second store of that word could land after the re-arm and set DD on a descriptor the
+ * device was just given, with its length and status cleared. A receive write-back (§7.1.6.2)
+ * carries DD in its status word at byte 8; a transmit one (§7.2.3.2.4) is that word alone.
+ */
 static void dma_wb_now(struct port *p, uint64_t iova, const uint8_t *d, uint32_t len)
 {
-	if (len == 16) {
-		/* Receive write-back: everything but the status word first, DD last. */
-		if (sim_dma_write(p->sd, iova, d, 8) ||
-		    sim_dma_write(p->sd, iova + 12, d + 12, 4)) {
-			model_error(p, "DMA fault writing back a receive descriptor at 0x%llx",
-				    (unsigned long long)iova);
-			return;
-		}
-		__atomic_thread_fence(__ATOMIC_RELEASE);
-		if (sim_dma_write(p->sd, iova + 8, d + 8, 4))
-			model_error(p, "DMA fault writing back a receive descriptor at 0x%llx",
-				    (unsigned long long)iova);
-		return;
-	}
-	if (sim_dma_write(p->sd, iova, d, len))
-		model_error(p, "DMA fault writing back a descriptor at 0x%llx",
-			    (unsigned long long)iova);
+	uint32_t at = len == 16 ? 8 : 0, word;
+	bool fault = false;
+
+	if (len == 16)
+		fault = sim_dma_write(p->sd, iova, d, 8) ||
+			sim_dma_write(p->sd, iova + 12, d + 12, 4);
+	memcpy(&word, d + at, 4);
+	if (fault || sim_dma_store32(p->sd, iova + at, le32toh(word)))
+		model_error(p, "DMA fault writing back a %s descriptor at 0x%llx",
+			    len == 16 ? "receive" : "transmit", (unsigned long long)iova);
 }
 
 static void write_back(struct port *p, uint64_t iova, const void *data, uint32_t len)
