@@ -186,6 +186,7 @@ static void fifo_clear(struct fifo *f)
 	pthread_mutex_lock(&f->lock);
 	f->head = 0;
 	f->count = 0;
+	f->dropped = 0;
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -388,6 +389,19 @@ static int counter_of(uint32_t off, bool *hi)
 	return -1;
 }
 
+/*
+ * Frames the peer found no room for in our packet buffer: the peer's thread counts them in the
+ * FIFO, under its lock; they join MPC here, with our device lock held, the only way the
+ * counters are touched.
+ */
+static void fold_fifo_drops(struct port *p)
+{
+	pthread_mutex_lock(&p->rx_in.lock);
+	p->cnt[C_MPC] += p->rx_in.dropped;
+	p->rx_in.dropped = 0;
+	pthread_mutex_unlock(&p->rx_in.lock);
+}
+
 static uint32_t read_counter(struct port *p, uint32_t off)
 {
 	bool hi;
@@ -397,6 +411,8 @@ static uint32_t read_counter(struct port *p, uint32_t off)
 		return 0;
 	if (hi)
 		return p->latch_hi[c];
+	if (c == C_MPC)
+		fold_fifo_drops(p);
 	/* Reading the low half (or a 32-bit counter) clears it and latches the high half. */
 	uint64_t v = p->cnt[c];
 
@@ -986,9 +1002,9 @@ static void send_frame(struct port *p, unsigned q, const uint8_t *data, uint16_t
 
 		/* A peer that is not open (yet) is a cable to nowhere: the frame is lost. */
 		if (peer) {
+			/* Its packet buffer overflowing is its MPC: see fold_fifo_drops(). */
 			pthread_mutex_lock(&peer->rx_in.lock);
-			if (!fifo_push_locked(&peer->rx_in, data, len))
-				peer->cnt[C_MPC]++; /* its packet buffer overflowed */
+			fifo_push_locked(&peer->rx_in, data, len);
 			pthread_mutex_unlock(&peer->rx_in.lock);
 		}
 	} else {

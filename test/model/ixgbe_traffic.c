@@ -155,6 +155,56 @@ Test(ixgbe_traffic, full_ring_drops_counted_under_drop_en)
 	check_no_model_errors();
 }
 
+/*
+ * Frames the peer sends into a full receive packet buffer are missed packets (MPC, §8.2.3.23),
+ * counted by the receiving port: sent = received + dropped.
+ */
+Test(ixgbe_traffic, packet_buffer_overflow_counted_as_missed)
+{
+	struct updk_net_opts o = ixt_opts();
+
+	o.link_wait_ms = 20;
+	struct updk_net_dev *a = ixt_open("sim:ixgbe?name=ov_a,peer=ov_b", &o);
+	/* b's link is down: its receive engine takes nothing, its 8-frame buffer fills. */
+	struct updk_net_dev *b = ixt_open("sim:ixgbe?name=ov_b,peer=ov_a,fifo=8,link=down,"
+					  "mac=02:00:00:00:00:0b",
+					  &o);
+	struct updk_pktpool *pool = updk_pktpool_create("tx", 64, 0, 0, 0, UPDK_NUMA_ANY);
+	struct updk_pkt *p[32];
+	struct updk_net_stats sa, sb;
+	enum { N = 20 };
+
+	cr_assert_eq(updk_pkt_alloc_bulk(pool, p, N), 0);
+	for (unsigned i = 0; i < N; i++) {
+		ixt_frame(updk_pkt_data(p[i]), 128, mac_b, mac_a, 4, i);
+		p[i]->len = 128;
+	}
+	ixt_tx_all(a, 0, p, N);
+	double end = ixt_now() + 5;
+
+	do {
+		cr_assert_eq(updk_net_stats(a, &sa), 0);
+		cr_assert_lt(ixt_now(), end, "a sent %llu of %u frames",
+			     (unsigned long long)sa.tx_packets, N);
+	} while (sa.tx_packets < N);
+	cr_assert_eq(updk_net_stats(b, &sb), 0);
+	cr_assert_eq(sb.rx_dropped, N - 8, "the buffer holds 8 of %u frames", N);
+	/* Link up: the 8 it held arrive, the first 8, and nothing more is counted. */
+	cr_assert_eq(sim_ixgbe_set_link("ov_b", true), 0);
+	cr_assert_eq(ixt_rx(b, 0, p, 8, 2), 8);
+	for (unsigned i = 0; i < 8; i++)
+		ixt_check(updk_pkt_data(p[i]), p[i]->len, mac_b, mac_a, 4, i);
+	updk_pkt_free_bulk(p, 8);
+	cr_assert_eq(updk_net_stats(b, &sb), 0);
+	cr_assert_eq(sb.rx_packets, 8);
+	cr_assert_eq(sb.rx_dropped, N - 8);
+	updk_net_close(a);
+	updk_net_close(b);
+	cr_assert_eq(updk_pktpool_avail(pool), 64);
+	updk_pktpool_free(pool);
+	check_no_model_errors();
+}
+
 Test(ixgbe_traffic, tx_full_ring_and_capture)
 {
 	struct updk_net_opts o = ixt_opts();
