@@ -363,14 +363,20 @@ void nvme_dbbuf_free(struct updk_nvme_ctrlr *c)
 
 /*
  * Doorbell Buffer Config (§5.8; OACS bit 8): PRP1 the shadow doorbell buffer, PRP2 the EventIdx
- * buffer, both page aligned and laid out like the doorbell registers. After a reset the
- * controller has forgotten them, so this runs again from the reset path.
+ * buffer, both page aligned and laid out like the doorbell registers, the admin queue (qid 0)
+ * in the first two slots. The command itself goes through the MMIO doorbells; once it has
+ * completed, every queue, the admin queue included, writes the shadow and follows the EventIdx
+ * rule. After a reset the controller has forgotten the buffers, so this runs again from the
+ * reset path.
  */
 int nvme_dbbuf_setup(struct updk_nvme_ctrlr *c)
 {
 	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG };
 	struct updk_nvme_cpl cpl;
 	struct updk_nvme_qpair *aq = c->adminq;
+	uint32_t sq0 = (nvme_sq_db_off(0, c->dstrd) - NVME_REG_DBS) / 4;
+	uint32_t cq0 = (nvme_cq_db_off(0, c->dstrd) - NVME_REG_DBS) / 4;
+	uint16_t sq_after, cq_after;
 	int numa = updk_pci_numa_node(c->dev);
 	int rc;
 
@@ -394,9 +400,16 @@ int nvme_dbbuf_setup(struct updk_nvme_ctrlr *c)
 	}
 	memset(c->dbbuf, 0, c->dbbuf_size);
 	memset(c->dbbuf_ei, 0, c->dbbuf_size);
-	/* the admin queue's current values, in case the controller takes them from here */
-	c->dbbuf[0] = aq->sq_tail + 1 == aq->qsize ? 0 : aq->sq_tail + 1u;
-	c->dbbuf[(nvme_cq_db_off(0, c->dstrd) - NVME_REG_DBS) / 4] = aq->cq_head;
+	/*
+	 * The admin queue's values once this command is in and its completion reaped (nothing else
+	 * is outstanding here), in case the controller takes them from the buffer. EventIdx gets the
+	 * same values: until the controller publishes its own, the EventIdx rule then asks for the
+	 * MMIO doorbell at the next update, so no update can go unseen.
+	 */
+	sq_after = aq->sq_tail + 1 == aq->qsize ? 0 : aq->sq_tail + 1u;
+	cq_after = aq->cq_head + 1 == aq->qsize ? 0 : aq->cq_head + 1u;
+	c->dbbuf[sq0] = c->dbbuf_ei[sq0] = sq_after;
+	c->dbbuf[cq0] = c->dbbuf_ei[cq0] = cq_after;
 	cmd.dptr.prp.prp1 = c->dbbuf_iova;
 	cmd.dptr.prp.prp2 = c->dbbuf_ei_iova;
 	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
@@ -408,8 +421,7 @@ int nvme_dbbuf_setup(struct updk_nvme_ctrlr *c)
 	}
 	c->shadow = true;
 	nvme_qpair_set_shadow(aq);
-	/* The admin queue keeps writing its registers too (always_mmio): the admin path is
-	 * rare, and a controller may watch only the I/O queues' shadows. */
+	/* The shadow holds the values the registers got last: the next update starts from them. */
 	*aq->sq_shadow = aq->sq_db_tail;
 	*aq->cq_shadow = aq->cq_head;
 	return 0;

@@ -93,7 +93,6 @@ struct updk_nvme_qpair {
 	volatile uint32_t *sq_ei;
 	volatile uint32_t *cq_shadow;
 	volatile uint32_t *cq_ei;
-	bool always_mmio; /* admin queue: write the register as well as the shadow */
 	bool dead; /* being freed: submissions refused */
 	bool sgl;
 	bool sgl_dword; /* SGL Data Blocks must be dword aligned, in dwords (SGLS 10b) */
@@ -304,7 +303,7 @@ static inline void nvme_sq_ring(struct updk_nvme_qpair *qp)
 		qp->stats.shadow_doorbell_updates++;
 		/* The shadow value must be visible before EventIdx is read. */
 		updk_mb();
-		if (!qp->always_mmio && !nvme_dbbuf_need_event((uint16_t)*qp->sq_ei, tail, old))
+		if (!nvme_dbbuf_need_event((uint16_t)*qp->sq_ei, tail, old))
 			return;
 	}
 	updk_mmio_write32(qp->sq_db, tail);
@@ -320,7 +319,7 @@ static inline void nvme_cq_ring(struct updk_nvme_qpair *qp, uint16_t old)
 		*qp->cq_shadow = head;
 		qp->stats.shadow_doorbell_updates++;
 		updk_mb();
-		if (!qp->always_mmio && !nvme_dbbuf_need_event((uint16_t)*qp->cq_ei, head, old))
+		if (!nvme_dbbuf_need_event((uint16_t)*qp->cq_ei, head, old))
 			return;
 	}
 	updk_mmio_write32(qp->cq_db, head);

@@ -99,7 +99,6 @@ int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsiz
 	qp->qid = qid;
 	qp->qsize = (uint16_t)qsize;
 	qp->depth = (uint16_t)(qsize - 1); /* one slot stays empty: full is tail + 1 == head */
-	qp->always_mmio = qid == 0;
 	qp->sgl = ctrlr->sgl;
 	qp->sgl_dword = ctrlr->sgl_dword;
 	qp->sq_db = (volatile uint32_t *)(ctrlr->bar + sq_off);

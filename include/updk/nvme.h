@@ -544,7 +544,10 @@ uint32_t updk_nvme_ctrlr_max_qpair_depth(const struct updk_nvme_ctrlr *ctrlr);
 /** I/O queue pairs the controller granted (Set Features Number of Queues). */
 uint32_t updk_nvme_ctrlr_max_qpairs(const struct updk_nvme_ctrlr *ctrlr);
 
-/** True when shadow doorbells (Doorbell Buffer Config) are in use. */
+/**
+ * True when shadow doorbells (Doorbell Buffer Config, NVMe Base 2.0 §5.8) are in use: for the
+ * admin queue and every qpair, an MMIO doorbell write only when the controller's EventIdx asks.
+ */
 bool updk_nvme_ctrlr_shadow_doorbell(const struct updk_nvme_ctrlr *ctrlr);
 
 /** True when the driver uses SGLs for I/O whose buffers PRPs cannot describe. */

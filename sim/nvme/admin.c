@@ -290,7 +290,8 @@ void admin_exec(struct nvme_ctrl *c, struct nvme_sq *sq, const struct nvme_sqe *
 		queue_aen_kick(c);
 		return;
 	case ADM_DBBUF:
-		st = dbbuf_config(c, cmd);
+		/* not offered (OACS bit 8 clear): an opcode the controller does not have */
+		st = c->no_dbbuf ? NVME_SC_INVALID_OPCODE : dbbuf_config(c, cmd);
 		break;
 	default:
 		st = NVME_SC_INVALID_OPCODE;

@@ -56,7 +56,8 @@ static void id_ctrl(struct nvme_ctrl *c, uint8_t *d)
 	put32(d + 80, 0x00010400); /* VER 1.4.0 */
 	put32(d + 92, 1u << 8); /* OAES: namespace attribute notices */
 	d[111] = 1; /* CNTRLTYPE: I/O controller */
-	put16(d + 256, 1u << 8); /* OACS: Doorbell Buffer Config */
+	/* OACS bit 8: Doorbell Buffer Config, unless dbbuf=0 */
+	put16(d + 256, c->no_dbbuf ? 0 : 1u << 8);
 	d[258] = 3; /* ACL, 0-based */
 	d[259] = SIM_NVME_AERL; /* AERL, 0-based */
 	d[260] = 0x03; /* FRMW: one slot, slot 1 read-only */

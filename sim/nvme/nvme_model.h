@@ -234,6 +234,7 @@ struct nvme_ctrl {
 	uint32_t rdy_us;
 	uint32_t jitter_us;
 	uint8_t sgls; /* Identify SGLS bits 1:0: 0 none, 1 byte aligned, 2 dword aligned */
+	bool no_dbbuf; /* dbbuf=0: no Doorbell Buffer Config (OACS bit 8 clear) */
 	struct nvme_ns *ns; /* [nns] */
 
 	/* controller state */

@@ -253,7 +253,7 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 	static const char *const allowed[] = {
 		"ns",	  "size",	 "lba",		 "mdts",   "mqes",	  "qpairs",
 		"rdy_us", "jitter_us",	 "sgls",	 "faults", "fault_kinds", "fault_delay_us",
-		"seed",	  "never_ready", "bad_identify", NULL
+		"seed",	  "never_ready", "bad_identify", "dbbuf",  NULL
 	};
 	static const struct opt_range r_ns = { "ns", 1, 0, SIM_NVME_MAX_NS },
 				      r_size = { "size", 256ull << 20, 4096, 1ull << 40 },
@@ -263,9 +263,9 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 				      r_qp = { "qpairs", 64, 1, SIM_NVME_MAX_QPAIRS },
 				      r_rdy = { "rdy_us", 0, 0, 60000000 },
 				      r_jit = { "jitter_us", 0, 0, 1000000 },
-				      r_sgls = { "sgls", 1, 0, 2 };
+				      r_sgls = { "sgls", 1, 0, 2 }, r_dbbuf = { "dbbuf", 1, 0, 1 };
 	struct sim_dev *sd = c->sd;
-	uint64_t ns, size, lba, mdts, mqes, qp, rdy, jit, sgls;
+	uint64_t ns, size, lba, mdts, mqes, qp, rdy, jit, sgls, dbbuf;
 	int rc;
 
 	rc = sim_opts_check(sd, opts, allowed);
@@ -287,6 +287,8 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 		rc = opt_get(sd, opts, &r_jit, &jit);
 	if (!rc)
 		rc = opt_get(sd, opts, &r_sgls, &sgls);
+	if (!rc)
+		rc = opt_get(sd, opts, &r_dbbuf, &dbbuf);
 	if (!rc)
 		rc = faults_parse_opts(c, opts);
 	if (rc)
@@ -311,6 +313,7 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 	c->rdy_us = (uint32_t)rdy;
 	c->jitter_us = (uint32_t)jit;
 	c->sgls = (uint8_t)sgls;
+	c->no_dbbuf = !dbbuf;
 	/* MDTS is in units of CAP.MPSMIN (4 KiB), §5.17.2.1; 0 means no limit. */
 	c->max_xfer = mdts ? 4096ull << mdts : UINT64_MAX;
 	return 0;

@@ -614,6 +614,117 @@ Test(nvme_ctrl, unresolved_timeout_without_auto_reset)
 	updk_dma_free(buf);
 }
 
+/* Doorbell writes of the admin queue, as the driver counted them and as the device saw them. */
+struct admin_db {
+	uint64_t drv_mmio, drv_shadow, dev_mmio, dev_shadow, dev_bad;
+};
+
+static void admin_db_read(struct updk_nvme_ctrlr *c, struct admin_db *a)
+{
+	struct updk_nvme_stats st;
+	struct sim_nvme_stats *sst = malloc(sizeof(*sst));
+
+	cr_assert_not_null(sst);
+	/* no I/O qpair is allocated: the controller's figures are the admin queue's */
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(sim_nvme_stats(c->dev, sst), 0);
+	a->drv_mmio = st.sq_doorbell_mmio + st.cq_doorbell_mmio;
+	a->drv_shadow = st.shadow_doorbell_updates;
+	a->dev_mmio = sst->mmio_sq_db + sst->mmio_cq_db;
+	a->dev_shadow = sst->shadow_sq_db + sst->shadow_cq_db;
+	a->dev_bad = sst->bad_db;
+	free(sst);
+}
+
+/* @n Get Features (Number of Queues), one at a time; returns the doorbells they took. */
+static struct admin_db get_features(struct updk_nvme_ctrlr *c, int n)
+{
+	struct admin_db before, after, delta;
+
+	admin_db_read(c, &before);
+	for (int i = 0; i < n; i++) {
+		struct io_done d = { 0 };
+
+		cr_assert_eq(updk_nvme_ctrlr_get_feature(c, UPDK_NVME_FEAT_NUMBER_OF_QUEUES, 0,
+							 NULL, 0, io_done_cb, &d),
+			     0);
+		POLL_UNTIL(d.done, cr_assert_geq(updk_nvme_admin_process_completions(c), 0));
+		cr_assert_eq(d.done, 1, "Get Features %d of %d", i, n);
+		assert_ok(&d);
+		cr_assert_eq(d.cpl.cdw0, 0x00010001, "2 SQs and 2 CQs granted, 0's based");
+	}
+	admin_db_read(c, &after);
+	delta.drv_mmio = after.drv_mmio - before.drv_mmio;
+	delta.drv_shadow = after.drv_shadow - before.drv_shadow;
+	delta.dev_mmio = after.dev_mmio - before.dev_mmio;
+	delta.dev_shadow = after.dev_shadow - before.dev_shadow;
+	delta.dev_bad = after.dev_bad;
+	return delta;
+}
+
+/*
+ * The admin queue through shadow doorbells (NVMe Base 2.0 §5.8): after Doorbell Buffer Config,
+ * admin commands update the shadow and write MMIO only when EventIdx asks. The model keeps
+ * EventIdx half a queue ahead, so 200 commands need next to no MMIO write; a reset issues
+ * Doorbell Buffer Config again and starts the admin shadow over; an event-driven EventIdx (as
+ * QEMU's) asks for MMIO on every update, and the commands still complete.
+ */
+Test(nvme_ctrl, admin_queue_shadow_doorbells)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,qpairs=2");
+	struct sim_nvme_stats *sst = malloc(sizeof(*sst));
+	struct admin_db a;
+
+	cr_assert_not_null(sst);
+	cr_assert(updk_nvme_ctrlr_shadow_doorbell(c));
+	a = get_features(c, 200);
+	cr_assert_lt(a.drv_mmio, 20, "%llu MMIO admin doorbells for 200 commands",
+		     (unsigned long long)a.drv_mmio);
+	cr_assert_leq(a.dev_mmio, a.drv_mmio, "the device saw no more MMIO writes");
+	cr_assert_geq(a.drv_shadow, 400, "SQ tail and CQ head through the shadow each time");
+	cr_assert_geq(a.dev_shadow, 200, "the device took the tails from the shadow");
+	cr_assert_eq(a.dev_bad, 0);
+
+	cr_assert_eq(updk_nvme_ctrlr_reset(c), 0);
+	cr_assert(updk_nvme_ctrlr_shadow_doorbell(c));
+	cr_assert_eq(sim_nvme_stats(c->dev, sst), 0);
+	cr_assert_eq(sst->admin_cmds[UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG], 2, "DBBUF again");
+	a = get_features(c, 200);
+	cr_assert_lt(a.drv_mmio, 20, "after the reset: %llu MMIO admin doorbells",
+		     (unsigned long long)a.drv_mmio);
+	cr_assert_geq(a.dev_shadow, 200);
+	cr_assert_eq(a.dev_bad, 0, "no doorbell value out of range after the reset");
+
+	cr_assert_eq(sim_nvme_set_eventidx_mode(c->dev, SIM_NVME_EI_TAIL), 0);
+	a = get_features(c, 50);
+	cr_assert_geq(a.drv_mmio, 50, "EventIdx at the consumed tail: MMIO for each command");
+	cr_assert_eq(a.dev_bad, 0);
+	updk_nvme_ctrlr_close(c);
+	free(sst);
+}
+
+/* A controller without Doorbell Buffer Config: every admin command takes MMIO doorbells. */
+Test(nvme_ctrl, admin_queue_mmio_doorbells_without_dbbuf)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,qpairs=2,dbbuf=0");
+	struct sim_nvme_stats *sst = malloc(sizeof(*sst));
+	struct admin_db a;
+
+	cr_assert_not_null(sst);
+	cr_assert_eq(updk_nvme_ctrlr_id(c)->oacs & (1u << 8), 0, "OACS bit 8 clear");
+	cr_assert_not(updk_nvme_ctrlr_shadow_doorbell(c));
+	cr_assert_eq(sim_nvme_stats(c->dev, sst), 0);
+	cr_assert_eq(sst->admin_cmds[UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG], 0, "not even tried");
+	a = get_features(c, 200);
+	cr_assert_geq(a.drv_mmio, 400, "an SQ and a CQ doorbell per command: %llu",
+		      (unsigned long long)a.drv_mmio);
+	cr_assert_geq(a.dev_mmio, 400);
+	cr_assert_eq(a.drv_shadow, 0);
+	cr_assert_eq(a.dev_shadow, 0);
+	updk_nvme_ctrlr_close(c);
+	free(sst);
+}
+
 static void bad_cqe_case(int which)
 {
 	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");

@@ -801,11 +801,12 @@ Test(sim_nvme, options)
 		"sim:nvme?ns=two",
 		"sim:nvme?size=1G,lba=4096,mdts=-1",
 		"sim:nvme?jitter_us=2000000",
+		"sim:nvme?dbbuf=2",
 	};
 	struct updk_pci_dev *dev;
 	struct h h;
 	uint8_t *d = dma(4096, NULL);
-	uint64_t nsze;
+	uint64_t nsze, si, ei;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		dev = NULL;
@@ -823,6 +824,16 @@ Test(sim_nvme, options)
 	cr_assert_eq(identify(&h, 0, 2, d), 0);
 	memcpy(&nsze, d, 8);
 	cr_assert_eq(nsze, (1ull << 30) / 4096);
+	cr_assert_eq(identify(&h, 1, 0, d), 0);
+	cr_assert_eq(d[256] | d[257] << 8, 1u << 8, "OACS: Doorbell Buffer Config by default");
+	h_close(&h);
+	/* dbbuf=0: no Doorbell Buffer Config, in OACS or as a command */
+	h_open(&h, "sim:nvme?dbbuf=0");
+	cr_assert_eq(identify(&h, 1, 0, d), 0);
+	cr_assert_eq(d[256] | d[257] << 8, 0, "OACS bit 8 clear");
+	h.shadow = dma(4096, &si);
+	h.eventidx = dma(4096, &ei);
+	cr_assert_eq(cmd(&h, &h.aq, mk(0x7c, 0, si, ei), NULL), SC_INVALID_OPCODE);
 	updk_dma_free(d);
 	h_close(&h);
 }
