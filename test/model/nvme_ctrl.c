@@ -695,9 +695,13 @@ Test(nvme_ctrl, admin_queue_shadow_doorbells)
 	cr_assert_geq(a.dev_shadow, 200);
 	cr_assert_eq(a.dev_bad, 0, "no doorbell value out of range after the reset");
 
+	/* EventIdx at the consumed tail: once the model has published it, the next admin
+	 * command needs the MMIO doorbell (it may be stale for later ones: the model polls). */
 	cr_assert_eq(sim_nvme_set_eventidx_mode(c->dev, SIM_NVME_EI_TAIL), 0);
+	POLL_UNTIL(__atomic_load_n(&c->dbbuf_ei[0], __ATOMIC_ACQUIRE) == c->adminq->sq_tail, );
+	cr_assert_eq(c->dbbuf_ei[0], c->adminq->sq_tail, "EventIdx of the admin SQ at its tail");
 	a = get_features(c, 50);
-	cr_assert_geq(a.drv_mmio, 50, "EventIdx at the consumed tail: MMIO for each command");
+	cr_assert_geq(a.drv_mmio, 1, "the rule asked for MMIO");
 	cr_assert_eq(a.dev_bad, 0);
 	updk_nvme_ctrlr_close(c);
 	free(sst);
