@@ -334,6 +334,11 @@ void nvme_ctrlr_shutdown(struct updk_nvme_ctrlr *ctrlr);
 bool nvme_ctrlr_check_fatal(struct updk_nvme_ctrlr *ctrlr);
 int nvme_ctrlr_setup(struct updk_nvme_ctrlr *ctrlr);
 
+/* setup.c: take in the Identify Controller page @id (device-written, untrusted): keep a copy
+ * in ctrlr->id and derive the transfer limit and SGL use from it. 0 or -EINVAL (a
+ * max_xfer_size option below one page). */
+int nvme_ctrlr_apply_id(struct updk_nvme_ctrlr *ctrlr, const struct updk_nvme_id_ctrl *id);
+
 /* admin.c */
 int nvme_admin_submit(struct updk_nvme_ctrlr *ctrlr, const struct updk_nvme_cmd *cmd, void *buf,
 		      uint32_t len, updk_nvme_cb cb, void *arg, uint8_t reqflags);

@@ -18,21 +18,11 @@
 /* Cap on a command's transfer when MDTS says "no limit" or something huge. */
 #define NVME_MAX_XFER_CAP (4u * 1024 * 1024)
 
-static int identify_ctrlr(struct updk_nvme_ctrlr *c)
+int nvme_ctrlr_apply_id(struct updk_nvme_ctrlr *c, const struct updk_nvme_id_ctrl *id)
 {
-	struct updk_nvme_id_ctrl *id = malloc(sizeof(*id));
 	uint64_t mdts_bytes;
-	int rc;
 
-	if (!id)
-		return -ENOMEM;
-	rc = nvme_identify(c, NVME_CNS_CTRLR, 0, id);
-	if (rc) {
-		free(id);
-		return rc;
-	}
 	c->id = *id;
-	free(id);
 	/* MDTS: 2^mdts units of CAP.MPSMIN (4 KiB here); 0 means no limit (Figure 275) */
 	if (c->id.mdts == 0 || c->id.mdts > 20)
 		mdts_bytes = NVME_MAX_XFER_CAP;
@@ -57,6 +47,20 @@ static int identify_ctrlr(struct updk_nvme_ctrlr *c)
 		  c->name, c->id.mn, c->id.sn, c->id.fr, c->id.mdts, c->id.nn, c->id.oacs,
 		  c->id.oncs, c->id.sgls);
 	return 0;
+}
+
+static int identify_ctrlr(struct updk_nvme_ctrlr *c)
+{
+	struct updk_nvme_id_ctrl *id = malloc(sizeof(*id));
+	int rc;
+
+	if (!id)
+		return -ENOMEM;
+	rc = nvme_identify(c, NVME_CNS_CTRLR, 0, id);
+	if (!rc)
+		rc = nvme_ctrlr_apply_id(c, id);
+	free(id);
+	return rc;
 }
 
 int nvme_ctrlr_setup(struct updk_nvme_ctrlr *c)
