@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
-/* updk-nvme: the options of the subcommands, with nvme-cli's names. */
+/*
+ * updk-nvme: the options of the subcommands, with nvme-cli's names. Pure: nothing here prints
+ * or touches a device; what is wrong comes back as a message for the subcommand to print, so
+ * the parser is fuzzed on its own (test/fuzz/nvme_args.c).
+ */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apps/nvme/tool.h"
@@ -29,6 +35,45 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, TOOL_ERR_MAX, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int tool_parse_u64(const char *opt, const char *s, uint64_t *val, char *err)
+{
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		goto bad;
+	*val = strtoull(s, &end, 0);
+	if (errno || *end)
+		goto bad;
+	return 0;
+bad:
+	return fail(err, "%s wants a number (decimal or 0x hex), not '%s'", opt, s ? s : "");
+}
+
+int tool_parse_u32(const char *opt, const char *s, uint32_t *val, char *err)
+{
+	uint64_t v;
+
+	if (tool_parse_u64(opt, s, &v, err))
+		return -EINVAL;
+	if (v > UINT32_MAX)
+		return fail(err, "%s: %s is larger than 32 bits", opt, s);
+	*val = (uint32_t)v;
+	return 0;
+}
+
 /* The long name of a short option, for messages. */
 static const char *name_of(int c)
 {
@@ -38,21 +83,50 @@ static const char *name_of(int c)
 	return "?";
 }
 
-int tool_parse_args(const char *cmd, const char *shortopts, bool dev_optional, int argc,
-		    char **argv, struct tool_args *a)
+/*
+ * The option getopt_long() just returned (@c; for a bad one optopt says which) as the user wrote
+ * it, "--cdw11" or "-x". argv[optind - 1] is not always it: a short option inside a cluster
+ * ("-xy") leaves optind on that word, and a long one with its value in the next word has moved
+ * past the value. It is the word only after a missing value or an unknown long option.
+ */
+static const char *opt_name(int c, int argc, char **argv, char *buf, size_t len)
+{
+	const char *w = optind > 1 && optind <= argc ? argv[optind - 1] : "";
+	int o = c == '?' || c == ':' ? optopt : c;
+
+	if ((c == ':' || (c == '?' && !optopt)) && !strncmp(w, "--", 2)) {
+		snprintf(buf, len, "%.*s", (int)strcspn(w, "="), w);
+		return buf;
+	}
+	if (o > 0 && o < 128) {
+		snprintf(buf, len, "-%c", o);
+		return buf;
+	}
+	for (const struct option *lo = long_opts; lo->name; lo++)
+		if (lo->val == o) {
+			snprintf(buf, len, "--%s", lo->name);
+			return buf;
+		}
+	snprintf(buf, len, "%s", w);
+	return buf;
+}
+
+int tool_args_parse(const char *cmd, const char *shortopts, bool dev_optional, int argc,
+		    char **argv, struct tool_args *a, char *err)
 {
 	/* dsm uses -s for its list of starting LBAs and -d for --ad, as nvme-cli does. */
 	bool dsm = !strcmp(cmd, "dsm");
-	char opts[64];
+	char opts[64], name[64];
 	int c;
 
 	memset(a, 0, sizeof(*a));
+	err[0] = '\0';
 	a->log_entries = 64;
 	/* ':' first: a missing value is reported as such. GNU getopt permutes, so the device
 	 * may come before or after the options. */
 	snprintf(opts, sizeof(opts), ":%sh", shortopts);
 	opterr = 0;
-	optind = 1;
+	optind = 0; /* GNU getopt: start afresh (also after a parse that stopped mid-cluster) */
 	while ((c = getopt_long(argc, argv, opts, long_opts, NULL)) != -1) {
 		int rc = 0;
 
@@ -64,10 +138,16 @@ int tool_parse_args(const char *cmd, const char *shortopts, bool dev_optional, i
 				  (c == OPT_AD_LONG && dsm) || (c == OPT_SLBS_LONG && dsm) ||
 				  ((c == OPT_CDW11 || c == 'S') && !strcmp(cmd, "get-feature"));
 			if (!ok) {
-				fprintf(stderr,
-					"updk-nvme %s: option --%s is not valid here (see updk-nvme %s --help)\n",
-					cmd, c >= 1000 ? argv[optind - 1] + 2 : name_of(c), cmd);
-				return EXIT_USAGE;
+				if (c < 1000)
+					snprintf(name, sizeof(name), "--%s", name_of(c));
+				return fail(
+					err,
+					"updk-nvme %s: option %s is not valid here (see updk-nvme %s "
+					"--help)",
+					cmd,
+					c < 1000 ? name :
+						   opt_name(c, argc, argv, name, sizeof(name)),
+					cmd);
 			}
 		}
 		switch (c) {
@@ -75,39 +155,37 @@ int tool_parse_args(const char *cmd, const char *shortopts, bool dev_optional, i
 			if (!strcmp(optarg, "json")) {
 				a->json = true;
 			} else if (strcmp(optarg, "normal")) {
-				fprintf(stderr,
-					"updk-nvme %s: --output-format is normal or json, not '%s'\n",
+				return fail(
+					err,
+					"updk-nvme %s: --output-format is normal or json, not '%s'",
 					cmd, optarg);
-				return EXIT_USAGE;
 			}
 			break;
 		case 'n':
-			rc = tool_parse_u32("--namespace-id", optarg, &a->nsid);
-			if (!rc && !a->nsid) {
-				fprintf(stderr, "updk-nvme %s: --namespace-id starts at 1\n", cmd);
-				rc = -EINVAL;
-			}
+			rc = tool_parse_u32("--namespace-id", optarg, &a->nsid, err);
+			if (!rc && !a->nsid)
+				rc = fail(err, "--namespace-id starts at 1");
 			break;
 		case 's':
 			if (dsm)
 				a->slbs = optarg;
 			else if (!strcmp(cmd, "get-feature"))
-				rc = tool_parse_u32("--sel", optarg, &a->sel);
+				rc = tool_parse_u32("--sel", optarg, &a->sel, err);
 			else
-				rc = tool_parse_u64("--start-block", optarg, &a->slba);
+				rc = tool_parse_u64("--start-block", optarg, &a->slba, err);
 			break;
 		case OPT_SLBS_LONG:
 			a->slbs = optarg;
 			break;
 		case 'S':
-			rc = tool_parse_u32("--sel", optarg, &a->sel);
+			rc = tool_parse_u32("--sel", optarg, &a->sel, err);
 			break;
 		case 'c':
-			rc = tool_parse_u32("--block-count", optarg, &a->nblocks);
+			rc = tool_parse_u32("--block-count", optarg, &a->nblocks, err);
 			a->nblocks_given = true;
 			break;
 		case 'z':
-			rc = tool_parse_u64("--data-size", optarg, &a->data_size);
+			rc = tool_parse_u64("--data-size", optarg, &a->data_size, err);
 			break;
 		case 'd':
 			if (dsm)
@@ -123,7 +201,7 @@ int tool_parse_args(const char *cmd, const char *shortopts, bool dev_optional, i
 			break;
 		case 'f':
 			if (!strcmp(cmd, "get-feature")) {
-				rc = tool_parse_u32("--feature-id", optarg, &a->fid);
+				rc = tool_parse_u32("--feature-id", optarg, &a->fid, err);
 				a->fid_given = true;
 			} else {
 				a->fua = true;
@@ -136,38 +214,38 @@ int tool_parse_args(const char *cmd, const char *shortopts, bool dev_optional, i
 			a->deac = true;
 			break;
 		case OPT_CDW11:
-			rc = tool_parse_u32("--cdw11", optarg, &a->cdw11);
+			rc = tool_parse_u32("--cdw11", optarg, &a->cdw11, err);
 			break;
 		case 'e':
-			rc = tool_parse_u32("--log-entries", optarg, &a->log_entries);
+			rc = tool_parse_u32("--log-entries", optarg, &a->log_entries, err);
 			break;
 		case 'h':
-			return -1;
+			return TOOL_HELP;
 		case ':':
-			fprintf(stderr, "updk-nvme %s: option %s needs a value\n", cmd,
-				argv[optind - 1]);
-			return EXIT_USAGE;
+			return fail(err, "updk-nvme %s: option %s needs a value", cmd,
+				    opt_name(c, argc, argv, name, sizeof(name)));
 		default:
-			fprintf(stderr,
-				"updk-nvme %s: unknown option '%s' (see updk-nvme %s --help)\n",
-				cmd, argv[optind - 1], cmd);
-			return EXIT_USAGE;
+			return fail(err,
+				    "updk-nvme %s: unknown option '%s' (see updk-nvme %s --help)",
+				    cmd, opt_name(c, argc, argv, name, sizeof(name)), cmd);
 		}
-		if (rc)
-			return EXIT_USAGE;
+		if (rc) {
+			/* prefix the number parsers' messages with the command */
+			char msg[TOOL_ERR_MAX];
+
+			snprintf(msg, sizeof(msg), "%s", err);
+			return fail(err, "updk-nvme %s: %s", cmd, msg);
+		}
 	}
 	if (optind < argc)
 		a->dev = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "updk-nvme %s: one device only; '%s' is one too many\n", cmd,
-			argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (!a->dev && !dev_optional) {
-		fprintf(stderr,
-			"updk-nvme %s: no device given: a PCI address such as 0000:01:00.0, or sim:nvme\n",
-			cmd);
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return fail(err, "updk-nvme %s: one device only; '%s' is one too many", cmd,
+			    argv[optind]);
+	if (!a->dev && !dev_optional)
+		return fail(err,
+			    "updk-nvme %s: no device given: a PCI address such as 0000:01:00.0, "
+			    "or sim:nvme",
+			    cmd);
 	return 0;
 }

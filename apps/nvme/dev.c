@@ -81,33 +81,17 @@ int tool_wait_io(struct tool_dev *td, struct updk_nvme_qpair *qp, struct tool_wa
 	return finish(td, w, rc, what);
 }
 
-int tool_parse_u64(const char *opt, const char *s, uint64_t *val)
+int tool_parse_args(const char *cmd, const char *shortopts, bool dev_optional, int argc,
+		    char **argv, struct tool_args *a)
 {
-	char *end;
+	char err[TOOL_ERR_MAX];
+	int rc = tool_args_parse(cmd, shortopts, dev_optional, argc, argv, a, err);
 
-	errno = 0;
-	if (!s || !*s || *s == '-')
-		goto bad;
-	*val = strtoull(s, &end, 0);
-	if (errno || *end)
-		goto bad;
-	return 0;
-bad:
-	fprintf(stderr, "updk-nvme: %s wants a number (decimal or 0x hex), not '%s'\n", opt,
-		s ? s : "");
-	return -EINVAL;
-}
-
-int tool_parse_u32(const char *opt, const char *s, uint32_t *val)
-{
-	uint64_t v;
-
-	if (tool_parse_u64(opt, s, &v))
-		return -EINVAL;
-	if (v > UINT32_MAX) {
-		fprintf(stderr, "updk-nvme: %s: %s is larger than 32 bits\n", opt, s);
-		return -EINVAL;
+	if (rc == TOOL_HELP)
+		return -1;
+	if (rc) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
 	}
-	*val = (uint32_t)v;
 	return 0;
 }

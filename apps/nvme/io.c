@@ -257,7 +257,7 @@ int cmd_write_zeroes(int argc, char **argv)
 /* Split a comma list of numbers into @out (at most @max). Returns the count or -EINVAL. */
 static int parse_list(const char *opt, const char *s, uint64_t *out, int max)
 {
-	char buf[4096], *save = NULL;
+	char buf[4096], err[TOOL_ERR_MAX], *save = NULL;
 	int n = 0;
 
 	if (!s || strlen(s) >= sizeof(buf)) {
@@ -270,8 +270,10 @@ static int parse_list(const char *opt, const char *s, uint64_t *out, int max)
 			fprintf(stderr, "updk-nvme dsm: %s has more than %d entries\n", opt, max);
 			return -EINVAL;
 		}
-		if (tool_parse_u64(opt, t, &out[n++]))
+		if (tool_parse_u64(opt, t, &out[n++], err)) {
+			fprintf(stderr, "updk-nvme dsm: %s\n", err);
 			return -EINVAL;
+		}
 	}
 	return n;
 }

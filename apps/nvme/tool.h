@@ -38,9 +38,15 @@ int tool_wait_admin(struct tool_dev *td, struct tool_wait *w, int rc, const char
 int tool_wait_io(struct tool_dev *td, struct updk_nvme_qpair *qp, struct tool_wait *w, int rc,
 		 const char *what);
 
-/* Parse an unsigned number (decimal, 0x hex) into *@val; -EINVAL with a message naming @opt. */
-int tool_parse_u64(const char *opt, const char *s, uint64_t *val);
-int tool_parse_u32(const char *opt, const char *s, uint32_t *val);
+/* Room for a message from the parsers (args.c). */
+#define TOOL_ERR_MAX 256
+
+/*
+ * Parse an unsigned number (decimal, 0x hex) into *@val; -EINVAL with a message naming @opt in
+ * @err (TOOL_ERR_MAX bytes).
+ */
+int tool_parse_u64(const char *opt, const char *s, uint64_t *val, char *err);
+int tool_parse_u32(const char *opt, const char *s, uint32_t *val, char *err);
 
 /* Output in nvme-cli's normal ("key : value") or JSON shape. */
 struct out {
@@ -85,10 +91,21 @@ struct tool_args {
 	uint32_t log_entries; /* error-log -e */
 };
 
+/* tool_args_parse() found -h/--help. */
+#define TOOL_HELP 1
+
 /*
  * Parse @argv for subcommand @cmd, accepting the short options in @shortopts (getopt syntax)
  * and their long names. Exactly one positional argument, the device, unless @dev_optional.
- * Returns 0, or EXIT_USAGE after printing what is wrong.
+ * Returns 0, TOOL_HELP, or -EINVAL with what is wrong in @err (TOOL_ERR_MAX bytes, starting
+ * "updk-nvme CMD: "). Prints nothing, exits never, touches no device.
+ */
+int tool_args_parse(const char *cmd, const char *shortopts, bool dev_optional, int argc,
+		    char **argv, struct tool_args *a, char *err);
+
+/*
+ * tool_args_parse() for a subcommand's entry point: prints the message on stderr. Returns 0,
+ * -1 for --help (the caller prints its usage on stdout and exits 0), or EXIT_USAGE.
  */
 int tool_parse_args(const char *cmd, const char *shortopts, bool dev_optional, int argc,
 		    char **argv, struct tool_args *a);

@@ -192,6 +192,10 @@ Test(nvme_tool, bad_input_is_refused_with_a_reason)
 		{ "get-feature sim:nvme", 2, "give -f/--feature-id" },
 		{ "flush sim:nvme -s 3", 2, "unknown option" },
 		{ "error-log sim:nvme -e", 2, "needs a value" },
+		{ "error-log sim:nvme --log-entries", 2, "option --log-entries needs a value" },
+		/* the option by its name, not the word after it or before it */
+		{ "id-ctrl sim:nvme --cdw11 5", 2, "option --cdw11 is not valid here" },
+		{ "write -fx sim:nvme", 2, "unknown option '-x'" },
 	};
 	char *o;
 
