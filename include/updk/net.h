@@ -221,30 +221,34 @@ const char *updk_net_driver_name(const struct updk_net_dev *dev);
 /** The address @dev was opened with. */
 const char *updk_net_name(const struct updk_net_dev *dev);
 
-/** The device's MAC address, 6 bytes into @mac. */
+/** The device's MAC address, 6 bytes into @mac (a NULL @dev or @mac is logged, nothing done). */
 void updk_net_mac(const struct updk_net_dev *dev, uint8_t mac[6]);
 
-/** Read the link state now. Returns 0 or a negative errno. */
+/** Read the link state now. Returns 0 or a negative errno (-EINVAL: @dev or @link NULL). */
 int updk_net_link(struct updk_net_dev *dev, struct updk_net_link *link);
 
-/** Turn promiscuous mode on or off. Returns 0 or a negative errno. */
+/** Turn promiscuous mode on or off. Returns 0 or a negative errno (-EINVAL: @dev NULL). */
 int updk_net_set_promiscuous(struct updk_net_dev *dev, bool on);
 
 /**
  * Read the device's counters into *@stats (totals since open or the last reset). Control path:
- * it reads registers, so call it now and then (once a second), not per burst. 0 or -errno.
+ * it reads registers, so call it now and then (once a second), not per burst. 0 or -errno
+ * (-EINVAL: @dev or @stats NULL).
  */
 int updk_net_stats(struct updk_net_dev *dev, struct updk_net_stats *stats);
 
-/** Zero the counters. 0 or -errno. */
+/** Zero the counters. 0 or -errno (-EINVAL: @dev NULL). */
 int updk_net_stats_reset(struct updk_net_dev *dev);
 
 /* Reports an out-of-range queue on the data path (cold, logs once per device). */
 uint16_t updk_net_bad_queue(struct updk_net_dev *dev, uint16_t q, bool rx);
 
 /**
- * Receive up to @n packets from queue @q into @pkts; returns how many. The caller owns them and
- * frees or transmits each. Only the thread that owns queue @q may call it.
+ * Receive up to @n packets from queue @q into @pkts; returns how many (0 for @n 0; never more
+ * than the ring holds). The caller owns them and frees or transmits each. Only the thread that
+ * owns queue @q may call it. A queue the device was not opened with returns 0 and is logged
+ * once. @dev and @pkts are not checked (the data path): a closed device is undefined, as after
+ * free().
  */
 static inline uint16_t updk_net_rx_burst(struct updk_net_dev *dev, uint16_t q,
 					 struct updk_pkt **pkts, uint16_t n)
@@ -256,8 +260,10 @@ static inline uint16_t updk_net_rx_burst(struct updk_net_dev *dev, uint16_t q,
 
 /**
  * Queue up to @n packets from @pkts for sending on queue @q; returns how many it took (the first
- * ones). Those now belong to the device and go back to their pool once sent; the caller keeps
- * the rest (free them or try again). Only the thread that owns queue @q may call it.
+ * ones; at most the free room of the ring, 0 for @n 0). Those now belong to the device and go
+ * back to their pool once sent; the caller keeps the rest (free them or try again). Only the
+ * thread that owns queue @q may call it. A queue the device was not opened with returns 0 and
+ * is logged once.
  */
 static inline uint16_t updk_net_tx_burst(struct updk_net_dev *dev, uint16_t q,
 					 struct updk_pkt **pkts, uint16_t n)

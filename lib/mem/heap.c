@@ -37,6 +37,17 @@ unsigned heap_nchunks(void)
 	return nchunks;
 }
 
+unsigned heap_nallocs(void)
+{
+	unsigned n = 0;
+	int tok = mem_writer_enter();
+
+	for (const struct chunk *c = chunks; c; c = c->next)
+		n += c->ra.nused;
+	mem_writer_leave(tok);
+	return n;
+}
+
 /*
  * Where memory for @node goes: on a system without NUMA (or with one node) every node is
  * "any", so chunks are shared. -2 for a node that cannot exist.

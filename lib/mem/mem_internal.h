@@ -65,5 +65,7 @@ unsigned mem_iova_space(struct ia_range *out, unsigned max);
 
 /* Heap chunks in existence (mem_lock held). */
 unsigned heap_nchunks(void);
+/* Live DMA allocations (takes mem_lock): tests check that a failed or closed open freed all. */
+unsigned heap_nallocs(void);
 
 #endif

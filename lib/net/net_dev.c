@@ -202,13 +202,34 @@ const char *updk_net_name(const struct updk_net_dev *dev)
 	return updk_pci_name(((const struct net_dev *)dev)->pci);
 }
 
+/*
+ * The device, and where the answer goes when @out_name says there is one, must not be NULL:
+ * -EINVAL with a line naming the call and what is missing.
+ */
+static int check_args(const char *fn, const void *dev, const void *out, const char *out_name)
+{
+	if (!dev) {
+		log_err("%s: the device is NULL: pass one that updk_net_open() gave", fn);
+		return -EINVAL;
+	}
+	if (out_name && !out) {
+		log_err("%s: %s is NULL: pass where the answer goes", fn, out_name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void updk_net_mac(const struct updk_net_dev *dev, uint8_t mac[6])
 {
+	if (check_args(__func__, dev, mac, "mac"))
+		return;
 	memcpy(mac, ((const struct net_dev *)dev)->mac, 6);
 }
 
 int updk_net_link(struct updk_net_dev *dev, struct updk_net_link *link)
 {
+	if (check_args(__func__, dev, link, "link"))
+		return -EINVAL;
 	struct net_dev *nd = net_dev_of(dev);
 
 	return nd->drv->link(nd, link);
@@ -216,6 +237,8 @@ int updk_net_link(struct updk_net_dev *dev, struct updk_net_link *link)
 
 int updk_net_set_promiscuous(struct updk_net_dev *dev, bool on)
 {
+	if (check_args(__func__, dev, NULL, NULL))
+		return -EINVAL;
 	struct net_dev *nd = net_dev_of(dev);
 	int rc = nd->drv->set_promiscuous(nd, on);
 
@@ -226,6 +249,8 @@ int updk_net_set_promiscuous(struct updk_net_dev *dev, bool on)
 
 int updk_net_stats(struct updk_net_dev *dev, struct updk_net_stats *stats)
 {
+	if (check_args(__func__, dev, stats, "stats"))
+		return -EINVAL;
 	struct net_dev *nd = net_dev_of(dev);
 	int rc = nd->drv->stats_update(nd, &nd->stats);
 
@@ -238,6 +263,8 @@ int updk_net_stats(struct updk_net_dev *dev, struct updk_net_stats *stats)
 
 int updk_net_stats_reset(struct updk_net_dev *dev)
 {
+	if (check_args(__func__, dev, NULL, NULL))
+		return -EINVAL;
 	struct net_dev *nd = net_dev_of(dev);
 	int rc = nd->drv->stats_update(nd, &nd->stats);
 

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * Bad input over the public NIC API (updk_net_*), table-driven like bad_input.c for NVMe
+ * (docs/reliability.md "Bad input from the user"), on sim:ixgbe: each case gets its documented
+ * error and a log line that names what is wrong, and leaves nothing behind: no file descriptor,
+ * no thread, no DMA allocation more than before, and the same port opens afterwards.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/mem/mem_internal.h"
+#include "test/model/ixgbe_test.h"
+
+TestSuite(net_bad_input, .init = ixt_setup, .timeout = 60);
+
+/* What a process holds that a failed or closed open must give back. */
+struct held {
+	int fds, threads;
+	unsigned dma;
+};
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	int n = 0;
+
+	cr_assert_not_null(d, "%s", path);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static struct held held_now(void)
+{
+	return (struct held){ count_dir("/proc/self/fd"), count_dir("/proc/self/task"),
+			      heap_nallocs() };
+}
+
+static void assert_same(struct held before, const char *what)
+{
+	struct held after = held_now();
+
+	cr_assert_eq(after.fds, before.fds, "%s: %d file descriptors left open", what,
+		     after.fds - before.fds);
+	cr_assert_eq(after.threads, before.threads, "%s: %d threads left running", what,
+		     after.threads - before.threads);
+	cr_assert_eq(after.dma, before.dma, "%s: %d DMA allocations not freed", what,
+		     (int)after.dma - (int)before.dma);
+}
+
+/* stderr, where updk logs, goes to a file while @fn runs; its text comes back in @log. */
+struct capture {
+	int saved, fd;
+};
+
+static void capture_start(struct capture *c)
+{
+	char path[] = "/tmp/updk-net-bad.XXXXXX";
+
+	fflush(stderr);
+	c->fd = mkstemp(path);
+	cr_assert_geq(c->fd, 0);
+	unlink(path);
+	c->saved = dup(2);
+	cr_assert_geq(c->saved, 0);
+	cr_assert_eq(dup2(c->fd, 2), 2);
+}
+
+static void capture_end(struct capture *c, char *log, size_t len)
+{
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	n = pread(c->fd, log, len - 1, 0);
+	log[n > 0 ? n : 0] = '\0';
+	close(c->fd);
+	fputs(log, stderr);
+}
+
+/* A NIC opens (and closes) at @addr: nothing left over from what was refused before. */
+static void opens_fine(const char *addr)
+{
+	struct updk_net_opts o = ixt_opts();
+
+	updk_net_close(ixt_open(addr, &o));
+}
+
+Test(net_bad_input, addresses_open_nothing)
+{
+	static const struct {
+		const char *addr;
+		int rc;
+		const char *says;
+	} cases[] = {
+		{ "", -EINVAL, "" },
+		{ "0000:zz:00.0", -EINVAL, "0000:zz:00.0" },
+		{ "0000:01:00.0x", -EINVAL, "0000:01:00.0x" },
+		{ " 0000:01:00.0", -EINVAL, " 0000:01:00.0" },
+		{ "0000:01:20.0", -EINVAL, "0000:01:20.0" }, /* device 0x20: 5 bits only */
+		{ "0000:ff:1f.7", -ENODEV, "0000:ff:1f.7" }, /* well formed, no such device */
+		{ "sim:", -EINVAL, "sim:" },
+		{ "sim:nosuchmodel", -ENODEV, "nosuchmodel" },
+		{ "sim:ixgbe?", -EINVAL, "sim:ixgbe?" },
+		{ "sim:ixgbe?bogus=1", -EINVAL, "bogus" },
+		{ "sim:ixgbe?mac=02:00:00:00:00", -EINVAL, "mac" },
+		{ "sim:nvme", -ENODEV, "no updk NIC driver" }, /* a device, not a NIC */
+		{ "sim:dmacopy", -ENODEV, "no updk NIC driver" },
+	};
+	struct held before = held_now();
+	char log[4096];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct updk_net_dev *dev = (void *)cases; /* must come back NULL */
+		struct capture cap;
+		int rc;
+
+		capture_start(&cap);
+		rc = updk_net_open(cases[i].addr, NULL, &dev);
+		capture_end(&cap, log, sizeof(log));
+		cr_assert_eq(rc, cases[i].rc, "'%s': %d, want %d", cases[i].addr, rc, cases[i].rc);
+		cr_assert_null(dev, "'%s': *dev not cleared", cases[i].addr);
+		cr_assert(log[0], "'%s': refused without a word", cases[i].addr);
+		cr_assert(strstr(log, cases[i].says), "'%s': the log does not name '%s':\n%s",
+			  cases[i].addr, cases[i].says, log);
+		assert_same(before, cases[i].addr);
+	}
+	cr_assert_eq(updk_net_open(NULL, NULL, &(struct updk_net_dev *){ NULL }), -EINVAL);
+	cr_assert_eq(updk_net_open("sim:ixgbe", NULL, NULL), -EINVAL);
+	assert_same(before, "NULL address or device pointer");
+	for (int i = 0; i < 2; i++)
+		opens_fine("sim:ixgbe?name=nb0");
+	assert_same(before, "open and close twice");
+}
+
+Test(net_bad_input, options_open_nothing)
+{
+	struct updk_pktpool *small = updk_pktpool_create("small", 256, 512, 0, 0, UPDK_NUMA_ANY);
+	static const struct {
+		const char *what;
+		size_t opts_size;
+		uint16_t rxq, txq, rx_ring, tx_ring;
+		bool small_pool;
+		const char *says;
+	} cases[] = {
+		{ "opts_size 0", 0, 0, 0, 0, 0, false, "opts_size is 0" },
+		{ "opts_size beyond the struct", sizeof(struct updk_net_opts) + 8, 0, 0, 0, 0,
+		  false, "opts_size" },
+		{ "receive ring of 32", sizeof(struct updk_net_opts), 0, 0, 32, 0, false,
+		  "receive ring size 32" },
+		{ "transmit ring of 8192", sizeof(struct updk_net_opts), 0, 0, 0, 8192, false,
+		  "transmit ring size 8192" },
+		{ "ring of 100 (not a power of two)", sizeof(struct updk_net_opts), 0, 0, 100, 0,
+		  false, "use a power of two from 64 to 4096" },
+		{ "17 receive queues", sizeof(struct updk_net_opts), 17, 0, 0, 0, false,
+		  "at most 16" },
+		{ "65535 transmit queues", sizeof(struct updk_net_opts), 0, 65535, 0, 0, false,
+		  "at most 16" },
+		{ "pool with 512 bytes of data room", sizeof(struct updk_net_opts), 0, 0, 0, 0,
+		  true, "receive needs at least 1024" },
+	};
+	char log[4096];
+
+	cr_assert_not_null(small);
+
+	struct held before = held_now();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct updk_net_opts o = ixt_opts();
+		struct updk_net_dev *dev = (void *)cases;
+		struct capture cap;
+		int rc;
+
+		o.opts_size = cases[i].opts_size;
+		o.rx_queues = cases[i].rxq;
+		o.tx_queues = cases[i].txq;
+		o.rx_ring_size = cases[i].rx_ring;
+		o.tx_ring_size = cases[i].tx_ring;
+		o.pool = cases[i].small_pool ? small : NULL;
+		capture_start(&cap);
+		rc = updk_net_open("sim:ixgbe?name=nb1", &o, &dev);
+		capture_end(&cap, log, sizeof(log));
+		cr_assert_eq(rc, -EINVAL, "%s: %d, want -EINVAL", cases[i].what, rc);
+		cr_assert_null(dev, "%s: *dev not cleared", cases[i].what);
+		cr_assert(strstr(log, "sim:ixgbe?name=nb1"),
+			  "%s: the log does not name the port:\n%s", cases[i].what, log);
+		cr_assert(strstr(log, cases[i].says), "%s: the log does not say '%s':\n%s",
+			  cases[i].what, cases[i].says, log);
+		assert_same(before, cases[i].what);
+	}
+	cr_assert_eq(updk_pktpool_avail(small), 256, "the refused pool lent nothing");
+	/* the documented defaults: 0 is not an error */
+	opens_fine("sim:ixgbe?name=nb1");
+	/* two ports with one name: the second is refused, the first unharmed */
+	struct updk_net_opts o = ixt_opts();
+	struct updk_net_dev *a = ixt_open("sim:ixgbe?name=nb1", &o), *b = (void *)cases;
+
+	cr_assert_lt(updk_net_open("sim:ixgbe?name=nb1", &o, &b), 0);
+	cr_assert_null(b);
+	struct updk_net_link link;
+
+	cr_assert_eq(updk_net_link(a, &link), 0);
+	updk_net_close(a);
+	assert_same(before, "duplicate name");
+	updk_pktpool_free(small);
+}
+
+Test(net_bad_input, bursts_and_queues)
+{
+	struct updk_net_opts o = ixt_opts();
+	struct updk_pktpool *pool = updk_pktpool_create("tx", 1024, 0, 0, 0, UPDK_NUMA_ANY);
+	struct updk_pkt *p[600];
+	struct updk_net_dev *dev;
+	char log[4096];
+	struct capture cap;
+	/* volatile: with constants the compiler, not the API, would see they are out of range */
+	static volatile uint16_t bad_q[] = { 2, UPDK_NET_MAX_QUEUES, 0xffff, 3 };
+	uint16_t sent;
+
+	cr_assert_not_null(pool);
+	o.rx_queues = 2;
+	o.tx_queues = 2;
+	o.rx_ring_size = 64;
+	o.tx_ring_size = 64;
+	dev = ixt_open("sim:ixgbe?name=nb2", &o);
+
+	/* n = 0: nothing taken or given, on either side */
+	cr_assert_eq(updk_net_rx_burst(dev, 0, p, 0), 0);
+	cr_assert_eq(updk_net_tx_burst(dev, 0, p, 0), 0);
+
+	/* a queue beyond what was opened: 0, logged once, for receive and transmit */
+	for (unsigned i = 0; i < 3; i++) {
+		capture_start(&cap);
+		cr_assert_eq(updk_net_rx_burst(dev, bad_q[i], p, 4), 0);
+		cr_assert_eq(updk_net_tx_burst(dev, bad_q[i + 1], p, 4), 0);
+		capture_end(&cap, log, sizeof(log));
+		if (i == 0)
+			cr_assert(strstr(log, "receive burst on queue 2, but the device was opened "
+					      "with 2: use queues 0 to 1"),
+				  "%s", log);
+		else
+			cr_assert_eq(log[0], '\0', "logged again: %s", log);
+	}
+
+	/* more than the ring holds: the ring's worth is taken, the caller keeps the rest */
+	cr_assert_eq(updk_pkt_alloc_bulk(pool, p, 600), 0);
+	for (unsigned i = 0; i < 600; i++)
+		p[i]->len = 60;
+	sent = updk_net_tx_burst(dev, 1, p, 600);
+	cr_assert_gt(sent, 0);
+	cr_assert_lt(sent, 64, "%u taken into a ring of 64 (one slot stays empty)", sent);
+	updk_pkt_free_bulk(p + sent, 600 - sent);
+	/* a receive burst asking for more than the ring: what there is, at most a ring */
+	cr_assert_leq(updk_net_rx_burst(dev, 1, p, 600), 64);
+
+	/* control-path calls with NULL where the API wants a pointer: -EINVAL, logged */
+	struct updk_net_stats st;
+	struct updk_net_link link;
+
+	capture_start(&cap);
+	cr_assert_eq(updk_net_stats(dev, NULL), -EINVAL);
+	cr_assert_eq(updk_net_stats(NULL, &st), -EINVAL);
+	cr_assert_eq(updk_net_link(dev, NULL), -EINVAL);
+	cr_assert_eq(updk_net_link(NULL, &link), -EINVAL);
+	cr_assert_eq(updk_net_stats_reset(NULL), -EINVAL);
+	cr_assert_eq(updk_net_set_promiscuous(NULL, true), -EINVAL);
+	updk_net_mac(dev, NULL);
+	updk_net_mac(NULL, (uint8_t[6]){ 0 });
+	updk_net_close(NULL);
+	capture_end(&cap, log, sizeof(log));
+	cr_assert(strstr(log, "updk_net_stats: stats is NULL"), "%s", log);
+	cr_assert(strstr(log, "updk_net_link: the device is NULL"), "%s", log);
+	cr_assert(strstr(log, "updk_net_mac: mac is NULL"), "%s", log);
+	/* the device is unharmed by all of it */
+	cr_assert_eq(updk_net_stats(dev, &st), 0);
+	cr_assert_eq(updk_net_link(dev, &link), 0);
+	updk_net_close(dev);
+	cr_assert_eq(updk_pktpool_avail(pool), 1024, "every transmitted buffer came back at close");
+	updk_pktpool_free(pool);
+	cr_assert_eq(sim_ixgbe_errors(), 0);
+}
