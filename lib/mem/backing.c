@@ -8,6 +8,7 @@
 #include <numaif.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -42,12 +43,28 @@ static int log2_of(size_t v)
 	return 63 - __builtin_clzl(v);
 }
 
-/* A hugetlbfs file in the mount for @page_size, unlinked at once, or MAP_HUGETLB without one. */
-static void *map_huge(size_t len, size_t page_size, int *err)
+/* The hugetlbfs mount is not this user's to write to (another user's, or read-only). */
+static bool no_access(int err)
+{
+	return err == EACCES || err == EPERM || err == EROFS;
+}
+
+/*
+ * A hugetlbfs file in the mount for @page_size, unlinked at once, or MAP_HUGETLB without one.
+ * *@said is set when the failure is logged here already (the mount refused the file).
+ */
+static void *map_huge(size_t len, size_t page_size, int *err, bool *said)
 {
 	const char *dir = use_hugetlbfs ? hugetlbfs_find_path_for_size((long)page_size) : NULL;
+	static bool told; /* where hugepages come from, said once (mem_lock is held) */
 	void *va;
 
+	if (!told) {
+		told = true;
+		log_info("DMA memory: %zu kB hugepages from %s%s", page_size >> 10,
+			 dir ? "hugetlbfs mount " : "anonymous MAP_HUGETLB mappings",
+			 dir ? dir : " (no hugetlbfs mount this user may write to)");
+	}
 	if (dir) {
 		char path[PATH_MAX];
 		int fd;
@@ -56,8 +73,22 @@ static void *map_huge(size_t len, size_t page_size, int *err)
 		fd = mkstemp(path);
 		if (fd < 0) {
 			*err = errno;
-			log_err("cannot create a file in hugetlbfs mount %s: %s", dir,
-				strerror(errno));
+			if (no_access(errno))
+				/*
+				 * libhugetlbfs offers the first mount of the size this user may
+				 * write to, or the ones HUGETLB_PATH names.
+				 */
+				log_err("cannot create a file in hugetlbfs mount %s%s: %s. Use a "
+					"mount this user may write to (as root: mount -t hugetlbfs "
+					"-o uid=%u,gid=%u,pagesize=%zuM nodev DIR; HUGETLB_PATH=DIR "
+					"picks it), or 4 KiB pages: UPDK_MEM=4k",
+					dir, getenv("HUGETLB_PATH") ? " (from HUGETLB_PATH)" : "",
+					strerror(errno), (unsigned)getuid(), (unsigned)getgid(),
+					page_size >> 20);
+			else
+				log_err("cannot create a file in hugetlbfs mount %s: %s", dir,
+					strerror(errno));
+			*said = true;
 			return MAP_FAILED;
 		}
 		unlink(path);
@@ -140,6 +171,7 @@ static void log_memlock(size_t len, int err)
 int backing_alloc(enum updk_mem_backing kind, size_t len, int node, struct backing *out)
 {
 	size_t page = backing_page_size(kind);
+	bool said = false;
 	int err = 0;
 	void *va;
 
@@ -157,8 +189,10 @@ int backing_alloc(enum updk_mem_backing kind, size_t len, int node, struct backi
 	}
 	if (len == 0 || len % page)
 		return -EINVAL;
-	va = kind == UPDK_MEM_HUGEPAGES ? map_huge(len, page, &err) : map_small(len, &err);
+	va = kind == UPDK_MEM_HUGEPAGES ? map_huge(len, page, &err, &said) : map_small(len, &err);
 	if (va == MAP_FAILED) {
+		if (said) /* map_huge() named the mount and what to do */
+			return no_access(err) ? -EACCES : -ENOMEM;
 		if (kind == UPDK_MEM_HUGEPAGES)
 			log_err("no %zu MiB of free %zu kB hugepages left (%s): reserve more with "
 				"scripts/setup.sh hugepages N, or use 4 KiB pages with UPDK_MEM=4k",
