@@ -2,12 +2,14 @@
 /*
  * Bad input over the public NVMe API, table-driven (docs/reliability.md "Bad input from the
  * user"): each case gets the documented error and leaves nothing behind: nothing queued, no
- * controller half open, and the same controller, qpair and address work afterwards.
+ * controller half open, no file descriptor, thread or DMA allocation more than before, and the
+ * same controller, qpair and address work afterwards.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "test/model/held.h"
 #include "test/model/nvme_util.h"
 
 TestSuite(bad_input, .init = nvme_test_mem_setup, .timeout = 60);
@@ -32,6 +34,7 @@ Test(bad_input, addresses_and_options_open_nothing)
 		"sim:nvme?lba=1000",
 	};
 	struct updk_nvme_ctrlr_opts zero = { 0 };
+	struct held before = held_now();
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct updk_nvme_ctrlr *c = (void *)&zero;
@@ -41,10 +44,12 @@ Test(bad_input, addresses_and_options_open_nothing)
 		cr_assert(rc == -EINVAL || rc == -ENODEV || rc == -ENOENT,
 			  "'%s': %d is not -EINVAL, -ENODEV or -ENOENT", bad[i], rc);
 		cr_assert_null(c, "'%s': *ctrlr not cleared", bad[i]);
+		held_assert_same(before, bad[i]);
 	}
 	/* and nothing was left half open: the same model opens, twice over */
 	for (int i = 0; i < 2; i++)
 		updk_nvme_ctrlr_close(open_ctrlr("sim:nvme?size=1M"));
+	held_assert_same(before, "open and close twice");
 }
 
 Test(bad_input, namespaces_that_do_not_exist)
@@ -61,6 +66,7 @@ Test(bad_input, namespaces_that_do_not_exist)
 
 Test(bad_input, io_arguments)
 {
+	struct held before = held_now();
 	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512,mdts=1");
 	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
 	struct updk_nvme_qpair *qp = alloc_qp(c, 3);
@@ -115,6 +121,7 @@ Test(bad_input, io_arguments)
 	updk_nvme_ctrlr_close(c);
 	updk_dma_free(buf);
 	free(heap);
+	held_assert_same(before, "refused I/O, then close");
 }
 
 Test(bad_input, qpair_options)
@@ -124,13 +131,17 @@ Test(bad_input, qpair_options)
 	struct updk_nvme_qpair_opts bad_depth = { .opts_size = sizeof(bad_depth), .depth = 64 };
 	struct updk_nvme_qpair_opts no_size = { .depth = 4 };
 	struct updk_nvme_qpair *qp = (void *)&o;
+	struct held before;
 
 	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M,mqes=31", &o, &c), 0);
+	before = held_now();
 	cr_assert_eq(updk_nvme_qpair_alloc(c, &bad_depth, &qp), -EINVAL, "depth beyond MQES");
 	cr_assert_null(qp);
+	held_assert_same(before, "depth beyond MQES");
 	qp = (void *)&o;
 	cr_assert_eq(updk_nvme_qpair_alloc(c, &no_size, &qp), -EINVAL, "opts_size unset");
 	cr_assert_null(qp);
+	held_assert_same(before, "opts_size unset");
 	/* the queue id the refusals did not take is still there, at the largest depth */
 	qp = alloc_qp(c, 31);
 	updk_nvme_qpair_free(qp);

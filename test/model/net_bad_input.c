@@ -5,7 +5,6 @@
  * error and a log line that names what is wrong, and leaves nothing behind: no file descriptor,
  * no thread, no DMA allocation more than before, and the same port opens afterwards.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,46 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/mem/mem_internal.h"
+#include "test/model/held.h"
 #include "test/model/ixgbe_test.h"
 
 TestSuite(net_bad_input, .init = ixt_setup, .timeout = 60);
-
-/* What a process holds that a failed or closed open must give back. */
-struct held {
-	int fds, threads;
-	unsigned dma;
-};
-
-static int count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	int n = 0;
-
-	cr_assert_not_null(d, "%s", path);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-static struct held held_now(void)
-{
-	return (struct held){ count_dir("/proc/self/fd"), count_dir("/proc/self/task"),
-			      heap_nallocs() };
-}
-
-static void assert_same(struct held before, const char *what)
-{
-	struct held after = held_now();
-
-	cr_assert_eq(after.fds, before.fds, "%s: %d file descriptors left open", what,
-		     after.fds - before.fds);
-	cr_assert_eq(after.threads, before.threads, "%s: %d threads left running", what,
-		     after.threads - before.threads);
-	cr_assert_eq(after.dma, before.dma, "%s: %d DMA allocations not freed", what,
-		     (int)after.dma - (int)before.dma);
-}
 
 /* stderr, where updk logs, goes to a file while @fn runs; its text comes back in @log. */
 struct capture {
@@ -130,14 +93,14 @@ Test(net_bad_input, addresses_open_nothing)
 		cr_assert(log[0], "'%s': refused without a word", cases[i].addr);
 		cr_assert(strstr(log, cases[i].says), "'%s': the log does not name '%s':\n%s",
 			  cases[i].addr, cases[i].says, log);
-		assert_same(before, cases[i].addr);
+		held_assert_same(before, cases[i].addr);
 	}
 	cr_assert_eq(updk_net_open(NULL, NULL, &(struct updk_net_dev *){ NULL }), -EINVAL);
 	cr_assert_eq(updk_net_open("sim:ixgbe", NULL, NULL), -EINVAL);
-	assert_same(before, "NULL address or device pointer");
+	held_assert_same(before, "NULL address or device pointer");
 	for (int i = 0; i < 2; i++)
 		opens_fine("sim:ixgbe?name=nb0");
-	assert_same(before, "open and close twice");
+	held_assert_same(before, "open and close twice");
 }
 
 Test(net_bad_input, options_open_nothing)
@@ -193,7 +156,7 @@ Test(net_bad_input, options_open_nothing)
 			  "%s: the log does not name the port:\n%s", cases[i].what, log);
 		cr_assert(strstr(log, cases[i].says), "%s: the log does not say '%s':\n%s",
 			  cases[i].what, cases[i].says, log);
-		assert_same(before, cases[i].what);
+		held_assert_same(before, cases[i].what);
 	}
 	cr_assert_eq(updk_pktpool_avail(small), 256, "the refused pool lent nothing");
 	/* the documented defaults: 0 is not an error */
@@ -208,7 +171,7 @@ Test(net_bad_input, options_open_nothing)
 
 	cr_assert_eq(updk_net_link(a, &link), 0);
 	updk_net_close(a);
-	assert_same(before, "duplicate name");
+	held_assert_same(before, "duplicate name");
 	updk_pktpool_free(small);
 }
 
