@@ -17,6 +17,9 @@ pkgs=(
     qemu-system-x86 busybox-static kmod cpio xz-utils apt
     # used inside the guest (it runs the host's own binaries)
     nvme-cli fio e2fsprogs iproute2 util-linux procps
+    # the peer of test/vm/bench-virtio.sh: dpdk-testpmd; dpdk-dev brings the
+    # virtio PMD and the ring mempool it loads as plugins (libdpdk-dev)
+    dpdk-dev
 )
 
 # One dpkg-query for all: the installed ones, then whatever is not among them.
