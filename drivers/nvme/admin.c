@@ -450,8 +450,16 @@ void nvme_abort_timed_out(struct updk_nvme_ctrlr *c)
 		if (cid == NVME_CID_NONE)
 			continue;
 		cmd.cdw10 = (cid << 16) | qp->qid;
-		if (nvme_admin_submit(c, &cmd, NULL, 0, abort_done, c, 0) == 0)
+		if (nvme_admin_submit(c, &cmd, NULL, 0, abort_done, c, 0) == 0) {
 			c->adminq->stats.aborts_sent++;
+		} else {
+			uint32_t none = NVME_CID_NONE;
+
+			/* admin queue full: ask again at the next poll, unless the slot was
+			 * taken meanwhile (that command then goes on to the reset) */
+			__atomic_compare_exchange_n(&qp->abort_cid, &none, cid, false,
+						    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		}
 	}
 }
 

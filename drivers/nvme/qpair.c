@@ -387,26 +387,37 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 		if ((req->state != NVME_REQ_OUTSTANDING && req->state != NVME_REQ_CHILD) ||
 		    (req->flags & NVME_REQF_NO_TIMEOUT))
 			continue;
-		if (req->age < UINT8_MAX)
-			req->age++;
-		if (req->age == NVME_AGE_TIMEOUT) {
+		if (!(req->flags & NVME_REQF_TIMED_OUT)) {
 			uint32_t none = NVME_CID_NONE;
 
-			req->flags |= NVME_REQF_TIMED_OUT;
-			qp->stats.timeouts++;
+			if (req->age < NVME_AGE_TIMEOUT)
+				req->age++;
+			if (req->age < NVME_AGE_TIMEOUT)
+				continue;
 			/* An Abort is not aborted in turn: the reset is what is left (§5.1). */
 			if (qp->qid == 0 && req->opc == UPDK_NVME_OPC_ABORT) {
+				req->flags |= NVME_REQF_TIMED_OUT;
+				qp->stats.timeouts++;
 				timeout_unresolved(qp, req, "timed out and is itself an Abort");
 				continue;
 			}
+			/* The admin thread takes one Abort request per qpair at a time: a command
+			 * that finds the slot taken keeps its age and asks at the next check, so
+			 * every timed-out command gets its Abort (§5.1) before its second timeout
+			 * starts to run. */
+			if (!__atomic_compare_exchange_n(&qp->abort_cid, &none, req->cid, false,
+							 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+				continue;
+			req->flags |= NVME_REQF_TIMED_OUT;
+			qp->stats.timeouts++;
 			log_warn("%s: queue %u: command %u (opcode 0x%02x) timed out: aborting it",
 				 ctrlr->name, qp->qid, req->cid, req->opc);
-			/* The admin thread sends the Abort (admin_process_completions). */
-			__atomic_compare_exchange_n(&qp->abort_cid, &none, req->cid, false,
-						    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
-		} else if (req->age == 2 * NVME_AGE_TIMEOUT) {
-			timeout_unresolved(qp, req, "still outstanding after its Abort");
+			continue;
 		}
+		if (req->age < UINT8_MAX)
+			req->age++;
+		if (req->age == 2 * NVME_AGE_TIMEOUT)
+			timeout_unresolved(qp, req, "still outstanding after its Abort");
 	}
 }
 

@@ -729,6 +729,42 @@ Test(nvme_ctrl, admin_queue_mmio_doorbells_without_dbbuf)
 	free(sst);
 }
 
+/* Several commands of one qpair time out together: each gets its own Abort (one at a time goes
+ * to the admin thread), none waits into the controller's failure. */
+Test(nvme_ctrl, lost_completions_each_aborted)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .io_timeout_ms = 40 };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_ns *ns;
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done d[4] = { 0 };
+	struct updk_nvme_stats st;
+
+	/* every I/O command's completion is held until it is aborted */
+	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M,faults=1,fault_kinds=drop", &o, &c), 0);
+	ns = updk_nvme_ns_get(c, 1);
+	qp = alloc_qp(c, 7);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, (uint64_t)i, 1, io_done_cb, &d[i], 0),
+			     0);
+	POLL_UNTIL(d[0].done + d[1].done + d[2].done + d[3].done == 4, {
+		cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0);
+		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
+	});
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(d[i].done, 1, "read %d completed", i);
+		cr_assert_eq(updk_nvme_cpl_sc(&d[i].cpl), UPDK_NVME_SC_ABORT_REQUESTED);
+	}
+	cr_assert_not(updk_nvme_ctrlr_is_failed(c));
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(st.timeouts, 4);
+	cr_assert_eq(st.aborts_sent, 4);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
 static void bad_cqe_case(int which)
 {
 	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
