@@ -305,6 +305,8 @@ enum {
 	OPT_CPL_BATCH,
 	OPT_SEED,
 	OPT_NO_PROGRESS,
+	OPT_IO_TIMEOUT,
+	OPT_ONE_PASS,
 };
 
 static const struct option long_opts[] = {
@@ -325,6 +327,8 @@ static const struct option long_opts[] = {
 	{ "cpl-batch", required_argument, NULL, OPT_CPL_BATCH },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
+	{ "one-pass", no_argument, NULL, OPT_ONE_PASS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -355,6 +359,11 @@ void perf_usage(FILE *out)
 	      "      --json               the result as one JSON object on stdout\n"
 	      "      --verify             every I/O writes a pattern encoding LBA and generation,\n"
 	      "                           reads it back and counts mismatches (-M is ignored)\n"
+	      "      --one-pass           with --verify -w write: every I/O-sized slot of each\n"
+	      "                           namespace once, then stop (-t stays a time limit)\n"
+	      "      --io-timeout MS      abort an I/O not completed after MS ms (the driver\n"
+	      "                           resets the controller if the abort fails too;\n"
+	      "                           default 30000)\n"
 	      "      --no-shadow-doorbell do not use Doorbell Buffer Config even if offered\n"
 	      "      --doorbell-per-cmd   write the SQ doorbell after every command instead of\n"
 	      "                           once per burst (to measure what batching saves)\n"
@@ -503,6 +512,12 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 		case OPT_NO_PROGRESS:
 			a->progress = false;
 			break;
+		case OPT_IO_TIMEOUT:
+			rc = flag_u32("--io-timeout", optarg, 1, 3600000, &a->io_timeout_ms, err);
+			break;
+		case OPT_ONE_PASS:
+			a->one_pass = true;
+			break;
 		case 'h':
 			a->help = true;
 			return 0;
@@ -526,6 +541,9 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 			    "-M %u contradicts -w %s (which is %u%% reads): use -w rw or "
 			    "randrw for a mix",
 			    mix, a->workload, a->read_pct);
+	if (a->one_pass && (!a->verify || a->random || a->read_pct != 0))
+		return fail(err, "--one-pass needs --verify and -w write (a sequential pass of "
+				 "writes, each read back)");
 	if (a->qpairs_per_ns > a->queue_depth)
 		return fail(err, "-P %u is more than -q %u: each qpair needs at least one I/O",
 			    a->qpairs_per_ns, a->queue_depth);

@@ -129,7 +129,8 @@ static int report(struct perf_run *run, bool interrupted)
 		return 1;
 	}
 	memset(&r, 0, sizeof(r));
-	perf_collect(run, rows, cores, &r.first_mismatch, &r.has_mismatch, &r.failed);
+	perf_collect(run, rows, cores, &r.first_mismatch, &r.has_mismatch, &r.failed,
+		     &r.pass_complete);
 	/* Everything the device touched goes before the report: the run is over. */
 	perf_teardown(run);
 	r.args = run->args;

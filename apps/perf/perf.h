@@ -49,6 +49,8 @@ struct perf_args {
 	bool doorbell_per_cmd; /* --doorbell-per-cmd: flush the SQ tail after every submission */
 	uint32_t cpl_batch; /* --cpl-batch: most completions reaped per call, 0 all */
 	uint64_t seed; /* --seed: random offsets (0: from the TSC) */
+	uint32_t io_timeout_ms; /* --io-timeout: 0, the driver's default */
+	bool one_pass; /* --one-pass: --verify -w write over each namespace once */
 	bool progress; /* false with --no-progress */
 	bool help; /* --help: print usage, nothing else */
 };
@@ -190,6 +192,8 @@ uint32_t perf_pattern_check(const void *buf, uint32_t len, uint32_t block, uint6
 /** Counters of one row: a namespace on a core, or the total. Latencies in TSC ticks. */
 struct perf_stats {
 	uint64_t ios, reads, writes, errors, mismatches;
+	/* --verify, over the whole run: read-backs compared; I/Os that failed (not compared) */
+	uint64_t verified, write_errors, read_errors;
 	uint64_t lat_sum, lat_min, lat_max;
 	/* driver counters of the row's qpairs over the measured interval */
 	uint64_t cmds_submitted, cmds_completed, sq_db_mmio, cq_db_mmio, shadow_updates;
@@ -221,6 +225,7 @@ struct perf_report {
 	uint64_t seed; /* of the random offsets, to repeat the run with --seed */
 	bool interrupted; /* stopped by SIGINT/SIGTERM */
 	bool failed; /* a controller failed during the run */
+	bool pass_complete; /* --one-pass: every slot of every namespace written and read back */
 	unsigned nrows;
 	const struct perf_row *rows;
 	unsigned ncores;

@@ -25,6 +25,9 @@ void perf_stats_add(struct perf_stats *a, const struct perf_stats *b)
 	a->writes += b->writes;
 	a->errors += b->errors;
 	a->mismatches += b->mismatches;
+	a->verified += b->verified;
+	a->write_errors += b->write_errors;
+	a->read_errors += b->read_errors;
 	a->lat_sum += b->lat_sum;
 	a->cmds_submitted += b->cmds_submitted;
 	a->cmds_completed += b->cmds_completed;
@@ -180,8 +183,15 @@ void perf_report_text(FILE *out, const struct perf_report *r)
 		" errors; seed %" PRIu64 "\n",
 		t.ios, seconds, t.reads, t.writes, t.errors, r->seed);
 	if (r->args->verify) {
-		fprintf(out, "Verify: %" PRIu64 " writes read back, %" PRIu64 " mismatches\n",
-			t.reads, t.mismatches);
+		fprintf(out,
+			"Verify: %" PRIu64 " writes read back and compared, %" PRIu64
+			" mismatching blocks; not compared: %" PRIu64 " failed writes, %" PRIu64
+			" failed read-backs\n",
+			t.verified, t.mismatches, t.write_errors, t.read_errors);
+		if (r->args->one_pass)
+			fprintf(out, "Verify pass over every slot of each namespace: %s\n",
+				r->pass_complete ? "complete" :
+						   "NOT complete (time limit or errors)");
 		if (r->has_mismatch) {
 			const struct perf_mismatch *m = &r->first_mismatch;
 
@@ -274,8 +284,11 @@ static void json_stats(FILE *out, const struct perf_report *r, const struct perf
 	fprintf(out,
 		"\"seconds\": %.6f, \"ios\": %" PRIu64 ", \"reads\": %" PRIu64
 		", \"writes\": %" PRIu64 ", \"errors\": %" PRIu64
-		", \"verify_mismatches\": %" PRIu64 ", \"iops\": %.2f, \"mib_per_s\": %.3f, ",
-		seconds, s->ios, s->reads, s->writes, s->errors, s->mismatches, f.iops, f.mib_s);
+		", \"verify_mismatches\": %" PRIu64 ", \"verified\": %" PRIu64
+		", \"write_errors\": %" PRIu64 ", \"read_errors\": %" PRIu64
+		", \"iops\": %.2f, \"mib_per_s\": %.3f, ",
+		seconds, s->ios, s->reads, s->writes, s->errors, s->mismatches, s->verified,
+		s->write_errors, s->read_errors, f.iops, f.mib_s);
 	fprintf(out, "\"latency_us\": {\"average\": %.3f, \"min\": %.3f, \"max\": %.3f}, ",
 		f.avg_us, f.min_us, f.max_us);
 	fprintf(out,
@@ -322,16 +335,19 @@ void perf_report_json(FILE *out, const struct perf_report *r)
 	fprintf(out,
 		"\"queue_depth\": %u, \"io_size\": %u, \"workload\": \"%s\", \"read_percent\": %u, "
 		"\"time_s\": %u, \"warmup_s\": %u, \"qpairs_per_ns\": %u, \"verify\": %s, "
+		"\"one_pass\": %s, \"io_timeout_ms\": %u, "
 		"\"shadow_doorbell_allowed\": %s, \"doorbell_per_cmd\": %s, \"cpl_batch\": %u, "
 		"\"seed\": %" PRIu64 ", \"cores\": [",
 		a->queue_depth, a->io_size, a->workload, a->read_pct, a->time_s, a->warmup_s,
-		a->qpairs_per_ns, a->verify ? "true" : "false",
-		a->no_shadow_doorbell ? "false" : "true", a->doorbell_per_cmd ? "true" : "false",
-		a->cpl_batch, r->seed);
+		a->qpairs_per_ns, a->verify ? "true" : "false", a->one_pass ? "true" : "false",
+		a->io_timeout_ms, a->no_shadow_doorbell ? "false" : "true",
+		a->doorbell_per_cmd ? "true" : "false", a->cpl_batch, r->seed);
 	for (unsigned i = 0; i < r->ncores; i++)
 		fprintf(out, "%s%u", i ? ", " : "", r->cores[i].core);
 	fprintf(out, "]},\n  \"tsc_hz\": %" PRIu64 ",\n  \"interrupted\": %s,\n  \"failed\": %s,\n",
 		r->tsc_hz, r->interrupted ? "true" : "false", r->failed ? "true" : "false");
+	if (a->one_pass)
+		fprintf(out, "  \"pass_complete\": %s,\n", r->pass_complete ? "true" : "false");
 
 	fputs("  \"rows\": [", out);
 	for (unsigned i = 0; i < r->nrows; i++) {

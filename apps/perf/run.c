@@ -32,8 +32,8 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl);
  * The data path
  */
 
-/* Choose the next slot and direction of @t. */
-static void task_pick(struct perf_task *t)
+/* Choose the next slot and direction of @t; false when --one-pass has given it every slot. */
+static bool task_pick(struct perf_task *t)
 {
 	struct perf_ctx *ctx = t->ctx;
 	struct perf_ns *ns = ctx->ns;
@@ -41,22 +41,27 @@ static void task_pick(struct perf_task *t)
 	uint64_t slot;
 
 	if (a->verify) {
-		/* The task owns slots slot0 + k × ntasks: no other task writes them meanwhile. */
-		uint64_t per = ns->nslots / ns->ntasks, k;
+		/* The task owns slots slot0, slot0 + ntasks, ... below nslots: no other task writes
+		 * them meanwhile, and together the tasks own every slot. */
+		uint64_t per = (ns->nslots - t->slot0 + ns->ntasks - 1) / ns->ntasks, k;
 
+		if (t->pass_done)
+			return false;
 		if (a->random) {
 			k = perf_rand_range(&ctx->rng, per);
 		} else {
 			k = t->seq++;
-			if (t->seq == per)
+			if (t->seq == per) {
 				t->seq = 0;
+				t->pass_done = a->one_pass;
+			}
 		}
 		slot = k * ns->ntasks + t->slot0;
 		t->is_read = false;
 		t->gen++;
 		t->lba = slot * ns->nlb;
 		perf_pattern_fill(t->buf, a->io_size, ns->sector_size, t->lba, t->gen);
-		return;
+		return true;
 	}
 	if (a->random) {
 		slot = perf_rand_range(&ctx->rng, ns->nslots);
@@ -72,6 +77,7 @@ static void task_pick(struct perf_task *t)
 		t->is_read = false;
 	else
 		t->is_read = perf_rand(&ctx->rng) < ctx->read_threshold;
+	return true;
 }
 
 /* Queue @t as it is; -EAGAIN parks it for the next pass of the poll loop. */
@@ -101,6 +107,17 @@ static void task_issue(struct perf_task *t)
 		updk_nvme_qpair_flush(t->qp);
 }
 
+/* Give @t its next I/O, or count it finished (--one-pass). */
+static void task_next(struct perf_task *t)
+{
+	if (task_pick(t)) {
+		task_issue(t);
+	} else if (!t->finished) {
+		t->finished = true;
+		t->ctx->w->finished++;
+	}
+}
+
 static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 {
 	struct perf_task *t = arg;
@@ -124,9 +141,16 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 		perf_hist_add(ctx->hist, lat);
 	}
 	/* Errors and mismatches count over the whole run: they are never noise. */
-	if (__builtin_expect(err, 0))
+	if (__builtin_expect(err, 0)) {
 		STORE(s->errors, s->errors + 1);
+		if (t->is_read)
+			s->read_errors++;
+		else
+			s->write_errors++;
+	}
 	if (w->run->args->verify) {
+		/* A failed write is not read back and a failed read-back not compared: the task
+		 * moves to a fresh write, so no slot is ever read before a write to it succeeded. */
 		if (!t->is_read) {
 			if (!err) {
 				/* Read the write back into the same buffer, poisoned first so a
@@ -142,6 +166,7 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 			uint32_t bad = perf_pattern_check(t->buf, w->run->args->io_size,
 							  ctx->ns->sector_size, t->lba, t->gen, &m);
 
+			s->verified++;
 			if (bad) {
 				if (!s->mismatches)
 					ctx->first_mismatch = m;
@@ -150,10 +175,8 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 		}
 		t->verify_read = false;
 	}
-	if (!w->stopping) {
-		task_pick(t);
-		task_issue(t);
-	}
+	if (!w->stopping)
+		task_next(t);
 }
 
 static void snapshot_stats(struct perf_ctx *ctx, struct updk_nvme_stats *to)
@@ -246,10 +269,8 @@ static void *worker_main(void *arg)
 	if (now >= run->warmup_end)
 		start_measuring(w, now);
 	for (unsigned i = 0; i < w->nctxs; i++)
-		for (unsigned k = 0; k < w->ctxs[i]->ntasks; k++) {
-			task_pick(&w->ctxs[i]->tasks[k]);
-			task_issue(&w->ctxs[i]->tasks[k]);
-		}
+		for (unsigned k = 0; k < w->ctxs[i]->ntasks; k++)
+			task_next(&w->ctxs[i]->tasks[k]);
 
 	prev = updk_tsc();
 	for (;;) {
@@ -265,7 +286,8 @@ static void *worker_main(void *arg)
 		if (__builtin_expect(!w->measuring, 0) && now >= run->warmup_end &&
 		    now < run->end_tsc)
 			start_measuring(w, now);
-		if (now >= run->end_tsc || __atomic_load_n(&run->stop, __ATOMIC_RELAXED))
+		if (now >= run->end_tsc || __atomic_load_n(&run->stop, __ATOMIC_RELAXED) ||
+		    (run->args->one_pass && w->finished == w->ntasks))
 			break;
 	}
 	stop_measuring(w, now);
@@ -322,6 +344,7 @@ static int open_ctrlrs(struct perf_run *run)
 		memset(&opts, 0, sizeof(opts));
 		opts.opts_size = sizeof(opts);
 		opts.no_shadow_doorbell = a->no_shadow_doorbell;
+		opts.io_timeout_ms = a->io_timeout_ms;
 		if (queues > 64)
 			opts.num_io_queues = queues;
 		rc = updk_nvme_ctrlr_open(pc->addr, &opts, &pc->ctrlr);
@@ -484,6 +507,7 @@ static int setup_ctx(struct perf_run *run, struct perf_ctx *ctx, unsigned index)
 		t->qp = ctx->qps[k % ctx->nqps];
 		t->buf = bufs + stride * k;
 		t->slot0 = ns->ntasks++;
+		ctx->w->ntasks++;
 		t->gen = (uint32_t)(run->seed >> 32) + k * 0x10000u;
 	}
 	return 0;
@@ -595,10 +619,12 @@ void perf_join(struct perf_run *run)
 }
 
 void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_result *cores,
-		  struct perf_mismatch *first, bool *has_mismatch, bool *failed)
+		  struct perf_mismatch *first, bool *has_mismatch, bool *failed,
+		  bool *pass_complete)
 {
 	*has_mismatch = false;
 	*failed = false;
+	*pass_complete = run->args->one_pass;
 	for (unsigned i = 0; i < run->nworkers; i++) {
 		struct perf_worker *w = &run->workers[i];
 		struct perf_core_result *c = &cores[i];
@@ -655,6 +681,12 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 				strerror(-ctx->submit_err));
 		if (updk_nvme_ctrlr_is_failed(ns->pc->ctrlr))
 			*failed = true;
+		/* --one-pass: every slot written and read back, nothing failed on the way */
+		if (ctx->s.write_errors || ctx->s.read_errors || ctx->submit_err)
+			*pass_complete = false;
+		for (unsigned k = 0; k < ctx->ntasks; k++)
+			if (!ctx->tasks[k].finished)
+				*pass_complete = false;
 	}
 }
 

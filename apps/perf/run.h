@@ -43,6 +43,8 @@ struct perf_task {
 	uint32_t gen;
 	bool is_read;
 	bool verify_read; /* --verify: the read-back of a write */
+	bool pass_done; /* --one-pass: the task has had each of its slots once */
+	bool finished; /* --one-pass: ... and its last read-back completed: no more I/O */
 };
 
 /* A namespace on a core: a row of the report. */
@@ -78,6 +80,7 @@ struct perf_worker {
 	uint64_t measure_start, measure_end;
 	uint64_t loop_cycles, busy_cycles;
 	int failed; /* -ENXIO from a qpair: its controller failed */
+	unsigned ntasks, finished; /* --one-pass: tasks of the poller, and those done */
 	int done; /* set (atomically) when the thread has finished */
 };
 
@@ -109,8 +112,10 @@ void perf_join(struct perf_run *run);
 void perf_teardown(struct perf_run *run);
 /** Free the host memory left (histograms included): after the report is printed. */
 void perf_free(struct perf_run *run);
-/** Fill @rows (nctxs of them) and @cores (nworkers) from a joined run. */
+/** Fill @rows (nctxs of them) and @cores (nworkers) from a joined run; *@pass_complete tells
+ * whether --one-pass wrote and read back every slot without an error. */
 void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_result *cores,
-		  struct perf_mismatch *first, bool *has_mismatch, bool *failed);
+		  struct perf_mismatch *first, bool *has_mismatch, bool *failed,
+		  bool *pass_complete);
 
 #endif

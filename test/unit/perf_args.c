@@ -83,7 +83,8 @@ Test(perf_args, long_forms)
 			   "--time", "3", "--warmup-time=1", "--core-mask", "[1]", "--num-qpairs",
 			   "4", "--transport", "sim:nvme?ns=2", "--enable-sw-latency-tracking",
 			   "--verify", "--no-shadow-doorbell", "--doorbell-per-cmd", "--cpl-batch",
-			   "16", "--seed", "42", "--no-progress", NULL),
+			   "16", "--seed", "42", "--no-progress", "--io-timeout", "250",
+			   "--one-pass", NULL),
 		     0, "%s", err);
 	cr_assert_eq(a.queue_depth, 8);
 	cr_assert_eq(a.io_size, 128 * 1024);
@@ -101,6 +102,8 @@ Test(perf_args, long_forms)
 	cr_assert(a.verify && a.no_shadow_doorbell && a.doorbell_per_cmd && !a.progress);
 	cr_assert_eq(a.cpl_batch, 16);
 	cr_assert_eq(a.seed, 42);
+	cr_assert_eq(a.io_timeout_ms, 250);
+	cr_assert(a.one_pass);
 }
 
 Test(perf_args, workloads)
@@ -283,6 +286,11 @@ Test(perf_args, refusals_name_the_flag)
 		{ { "-r", "bogus" }, "-r 'bogus'" },
 		{ { "--cpl-batch", "x" }, "--cpl-batch 'x'" },
 		{ { "--seed", "-3" }, "--seed '-3'" },
+		{ { "--io-timeout", "0" }, "--io-timeout '0'" },
+		{ { "--io-timeout", "3600001" }, "--io-timeout '3600001'" },
+		{ { "--one-pass" }, "--one-pass needs --verify and -w write" },
+		{ { "--one-pass", "--verify" }, "--one-pass needs --verify and -w write" },
+		{ { "--one-pass", "--verify", "-w", "randwrite" }, "--one-pass needs --verify" },
 		{ { "-x" }, "unknown option '-x'" },
 		{ { "--frobnicate" }, "unknown option '--frobnicate'" },
 		{ { "--frobnicate=3" }, "unknown option '--frobnicate'" },
@@ -337,7 +345,9 @@ Test(perf_args, help_and_verify_mix)
 					     "--doorbell-per-cmd",
 					     "--cpl-batch",
 					     "--seed",
-					     "--no-progress" };
+					     "--no-progress",
+					     "--io-timeout",
+					     "--one-pass" };
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		cr_assert(strstr(text, flags[i]), "--help does not list %s", flags[i]);
 	free(text);

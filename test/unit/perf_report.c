@@ -51,7 +51,11 @@ static void two_rows(struct perf_args *a, struct perf_row *rows, struct perf_cor
 					 .lat_sum = 50000ull * 20000,
 					 .lat_min = 1000,
 					 .lat_max = 90000,
-					 .errors = 3 };
+					 .errors = 3,
+					 .write_errors = 2,
+					 .read_errors = 1,
+					 .verified = 19000,
+					 .mismatches = 4 };
 	for (int i = 0; i < 100; i++)
 		perf_hist_add(&h1, 30000);
 	rows[1].hist = &h1;
@@ -196,7 +200,9 @@ Test(perf_report, json)
 	has(t, "\"interrupted\": true");
 	has(t, "\"device\": \"sim:nvme?\\\"q\\\"\\\\\"");
 	has(t, "\"seconds\": 2.000000, \"ios\": 250000, \"reads\": 120000, \"writes\": 130000, "
-	       "\"errors\": 3, \"verify_mismatches\": 0, \"iops\": 150000.00");
+	       "\"errors\": 3, \"verify_mismatches\": 4, \"verified\": 19000, \"write_errors\": 2, "
+	       "\"read_errors\": 1, \"iops\": 150000.00");
+	cr_assert(!strstr(t, "pass_complete"), "only with --one-pass");
 	has(t, "\"latency_us\": {\"average\": 12.000, \"min\": 1.000, \"max\": 90.000}");
 	has(t, "\"mmio_doorbell_writes_per_io\": 0.5000");
 	has(t, "\"percentiles_us\": {\"1\": ");
@@ -240,4 +246,37 @@ Test(perf_report, stats_add)
 	cr_assert_eq(a.lat_min, 3, "an empty row does not pull min to 0");
 	cr_assert_eq(a.lat_max, 9);
 	cr_assert_eq(a.lat_sum, 17);
+}
+
+/* --verify: read-backs compared, mismatches and the I/Os that failed (not compared) apart */
+Test(perf_report, verify_counts_errors_apart)
+{
+	struct perf_args a;
+	struct perf_row rows[2];
+	struct perf_core_result cores[2];
+	struct perf_report r;
+	char *t;
+
+	two_rows(&a, rows, cores, &r);
+	a.verify = true;
+	rows[0].s.verified = 1000;
+	rows[0].s.write_errors = 5;
+	rows[0].s.errors = 5;
+	t = render(&r, false);
+	has(t, "8 errors; seed 77");
+	has(t, "Verify: 20000 writes read back and compared, 4 mismatching blocks; not compared: 7 "
+	       "failed writes, 1 failed read-backs");
+	cr_assert(!strstr(t, "Verify pass"), "only with --one-pass");
+	free(t);
+	a.one_pass = true;
+	t = render(&r, false);
+	has(t, "Verify pass over every slot of each namespace: NOT complete");
+	free(t);
+	r.pass_complete = true;
+	t = render(&r, true);
+	has(t, "\"one_pass\": true");
+	has(t, "\"pass_complete\": true");
+	has(t, "\"errors\": 8, \"verify_mismatches\": 4, \"verified\": 20000, \"write_errors\": 7, "
+	       "\"read_errors\": 1");
+	free(t);
 }
