@@ -30,7 +30,7 @@ ALL_CFLAGS := $(CFLAGS) -Iinclude -I. $(DEP_CFLAGS) -MMD -MP
 LIBS := $(LIBUPDK) $(DEP_LIBS)
 
 .PHONY: all lib apps tests check check-unit check-model check-example check-vm install uninstall \
-	clean help format fuzz check-fuzz
+	clean help format fuzz check-fuzz check-soak
 all: lib apps tests $(BENCHES)
 lib: $(LIBUPDK)
 apps: $(APPS)
@@ -77,6 +77,10 @@ check-example: lib
 		$(MAKE) -s -C examples hello_nvme CFLAGS="$(CFLAGS)" && mv examples/hello_nvme $(B)/examples/
 	$(B)/examples/hello_nvme
 
+# The model-ring soak: updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS (60).
+check-soak: $(APPS)
+	SOAK_SECONDS=$(SOAK_SECONDS) test/soak.sh
+
 # The real-VFIO ring: boots a QEMU guest with a virtual IOMMU and runs the suite inside it.
 check-vm: all
 	test/vm/smoke.sh
@@ -121,6 +125,7 @@ help:
 	@echo "make check       unit and model tests (CHECK_ARGS=--verbose for every test)"
 	@echo "make check-vm    real-VFIO tests in a QEMU guest with a virtual IOMMU"
 	@echo "make check-fuzz  libFuzzer targets (clang), FUZZ_SECONDS each (default 20)"
+	@echo "make check-soak  updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS"
 	@echo "make install     library, headers, updk.pc and programs under PREFIX"
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -2,8 +2,8 @@
 # Every test ring, from a fresh checkout: dependencies, a -Werror build, the unit and model
 # rings, then the real-VFIO ring in a QEMU guest; then the memory checks (docs/reliability.md):
 # the NVMe and ixgbe model suites under valgrind, the fuzz targets, and the unit and model
-# rings rebuilt with AddressSanitizer, LeakSanitizer and UBSan. This is the README's test
-# command.
+# rings and the soak rebuilt with AddressSanitizer, LeakSanitizer and UBSan. This is the
+# README's test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,8 @@ make -j"$(nproc)"
 # The unit and model rings allocate DMA memory from hugepages on the host.
 bash scripts/setup.sh hugepages 512
 make check
+# updk-perf --verify on sim:nvme with random faults, about a minute (docs/reliability.md)
+make check-soak
 make check-vm
 
 # Zero reports required from here on. Under valgrind: the NVMe and ixgbe driver suites and the
@@ -27,4 +29,5 @@ make check-fuzz FUZZ_SECONDS=15
 make clean
 make -j"$(nproc)"
 make check
+make check-soak SOAK_SECONDS=30
 ./configure --enable-werror
