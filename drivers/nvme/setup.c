@@ -18,16 +18,46 @@
 /* Cap on a command's transfer when MDTS says "no limit" or something huge. */
 #define NVME_MAX_XFER_CAP (4u * 1024 * 1024)
 
+/*
+ * SN, MN and FR are ASCII strings, space padded (NVMe Base 2.0 §1.5.1, Figure 275): replace
+ * anything outside printable ASCII (0x20..0x7e) by '?', so what is printed or put in JSON from
+ * them is text, and say so once per field.
+ */
+static void sanitize_ascii(struct updk_nvme_ctrlr *c, const char *field, char *s, size_t len)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
+			s[i] = '?';
+			bad++;
+		}
+	}
+	if (bad)
+		log_warn(
+			"%s: Identify Controller %s holds %u byte(s) that are not printable ASCII: "
+			"replaced by '?'",
+			c->name, field, bad);
+}
+
 int nvme_ctrlr_apply_id(struct updk_nvme_ctrlr *c, const struct updk_nvme_id_ctrl *id)
 {
 	uint64_t mdts_bytes;
 
 	c->id = *id;
+	sanitize_ascii(c, "SN", c->id.sn, sizeof(c->id.sn));
+	sanitize_ascii(c, "MN", c->id.mn, sizeof(c->id.mn));
+	sanitize_ascii(c, "FR", c->id.fr, sizeof(c->id.fr));
 	/* MDTS: 2^mdts units of CAP.MPSMIN (4 KiB here); 0 means no limit (Figure 275) */
 	if (c->id.mdts == 0 || c->id.mdts > 20)
 		mdts_bytes = NVME_MAX_XFER_CAP;
 	else
 		mdts_bytes = (uint64_t)NVME_PAGE_SIZE << c->id.mdts;
+	if (c->id.mdts > 20)
+		log_warn(
+			"%s: Identify Controller MDTS %u (2^%u pages) is beyond any real transfer: "
+			"commands are kept to %u KiB",
+			c->name, c->id.mdts, c->id.mdts, NVME_MAX_XFER_CAP / 1024);
 	if (mdts_bytes > NVME_MAX_XFER_CAP)
 		mdts_bytes = NVME_MAX_XFER_CAP;
 	if (c->opts.max_xfer_size && c->opts.max_xfer_size < mdts_bytes) {

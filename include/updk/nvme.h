@@ -233,7 +233,9 @@ struct updk_nvme_psd {
 struct updk_nvme_id_ctrl {
 	uint16_t vid;
 	uint16_t ssvid;
-	char sn[20]; /**< ASCII, space padded, not NUL-terminated */
+	/** ASCII, space padded, not NUL-terminated; bytes outside printable ASCII are replaced by
+	 * '?' at open (logged) */
+	char sn[20];
 	char mn[40];
 	char fr[8];
 	uint8_t rab;
