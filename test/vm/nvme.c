@@ -10,9 +10,11 @@
  * - both namespaces of the second controller take I/O;
  * - shadow doorbells are in use: far fewer MMIO doorbell writes than commands; the admin queue
  *   goes through them too, also after a reset;
- * - after close (CC.SHN shutdown) the kernel driver takes the controller back.
+ * - after close (CC.SHN shutdown) no file descriptor is left open and the kernel driver takes
+ *   the controller back.
  * Devices are rebound with scripts/setup.sh, so these run one at a time (check.sh: --jobs 1).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -120,6 +122,19 @@ static void idstr(const char *field, size_t flen, char *out)
 	while (n && (out[n - 1] == ' ' || out[n - 1] == '\0'))
 		n--;
 	out[n] = '\0';
+}
+
+/* Open file descriptors of this process (the directory's own counted each time). */
+static unsigned count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	cr_assert(d, "/proc/self/fd: %s", strerror(errno));
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
 }
 
 static struct updk_nvme_ctrlr *open_vfio(const char *bdf)
@@ -363,6 +378,7 @@ Test(nvme_vm, admin_queue_shadow_doorbells)
 Test(nvme_vm, shadow_doorbells_and_both_namespaces)
 {
 	const char *bdf = vm_env("UPDK_VM_NVME2");
+	unsigned fds = count_fds();
 	struct updk_nvme_ctrlr *c = open_vfio(bdf);
 	struct updk_nvme_qpair *qp;
 	struct updk_nvme_stats st;
@@ -401,6 +417,9 @@ Test(nvme_vm, shadow_doorbells_and_both_namespaces)
 		"doorbells batched per burst (and shadowed): far fewer MMIO writes than commands");
 	updk_nvme_qpair_free(qp);
 	updk_nvme_ctrlr_close(c);
+	/* the container, group and device descriptors went with the last device */
+	cr_assert_eq(count_fds(), fds, "%u file descriptors open after close, %u before",
+		     count_fds(), fds);
 	updk_dma_free(buf);
 	/* the clean shutdown leaves the controller to the kernel driver */
 	vm_bind(bdf, "nvme");
