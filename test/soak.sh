@@ -59,7 +59,7 @@ for i in "${!runs[@]}"; do
 	opts=${runs[$i]%%|*}
 	read -r -a args <<<"${runs[$i]#*|}"
 	addr="sim:nvme?$opts,seed=$seed"
-	cmd=("$perf" -r "$addr" --verify "${args[@]}" -t "$per" --io-timeout 100 --seed "$seed"
+	cmd=("$perf" -r "$addr" --verify "${args[@]}" -t "$per" --io-timeout 500 --seed "$seed"
 		--json --no-progress)
 	json=$out/run$((i + 1)).json
 	err=$out/run$((i + 1)).err
