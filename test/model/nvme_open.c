@@ -58,42 +58,6 @@ static void baseline_check(const struct baseline *b, const char *after)
 		      now.chunks, b->heap.chunks);
 }
 
-/* stderr into a temporary file while a call runs, so a test can read the driver's log. */
-struct capture {
-	FILE *f;
-	int saved;
-};
-
-static void capture_begin(struct capture *c)
-{
-	fflush(stderr);
-	c->f = tmpfile();
-	cr_assert(c->f);
-	c->saved = dup(2);
-	cr_assert_geq(c->saved, 0);
-	cr_assert_geq(dup2(fileno(c->f), 2), 0);
-}
-
-/* The text logged since capture_begin(); also echoed to the real stderr. */
-static char *capture_end(struct capture *c)
-{
-	long len;
-	char *text;
-
-	fflush(stderr);
-	cr_assert_geq(dup2(c->saved, 2), 0);
-	close(c->saved);
-	len = ftell(c->f);
-	cr_assert_geq(len, 0);
-	text = calloc(1, (size_t)len + 1);
-	cr_assert(text);
-	rewind(c->f);
-	cr_assert_eq(fread(text, 1, (size_t)len, c->f), (size_t)len);
-	fclose(c->f);
-	fputs(text, stderr);
-	return text;
-}
-
 static void has(const char *text, const char *piece)
 {
 	cr_assert(strstr(text, piece), "the log lacks '%s':\n%s", piece, text);
@@ -110,18 +74,18 @@ Test(nvme_open, never_ready_at_open)
 {
 	struct updk_nvme_ctrlr *c = (struct updk_nvme_ctrlr *)1;
 	struct baseline b;
-	struct capture cap;
+	struct log_capture cap;
 	double t0, secs;
 	char *log;
 	int rc;
 
 	warm_up();
 	baseline_take(&b);
-	capture_begin(&cap);
+	log_capture_start(&cap);
 	t0 = now_s();
 	rc = updk_nvme_ctrlr_open("sim:nvme?size=1M,never_ready=1", NULL, &c);
 	secs = now_s() - t0;
-	log = capture_end(&cap);
+	log = log_capture_stop(&cap);
 	cr_assert_eq(rc, -ETIMEDOUT, "open of a controller that never sets CSTS.RDY: %d", rc);
 	cr_assert_null(c, "*ctrlr is NULL after a failed open");
 	/* CAP.TO is 1 s in the model: the wait ends there, not at some later guard */
@@ -152,15 +116,15 @@ Test(nvme_open, identify_garbage_at_open)
 	uint8_t *buf;
 	struct io_done d = { 0 };
 	struct baseline b;
-	struct capture cap;
+	struct log_capture cap;
 	char *log;
 	int rc;
 
 	warm_up();
 	baseline_take(&b);
-	capture_begin(&cap);
+	log_capture_start(&cap);
 	rc = updk_nvme_ctrlr_open("sim:nvme?size=1M,mdts=2,bad_identify=strings+nn+mdts", NULL, &c);
-	log = capture_end(&cap);
+	log = log_capture_stop(&cap);
 	cr_assert_eq(rc, 0, "the controller is usable once its data is sanitized: %d", rc);
 	id = updk_nvme_ctrlr_id(c);
 	/* unterminated strings of non-ASCII bytes become '?', and it is said */
@@ -198,14 +162,14 @@ static void bad_lba_format(const char *addr, const char *logged)
 {
 	struct updk_nvme_ctrlr *c = NULL;
 	struct baseline b;
-	struct capture cap;
+	struct log_capture cap;
 	char *log;
 	int rc;
 
 	baseline_take(&b);
-	capture_begin(&cap);
+	log_capture_start(&cap);
 	rc = updk_nvme_ctrlr_open(addr, NULL, &c);
-	log = capture_end(&cap);
+	log = log_capture_stop(&cap);
 	cr_assert_eq(rc, 0, "%s: %d", addr, rc);
 	has(log, logged);
 	free(log);
