@@ -48,19 +48,6 @@ unsigned heap_nallocs(void)
 	return n;
 }
 
-void mem_heap_usage(struct mem_heap_usage *u)
-{
-	int tok = mem_writer_enter();
-
-	memset(u, 0, sizeof(*u));
-	for (const struct chunk *c = chunks; c; c = c->next) {
-		u->chunks++;
-		u->allocations += c->ra.nused;
-		u->bytes += c->mem.len - c->ra.free_bytes;
-	}
-	mem_writer_leave(tok);
-}
-
 /*
  * Where memory for @node goes: on a system without NUMA (or with one node) every node is
  * "any", so chunks are shared. -2 for a node that cannot exist.

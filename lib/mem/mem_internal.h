@@ -68,14 +68,4 @@ unsigned heap_nchunks(void);
 /* Live DMA allocations (takes mem_lock): tests check that a failed or closed open freed all. */
 unsigned heap_nallocs(void);
 
-/* What the DMA heap holds now, for tests that check a teardown gave everything back. */
-struct mem_heap_usage {
-	unsigned chunks; /* registered chunks (an empty one per node is kept for reuse) */
-	unsigned allocations; /* live updk_dma_alloc() allocations */
-	uint64_t bytes; /* bytes they take, alignment included */
-};
-
-/* Fill *@u; takes mem_lock. */
-void mem_heap_usage(struct mem_heap_usage *u);
-
 #endif

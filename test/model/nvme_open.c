@@ -2,61 +2,18 @@
 /*
  * drivers/nvme's open and close against sim:nvme faults armed from the address: a controller
  * that never becomes ready, Identify data that is garbage, a completion written with the wrong
- * phase tag; and what a close (or a failed open) leaves behind: no file descriptor, no DMA
- * allocation.
+ * phase tag; and what a close (or a failed open) leaves behind: no file descriptor, thread or
+ * DMA allocation (held.h).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "lib/mem/mem_internal.h"
+#include "test/model/held.h"
 #include "test/model/nvme_util.h"
 
 TestSuite(nvme_open, .init = nvme_test_mem_setup, .timeout = 60);
-
-/* Open file descriptors of this process (the directory's own is counted both times). */
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	cr_assert(d, "/proc/self/fd: %s", strerror(errno));
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-/* What a test starts from: file descriptors and the DMA heap's live allocations. */
-struct baseline {
-	unsigned fds;
-	struct mem_heap_usage heap;
-};
-
-static void baseline_take(struct baseline *b)
-{
-	b->fds = count_fds();
-	mem_heap_usage(&b->heap);
-}
-
-static void baseline_check(const struct baseline *b, const char *after)
-{
-	struct mem_heap_usage now;
-
-	cr_assert_eq(count_fds(), b->fds, "%s: %u file descriptors open, %u before", after,
-		     count_fds(), b->fds);
-	mem_heap_usage(&now);
-	cr_assert_eq(now.allocations, b->heap.allocations, "%s: %u DMA allocations live, %u before",
-		     after, now.allocations, b->heap.allocations);
-	cr_assert_eq(now.bytes, b->heap.bytes, "%s: %llu DMA bytes in use, %llu before", after,
-		     (unsigned long long)now.bytes, (unsigned long long)b->heap.bytes);
-	/* chunks are kept for reuse (one empty one per node), never more than before plus it */
-	cr_assert_leq(now.chunks, b->heap.chunks + 1, "%s: %u DMA chunks, %u before", after,
-		      now.chunks, b->heap.chunks);
-}
 
 static void has(const char *text, const char *piece)
 {
@@ -73,14 +30,14 @@ static void warm_up(void)
 Test(nvme_open, never_ready_at_open)
 {
 	struct updk_nvme_ctrlr *c = (struct updk_nvme_ctrlr *)1;
-	struct baseline b;
+	struct held b;
 	struct log_capture cap;
 	double t0, secs;
 	char *log;
 	int rc;
 
 	warm_up();
-	baseline_take(&b);
+	b = held_now();
 	log_capture_start(&cap);
 	t0 = now_s();
 	rc = updk_nvme_ctrlr_open("sim:nvme?size=1M,never_ready=1", NULL, &c);
@@ -94,10 +51,10 @@ Test(nvme_open, never_ready_at_open)
 	has(log, "sim:nvme: timed out after 1000 ms (CAP.TO)");
 	has(log, "wait for CSTS.RDY=1 after CC.EN=1");
 	free(log);
-	baseline_check(&b, "after the failed open");
+	held_assert_same(b, "after the failed open");
 	/* and nothing stands in the way of a good open afterwards */
 	updk_nvme_ctrlr_close(open_ctrlr("sim:nvme?size=1M"));
-	baseline_check(&b, "after a good open and close");
+	held_assert_same(b, "after a good open and close");
 }
 
 static bool printable(const char *s, size_t len)
@@ -115,13 +72,13 @@ Test(nvme_open, identify_garbage_at_open)
 	struct updk_nvme_qpair *qp;
 	uint8_t *buf;
 	struct io_done d = { 0 };
-	struct baseline b;
+	struct held b;
 	struct log_capture cap;
 	char *log;
 	int rc;
 
 	warm_up();
-	baseline_take(&b);
+	b = held_now();
 	log_capture_start(&cap);
 	rc = updk_nvme_ctrlr_open("sim:nvme?size=1M,mdts=2,bad_identify=strings+nn+mdts", NULL, &c);
 	log = log_capture_stop(&cap);
@@ -154,19 +111,19 @@ Test(nvme_open, identify_garbage_at_open)
 	updk_dma_free(buf);
 	updk_nvme_qpair_free(qp);
 	updk_nvme_ctrlr_close(c);
-	baseline_check(&b, "after close");
+	held_assert_same(b, "after close");
 }
 
 /* LBA formats the namespace cannot have: the namespace is left out, the controller opens. */
 static void bad_lba_format(const char *addr, const char *logged)
 {
 	struct updk_nvme_ctrlr *c = NULL;
-	struct baseline b;
+	struct held b;
 	struct log_capture cap;
 	char *log;
 	int rc;
 
-	baseline_take(&b);
+	b = held_now();
 	log_capture_start(&cap);
 	rc = updk_nvme_ctrlr_open(addr, NULL, &c);
 	log = log_capture_stop(&cap);
@@ -176,7 +133,7 @@ static void bad_lba_format(const char *addr, const char *logged)
 	cr_assert_null(updk_nvme_ns_get(c, 1), "%s: namespace 1 is ignored", addr);
 	cr_assert_eq(updk_nvme_ctrlr_first_active_ns(c), 0);
 	updk_nvme_ctrlr_close(c);
-	baseline_check(&b, addr);
+	held_assert_same(b, addr);
 }
 
 Test(nvme_open, identify_bad_lba_formats_at_open)
@@ -233,12 +190,12 @@ Test(nvme_open, wrong_phase_is_not_consumed)
 	updk_dma_free(buf);
 }
 
-Test(nvme_open, close_leaves_no_fd_and_no_dma)
+Test(nvme_open, close_leaves_nothing_held)
 {
-	struct baseline b;
+	struct held b;
 
 	warm_up();
-	baseline_take(&b);
+	b = held_now();
 	for (int round = 0; round < 3; round++) {
 		struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .num_io_queues = 4 };
 		struct updk_nvme_ctrlr *c = NULL;
@@ -264,6 +221,6 @@ Test(nvme_open, close_leaves_no_fd_and_no_dma)
 		updk_nvme_qpair_free(qp[0]);
 		updk_nvme_ctrlr_close(c);
 		updk_dma_free(buf);
-		baseline_check(&b, round == 0 ? "after the first close" : "after another close");
+		held_assert_same(b, round == 0 ? "after the first close" : "after another close");
 	}
 }
