@@ -43,8 +43,10 @@ static void raise_error_event(struct nvme_ctrl *c, uint8_t info)
 	}
 }
 
-static void sq_set_tail(struct nvme_ctrl *c, struct nvme_sq *sq, uint32_t v)
+static void sq_set_tail(struct nvme_ctrl *c, void *q, uint32_t v)
 {
+	struct nvme_sq *sq = q;
+
 	if (v >= sq->size) {
 		log_warn("%s: SQ %u tail doorbell %u beyond the queue size %u: ignored",
 			 c->sd->name, sq->qid, v, sq->size);
@@ -55,8 +57,10 @@ static void sq_set_tail(struct nvme_ctrl *c, struct nvme_sq *sq, uint32_t v)
 	c->ei_dirty = true;
 }
 
-static void cq_set_head(struct nvme_ctrl *c, struct nvme_cq *cq, uint32_t v)
+static void cq_set_head(struct nvme_ctrl *c, void *q, uint32_t v)
 {
+	struct nvme_cq *cq = q;
+
 	/* The host may release only entries the model posted. */
 	if (v >= cq->size ||
 	    ring_dist(cq->head, v, cq->size) > ring_dist(cq->head, cq->tail, cq->size)) {
@@ -70,46 +74,45 @@ static void cq_set_head(struct nvme_ctrl *c, struct nvme_cq *cq, uint32_t v)
 }
 
 /*
- * New SQ tail. With shadow doorbells the host stores the shadow first and then, if EventIdx
- * asks for it, the same value in MMIO; reading the shadow before MMIO and applying MMIO first
- * keeps the tail monotonic whichever of the two the host uses (§5.8).
+ * One queue's doorbell pair: the MMIO register (§3.1.24-25) and, once Doorbell Buffer Config
+ * has run, its shadow slot (§5.8). The host stores the shadow first and then, if EventIdx asks
+ * for it, the same value in MMIO; reading the shadow before MMIO and applying MMIO first keeps
+ * the value monotonic whichever of the two the host uses. Each value not seen before is counted
+ * and handed to set().
  */
-static void sq_doorbells(struct nvme_ctrl *c, struct nvme_sq *sq)
+static void doorbell_pair(struct nvme_ctrl *c, uint16_t qid, bool cq, uint32_t *mmio_seen,
+			  uint32_t *shadow_seen, uint64_t *mmio_cnt, uint64_t *shadow_cnt,
+			  void (*set)(struct nvme_ctrl *c, void *q, uint32_t v), void *q)
 {
 	uint32_t s = 0, m;
 
 	if (c->dbbuf)
-		s = __atomic_load_n(&c->shadow[2u * sq->qid], __ATOMIC_ACQUIRE);
-	m = sim_reg32(c->sd, 0, doorbell_off(sq->qid, false));
-	if (m != sq->mmio_seen) {
-		sq->mmio_seen = m;
-		c->st.mmio_sq_db++;
-		sq_set_tail(c, sq, m);
+		s = __atomic_load_n(&c->shadow[2u * qid + cq], __ATOMIC_ACQUIRE);
+	m = sim_reg32(c->sd, 0, doorbell_off(qid, cq));
+	if (m != *mmio_seen) {
+		*mmio_seen = m;
+		(*mmio_cnt)++;
+		set(c, q, m);
 	}
-	if (c->dbbuf && s != sq->shadow_seen) {
-		sq->shadow_seen = s;
-		c->st.shadow_sq_db++;
-		sq_set_tail(c, sq, s);
+	if (c->dbbuf && s != *shadow_seen) {
+		*shadow_seen = s;
+		(*shadow_cnt)++;
+		set(c, q, s);
 	}
 }
 
+/* New SQ tail. */
+static void sq_doorbells(struct nvme_ctrl *c, struct nvme_sq *sq)
+{
+	doorbell_pair(c, sq->qid, false, &sq->mmio_seen, &sq->shadow_seen, &c->st.mmio_sq_db,
+		      &c->st.shadow_sq_db, sq_set_tail, sq);
+}
+
+/* New CQ head. */
 static void cq_doorbells(struct nvme_ctrl *c, struct nvme_cq *cq)
 {
-	uint32_t s = 0, m;
-
-	if (c->dbbuf)
-		s = __atomic_load_n(&c->shadow[2u * cq->qid + 1], __ATOMIC_ACQUIRE);
-	m = sim_reg32(c->sd, 0, doorbell_off(cq->qid, true));
-	if (m != cq->mmio_seen) {
-		cq->mmio_seen = m;
-		c->st.mmio_cq_db++;
-		cq_set_head(c, cq, m);
-	}
-	if (c->dbbuf && s != cq->shadow_seen) {
-		cq->shadow_seen = s;
-		c->st.shadow_cq_db++;
-		cq_set_head(c, cq, s);
-	}
+	doorbell_pair(c, cq->qid, true, &cq->mmio_seen, &cq->shadow_seen, &c->st.mmio_cq_db,
+		      &c->st.shadow_cq_db, cq_set_head, cq);
 }
 
 /*
