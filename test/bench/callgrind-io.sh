@@ -5,9 +5,12 @@
 # pulls in from include/updk), lib/mem (address translation), the bench itself.
 #
 #   test/bench/callgrind-io.sh [bench-nvme_batch arguments...]   e.g. -q 32 -n 2000
+#
+# BENCH=path runs another build of bench-nvme_batch (a before/after pair: keep a copy of the
+# "before" binary); its functions must come from a tree with the same layout.
 set -eu
 cd "$(dirname "$0")/../.."
-bench=build/test/bench-nvme_batch
+bench=${BENCH:-build/test/bench-nvme_batch}
 [ -x "$bench" ] || { echo "callgrind-io: $bench is missing: run make" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "callgrind-io: valgrind is not installed" >&2; exit 2; }
 out=$(mktemp /tmp/callgrind-io.XXXXXX)

@@ -15,6 +15,9 @@
  *                    [ADDR]      (defaults: 32, 2000, 0, sim:nvme?size=64M)
  * -b MAX reaps at most MAX completions per process_completions() call (0: all), calling it
  * until the round's QD are reaped: the completion batch size.
+ * Besides instructions under callgrind, it prints the TSC cycles each measured round took per
+ * I/O, natively (median and mean over the rounds): wall-clock figures, so they move with the
+ * load of the machine, unlike the instruction counts.
  * --doorbell-per-cmd writes the SQ doorbell after every command (updk_nvme_qpair_flush()), the
  * "before" of batched doorbells. Prints figures; never fails on a speed.
  */
@@ -88,6 +91,13 @@ static bool posted(const struct updk_nvme_qpair *qp, uint32_t n)
 	return (qp->cq[idx].status & 1) == phase;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* The measured code: one round of completions and resubmissions, one SQ doorbell. */
 __attribute__((noinline)) int bench_round(struct updk_nvme_qpair *qp, uint32_t qd, uint32_t max);
 __attribute__((noinline)) int bench_round(struct updk_nvme_qpair *qp, uint32_t qd, uint32_t max)
@@ -114,7 +124,7 @@ int main(int argc, char **argv)
 	struct updk_nvme_stats st;
 	struct bench b = { .rng = 1 };
 	struct task *tasks;
-	uint64_t t0, t1;
+	uint64_t t0, t1, *cycles, sum = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-q") && i + 1 < argc)
@@ -159,6 +169,9 @@ int main(int argc, char **argv)
 	if (!tasks)
 		return 1;
 
+	cycles = calloc(rounds, sizeof(*cycles));
+	if (!cycles)
+		return 1;
 	t0 = updk_tsc();
 	for (uint32_t i = 0; i < qd; i++)
 		submit(&tasks[i]);
@@ -169,10 +182,13 @@ int main(int argc, char **argv)
 		while (!posted(b.qp, qd) && updk_tsc() < deadline)
 			sched_yield();
 		full += posted(b.qp, qd);
+		cycles[r] = updk_tsc();
 		if (bench_round(b.qp, qd, max) < 0) {
 			fprintf(stderr, "bench-nvme_batch: the controller failed\n");
 			return 1;
 		}
+		cycles[r] = updk_tsc() - cycles[r];
+		sum += cycles[r];
 	}
 	t1 = updk_tsc();
 	updk_nvme_qpair_get_stats(b.qp, &st);
@@ -186,6 +202,11 @@ int main(int argc, char **argv)
 	       b.per_cmd ? "per command" : "per round", (double)st.mmio_doorbell_writes / b.done,
 	       (double)st.sq_doorbell_mmio / b.done, (double)st.cq_doorbell_mmio / b.done,
 	       (double)st.shadow_doorbell_updates / b.done);
+	qsort(cycles, rounds, sizeof(*cycles), cmp_u64);
+	printf("TSC cycles per I/O inside bench_round: median %.1f, mean %.1f (%.2f GHz TSC)\n",
+	       (double)cycles[rounds / 2] / qd, (double)sum / rounds / qd,
+	       (double)updk_tsc_hz() / 1e9);
+	free(cycles);
 	b.stop = true;
 	updk_nvme_qpair_free(b.qp);
 	updk_nvme_ctrlr_close(ctrlr);
