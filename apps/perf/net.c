@@ -96,6 +96,7 @@ struct net_worker {
 	struct net_task *tasks[NET_MAX_TASKS];
 	unsigned ntasks;
 	uint64_t cycles; /* TSC cycles of the timed loop */
+	int running; /* the thread runs and waits for go (atomic) */
 	int stopped; /* the timed loop is over (atomic) */
 	int done; /* the thread has finished (atomic) */
 };
@@ -288,6 +289,7 @@ static void *worker_main(void *arg)
 	uint16_t len = (uint16_t)(run->args->frame_size - NET_FCS);
 	uint64_t start, now;
 
+	__atomic_store_n(&w->running, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&run->go, __ATOMIC_ACQUIRE))
 		sched_yield();
 	start = updk_tsc();
@@ -512,6 +514,14 @@ static int start_workers(struct net_run *run)
 		}
 		w->started = true;
 	}
+	/*
+	 * The clock starts once every poller runs: a new thread on a busy core can wait long to
+	 * be scheduled, and one that first ran after end_tsc would make a run of one pass.
+	 */
+	for (unsigned i = 0; i < n; i++)
+		while (run->workers[i].started &&
+		       !__atomic_load_n(&run->workers[i].running, __ATOMIC_ACQUIRE))
+			sched_yield();
 	run->start_tsc = updk_tsc();
 	run->end_tsc = run->start_tsc + (uint64_t)a->time_s * run->tsc_hz;
 	__atomic_store_n(&run->go, 1, __ATOMIC_RELEASE);

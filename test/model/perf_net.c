@@ -112,7 +112,7 @@ Test(perf_net, fwd_default_pair_conserves_frames)
 	cr_assert(strstr(r.out, "\"role\": \"fwd\", \"rx_port\": 1, \"tx_port\": 0"));
 	fwd = total(r.out, "fwd_packets");
 	primed = total(r.out, "primed");
-	cr_assert_eq(primed, 512, "two trains of 256 (the default --prime)");
+	cr_assert_eq(primed, 512, "two trains of 256 (the default --prime):\n%s", r.out);
 	cr_assert_gt(fwd, 0);
 	/* every frame on the wires was primed or forwarded */
 	cr_assert_eq(port(r.out, 0, "tx_packets") + port(r.out, 1, "tx_packets"), fwd + primed);
