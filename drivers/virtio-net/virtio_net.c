@@ -25,6 +25,7 @@
 #include <updk/mem.h>
 #include <updk/mmio.h>
 #include <updk/pci.h>
+#include <updk/tsc.h>
 
 #include "drivers/virtio-net/virtio_net.h"
 #include "drivers/virtio-net/virtio_net_test.h"
@@ -629,6 +630,7 @@ static int setup_queues(struct vnet_dev *dev)
 		r->room = (uint16_t)(nd->pool->buf_len - nd->pool->headroom);
 		r->mrg_rxbuf = vnet_has(dev, VIRTIO_NET_F_MRG_RXBUF);
 		t->dev = dev;
+		t->stall_tsc = updk_tsc_hz() * TX_STALL_MS / 1000;
 		rc = vq_setup(dev, &r->vq, (uint16_t)(2 * q), nd->opts.rx_ring_size, NULL);
 		if (rc)
 			return rc;

@@ -32,6 +32,8 @@ struct vnet_txq {
 	struct virtq vq;
 	bool broken; /* as in vnet_rxq */
 	uint32_t stalls; /* bursts in a row that found the ring full after reclaiming */
+	uint64_t stall_since; /* TSC when the ring was last seen full with the device checked */
+	uint64_t stall_tsc; /* TX_STALL_MS in TSC ticks */
 	uint64_t packets, bytes, errors;
 	struct vnet_dev *dev;
 } __attribute__((aligned(64)));
@@ -82,6 +84,9 @@ uint16_t vnet_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
  * log it once, mark every queue broken and return -EIO (-ENODEV when gone); else 0. Any thread.
  */
 int vnet_check_status(struct vnet_dev *dev);
+
+/* How long a transmit ring stays full before the sender reads the device status. */
+#define TX_STALL_MS 100
 
 /* Fill every free descriptor of a receive queue; 0 or -ENOBUFS. Control path (open). */
 int vnet_rx_fill(struct vnet_rxq *q);

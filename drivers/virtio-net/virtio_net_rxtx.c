@@ -20,6 +20,8 @@
 #define LOG_COMPONENT "virtio-net"
 #include "lib/util/log.h"
 
+#include <updk/tsc.h>
+
 #include "drivers/virtio-net/virtio_net.h"
 #include "lib/net/pkt_pool.h"
 
@@ -28,11 +30,12 @@
 #define RX_REFILL_BATCH 32
 #define BULK 64
 /*
- * Bursts in a row that find the transmit ring full even after reclaiming before the device
- * status is read (one MMIO read): a device that stopped with DEVICE_NEEDS_RESET (§2.1.2) is
- * noticed by a sender that never calls the control path.
+ * A sender whose transmit ring stays full reads the device status (one MMIO read) once the ring
+ * has been full for TX_STALL_MS: a device that stopped with DEVICE_NEEDS_RESET (§2.1.2) is
+ * noticed by a sender that never calls the control path, and a merely slow device costs at most
+ * ten status reads a second. The clock is read once per TX_STALL_POLLS stalled bursts.
  */
-#define TX_STALL_CHECK 1024
+#define TX_STALL_POLLS 64
 
 static void rx_refill(struct vnet_rxq *q)
 {
@@ -150,6 +153,21 @@ static void tx_refuse(struct vnet_txq *q, struct updk_pkt *p)
 	updk_pkt_free(p);
 }
 
+/* The ring has been full for TX_STALL_POLLS more bursts: true if the device needs a reset. */
+static __attribute__((noinline, cold)) bool tx_stalled(struct vnet_txq *q)
+{
+	uint64_t now = updk_tsc();
+
+	if (q->stalls == TX_STALL_POLLS) {
+		q->stall_since = now; /* a new stall */
+		return false;
+	}
+	if (now - q->stall_since < q->stall_tsc)
+		return false;
+	q->stall_since = now;
+	return vnet_check_status(q->dev) != 0;
+}
+
 uint16_t vnet_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 {
 	struct vnet_txq *q = queue;
@@ -163,11 +181,8 @@ uint16_t vnet_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 		tx_reclaim(q);
 		if (vq->num_free)
 			q->stalls = 0;
-		else if (__builtin_expect(++q->stalls >= TX_STALL_CHECK, 0)) {
-			q->stalls = 0;
-			if (vnet_check_status(q->dev))
-				return 0;
-		}
+		else if (__builtin_expect(!(++q->stalls % TX_STALL_POLLS), 0) && tx_stalled(q))
+			return 0;
 	}
 	for (i = 0; i < n && vq->num_free; i++) {
 		struct updk_pkt *p = pkts[i];
