@@ -263,6 +263,7 @@ static void *worker_main(void *arg)
 	int rc;
 
 	/* All pollers start together, once the run's deadlines are set. */
+	__atomic_store_n(&w->running, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&run->go, __ATOMIC_ACQUIRE))
 		sched_yield();
 	now = updk_tsc();
@@ -604,6 +605,14 @@ int perf_start(struct perf_run *run)
 		}
 		w->started = true;
 	}
+	/*
+	 * The clock starts once every poller runs: a new thread on a busy core can wait long to be
+	 * scheduled, and one that first ran after end_tsc would make a run of a single pass.
+	 */
+	for (unsigned i = 0; i < run->nworkers; i++)
+		while (run->workers[i].started &&
+		       !__atomic_load_n(&run->workers[i].running, __ATOMIC_ACQUIRE))
+			sched_yield();
 	run->start_tsc = updk_tsc();
 	run->warmup_end = run->start_tsc + (uint64_t)a->warmup_s * run->tsc_hz;
 	run->end_tsc = run->warmup_end + (uint64_t)a->time_s * run->tsc_hz;

@@ -81,6 +81,7 @@ struct perf_worker {
 	uint64_t loop_cycles, busy_cycles;
 	int failed; /* -ENXIO from a qpair: its controller failed */
 	unsigned ntasks, finished; /* --one-pass: tasks of the poller, and those done */
+	int running; /* set (atomically) when the thread runs and waits for go */
 	int done; /* set (atomically) when the thread has finished */
 };
 
