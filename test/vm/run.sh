@@ -13,7 +13,8 @@
 #   -e NAME[=VALUE]  pass NAME into the guest (UPDK_* are passed by default)
 #   --rw DIR         make host folder DIR writable in the guest (same path)
 #   --keep           keep the run folder (build/vm/runs/...) for inspection
-#   UPDK_VM_SMP, UPDK_VM_MEM in the environment change the defaults.
+#   UPDK_VM_SMP, UPDK_VM_MEM in the environment change the defaults;
+#   UPDK_VM_IOEVENTFD=off turns ioeventfd off on 05.0 (below), for a pair.
 #
 # One COMMAND word is a shell command line (run by bash); several words are
 # an argument vector, quoted as given.  The command's stdout and stderr are
@@ -175,6 +176,9 @@ bridge=0000:00:08.0
 qemu=(
     qemu-system-x86_64
     -nodefaults -no-user-config -display none
+    # Threads named after their job ("CPU 0/TCG", ...), for profiles of the
+    # device (test/bench/qemu-nvme-profile.sh).
+    -name debug-threads=on
     # Guest power-off or panic ends QEMU instead of rebooting.
     -no-reboot
     # /dev/kvm here is a paravirtual KVM that stock kernels do not boot
@@ -205,8 +209,13 @@ qemu=(
     # 04.0: NVMe with one 64 MiB namespace on a fresh raw file.
     -drive "if=none,id=nvm0,file=$run/nvme0.img,format=raw"
     -device nvme,serial=updk0,drive=nvm0,addr=04.0
-    # 05.0: NVMe with two namespaces on null devices (reads give zeroes).
-    -device nvme,id=nvme1,serial=updk1,addr=05.0
+    # 05.0: NVMe with two namespaces on null devices (reads give zeroes), the
+    # benchmark device (test/bench/perf-vs-fio.sh).  ioeventfd=on, as issue 4
+    # asks: QEMU 7.2 then takes the I/O queues' doorbell writes through an
+    # event notifier handled in its main loop instead of on the vCPU thread
+    # that wrote them -- but only once the host enables shadow doorbells
+    # (Doorbell Buffer Config), as updk and Linux both do when offered.
+    -device "nvme,id=nvme1,serial=updk1,addr=05.0,ioeventfd=${UPDK_VM_IOEVENTFD:-on}"
     -blockdev null-co,node-name=null1a,size=$((1 << 30)),read-zeroes=on
     -device nvme-ns,bus=nvme1,drive=null1a,nsid=1
     -blockdev null-co,node-name=null1b,size=$((256 << 20)),read-zeroes=on
