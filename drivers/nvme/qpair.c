@@ -210,16 +210,18 @@ static __attribute__((noinline)) void nvme_bogus(struct updk_nvme_qpair *qp,
 
 /*
  * One CQE the reaper's fast path does not take: every check made in full, as untrusted input
- * (NVMe Base 2.0 §4.6: CID, SQ Head Pointer, status). The SQ head must lie in [@h0, @h0 +
- * @span] on the ring (@h0 the head known when the poll began, @h0 + @span the tail given to the
- * controller). Returns 1 when a command completed.
+ * (NVMe Base 2.0 §4.6: CID, SQ Head Pointer, status). The SQ head must lie in [@h0, tail] on
+ * the ring, @h0 the head known when the poll began and tail the one given to the controller
+ * now: a callback of this poll may have written the SQ doorbell since the poll began (updk-perf
+ * --doorbell-per-cmd does), and the controller may already have fetched those commands.
+ * Returns 1 when a command completed.
  */
-static __attribute__((noinline)) int nvme_cpl_slow(struct updk_nvme_qpair *qp,
-						   const struct updk_nvme_cpl *e, int32_t h0,
-						   int32_t span, bool generic)
+static __attribute__((noinline)) int
+nvme_cpl_slow(struct updk_nvme_qpair *qp, const struct updk_nvme_cpl *e, int32_t h0, bool generic)
 {
 	struct updk_nvme_cpl c = *e;
 	int32_t qsize = qp->qsize;
+	int32_t span = (int32_t)qp->sq_db_tail - h0;
 	struct nvme_req *req;
 	int32_t d;
 
@@ -232,6 +234,7 @@ static __attribute__((noinline)) int nvme_cpl_slow(struct updk_nvme_qpair *qp,
 		nvme_bogus(qp, &c, "CID not outstanding");
 		return 0;
 	}
+	span += (span >> 31) & qsize;
 	d = (int32_t)c.sqhd - h0;
 	d += (d >> 31) & qsize;
 	if (d <= span && c.sqhd < qsize)
@@ -275,7 +278,9 @@ static inline __attribute__((always_inline)) int poll_impl(struct updk_nvme_qpai
 	/*
 	 * The SQ head window [h0, h0 + span] on the ring in one compare: with d = sqhd - h0, an
 	 * SQ head at or after h0 (d >= 0) must also stay below qsize, one before h0 (d < 0) is
-	 * the window's part past the ring's end.
+	 * the window's part past the ring's end. The tail only grows during the poll, so what
+	 * this window takes is right; what it refuses, nvme_cpl_slow() checks against the tail
+	 * given to the controller by then.
 	 */
 	lim_wrapped = span - qsize;
 	lim_ahead = span < qsize - 1 - h0 ? span : qsize - 1 - h0;
@@ -304,7 +309,7 @@ static inline __attribute__((always_inline)) int poll_impl(struct updk_nvme_qpai
 			cb(arg, c);
 			done++;
 		} else {
-			done += nvme_cpl_slow(qp, c, h0, span, generic);
+			done += nvme_cpl_slow(qp, c, h0, generic);
 		}
 		if (--left == 0)
 			break;

@@ -6,6 +6,7 @@
  * surprise removal, namespace attribute change).
  */
 #include <errno.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -806,6 +807,67 @@ Test(nvme_ctrl, bogus_cid_refused)
 Test(nvme_ctrl, sq_head_beyond_tail_refused)
 {
 	bad_cqe_case(1);
+}
+
+/* A callback that submits and rings the SQ doorbell, then waits until the controller has
+ * posted that command's CQE, so the same poll reaps it, with an SQ head beyond the tail the
+ * poll began with. */
+struct ring_in_cb {
+	struct updk_nvme_ns *ns;
+	struct updk_nvme_qpair *qp;
+	uint8_t *buf;
+	struct io_done first, second, third;
+};
+
+static bool cqe_posted(const struct updk_nvme_qpair *qp, uint32_t ahead)
+{
+	uint32_t idx = (uint32_t)qp->cq_head + ahead;
+	uint16_t phase = qp->phase;
+
+	if (idx >= qp->qsize) {
+		idx -= qp->qsize;
+		phase ^= 1;
+	}
+	return (qp->cq[idx].status & 1) == phase;
+}
+
+static void ring_in_cb_done(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	struct ring_in_cb *r = arg;
+
+	io_done_cb(&r->first, cpl);
+	cr_assert_eq(updk_nvme_ns_read(r->ns, r->qp, r->buf, 2, 1, io_done_cb, &r->third, 0), 0);
+	updk_nvme_qpair_flush(r->qp);
+	/* the poll is still on this CQE (its head is stored after the batch): the second CQE is
+	 * ahead by one, this command's by two */
+	POLL_UNTIL(cqe_posted(r->qp, 2), sched_yield());
+	cr_assert(cqe_posted(r->qp, 2), "the controller did not complete the third read");
+}
+
+Test(nvme_ctrl, doorbell_rung_in_a_callback_is_no_bogus_sq_head)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
+	struct ring_in_cb r = { .ns = updk_nvme_ns_get(c, 1) };
+	struct updk_nvme_stats st;
+
+	r.qp = alloc_qp(c, 7);
+	r.buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.buf, 0, 1, ring_in_cb_done, &r, 0), 0);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.buf, 1, 1, io_done_cb, &r.second, 0), 0);
+	updk_nvme_qpair_flush(r.qp);
+	POLL_UNTIL(cqe_posted(r.qp, 1), sched_yield());
+	cr_assert(cqe_posted(r.qp, 1), "the controller did not complete the first two reads");
+	/* one poll: the first CQE's callback submits the third read and waits for its CQE */
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 0), 3);
+	assert_ok(&r.first);
+	assert_ok(&r.second);
+	assert_ok(&r.third);
+	updk_nvme_qpair_get_stats(r.qp, &st);
+	cr_assert_eq(st.bogus_completions, 0, "a valid SQ head was refused");
+	cr_assert_eq(st.cmds_completed, 3);
+	updk_nvme_qpair_free(r.qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(r.buf);
 }
 
 Test(nvme_ctrl, namespace_attribute_change)
