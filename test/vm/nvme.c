@@ -59,25 +59,6 @@ static void kernel_devs(const char *bdf, uint32_t nsid, char *ctrl, char *ns, si
 	cr_assert_fail("the nvme driver brought up no namespace %u on %s in 20 s", nsid, bdf);
 }
 
-static char *run_capture(const char *cmd)
-{
-	FILE *p = popen(cmd, "r");
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-
-	cr_assert(p && buf, "popen %s", cmd);
-	while (n + 1 < cap) {
-		size_t got = fread(buf + n, 1, cap - 1 - n, p);
-
-		if (!got)
-			break;
-		n += got;
-	}
-	buf[n] = '\0';
-	cr_assert_eq(pclose(p), 0, "'%s' failed:\n%s", cmd, buf);
-	return buf;
-}
-
 /* A JSON number "key" : N (first occurrence), or fail. */
 static uint64_t jnum(const char *json, const char *key)
 {
@@ -158,11 +139,11 @@ Test(nvme_vm, identify_matches_kernel)
 	vm_bind(bdf, "nvme");
 	kernel_devs(bdf, 1, ctrl, ns, sizeof(ctrl));
 	snprintf(cmd, sizeof(cmd), "nvme id-ctrl %s -o json", ctrl);
-	ctrl_json = run_capture(cmd);
+	ctrl_json = vm_capture(cmd);
 	snprintf(cmd, sizeof(cmd), "nvme id-ns %s -n 1 -o json", ctrl);
-	ns_json = run_capture(cmd);
+	ns_json = vm_capture(cmd);
 	snprintf(cmd, sizeof(cmd), "nvme id-ns %s -n 2 -o json", ctrl);
-	ns2_json = run_capture(cmd);
+	ns2_json = vm_capture(cmd);
 
 	c = open_vfio(bdf);
 	id = updk_nvme_ctrlr_id(c);

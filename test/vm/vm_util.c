@@ -58,3 +58,33 @@ void vm_bind(const char *bdf, const char *want)
 	vm_driver_of(bdf, drv, sizeof(drv));
 	cr_assert_str_eq(drv, want, "%s is bound to '%s', not %s", bdf, drv, want);
 }
+
+char *vm_capture(const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+
+	cr_assert(p && buf, "cannot run '%s'", cmd);
+	while (n + 1 < cap) {
+		size_t got = fread(buf + n, 1, cap - 1 - n, p);
+
+		if (!got)
+			break;
+		n += got;
+	}
+	buf[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "'%s' failed:\n%s", cmd, buf);
+	return buf;
+}
+
+void vm_run_script(const char *script)
+{
+	char cmd[512];
+	char *out;
+
+	snprintf(cmd, sizeof(cmd), "%s 2>&1", script);
+	out = vm_capture(cmd);
+	fputs(out, stderr);
+	free(out);
+}

@@ -26,4 +26,13 @@ void vm_driver_of(const char *bdf, char *buf, size_t len);
  */
 void vm_bind(const char *bdf, const char *want);
 
+/*
+ * Run the shell command @cmd and return its standard output (at most 64 KiB, NUL-terminated;
+ * the caller frees it); the test fails, showing that output, when the command does not exit 0.
+ */
+char *vm_capture(const char *cmd);
+
+/* Run a test script (stderr joined to stdout) and show its output; fail unless it exits 0. */
+void vm_run_script(const char *script);
+
 #endif
