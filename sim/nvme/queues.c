@@ -75,10 +75,14 @@ static void cq_set_head(struct nvme_ctrl *c, void *q, uint32_t v)
 
 /*
  * One queue's doorbell pair: the MMIO register (§3.1.24-25) and, once Doorbell Buffer Config
- * has run, its shadow slot (§5.8). The host stores the shadow first and then, if EventIdx asks
- * for it, the same value in MMIO; reading the shadow before MMIO and applying MMIO first keeps
- * the value monotonic whichever of the two the host uses. Each value not seen before is counted
- * and handed to set().
+ * has run, its shadow slot (§5.8). The host stores a value in the shadow first and then, if
+ * EventIdx asks for it, the same value in MMIO. So MMIO is read first: the shadow read after
+ * it holds that value or a newer one, and applying MMIO before the shadow keeps the value
+ * monotonic. (Read the other way round, a shadow value read just before the host stored a
+ * newer one in both would be applied last and move the tail or head back: a CQ head gone back
+ * looks like a doorbell outside the posted entries.) A shadow the host no longer updates (MMIO
+ * alone) does not change and is not applied. Each value not seen before is counted and handed
+ * to set().
  */
 static void doorbell_pair(struct nvme_ctrl *c, uint16_t qid, bool cq, uint32_t *mmio_seen,
 			  uint32_t *shadow_seen, uint64_t *mmio_cnt, uint64_t *shadow_cnt,
@@ -86,9 +90,10 @@ static void doorbell_pair(struct nvme_ctrl *c, uint16_t qid, bool cq, uint32_t *
 {
 	uint32_t s = 0, m;
 
+	/* acquire: the shadow load below is not done before this one */
+	m = sim_reg32(c->sd, 0, doorbell_off(qid, cq));
 	if (c->dbbuf)
 		s = __atomic_load_n(&c->shadow[2u * qid + cq], __ATOMIC_ACQUIRE);
-	m = sim_reg32(c->sd, 0, doorbell_off(qid, cq));
 	if (m != *mmio_seen) {
 		*mmio_seen = m;
 		(*mmio_cnt)++;
