@@ -185,3 +185,11 @@ int sim_nvme_set_eventidx_mode(struct updk_pci_dev *dev, enum sim_nvme_ei_mode m
 	ctrl_unlock(c);
 	return 0;
 }
+
+int sim_nvme_pause(struct updk_pci_dev *dev, bool on)
+{
+	WITH_CTRL(dev, c);
+	c->paused = on;
+	ctrl_unlock(c);
+	return 0;
+}

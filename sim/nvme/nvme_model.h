@@ -269,6 +269,7 @@ struct nvme_ctrl {
 	uint32_t *eventidx;
 	enum sim_nvme_ei_mode ei_mode;
 	bool ei_dirty; /* a tail or head moved since EventIdx was last written */
+	bool paused; /* sim_nvme_pause(): no doorbell read, fetch or EventIdx write */
 
 	/* delayed and held completions */
 	struct nvme_pend *pend;

@@ -533,7 +533,7 @@ bool nvme_poll(struct sim_dev *sd)
 	if (!c || c->f.removed)
 		return false;
 	work = regs_poll(c);
-	if (!processing(c))
+	if (!processing(c) || c->paused)
 		return work;
 	for (unsigned i = 0; i < c->nactive; i++) {
 		struct nvme_sq *sq = &c->sq[c->active[i]];

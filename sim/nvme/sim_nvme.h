@@ -98,4 +98,12 @@ enum sim_nvme_ei_mode {
 };
 int sim_nvme_set_eventidx_mode(struct updk_pci_dev *dev, enum sim_nvme_ei_mode mode);
 
+/*
+ * Pause (@on) or resume the model's queue processing. Once the call returns the model reads
+ * no doorbell, fetches no command and writes no EventIdx until resumed, so a test can make a
+ * doorbell update and its EventIdx check against a controller that stands still, instead of
+ * racing its polling thread. Registers (CC, CSTS) still work.
+ */
+int sim_nvme_pause(struct updk_pci_dev *dev, bool on);
+
 #endif
