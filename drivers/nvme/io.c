@@ -43,7 +43,10 @@ static int range_error(struct updk_nvme_ns *ns, uint64_t lba, uint32_t nlb)
  * "active, usable, and on this qpair's controller". */
 static inline bool io_usable(const struct updk_nvme_ns *ns, const struct updk_nvme_qpair *qp)
 {
-	return (qp->ctrlr == ns->io_ctrlr) & !qp->dead & !qp->ctrlr->failed;
+	/* Acquire: an automatic reset recreates this qpair's rings on the admin thread and then
+	 * clears failed with release; no read of the rings below may be done before this one. */
+	return (qp->ctrlr == ns->io_ctrlr) & !qp->dead &
+	       !__atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE);
 }
 
 /* Write a whole SQE in place, in eight-byte stores; the data pointer is set by the caller. */
@@ -196,11 +199,13 @@ static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8
 	uint32_t nchild, need, i;
 	uint64_t total = 0;
 	struct nvme_req *parent = NULL;
-	uint16_t tail = qp->sq_tail;
+	uint16_t tail;
 	int rc;
 
 	if (!io_usable(ns, qp))
 		return io_refused(ns, qp);
+	/* only now: during a reset the admin thread may still be rewinding the rings */
+	tail = qp->sq_tail;
 	if (nlb == 0 || !cb || iovcnt <= 0 || !iov) {
 		log_err("%s: namespace %u: I/O needs blocks (got %u), buffers and a callback",
 			ns->ctrlr->name, ns->nsid, nlb);
@@ -368,12 +373,17 @@ static inline __attribute__((always_inline)) int io_rw(struct updk_nvme_ns *ns,
 	uint32_t len = nlb * ns->xfer_block;
 	/* a miss is UPDK_IOVA_INVALID, all ones: one test for "missed or not dword aligned" */
 	uint64_t iova = mem_iova_cached(buf, len);
-	uint32_t top = qp->free_top;
+	uint32_t top;
 
 	/* lba + nlb <= nsze without overflow: nsze - lba does not wrap once lba < nsze */
 	if (NVME_UNLIKELY(nlb - 1 >= ns->max_io_sectors || !io_usable(ns, qp) || !cb ||
-			  lba >= ns->nsze || nlb > ns->nsze - lba || (iova & 3) || top == 0 ||
+			  lba >= ns->nsze || nlb > ns->nsze - lba || (iova & 3) ||
 			  (iova & NVME_PAGE_MASK) + len > 2 * NVME_PAGE_SIZE))
+		return io_rw_slow(ns, qp, buf, lba, nlb, cb, arg, opc_flags);
+	/* Read the free stack only after io_usable(): while an automatic reset is under way the
+	 * admin thread rebuilds it, and a value read before failed cleared would be stale. */
+	top = qp->free_top;
+	if (NVME_UNLIKELY(top == 0))
 		return io_rw_slow(ns, qp, buf, lba, nlb, cb, arg, opc_flags);
 	qp->free_top = (uint16_t)--top;
 	io_post(ns, qp, qp->free_stack[top], iova, len, lba, nlb, cb, arg, opc_flags, false);
@@ -532,7 +542,7 @@ int updk_nvme_io_raw(struct updk_nvme_qpair *qp, const struct updk_nvme_cmd *cmd
 
 	if (!qp || !cmd || !cb || (len && !buf))
 		return -EINVAL;
-	if (qp->dead || qp->ctrlr->failed)
+	if (qp->dead || __atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE))
 		return -ENXIO;
 	if (len > qp->ctrlr->max_xfer) {
 		log_err("%s: raw I/O of %u bytes is above the transfer limit %u", qp->ctrlr->name,

@@ -377,7 +377,9 @@ static void timeout_unresolved(struct updk_nvme_qpair *qp, struct nvme_req *req,
 void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 {
 	struct updk_nvme_ctrlr *ctrlr = qp->ctrlr;
-	uint64_t limit = qp->qid ? ctrlr->io_timeout_tsc : ctrlr->admin_timeout_tsc;
+	/* atomic: the model tests change the I/O timeout while a qpair thread runs */
+	uint64_t limit = qp->qid ? __atomic_load_n(&ctrlr->io_timeout_tsc, __ATOMIC_RELAXED) :
+				   ctrlr->admin_timeout_tsc;
 	uint64_t now;
 
 	if (!limit || !nvme_qp_outstanding(qp))
