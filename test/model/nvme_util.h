@@ -14,6 +14,7 @@
 
 #include <updk/mem.h>
 #include <updk/nvme.h>
+#include <updk/tsc.h>
 
 #include "drivers/nvme/nvme_int.h"
 #include "sim/nvme/sim_nvme.h"
@@ -74,6 +75,39 @@ static inline struct updk_nvme_qpair *alloc_qp(struct updk_nvme_ctrlr *c, uint32
 
 	cr_assert_eq(updk_nvme_qpair_alloc(c, &o, &qp), 0);
 	return qp;
+}
+
+/*
+ * The driver's timeouts, changed while the controller runs. A test that needs a command to time
+ * out opens the controller with the default timeouts (10 s admin, 30 s I/O), shortens them only
+ * while its faulted commands are the ones outstanding, and puts the defaults back once the
+ * driver has acted (Abort sent, reset begun). Every command the model has to complete in time
+ * thus has seconds, not milliseconds: on a loaded machine the model's thread can go without a
+ * CPU for longer than a short timeout, and a spurious timeout would change what the test sees.
+ */
+#define NVME_TEST_ADMIN_TIMEOUT_MS 10000
+#define NVME_TEST_IO_TIMEOUT_MS 30000
+
+static inline void set_timeouts_ms(struct updk_nvme_ctrlr *c, uint32_t admin_ms, uint32_t io_ms)
+{
+	uint64_t per_ms = updk_tsc_hz() / 1000;
+
+	/* admin: read on this (the admin) thread only; I/O: read by the qpairs' threads too */
+	c->admin_timeout_tsc = admin_ms * per_ms;
+	__atomic_store_n(&c->io_timeout_tsc, io_ms * per_ms, __ATOMIC_RELAXED);
+}
+
+static inline void default_timeouts(struct updk_nvme_ctrlr *c)
+{
+	set_timeouts_ms(c, NVME_TEST_ADMIN_TIMEOUT_MS, NVME_TEST_IO_TIMEOUT_MS);
+}
+
+static inline uint64_t aborts_sent(const struct updk_nvme_ctrlr *c)
+{
+	struct updk_nvme_stats st;
+
+	updk_nvme_ctrlr_get_stats(c, &st);
+	return st.aborts_sent;
 }
 
 /* Poll @qp until @d completes (bounded). */
