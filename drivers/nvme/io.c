@@ -26,9 +26,15 @@ static int io_refused(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp)
 			ns->nsid);
 		return -EINVAL;
 	}
-	if (qp->dead || qp->ctrlr->failed)
+	/* Acquire, and failed before io_ctrlr: a reset re-reads the namespaces while failed is
+	 * set, so io_ctrlr read after failed cleared is the reset's final word. */
+	if (qp->dead || __atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE))
 		return -ENXIO;
-	return -ENODEV;
+	if (ns->io_ctrlr != qp->ctrlr)
+		return -ENODEV;
+	/* Usable again: an automatic reset ended between the caller's check and this one (the
+	 * namespace was being re-read). Not an error of the namespace: submit again. */
+	return -EAGAIN;
 }
 
 static int range_error(struct updk_nvme_ns *ns, uint64_t lba, uint32_t nlb)
@@ -43,10 +49,12 @@ static int range_error(struct updk_nvme_ns *ns, uint64_t lba, uint32_t nlb)
  * "active, usable, and on this qpair's controller". */
 static inline bool io_usable(const struct updk_nvme_ns *ns, const struct updk_nvme_qpair *qp)
 {
-	/* Acquire: an automatic reset recreates this qpair's rings on the admin thread and then
-	 * clears failed with release; no read of the rings below may be done before this one. */
-	return (qp->ctrlr == ns->io_ctrlr) & !qp->dead &
-	       !__atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE);
+	/* Acquire, and first: an automatic reset recreates this qpair's rings and re-reads the
+	 * namespaces (io_ctrlr) on the admin thread, then clears failed with release; nothing
+	 * read after this load can be older than that. */
+	bool failed = __atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE);
+
+	return !failed & (qp->ctrlr == ns->io_ctrlr) & !qp->dead;
 }
 
 /* Write a whole SQE in place, in eight-byte stores; the data pointer is set by the caller. */

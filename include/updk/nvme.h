@@ -679,8 +679,9 @@ uint16_t updk_nvme_qpair_id(const struct updk_nvme_qpair *qp);
  * negative errno with nothing queued: -EINVAL (LBA range beyond the namespace, zero blocks,
  * buffer not dword aligned while byte-aligned SGLs are not in use, buffer layout PRPs cannot
  * describe without SGL), -EAGAIN (not
- * enough free slots: poll and retry), -EFAULT (buffer not DMA memory), -ENODEV (namespace
- * inactive), -ENXIO (controller failed), -ENOTSUP (the controller lacks the command, per ONCS).
+ * enough free slots, or an automatic reset ended during the call: poll and retry), -EFAULT
+ * (buffer not DMA memory), -ENODEV (namespace inactive), -ENXIO (controller failed or being
+ * reset), -ENOTSUP (the controller lacks the command, per ONCS).
  * @nlb is the number of logical blocks (1-based, unlike the command's 0's based field).
  */
 
