@@ -463,7 +463,8 @@ static void *reset_worker_main(void *arg)
 		if (w->ok == 20 && !w->armed)
 			continue; /* the main thread arms the faults for the next read */
 		rc = updk_nvme_ns_read(w->ns, w->qp, b, 0, 8, io_done_cb, &d, 0);
-		if (rc == -ENXIO) {
+		/* -EAGAIN: the reset ended during the call (the driver's word for "submit again") */
+		if (rc == -ENXIO || rc == -EAGAIN) {
 			w->enxio_polls += updk_nvme_qpair_process_completions(w->qp, 0) == -ENXIO;
 			continue;
 		}
