@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* sim:nvme test hooks (sim_nvme.h): fault injection, namespace changes, counters. */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/pci/backend.h"
 
@@ -192,4 +194,30 @@ int sim_nvme_pause(struct updk_pci_dev *dev, bool on)
 	c->paused = on;
 	ctrl_unlock(c);
 	return 0;
+}
+
+int sim_nvme_sync(struct updk_pci_dev *dev)
+{
+	struct timespec t0, t;
+	uint64_t start;
+
+	{
+		WITH_CTRL(dev, c);
+		start = c->passes;
+		ctrl_unlock(c);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		WITH_CTRL(dev, c);
+		/* a pass runs under the lock: one counted after start began after it */
+		bool done = c->passes != start;
+
+		ctrl_unlock(c);
+		if (done)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 10)
+			return -ETIMEDOUT;
+		sched_yield();
+	}
 }

@@ -270,6 +270,7 @@ struct nvme_ctrl {
 	enum sim_nvme_ei_mode ei_mode;
 	bool ei_dirty; /* a tail or head moved since EventIdx was last written */
 	bool paused; /* sim_nvme_pause(): no doorbell read, fetch or EventIdx write */
+	uint64_t passes; /* poll() passes over the doorbells, for sim_nvme_sync() */
 
 	/* delayed and held completions */
 	struct nvme_pend *pend;

@@ -535,6 +535,7 @@ bool nvme_poll(struct sim_dev *sd)
 	work = regs_poll(c);
 	if (!processing(c) || c->paused)
 		return work;
+	c->passes++;
 	for (unsigned i = 0; i < c->nactive; i++) {
 		struct nvme_sq *sq = &c->sq[c->active[i]];
 

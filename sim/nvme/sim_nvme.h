@@ -106,4 +106,11 @@ int sim_nvme_set_eventidx_mode(struct updk_pci_dev *dev, enum sim_nvme_ei_mode m
  */
 int sim_nvme_pause(struct updk_pci_dev *dev, bool on);
 
+/*
+ * Wait until the model has made a pass over the doorbells that began after this call, so every
+ * doorbell value written before it is counted in sim_nvme_stats(). -ETIMEDOUT after 10 s (the
+ * controller is not processing, or paused).
+ */
+int sim_nvme_sync(struct updk_pci_dev *dev);
+
 #endif
