@@ -373,6 +373,15 @@ bool updk_nvme_ctrlr_is_failed(const struct updk_nvme_ctrlr *c)
 	return __atomic_load_n(&c->failed, __ATOMIC_RELAXED);
 }
 
+bool updk_nvme_ctrlr_is_resetting(const struct updk_nvme_ctrlr *c)
+{
+	/* Waiting for the qpairs' owners, or asked for by one of them and not begun yet. A
+	 * request on a controller already failed (fatal status, say) begins nothing: the admin
+	 * poller does not reset a failed controller by itself (reset.c). */
+	return c->reset_waiting || (__atomic_load_n(&c->reset_request, __ATOMIC_ACQUIRE) &&
+				    !__atomic_load_n(&c->failed, __ATOMIC_ACQUIRE));
+}
+
 const char *updk_nvme_ctrlr_name(const struct updk_nvme_ctrlr *c)
 {
 	return c->name;

@@ -525,6 +525,15 @@ int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *ctrlr);
  */
 bool updk_nvme_ctrlr_is_failed(const struct updk_nvme_ctrlr *ctrlr);
 
+/**
+ * True while an automatic reset is under way: from the moment a timeout asked for it until
+ * updk_nvme_admin_process_completions() has brought the controller back (or found it cannot).
+ * Meanwhile updk_nvme_ctrlr_is_failed() may be true and the qpairs return -ENXIO, but the
+ * controller is coming back: keep polling. Failed and not resetting means failed for good.
+ * Call it from the admin thread, between calls to updk_nvme_admin_process_completions().
+ */
+bool updk_nvme_ctrlr_is_resetting(const struct updk_nvme_ctrlr *ctrlr);
+
 /** The device name the controller was opened with ("0000:01:00.0", "sim:nvme"). */
 const char *updk_nvme_ctrlr_name(const struct updk_nvme_ctrlr *ctrlr);
 
