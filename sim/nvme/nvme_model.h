@@ -213,6 +213,8 @@ struct nvme_faults {
 	uint32_t rand_delay_us; /* longest delay of a delayed completion */
 	uint64_t rand_rng; /* xorshift64 state of the decisions */
 	uint64_t once; /* for the command being run: 0, a delay in ticks, or UINT64_MAX: hold */
+	uint64_t drop_io; /* drop_io=N: I/O commands still to fetch before the one held; 0: off */
+	bool hang_abort; /* hang_abort=1, applied when the faults are reset at creation */
 };
 
 /* Kinds of random fault (fault_kinds=) */

@@ -283,7 +283,7 @@ void faults_update(struct nvme_ctrl *c)
 
 	f->any = f->drop_sqid != -2 || f->bogus_sqid != -2 || f->phase_sqid != -2 ||
 		 f->sqhd_sqid != -2 || f->hang_sqid != -2 || f->delay_ticks || f->jitter_ticks ||
-		 f->rand_ppb;
+		 f->rand_ppb || f->drop_io || f->once;
 }
 
 /* Post one CQE now; false if the CQ is gone or full (the caller reserved room: a bug). */
@@ -500,6 +500,15 @@ static unsigned sq_run(struct nvme_ctrl *c, struct nvme_sq *sq, unsigned budget)
 			admin_exec(c, sq, &cmd);
 		} else {
 			uint16_t st = c->f.rand_ppb ? faults_random(c, sq, &cmd) : 0;
+
+			if (__builtin_expect(c->f.drop_io, 0) && --c->f.drop_io == 0) {
+				/* drop_io=N: this one runs, its completion held until an Abort */
+				c->f.once = UINT64_MAX;
+				c->st.injected_drops++;
+				faults_update(c);
+				log_debug("%s: fault: I/O command CID %u of SQ %u: completion held",
+					  c->sd->name, cmd.cid, sq->qid);
+			}
 
 			if (st) {
 				c->st.io_cmds[cmd.opc]++;

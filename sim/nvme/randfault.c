@@ -147,14 +147,16 @@ int faults_parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 		   *bad_id = sim_opt(opts, "bad_identify");
 	const char *names[8];
 	unsigned bits[8], n;
-	uint64_t seed, delay_us, never_ready;
+	uint64_t seed, delay_us, never_ready, drop_io, hang_abort;
 	struct sim_dev *sd = c->sd;
 	int64_t ppb = 0;
 	int k;
 
 	if (opt_u64(sd, opts, "seed", 1, 0, UINT64_MAX, &seed) ||
 	    opt_u64(sd, opts, "fault_delay_us", 10000, 1, 10000000, &delay_us) ||
-	    opt_u64(sd, opts, "never_ready", 0, 0, 1, &never_ready))
+	    opt_u64(sd, opts, "never_ready", 0, 0, 1, &never_ready) ||
+	    opt_u64(sd, opts, "drop_io", 0, 0, UINT64_MAX, &drop_io) ||
+	    opt_u64(sd, opts, "hang_abort", 0, 0, 1, &hang_abort))
 		return -EINVAL;
 	if (rate) {
 		ppb = parse_rate(rate);
@@ -192,6 +194,8 @@ int faults_parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 		c->f.id_flags = (unsigned)k;
 	}
 	c->f.never_ready = never_ready != 0;
+	c->f.drop_io = drop_io;
+	c->f.hang_abort = hang_abort != 0;
 	c->f.rand_ppb = (uint32_t)ppb;
 	c->f.rand_delay_us = (uint32_t)delay_us;
 	c->f.rand_rng = seed_mix(seed ^ 0x6a09e667f3bcc909ull);

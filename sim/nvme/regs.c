@@ -251,9 +251,10 @@ static int opt_get(struct sim_dev *sd, const struct sim_opts *opts, const struct
 static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 {
 	static const char *const allowed[] = {
-		"ns",	  "size",	 "lba",		 "mdts",   "mqes",	  "qpairs",
-		"rdy_us", "jitter_us",	 "sgls",	 "faults", "fault_kinds", "fault_delay_us",
-		"seed",	  "never_ready", "bad_identify", "dbbuf",  NULL
+		"ns",	       "size",		 "lba",	       "mdts",	      "mqes",
+		"qpairs",      "rdy_us",	 "jitter_us",  "sgls",	      "faults",
+		"fault_kinds", "fault_delay_us", "seed",       "never_ready", "bad_identify",
+		"dbbuf",       "drop_io",	 "hang_abort", NULL
 	};
 	static const struct opt_range r_ns = { "ns", 1, 0, SIM_NVME_MAX_NS },
 				      r_size = { "size", 256ull << 20, 4096, 1ull << 40 },
@@ -368,6 +369,11 @@ static int nvme_create(struct sim_dev *sd, const struct sim_opts *opts)
 		return rc;
 	}
 	c->f.drop_sqid = c->f.bogus_sqid = c->f.phase_sqid = c->f.sqhd_sqid = c->f.hang_sqid = -2;
+	if (c->f.hang_abort) {
+		/* hang_abort=1: the first Abort, as sim_nvme_fault_hang(dev, 0, Abort) */
+		c->f.hang_sqid = 0;
+		c->f.hang_opc = 0x08;
+	}
 	c->tsc_hz = updk_tsc_hz();
 	c->f.jitter_ticks = (uint64_t)c->jitter_us * c->tsc_hz / 1000000;
 	faults_update(c);
