@@ -82,8 +82,7 @@ static void supervise(struct perf_run *run)
 		uint64_t now;
 
 		nanosleep(&tick, NULL);
-		for (unsigned i = 0; i < run->nctrlrs; i++)
-			updk_nvme_admin_process_completions(run->ctrlrs[i].ctrlr);
+		perf_admin_poll(run);
 		now = updk_tsc();
 		if (now < next || __atomic_load_n(&run->stop, __ATOMIC_RELAXED))
 			continue;
@@ -130,7 +129,7 @@ static int report(struct perf_run *run, bool interrupted)
 	}
 	memset(&r, 0, sizeof(r));
 	perf_collect(run, rows, cores, &r.first_mismatch, &r.has_mismatch, &r.failed,
-		     &r.pass_complete);
+		     &r.pass_complete, &r.controller_resets);
 	/* Everything the device touched goes before the report: the run is over. */
 	perf_teardown(run);
 	r.args = run->args;
@@ -208,6 +207,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	supervise(&g_run);
 	perf_join(&g_run);
+	perf_settle_resets(&g_run);
 	status = report(&g_run, g_signals > 0);
 	perf_free(&g_run);
 	if (rc && !status)

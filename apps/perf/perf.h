@@ -198,6 +198,9 @@ struct perf_stats {
 	/* driver counters of the row's qpairs over the measured interval */
 	uint64_t cmds_submitted, cmds_completed, sq_db_mmio, cq_db_mmio, shadow_updates;
 	uint64_t queue_full, timeouts, resets;
+	/* over the whole run: I/Os completed without error after an automatic controller reset
+	 * of the row's controller had ended */
+	uint64_t ios_after_reset;
 };
 
 struct perf_row {
@@ -226,6 +229,7 @@ struct perf_report {
 	bool interrupted; /* stopped by SIGINT/SIGTERM */
 	bool failed; /* a controller failed during the run */
 	bool pass_complete; /* --one-pass: every slot of every namespace written and read back */
+	uint64_t controller_resets; /* automatic resets of all controllers during the run */
 	unsigned nrows;
 	const struct perf_row *rows;
 	unsigned ncores;

@@ -37,6 +37,7 @@ void perf_stats_add(struct perf_stats *a, const struct perf_stats *b)
 	a->queue_full += b->queue_full;
 	a->timeouts += b->timeouts;
 	a->resets += b->resets;
+	a->ios_after_reset += b->ios_after_reset;
 }
 
 /* Derived figures of one row. */
@@ -239,6 +240,11 @@ void perf_report_text(FILE *out, const struct perf_report *r)
 				s->queue_full, s->timeouts, s->resets);
 		fputc('\n', out);
 	}
+	if (r->controller_resets)
+		fprintf(out,
+			"Controller resets during the run: %" PRIu64 " (the I/Os each failed are "
+			"counted in errors; %" PRIu64 " I/Os completed after a reset)\n",
+			r->controller_resets, t.ios_after_reset);
 	if (r->failed)
 		fputs("A controller failed during the run: see the messages above.\n", out);
 
@@ -286,9 +292,9 @@ static void json_stats(FILE *out, const struct perf_report *r, const struct perf
 		", \"writes\": %" PRIu64 ", \"errors\": %" PRIu64
 		", \"verify_mismatches\": %" PRIu64 ", \"verified\": %" PRIu64
 		", \"write_errors\": %" PRIu64 ", \"read_errors\": %" PRIu64
-		", \"iops\": %.2f, \"mib_per_s\": %.3f, ",
+		", \"ios_after_reset\": %" PRIu64 ", \"iops\": %.2f, \"mib_per_s\": %.3f, ",
 		seconds, s->ios, s->reads, s->writes, s->errors, s->mismatches, s->verified,
-		s->write_errors, s->read_errors, f.iops, f.mib_s);
+		s->write_errors, s->read_errors, s->ios_after_reset, f.iops, f.mib_s);
 	fprintf(out, "\"latency_us\": {\"average\": %.3f, \"min\": %.3f, \"max\": %.3f}, ",
 		f.avg_us, f.min_us, f.max_us);
 	fprintf(out,
@@ -344,8 +350,11 @@ void perf_report_json(FILE *out, const struct perf_report *r)
 		a->doorbell_per_cmd ? "true" : "false", a->cpl_batch, r->seed);
 	for (unsigned i = 0; i < r->ncores; i++)
 		fprintf(out, "%s%u", i ? ", " : "", r->cores[i].core);
-	fprintf(out, "]},\n  \"tsc_hz\": %" PRIu64 ",\n  \"interrupted\": %s,\n  \"failed\": %s,\n",
-		r->tsc_hz, r->interrupted ? "true" : "false", r->failed ? "true" : "false");
+	fprintf(out,
+		"]},\n  \"tsc_hz\": %" PRIu64 ",\n  \"interrupted\": %s,\n  \"failed\": %s,\n"
+		"  \"controller_resets\": %" PRIu64 ",\n",
+		r->tsc_hz, r->interrupted ? "true" : "false", r->failed ? "true" : "false",
+		r->controller_resets);
 	if (a->one_pass)
 		fprintf(out, "  \"pass_complete\": %s,\n", r->pass_complete ? "true" : "false");
 

@@ -6,6 +6,12 @@
  * per namespace in flight, resubmitting from the completion callback, with no locks and no
  * system calls in its loop. The main thread only reads the pollers' counters (for the
  * progress line) and polls the admin queues.
+ *
+ * A controller the driver resets by itself (a timeout its Abort did not resolve) is ridden
+ * out, as an SPDK application would: the I/Os the reset fails come back with an error status
+ * and count as errors, the poller keeps polling the qpair (-ENXIO meanwhile) and parks the
+ * tasks whose submissions are refused, and resubmits them once the qpair works again. Only a
+ * controller the main thread finds failed for good (failed and not being reset) stops it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +33,11 @@
 #define STORE(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
 
 static void io_done(void *arg, const struct updk_nvme_cpl *cpl);
+
+static bool ctrlr_dead(const struct perf_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->ns->pc->dead, __ATOMIC_ACQUIRE) != 0;
+}
 
 /* ---------------------------------------------------------------------------------------------
  * The data path
@@ -93,7 +104,8 @@ static void task_issue(struct perf_task *t)
 	else
 		rc = updk_nvme_ns_write(ns->ns, t->qp, t->buf, t->lba, ns->nlb, io_done, t, 0);
 	if (__builtin_expect(rc != 0, 0)) {
-		if (rc == -EAGAIN) {
+		/* -ENXIO while the controller is being reset: the task waits for it to be back */
+		if (rc == -EAGAIN || (rc == -ENXIO && !ctrlr_dead(ctx))) {
 			ctx->pending[ctx->npending++] = t;
 		} else {
 			/* The task stays idle: the loop notices a failed controller itself. */
@@ -127,6 +139,8 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 	uint64_t lat = updk_tsc() - t->submit_tsc;
 	bool err = updk_nvme_cpl_is_error(cpl);
 
+	if (__builtin_expect(ctx->after_reset, 0) && !err)
+		s->ios_after_reset++;
 	if (w->measuring) {
 		STORE(s->ios, s->ios + 1);
 		STORE(s->lat_sum, s->lat_sum + lat);
@@ -223,20 +237,37 @@ static void retry_pending(struct perf_ctx *ctx)
 		task_issue(ctx->pending[i]);
 }
 
-/* One pass over every qpair of the poller. Returns completions, or -ENXIO. */
+/*
+ * One pass over every qpair of the poller. Returns completions, or -ENXIO once a controller
+ * has failed for good. A qpair being reset returns -ENXIO too: its row waits (its first such
+ * poll has failed its outstanding I/Os) and resubmits its parked tasks when it works again.
+ */
 static int poll_once(struct perf_worker *w, uint32_t batch)
 {
 	int got = 0;
 
 	for (unsigned i = 0; i < w->nctxs; i++) {
 		struct perf_ctx *ctx = w->ctxs[i];
+		bool down = false;
 
 		for (unsigned q = 0; q < ctx->nqps; q++) {
 			int rc = updk_nvme_qpair_process_completions(ctx->qps[q], batch);
 
-			if (__builtin_expect(rc < 0, 0))
-				return rc;
+			if (__builtin_expect(rc < 0, 0)) {
+				if (ctrlr_dead(ctx))
+					return rc;
+				down = true;
+				continue;
+			}
 			got += rc;
+		}
+		if (__builtin_expect(down, 0)) {
+			ctx->in_reset = true;
+			continue;
+		}
+		if (__builtin_expect(ctx->in_reset, 0)) {
+			ctx->in_reset = false;
+			ctx->after_reset = true;
 		}
 		if (__builtin_expect(ctx->npending != 0, 0) && !w->stopping)
 			retry_pending(ctx);
@@ -613,6 +644,12 @@ int perf_start(struct perf_run *run)
 		while (run->workers[i].started &&
 		       !__atomic_load_n(&run->workers[i].running, __ATOMIC_ACQUIRE))
 			sched_yield();
+	for (unsigned i = 0; i < run->nctrlrs; i++) {
+		struct updk_nvme_stats st;
+
+		updk_nvme_ctrlr_get_stats(run->ctrlrs[i].ctrlr, &st);
+		run->ctrlrs[i].resets_base = st.resets;
+	}
 	run->start_tsc = updk_tsc();
 	run->warmup_end = run->start_tsc + (uint64_t)a->warmup_s * run->tsc_hz;
 	run->end_tsc = run->warmup_end + (uint64_t)a->time_s * run->tsc_hz;
@@ -627,13 +664,55 @@ void perf_join(struct perf_run *run)
 			pthread_join(run->workers[i].thread, NULL);
 }
 
+/* Failed and no automatic reset under way: failed for good (the driver does not retry). */
+static void check_dead(struct perf_ctrlr *pc)
+{
+	if (updk_nvme_ctrlr_is_failed(pc->ctrlr) && !updk_nvme_ctrlr_is_resetting(pc->ctrlr))
+		__atomic_store_n(&pc->dead, 1, __ATOMIC_RELEASE);
+}
+
+void perf_admin_poll(struct perf_run *run)
+{
+	for (unsigned i = 0; i < run->nctrlrs; i++) {
+		updk_nvme_admin_process_completions(run->ctrlrs[i].ctrlr);
+		check_dead(&run->ctrlrs[i]);
+	}
+}
+
+void perf_settle_resets(struct perf_run *run)
+{
+	for (unsigned i = 0; i < run->nctrlrs; i++) {
+		struct perf_ctrlr *pc = &run->ctrlrs[i];
+
+		/* At most: the admin poller begins the reset, the qpairs' polls fail their
+		 * commands, the admin poller brings the controller back. */
+		for (int step = 0; step < 3 && !pc->dead && updk_nvme_ctrlr_is_resetting(pc->ctrlr);
+		     step++) {
+			updk_nvme_admin_process_completions(pc->ctrlr);
+			for (unsigned k = 0; k < run->nctxs; k++)
+				for (unsigned q = 0;
+				     run->ctxs[k].ns->pc == pc && q < run->ctxs[k].nqps; q++)
+					updk_nvme_qpair_process_completions(run->ctxs[k].qps[q], 0);
+			updk_nvme_admin_process_completions(pc->ctrlr);
+			check_dead(pc);
+		}
+	}
+}
+
 void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_result *cores,
 		  struct perf_mismatch *first, bool *has_mismatch, bool *failed,
-		  bool *pass_complete)
+		  bool *pass_complete, uint64_t *resets)
 {
 	*has_mismatch = false;
 	*failed = false;
 	*pass_complete = run->args->one_pass;
+	*resets = 0;
+	for (unsigned i = 0; i < run->nctrlrs; i++) {
+		struct updk_nvme_stats st;
+
+		updk_nvme_ctrlr_get_stats(run->ctrlrs[i].ctrlr, &st);
+		*resets += st.resets - run->ctrlrs[i].resets_base;
+	}
 	for (unsigned i = 0; i < run->nworkers; i++) {
 		struct perf_worker *w = &run->workers[i];
 		struct perf_core_result *c = &cores[i];

@@ -16,6 +16,10 @@ struct perf_ctrlr {
 	char addr[PERF_ADDR_MAX];
 	struct updk_nvme_ctrlr *ctrlr;
 	int numa;
+	/* Set (atomically) by the main thread when the controller has failed and no automatic
+	 * reset will bring it back: the pollers stop. Until then -ENXIO is a reset to ride out. */
+	int dead;
+	uint64_t resets_base; /* the controller's reset count when the run started */
 };
 
 struct perf_ns {
@@ -55,7 +59,9 @@ struct perf_ctx {
 	unsigned nqps;
 	struct perf_task *tasks;
 	unsigned ntasks;
-	struct perf_task **pending; /* tasks refused with -EAGAIN, retried next pass */
+	/* tasks refused with -EAGAIN, or with -ENXIO while the controller is being reset:
+	 * retried at the next pass whose polls succeed */
+	struct perf_task **pending;
 	unsigned npending;
 	uint64_t rng;
 	uint64_t seq_next; /* sequential workloads: next slot */
@@ -67,6 +73,8 @@ struct perf_ctx {
 	struct updk_nvme_stats *db_end; /* per qpair, when measuring stopped */
 	struct perf_mismatch first_mismatch;
 	int submit_err; /* first error a submission returned, other than -EAGAIN */
+	bool in_reset; /* the last pass found a qpair of the row being reset */
+	bool after_reset; /* a reset of the row's controller has ended (ios_after_reset) */
 };
 
 struct perf_worker {
@@ -109,6 +117,12 @@ int perf_setup(struct perf_run *run, const struct perf_args *args);
 int perf_start(struct perf_run *run);
 /** Wait for the pollers, then gather the report's rows. */
 void perf_join(struct perf_run *run);
+/** From the main thread while the pollers run: poll each controller's admin queue, and tell
+ * the pollers when a controller has failed for good (not when it is being reset). */
+void perf_admin_poll(struct perf_run *run);
+/** After perf_join(): finish an automatic reset the pollers left under way (their qpairs are
+ * the main thread's now), so the controllers are closed in a known state. */
+void perf_settle_resets(struct perf_run *run);
 /** Free qpairs, buffers and controllers (shutdown); safe on a half-set-up run. */
 void perf_teardown(struct perf_run *run);
 /** Free the host memory left (histograms included): after the report is printed. */
@@ -117,6 +131,6 @@ void perf_free(struct perf_run *run);
  * whether --one-pass wrote and read back every slot without an error. */
 void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_result *cores,
 		  struct perf_mismatch *first, bool *has_mismatch, bool *failed,
-		  bool *pass_complete);
+		  bool *pass_complete, uint64_t *resets);
 
 #endif

@@ -155,6 +155,45 @@ Test(perf_run, verify_counts_errors_apart)
 	perf_test_result_free(&r);
 }
 
+/*
+ * The driver resets the controller by itself in the middle of the run: the 500th I/O's
+ * completion is dropped and the Abort for it hangs, so twice the I/O timeout later the driver
+ * resets the controller. The run rides it out: the I/Os the reset failed are write or read-back
+ * errors (never mismatches), I/O goes on once the controller is back, and the run ends as one
+ * with I/O errors does, status 0, with the reset counted.
+ */
+Test(perf_run, survives_a_controller_reset)
+{
+	static const char *const args[] = {
+		"-t",	    "3",      "-q",	"8",
+		"--verify", "-w",     "randrw", "--io-timeout",
+		"500",	    "--json", "-r",	"sim:nvme?size=4M,drop_io=500,hang_abort=1",
+		NULL
+	};
+	struct perf_result r;
+	double errors, werr, rerr;
+
+	perf_test_run(args, 0, &r);
+	cr_assert_eq(r.status, 0, "a reset ridden out leaves the status 0: exit %d; stderr:\n%s",
+		     r.status, r.err);
+	cr_assert(strstr(r.out, "\"failed\": false"), "%s", r.out);
+	cr_assert(strstr(r.err, "resetting the controller"), "%s", r.err);
+	/* one dropped completion and one hung Abort: one reset (another would need the model's
+	 * thread to go a whole second without a CPU, and be one more Abort that never came) */
+	cr_assert_geq(perf_test_jnum(r.out, "\"interrupted\"", "controller_resets"), 1, "%s",
+		      r.out);
+	errors = perf_test_jnum(r.out, "\"total\": {", "errors");
+	werr = perf_test_jnum(r.out, "\"total\": {", "write_errors");
+	rerr = perf_test_jnum(r.out, "\"total\": {", "read_errors");
+	cr_assert_geq(errors, 1, "the dropped I/O came back failed:\n%s", r.out);
+	cr_assert_eq(errors, werr + rerr);
+	cr_assert_eq(perf_test_jnum(r.out, "\"total\": {", "verify_mismatches"), 0);
+	cr_assert_gt(perf_test_jnum(r.out, "\"total\": {", "ios_after_reset"), 0,
+		     "no I/O completed after the reset:\n%s", r.out);
+	cr_assert_gt(perf_test_jnum(r.out, "\"total\": {", "verified"), 0);
+	perf_test_result_free(&r);
+}
+
 Test(perf_run, sigint_gives_partial_results)
 {
 	static const char *const args[] = {
