@@ -201,7 +201,8 @@ Test(perf_report, json)
 	has(t, "\"device\": \"sim:nvme?\\\"q\\\"\\\\\"");
 	has(t, "\"seconds\": 2.000000, \"ios\": 250000, \"reads\": 120000, \"writes\": 130000, "
 	       "\"errors\": 3, \"verify_mismatches\": 4, \"verified\": 19000, \"write_errors\": 2, "
-	       "\"read_errors\": 1, \"iops\": 150000.00");
+	       "\"read_errors\": 1, \"ios_after_reset\": 0, \"iops\": 150000.00");
+	has(t, "\"failed\": false,\n  \"controller_resets\": 0,");
 	cr_assert(!strstr(t, "pass_complete"), "only with --one-pass");
 	has(t, "\"latency_us\": {\"average\": 12.000, \"min\": 1.000, \"max\": 90.000}");
 	has(t, "\"mmio_doorbell_writes_per_io\": 0.5000");
@@ -278,5 +279,32 @@ Test(perf_report, verify_counts_errors_apart)
 	has(t, "\"pass_complete\": true");
 	has(t, "\"errors\": 8, \"verify_mismatches\": 4, \"verified\": 20000, \"write_errors\": 7, "
 	       "\"read_errors\": 1");
+	free(t);
+}
+
+/* A controller reset ridden out: counted, and the I/Os that completed after it */
+Test(perf_report, controller_resets)
+{
+	struct perf_args a;
+	struct perf_row rows[2];
+	struct perf_core_result cores[2];
+	struct perf_report r;
+	char *t;
+
+	two_rows(&a, rows, cores, &r);
+	t = render(&r, false);
+	cr_assert(!strstr(t, "Controller resets"), "only when there was one:\n%s", t);
+	free(t);
+	r.controller_resets = 2;
+	rows[0].s.ios_after_reset = 900;
+	rows[1].s.ios_after_reset = 100;
+	t = render(&r, false);
+	has(t, "Controller resets during the run: 2 (the I/Os each failed are counted in errors; "
+	       "1000 I/Os completed after a reset)");
+	free(t);
+	t = render(&r, true);
+	has(t, "\"controller_resets\": 2,");
+	has(t, "\"ios_after_reset\": 900,");
+	has(t, "\"ios_after_reset\": 1000,");
 	free(t);
 }
