@@ -34,7 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			*p = (char)tolower((unsigned char)*p);
 		if (strcmp(buf, want) != 0)
 			abort();
-		if (updk_pci_addr_parse(buf, &b) != 0 || memcmp(&a, &b, sizeof(a)) != 0)
+		/* Field by field: the struct's padding is not the parser's to set. */
+		if (updk_pci_addr_parse(buf, &b) != 0 || a.domain != b.domain || a.bus != b.bus ||
+		    a.dev != b.dev || a.func != b.func)
 			abort();
 	}
 	free(s);
