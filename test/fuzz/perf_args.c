@@ -75,11 +75,11 @@ static void check_net(const struct net_args *a)
 {
 	if (a->help)
 		return;
-	if (a->mode > NET_FWD || a->nports < 1 || a->nports > NET_MAX_PORTS ||
-	    a->frame_size < 64 || a->frame_size > 1518 || a->burst < 1 ||
-	    a->burst > NET_BURST_MAX || a->time_s < 1 || a->prime > 4096 ||
-	    (a->ring_size && (a->ring_size < 64 || a->ring_size > 4096 ||
-			      (a->ring_size & (a->ring_size - 1)))) ||
+	if (a->mode > NET_FWD || a->nports < 1 || a->nports > NET_MAX_PORTS || a->frame_size < 64 ||
+	    a->frame_size > 1518 || a->burst < 1 || a->burst > NET_BURST_MAX || a->time_s < 1 ||
+	    a->prime > 4096 ||
+	    (a->ring_size &&
+	     (a->ring_size < 64 || a->ring_size > 4096 || (a->ring_size & (a->ring_size - 1)))) ||
 	    (a->mode == NET_FWD && a->ring_size && a->prime > a->ring_size))
 		abort();
 	check_cores(a->cores, a->ncores, a->cores_given);
