@@ -96,6 +96,12 @@ Test(perf_net, txonly_default_pair)
 	check_task_rate(r.out, 0);
 	check_task_rate(r.out, 1);
 	cr_assert_gt(total(r.out, "cycles_per_packet"), 0);
+	/* the rounds that moved packets are some of the rounds, and there were such rounds */
+	cr_assert_gt(total(r.out, "busy_cycles_per_packet"), 0, "%s", r.out);
+	cr_assert_leq(total(r.out, "busy_cycles_per_packet"), total(r.out, "cycles_per_packet"),
+		      "%s", r.out);
+	cr_assert_leq(perf_test_jnum(r.out, "\"pollers\": [", "busy_cycles"),
+		      perf_test_jnum(r.out, "\"pollers\": [", "cycles"), "%s", r.out);
 	perf_test_result_free(&r);
 }
 
