@@ -18,73 +18,60 @@ TestSuite(nvme_ctrl, .init = nvme_test_mem_setup, .timeout = 60);
 
 Test(nvme_ctrl, vectored_prp_and_sgl)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=4M,lba=512");
-	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
-	struct updk_nvme_qpair *qp = alloc_qp(c, 15);
-	uint8_t *a = updk_dma_zalloc(3 * 4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct rig r;
 	uint8_t *b = updk_dma_zalloc(3 * 4096, 4096, UPDK_NUMA_ANY, NULL);
-	uint8_t *r = updk_dma_zalloc(8 * 4096, 4096, UPDK_NUMA_ANY, NULL);
 	struct io_done d = { 0 };
 
-	fill(a, 3 * 4096, 11);
+	rig_open(&r, "sim:nvme?size=4M,lba=512", 15, 8 * 4096);
+	fill(r.wbuf, 3 * 4096, 11);
 	fill(b, 3 * 4096, 12);
 	/* PRP-describable: first ends on a page, second starts on one */
-	struct iovec prp_iov[2] = { { a + 2048, 2048 }, { b, 4096 + 512 } };
-	cr_assert_eq(updk_nvme_ns_writev(ns, qp, prp_iov, 2, 0, 13, io_done_cb, &d, 0), 0);
-	wait_done(qp, &d);
+	struct iovec prp_iov[2] = { { r.wbuf + 2048, 2048 }, { b, 4096 + 512 } };
+	cr_assert_eq(updk_nvme_ns_writev(r.ns, r.qp, prp_iov, 2, 0, 13, io_done_cb, &d, 0), 0);
+	wait_done(r.qp, &d);
 	assert_ok(&d);
 	memset(&d, 0, sizeof(d));
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, r, 0, 13, io_done_cb, &d, 0), 0);
-	wait_done(qp, &d);
-	cr_assert_eq(memcmp(r, a + 2048, 2048), 0);
-	cr_assert_eq(memcmp(r + 2048, b, 4096 + 512), 0);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, 0, 13, io_done_cb, &d, 0), 0);
+	wait_done(r.qp, &d);
+	cr_assert_eq(memcmp(r.rbuf, r.wbuf + 2048, 2048), 0);
+	cr_assert_eq(memcmp(r.rbuf + 2048, b, 4096 + 512), 0);
 
 	/* not PRP-describable (a hole mid page): needs SGL, which sim:nvme offers */
-	cr_assert(updk_nvme_ctrlr_sgl_supported(c));
-	struct iovec sgl_iov[3] = { { a, 512 }, { b + 1024, 1024 }, { a + 8192, 512 } };
+	cr_assert(updk_nvme_ctrlr_sgl_supported(r.c));
+	struct iovec sgl_iov[3] = { { r.wbuf, 512 }, { b + 1024, 1024 }, { r.wbuf + 8192, 512 } };
 	memset(&d, 0, sizeof(d));
-	cr_assert_eq(updk_nvme_ns_writev(ns, qp, sgl_iov, 3, 100, 4, io_done_cb, &d, 0), 0);
-	wait_done(qp, &d);
+	cr_assert_eq(updk_nvme_ns_writev(r.ns, r.qp, sgl_iov, 3, 100, 4, io_done_cb, &d, 0), 0);
+	wait_done(r.qp, &d);
 	assert_ok(&d);
 	memset(&d, 0, sizeof(d));
-	memset(r, 0, 4096);
-	struct iovec rd_iov[2] = { { r + 4, 1000 }, { r + 3000, 1048 } };
-	cr_assert_eq(updk_nvme_ns_readv(ns, qp, rd_iov, 2, 100, 4, io_done_cb, &d, 0), 0);
-	wait_done(qp, &d);
+	memset(r.rbuf, 0, 4096);
+	struct iovec rd_iov[2] = { { r.rbuf + 4, 1000 }, { r.rbuf + 3000, 1048 } };
+	cr_assert_eq(updk_nvme_ns_readv(r.ns, r.qp, rd_iov, 2, 100, 4, io_done_cb, &d, 0), 0);
+	wait_done(r.qp, &d);
 	assert_ok(&d);
-	cr_assert_eq(memcmp(r + 4, a, 512), 0);
-	cr_assert_eq(memcmp(r + 4 + 512, b + 1024, 488), 0);
-	cr_assert_eq(memcmp(r + 3000, b + 1024 + 488, 536), 0);
-	cr_assert_eq(memcmp(r + 3000 + 536, a + 8192, 512), 0);
+	cr_assert_eq(memcmp(r.rbuf + 4, r.wbuf, 512), 0);
+	cr_assert_eq(memcmp(r.rbuf + 4 + 512, b + 1024, 488), 0);
+	cr_assert_eq(memcmp(r.rbuf + 3000, b + 1024 + 488, 536), 0);
+	cr_assert_eq(memcmp(r.rbuf + 3000 + 536, r.wbuf + 8192, 512), 0);
 
 	/* lengths that do not add up to the blocks are refused */
-	cr_assert_eq(updk_nvme_ns_readv(ns, qp, rd_iov, 2, 100, 5, io_done_cb, &d, 0), -EINVAL);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(a);
+	cr_assert_eq(updk_nvme_ns_readv(r.ns, r.qp, rd_iov, 2, 100, 5, io_done_cb, &d, 0), -EINVAL);
+	rig_close(&r);
 	updk_dma_free(b);
-	updk_dma_free(r);
 }
 
 Test(nvme_ctrl, vectored_without_sgl_refused)
 {
 	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .no_sgl = true };
-	struct updk_nvme_ctrlr *c = NULL;
-	struct updk_nvme_qpair *qp;
-	struct updk_nvme_ns *ns;
-	uint8_t *a = updk_dma_zalloc(8192, 4096, UPDK_NUMA_ANY, NULL);
+	struct rig r;
 	struct io_done d = { 0 };
-	struct iovec iov[2] = { { a, 512 }, { a + 4096 + 512, 512 } };
 
-	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M", &o, &c), 0);
-	ns = updk_nvme_ns_get(c, 1);
-	qp = alloc_qp(c, 7);
-	cr_assert_not(updk_nvme_ctrlr_sgl_supported(c));
-	cr_assert_eq(updk_nvme_ns_writev(ns, qp, iov, 2, 0, 2, io_done_cb, &d, 0), -EINVAL);
-	cr_assert_eq(updk_nvme_qpair_outstanding(qp), 0);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(a);
+	rig_open_opts(&r, "sim:nvme?size=1M", &o, 7, 8192);
+	struct iovec iov[2] = { { r.wbuf, 512 }, { r.wbuf + 4096 + 512, 512 } };
+	cr_assert_not(updk_nvme_ctrlr_sgl_supported(r.c));
+	cr_assert_eq(updk_nvme_ns_writev(r.ns, r.qp, iov, 2, 0, 2, io_done_cb, &d, 0), -EINVAL);
+	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0);
+	rig_close(&r);
 }
 
 struct worker {
@@ -227,138 +214,121 @@ Test(nvme_ctrl, admin_commands)
 
 Test(nvme_ctrl, io_passthrough)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
-	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
-	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct rig r;
 	struct updk_nvme_cmd cmd = {
 		.opc = UPDK_NVME_OPC_WRITE, .nsid = 1, .cdw10 = 5, .cdw12 = 7
 	};
 	struct io_done d = { 0 };
 
-	fill(buf, 4096, 5);
-	cr_assert_eq(updk_nvme_io_raw(qp, &cmd, buf, 4096, io_done_cb, &d), 0);
-	wait_done(qp, &d);
+	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
+	fill(r.wbuf, 4096, 5);
+	cr_assert_eq(updk_nvme_io_raw(r.qp, &cmd, r.wbuf, 4096, io_done_cb, &d), 0);
+	wait_done(r.qp, &d);
 	assert_ok(&d);
-	memset(buf, 0, 4096);
+	memset(r.wbuf, 0, 4096);
 	cmd.opc = UPDK_NVME_OPC_READ;
 	memset(&d, 0, sizeof(d));
-	cr_assert_eq(updk_nvme_io_raw(qp, &cmd, buf, 4096, io_done_cb, &d), 0);
-	wait_done(qp, &d);
+	cr_assert_eq(updk_nvme_io_raw(r.qp, &cmd, r.wbuf, 4096, io_done_cb, &d), 0);
+	wait_done(r.qp, &d);
 	assert_ok(&d);
 	{
 		uint8_t *ref = malloc(4096);
 
 		fill(ref, 4096, 5);
-		cr_assert_eq(memcmp(ref, buf, 4096), 0);
+		cr_assert_eq(memcmp(ref, r.wbuf, 4096), 0);
 		free(ref);
 	}
 	/* LBA out of range reported by the device, named */
 	cmd.cdw10 = 4096;
 	memset(&d, 0, sizeof(d));
-	cr_assert_eq(updk_nvme_io_raw(qp, &cmd, buf, 4096, io_done_cb, &d), 0);
-	wait_done(qp, &d);
+	cr_assert_eq(updk_nvme_io_raw(r.qp, &cmd, r.wbuf, 4096, io_done_cb, &d), 0);
+	wait_done(r.qp, &d);
 	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_LBA_OUT_OF_RANGE);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
+	rig_close(&r);
 }
 
 Test(nvme_ctrl, reset_with_commands_in_flight)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
-	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
-	struct updk_nvme_qpair *qp = alloc_qp(c, 15);
-	uint8_t *buf = updk_dma_zalloc(8 * 4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct rig r;
 	struct io_done d[8] = { 0 };
 	struct updk_nvme_stats st;
 
+	rig_open(&r, "sim:nvme?size=1M,lba=512", 15, 8 * 4096);
 	/* completions held back long enough for the reset to find the commands in flight */
-	sim_nvme_fault_delay(c->dev, 2000000);
+	sim_nvme_fault_delay(r.c->dev, 2000000);
 	for (int i = 0; i < 8; i++)
-		cr_assert_eq(updk_nvme_ns_read(ns, qp, buf + i * 4096, (uint64_t)i * 8, 8,
+		cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf + i * 4096, (uint64_t)i * 8, 8,
 					       io_done_cb, &d[i], 0),
 			     0);
-	updk_nvme_qpair_flush(qp);
-	cr_assert_eq(updk_nvme_qpair_process_completions(qp, 0), 0);
-	cr_assert_eq(updk_nvme_ctrlr_reset(c), 0);
-	sim_nvme_fault_delay(c->dev, 0);
+	updk_nvme_qpair_flush(r.qp);
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 0), 0);
+	cr_assert_eq(updk_nvme_ctrlr_reset(r.c), 0);
+	sim_nvme_fault_delay(r.c->dev, 0);
 	for (int i = 0; i < 8; i++) {
 		cr_assert_eq(d[i].done, 1, "command %d completed by the reset", i);
 		cr_assert_eq(updk_nvme_cpl_sct(&d[i].cpl), UPDK_NVME_SCT_PATH);
 		cr_assert_eq(updk_nvme_cpl_sc(&d[i].cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
 	}
-	cr_assert_eq(updk_nvme_qpair_outstanding(qp), 0);
+	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0);
 	/* the qpair works again, and the controller still has its namespaces */
 	memset(d, 0, sizeof(d));
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 8, io_done_cb, &d[0], 0), 0);
-	wait_done(qp, &d[0]);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 8, io_done_cb, &d[0], 0), 0);
+	wait_done(r.qp, &d[0]);
 	assert_ok(&d[0]);
-	cr_assert_eq(updk_nvme_ctrlr_first_active_ns(c), 1);
-	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(updk_nvme_ctrlr_first_active_ns(r.c), 1);
+	updk_nvme_ctrlr_get_stats(r.c, &st);
 	cr_assert_eq(st.resets, 1);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
+	rig_close(&r);
 }
 
 Test(nvme_ctrl, fatal_status_then_reset)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
-	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
-	struct updk_nvme_qpair *qp = alloc_qp(c, 15);
-	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct rig r;
 	struct io_done d = { 0 };
 	int rc = 0;
 
-	sim_nvme_fault_fatal(c->dev);
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
-	POLL_UNTIL(rc != 0, rc = updk_nvme_admin_process_completions(c));
+	rig_open(&r, "sim:nvme?size=1M,lba=512", 15, 4096);
+	sim_nvme_fault_fatal(r.c->dev);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
+	POLL_UNTIL(rc != 0, rc = updk_nvme_admin_process_completions(r.c));
 	cr_assert_eq(rc, -ENXIO, "the admin poller sees CSTS.CFS");
-	cr_assert(updk_nvme_ctrlr_is_failed(c));
-	cr_assert_eq(updk_nvme_qpair_process_completions(qp, 0), -ENXIO);
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), -ENXIO);
-	cr_assert_eq(updk_nvme_ctrlr_reset(c), 0);
+	cr_assert(updk_nvme_ctrlr_is_failed(r.c));
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 0), -ENXIO);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), -ENXIO);
+	cr_assert_eq(updk_nvme_ctrlr_reset(r.c), 0);
 	cr_assert_eq(d.done, 1);
 	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
 	memset(&d, 0, sizeof(d));
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
-	wait_done(qp, &d);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
+	wait_done(r.qp, &d);
 	assert_ok(&d);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
+	rig_close(&r);
 }
 
 Test(nvme_ctrl, lost_completion_is_aborted)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
-	struct updk_nvme_qpair *qp;
-	struct updk_nvme_ns *ns;
-	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct rig r;
 	struct io_done d = { 0 };
 	struct updk_nvme_stats st;
 
-	ns = updk_nvme_ns_get(c, 1);
-	qp = alloc_qp(c, 7);
-	sim_nvme_fault_drop(c->dev, updk_nvme_qpair_id(qp));
+	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
+	sim_nvme_fault_drop(r.c->dev, updk_nvme_qpair_id(r.qp));
 	/* 50 ms for the dropped read only; once its Abort is out, the model has all the time it
 	 * needs to complete it (nvme_util.h) */
-	set_timeouts_ms(c, NVME_TEST_ADMIN_TIMEOUT_MS, 50);
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	set_timeouts_ms(r.c, NVME_TEST_ADMIN_TIMEOUT_MS, 50);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
 	POLL_UNTIL(d.done, {
-		cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0);
-		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
-		if (aborts_sent(c))
-			default_timeouts(c);
+		cr_assert_geq(updk_nvme_qpair_process_completions(r.qp, 0), 0);
+		cr_assert_geq(updk_nvme_admin_process_completions(r.c), 0);
+		if (aborts_sent(r.c))
+			default_timeouts(r.c);
 	});
 	cr_assert_eq(d.done, 1);
 	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORT_REQUESTED);
-	updk_nvme_ctrlr_get_stats(c, &st);
+	updk_nvme_ctrlr_get_stats(r.c, &st);
 	cr_assert_eq(st.timeouts, 1);
 	cr_assert_eq(st.aborts_sent, 1);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
+	rig_close(&r);
 }
 
 /*
@@ -368,33 +338,29 @@ Test(nvme_ctrl, lost_completion_is_aborted)
  */
 Test(nvme_ctrl, unresolved_timeout_resets_the_controller)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
-	struct updk_nvme_qpair *qp, *idle;
-	struct updk_nvme_ns *ns;
-	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
-	uint8_t *rd = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
-	struct io_done d = { 0 }, w = { 0 }, r = { 0 };
+	struct rig r;
+	struct updk_nvme_qpair *idle;
+	struct io_done d = { 0 }, w = { 0 }, rd = { 0 };
 	struct updk_nvme_stats st;
 	struct log_capture lc;
 	uint16_t qid;
 	char *log;
 
-	ns = updk_nvme_ns_get(c, 1);
-	qp = alloc_qp(c, 7);
-	idle = alloc_qp(c, 7);
-	qid = updk_nvme_qpair_id(qp);
-	sim_nvme_fault_drop(c->dev, qid);
-	sim_nvme_fault_hang(c->dev, 0, UPDK_NVME_OPC_ABORT);
+	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
+	idle = alloc_qp(r.c, 7);
+	qid = updk_nvme_qpair_id(r.qp);
+	sim_nvme_fault_drop(r.c->dev, qid);
+	sim_nvme_fault_hang(r.c->dev, 0, UPDK_NVME_OPC_ABORT);
 	log_capture_start(&lc);
 	/* 50 ms while only the faulted read and Abort are out; the bring-up's admin commands and
 	 * the I/O after the reset get the defaults (nvme_util.h) */
-	set_timeouts_ms(c, NVME_TEST_ADMIN_TIMEOUT_MS, 50);
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	set_timeouts_ms(r.c, NVME_TEST_ADMIN_TIMEOUT_MS, 50);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
 	POLL_UNTIL(d.done, {
-		if (updk_nvme_ctrlr_is_failed(c))
-			default_timeouts(c);
-		updk_nvme_qpair_process_completions(qp, 0);
-		updk_nvme_admin_process_completions(c);
+		if (updk_nvme_ctrlr_is_failed(r.c))
+			default_timeouts(r.c);
+		updk_nvme_qpair_process_completions(r.qp, 0);
+		updk_nvme_admin_process_completions(r.c);
 	});
 	cr_assert_eq(d.done, 1, "the read's callback ran once");
 	cr_assert_eq(updk_nvme_cpl_sct(&d.cpl), UPDK_NVME_SCT_PATH);
@@ -404,39 +370,36 @@ Test(nvme_ctrl, unresolved_timeout_resets_the_controller)
 
 	/* the idle qpair's thread has not polled yet: the reset waits for it */
 	for (int i = 0; i < 100; i++)
-		cr_assert_eq(updk_nvme_admin_process_completions(c), -ENXIO);
-	cr_assert(updk_nvme_ctrlr_is_failed(c));
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &r, 0), -ENXIO);
+		cr_assert_eq(updk_nvme_admin_process_completions(r.c), -ENXIO);
+	cr_assert(updk_nvme_ctrlr_is_failed(r.c));
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &rd, 0), -ENXIO);
 	cr_assert_eq(updk_nvme_qpair_process_completions(idle, 0), -ENXIO);
-	cr_assert_eq(updk_nvme_admin_process_completions(c), 0, "brought back");
+	cr_assert_eq(updk_nvme_admin_process_completions(r.c), 0, "brought back");
 	log = log_capture_stop(&lc);
-	cr_assert_not(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_not(updk_nvme_ctrlr_is_failed(r.c));
 	cr_assert_not_null(strstr(log, "timed out: aborting it"), "%s", log);
 	cr_assert_not_null(strstr(log, "still outstanding after its Abort: the "
 				       "controller will be reset"),
 			   "%s", log);
 	cr_assert_not_null(strstr(log, "resetting the controller"), "%s", log);
 	free(log);
-	updk_nvme_ctrlr_get_stats(c, &st);
+	updk_nvme_ctrlr_get_stats(r.c, &st);
 	cr_assert_eq(st.resets, 1);
 	cr_assert_eq(st.aborts_sent, 1);
 	cr_assert_eq(st.timeouts, 1);
-	cr_assert_eq(updk_nvme_qpair_id(qp), qid, "the qpair came back with its id");
+	cr_assert_eq(updk_nvme_qpair_id(r.qp), qid, "the qpair came back with its id");
 
 	/* new I/O on both qpairs works, data included */
-	fill(buf, 4096, 77);
-	cr_assert_eq(updk_nvme_ns_write(ns, qp, buf, 8, 8, io_done_cb, &w, 0), 0);
-	wait_done(qp, &w);
+	fill(r.wbuf, 4096, 77);
+	cr_assert_eq(updk_nvme_ns_write(r.ns, r.qp, r.wbuf, 8, 8, io_done_cb, &w, 0), 0);
+	wait_done(r.qp, &w);
 	assert_ok(&w);
-	cr_assert_eq(updk_nvme_ns_read(ns, idle, rd, 8, 8, io_done_cb, &r, 0), 0);
-	wait_done(idle, &r);
-	assert_ok(&r);
-	cr_assert_eq(memcmp(rd, buf, 4096), 0);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, idle, r.rbuf, 8, 8, io_done_cb, &rd, 0), 0);
+	wait_done(idle, &rd);
+	assert_ok(&rd);
+	cr_assert_eq(memcmp(r.rbuf, r.wbuf, 4096), 0);
 	updk_nvme_qpair_free(idle);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
-	updk_dma_free(rd);
+	rig_close(&r);
 }
 
 struct reset_worker {
@@ -527,38 +490,34 @@ Test(nvme_ctrl, automatic_reset_with_a_qpair_on_another_thread)
 /* An Abort that times out itself is not aborted in turn: the controller is reset. */
 Test(nvme_ctrl, hung_abort_resets_the_controller)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
-	struct updk_nvme_qpair *qp;
-	struct updk_nvme_ns *ns;
-	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
-	struct io_done d = { 0 }, r = { 0 };
+	struct rig r;
+	struct io_done d = { 0 }, rd = { 0 };
 	struct updk_nvme_stats st;
 	struct log_capture lc;
 	char *log;
 
-	ns = updk_nvme_ns_get(c, 1);
-	qp = alloc_qp(c, 7);
-	sim_nvme_fault_drop(c->dev, updk_nvme_qpair_id(qp));
-	sim_nvme_fault_hang(c->dev, 0, UPDK_NVME_OPC_ABORT);
+	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
+	sim_nvme_fault_drop(r.c->dev, updk_nvme_qpair_id(r.qp));
+	sim_nvme_fault_hang(r.c->dev, 0, UPDK_NVME_OPC_ABORT);
 	log_capture_start(&lc);
 	/* 100 ms admin, 50 ms I/O while only the faulted read is out. Once its Abort is sent the
 	 * I/O timeout goes back to the default, so the read cannot reach its second timeout
 	 * before the Abort its first: whatever the scheduler does, the Abort's own timeout is
 	 * what resets the controller. The bring-up after it runs with the defaults. */
-	set_timeouts_ms(c, 100, 50);
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
-	POLL_UNTIL(d.done && !updk_nvme_ctrlr_is_failed(c), {
-		if (updk_nvme_ctrlr_is_failed(c))
-			default_timeouts(c);
-		else if (aborts_sent(c))
-			set_timeouts_ms(c, 100, NVME_TEST_IO_TIMEOUT_MS);
-		updk_nvme_qpair_process_completions(qp, 0);
-		updk_nvme_admin_process_completions(c);
+	set_timeouts_ms(r.c, 100, 50);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
+	POLL_UNTIL(d.done && !updk_nvme_ctrlr_is_failed(r.c), {
+		if (updk_nvme_ctrlr_is_failed(r.c))
+			default_timeouts(r.c);
+		else if (aborts_sent(r.c))
+			set_timeouts_ms(r.c, 100, NVME_TEST_IO_TIMEOUT_MS);
+		updk_nvme_qpair_process_completions(r.qp, 0);
+		updk_nvme_admin_process_completions(r.c);
 	});
 	log = log_capture_stop(&lc);
 	cr_assert_eq(d.done, 1);
 	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
-	cr_assert_not(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_not(updk_nvme_ctrlr_is_failed(r.c));
 	/* the Abort (opcode 08h) on the admin queue timed out, not the read a second time */
 	cr_assert_not_null(strstr(log, "queue 0: command"), "%s", log);
 	cr_assert_not_null(strstr(log, "(opcode 0x08) timed out and is itself an Abort: the "
@@ -566,14 +525,12 @@ Test(nvme_ctrl, hung_abort_resets_the_controller)
 			   "%s", log);
 	cr_assert_null(strstr(log, "still outstanding after its Abort"), "%s", log);
 	free(log);
-	updk_nvme_ctrlr_get_stats(c, &st);
+	updk_nvme_ctrlr_get_stats(r.c, &st);
 	cr_assert_eq(st.resets, 1);
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &r, 0), 0);
-	wait_done(qp, &r);
-	assert_ok(&r);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &rd, 0), 0);
+	wait_done(r.qp, &rd);
+	assert_ok(&rd);
+	rig_close(&r);
 }
 
 /* The same faults with no_auto_reset: the command is reported as timed out, nothing is reset
@@ -581,33 +538,28 @@ Test(nvme_ctrl, hung_abort_resets_the_controller)
 Test(nvme_ctrl, unresolved_timeout_without_auto_reset)
 {
 	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .no_auto_reset = true };
-	struct updk_nvme_ctrlr *c = NULL;
-	struct updk_nvme_qpair *qp;
-	struct updk_nvme_ns *ns;
-	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
-	struct io_done d = { 0 }, r = { 0 };
+	struct rig r;
+	struct io_done d = { 0 }, rd = { 0 };
 	struct updk_nvme_stats st;
 	struct log_capture lc;
 	char *log;
 	int rc = 0;
 
-	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M,lba=512", &o, &c), 0);
-	ns = updk_nvme_ns_get(c, 1);
-	qp = alloc_qp(c, 7);
-	sim_nvme_fault_drop(c->dev, updk_nvme_qpair_id(qp));
-	sim_nvme_fault_hang(c->dev, 0, UPDK_NVME_OPC_ABORT);
+	rig_open_opts(&r, "sim:nvme?size=1M,lba=512", &o, 7, 4096);
+	sim_nvme_fault_drop(r.c->dev, updk_nvme_qpair_id(r.qp));
+	sim_nvme_fault_hang(r.c->dev, 0, UPDK_NVME_OPC_ABORT);
 	log_capture_start(&lc);
 	/* 50 ms for the faulted read alone; the defaults for the reset and the read after it */
-	set_timeouts_ms(c, NVME_TEST_ADMIN_TIMEOUT_MS, 50);
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	set_timeouts_ms(r.c, NVME_TEST_ADMIN_TIMEOUT_MS, 50);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
 	POLL_UNTIL(rc != 0, {
-		rc = updk_nvme_qpair_process_completions(qp, 0);
-		updk_nvme_admin_process_completions(c);
+		rc = updk_nvme_qpair_process_completions(r.qp, 0);
+		updk_nvme_admin_process_completions(r.c);
 	});
-	default_timeouts(c);
+	default_timeouts(r.c);
 	log = log_capture_stop(&lc);
 	cr_assert_eq(rc, -ENXIO, "the controller is marked failed");
-	cr_assert(updk_nvme_ctrlr_is_failed(c));
+	cr_assert(updk_nvme_ctrlr_is_failed(r.c));
 	cr_assert_not_null(strstr(log, "still outstanding after its Abort: controller marked "
 				       "failed (no automatic reset)"),
 			   "%s", log);
@@ -615,26 +567,24 @@ Test(nvme_ctrl, unresolved_timeout_without_auto_reset)
 	free(log);
 	/* the admin poller does not reset it, however often it runs */
 	for (int i = 0; i < 100; i++) {
-		cr_assert_eq(updk_nvme_admin_process_completions(c), -ENXIO);
-		cr_assert_eq(updk_nvme_qpair_process_completions(qp, 0), -ENXIO);
+		cr_assert_eq(updk_nvme_admin_process_completions(r.c), -ENXIO);
+		cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 0), -ENXIO);
 	}
 	cr_assert_eq(d.done, 0, "the command is still the device's: no callback yet");
-	updk_nvme_qpair_get_stats(qp, &st);
+	updk_nvme_qpair_get_stats(r.qp, &st);
 	cr_assert_eq(st.timeouts, 1, "reported as timed out");
-	updk_nvme_ctrlr_get_stats(c, &st);
+	updk_nvme_ctrlr_get_stats(r.c, &st);
 	cr_assert_eq(st.resets, 0);
 	cr_assert_eq(st.aborts_sent, 1);
 
 	/* the application's reset ends it */
-	cr_assert_eq(updk_nvme_ctrlr_reset(c), 0);
+	cr_assert_eq(updk_nvme_ctrlr_reset(r.c), 0);
 	cr_assert_eq(d.done, 1);
 	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &r, 0), 0);
-	wait_done(qp, &r);
-	assert_ok(&r);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &rd, 0), 0);
+	wait_done(r.qp, &rd);
+	assert_ok(&rd);
+	rig_close(&r);
 }
 
 /* Doorbell writes of the admin queue, as the driver counted them and as the device saw them. */
@@ -791,73 +741,64 @@ Test(nvme_ctrl, admin_queue_mmio_doorbells_without_dbbuf)
  * to the admin thread), none waits into the controller's failure. */
 Test(nvme_ctrl, lost_completions_each_aborted)
 {
-	/* every I/O command's completion is held until it is aborted */
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,faults=1,fault_kinds=drop");
-	struct updk_nvme_qpair *qp;
-	struct updk_nvme_ns *ns;
-	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct rig r;
 	struct io_done d[4] = { 0 };
 	struct updk_nvme_stats st;
 
-	ns = updk_nvme_ns_get(c, 1);
-	qp = alloc_qp(c, 7);
+	/* every I/O command's completion is held until it is aborted */
+	rig_open(&r, "sim:nvme?size=1M,faults=1,fault_kinds=drop", 7, 4096);
 	/* 40 ms until the four Aborts are out (one per timeout check, so the first read is 3
 	 * checks short of its second timeout then); after that the model has the default I/O
 	 * timeout to complete them, however late its thread runs (nvme_util.h) */
-	set_timeouts_ms(c, NVME_TEST_ADMIN_TIMEOUT_MS, 40);
+	set_timeouts_ms(r.c, NVME_TEST_ADMIN_TIMEOUT_MS, 40);
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, (uint64_t)i, 1, io_done_cb, &d[i], 0),
-			     0);
+		cr_assert_eq(
+			updk_nvme_ns_read(r.ns, r.qp, r.wbuf, (uint64_t)i, 1, io_done_cb, &d[i], 0),
+			0);
 	POLL_UNTIL(d[0].done + d[1].done + d[2].done + d[3].done == 4, {
-		cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0);
-		cr_assert_geq(updk_nvme_admin_process_completions(c), 0);
-		if (aborts_sent(c) == 4)
-			default_timeouts(c);
+		cr_assert_geq(updk_nvme_qpair_process_completions(r.qp, 0), 0);
+		cr_assert_geq(updk_nvme_admin_process_completions(r.c), 0);
+		if (aborts_sent(r.c) == 4)
+			default_timeouts(r.c);
 	});
 	for (int i = 0; i < 4; i++) {
 		cr_assert_eq(d[i].done, 1, "read %d completed", i);
 		cr_assert_eq(updk_nvme_cpl_sc(&d[i].cpl), UPDK_NVME_SC_ABORT_REQUESTED);
 	}
-	cr_assert_not(updk_nvme_ctrlr_is_failed(c));
-	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_not(updk_nvme_ctrlr_is_failed(r.c));
+	updk_nvme_ctrlr_get_stats(r.c, &st);
 	cr_assert_eq(st.timeouts, 4);
 	cr_assert_eq(st.aborts_sent, 4);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
+	rig_close(&r);
 }
 
 static void bad_cqe_case(int which)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
-	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
-	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
-	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct rig r;
 	struct io_done d[2] = { 0 };
 	struct updk_nvme_stats st;
 
+	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
 	if (which == 0)
-		sim_nvme_fault_bogus_cid(c->dev, updk_nvme_qpair_id(qp), 5);
+		sim_nvme_fault_bogus_cid(r.c->dev, updk_nvme_qpair_id(r.qp), 5);
 	else
-		sim_nvme_fault_sqhd_beyond_tail(c->dev, updk_nvme_qpair_id(qp));
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d[0], 0), 0);
-	POLL_UNTIL(qp->stats.bogus_completions, updk_nvme_qpair_process_completions(qp, 0));
-	POLL_UNTIL(which == 0 || d[0].done, updk_nvme_qpair_process_completions(qp, 0));
-	updk_nvme_qpair_get_stats(qp, &st);
+		sim_nvme_fault_sqhd_beyond_tail(r.c->dev, updk_nvme_qpair_id(r.qp));
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d[0], 0), 0);
+	POLL_UNTIL(r.qp->stats.bogus_completions, updk_nvme_qpair_process_completions(r.qp, 0));
+	POLL_UNTIL(which == 0 || d[0].done, updk_nvme_qpair_process_completions(r.qp, 0));
+	updk_nvme_qpair_get_stats(r.qp, &st);
 	cr_assert_eq(st.bogus_completions, 1);
 	if (which == 0)
 		cr_assert_eq(d[0].done, 0, "a CQE naming a CID not outstanding completes nothing");
 	else
 		cr_assert_eq(d[0].done, 1, "the command itself completes; its SQ head is ignored");
 	/* the qpair goes on working */
-	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d[1], 0), 0);
-	wait_done(qp, &d[1]);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d[1], 0), 0);
+	wait_done(r.qp, &d[1]);
 	assert_ok(&d[1]);
-	updk_nvme_qpair_free(qp);
+	rig_close(&r); /* the qpair first */
 	if (which == 0)
 		cr_assert_eq(d[0].done, 1, "completed by the qpair's release");
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
 }
 
 Test(nvme_ctrl, bogus_cid_refused)
@@ -907,12 +848,12 @@ static void ring_in_cb_done(void *arg, const struct updk_nvme_cpl *cpl)
 
 Test(nvme_ctrl, doorbell_rung_in_a_callback_is_no_bogus_sq_head)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
-	struct ring_in_cb r = { .ns = updk_nvme_ns_get(c, 1) };
+	struct rig t;
+	struct ring_in_cb r;
 	struct updk_nvme_stats st;
 
-	r.qp = alloc_qp(c, 7);
-	r.buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	rig_open(&t, "sim:nvme?size=1M,lba=512", 7, 4096);
+	r = (struct ring_in_cb){ .ns = t.ns, .qp = t.qp, .buf = t.wbuf };
 	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.buf, 0, 1, ring_in_cb_done, &r, 0), 0);
 	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.buf, 1, 1, io_done_cb, &r.second, 0), 0);
 	updk_nvme_qpair_flush(r.qp);
@@ -926,36 +867,32 @@ Test(nvme_ctrl, doorbell_rung_in_a_callback_is_no_bogus_sq_head)
 	updk_nvme_qpair_get_stats(r.qp, &st);
 	cr_assert_eq(st.bogus_completions, 0, "a valid SQ head was refused");
 	cr_assert_eq(st.cmds_completed, 3);
-	updk_nvme_qpair_free(r.qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(r.buf);
+	rig_close(&t);
 }
 
 Test(nvme_ctrl, namespace_attribute_change)
 {
-	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?ns=2,size=1M");
-	struct updk_nvme_ns *ns2 = updk_nvme_ns_get(c, 2);
-	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
-	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct rig r;
+	struct updk_nvme_ns *ns2;
 	struct io_done d = { 0 };
 
+	rig_open(&r, "sim:nvme?ns=2,size=1M", 7, 4096);
+	ns2 = updk_nvme_ns_get(r.c, 2);
 	cr_assert_not_null(ns2);
-	cr_assert_eq(sim_nvme_ns_set_active(c->dev, 2, false), 0);
+	cr_assert_eq(sim_nvme_ns_set_active(r.c->dev, 2, false), 0);
 	POLL_UNTIL(!updk_nvme_ns_is_active(ns2),
-		   cr_assert_geq(updk_nvme_admin_process_completions(c), 0));
+		   cr_assert_geq(updk_nvme_admin_process_completions(r.c), 0));
 	cr_assert_not(updk_nvme_ns_is_active(ns2), "the event re-read the namespaces");
-	cr_assert_null(updk_nvme_ns_get(c, 2));
-	cr_assert_eq(updk_nvme_ctrlr_next_active_ns(c, 1), 0);
-	cr_assert_eq(updk_nvme_ns_read(ns2, qp, buf, 0, 1, io_done_cb, &d, 0), -ENODEV);
+	cr_assert_null(updk_nvme_ns_get(r.c, 2));
+	cr_assert_eq(updk_nvme_ctrlr_next_active_ns(r.c, 1), 0);
+	cr_assert_eq(updk_nvme_ns_read(ns2, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), -ENODEV);
 	/* and back: AERs were re-armed */
-	cr_assert_eq(sim_nvme_ns_set_active(c->dev, 2, true), 0);
+	cr_assert_eq(sim_nvme_ns_set_active(r.c->dev, 2, true), 0);
 	POLL_UNTIL(updk_nvme_ns_is_active(ns2),
-		   cr_assert_geq(updk_nvme_admin_process_completions(c), 0));
+		   cr_assert_geq(updk_nvme_admin_process_completions(r.c), 0));
 	cr_assert(updk_nvme_ns_is_active(ns2));
-	cr_assert_eq(updk_nvme_ns_get(c, 2), ns2, "the same object, updated in place");
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
+	cr_assert_eq(updk_nvme_ns_get(r.c, 2), ns2, "the same object, updated in place");
+	rig_close(&r);
 }
 
 Test(nvme_ctrl, never_ready_after_reset)

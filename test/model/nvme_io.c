@@ -47,52 +47,6 @@ Test(nvme_io, bad_open_arguments)
 	cr_assert_lt(updk_nvme_ctrlr_open("sim:nvme?bogus=1", NULL, &c), 0);
 }
 
-struct rig {
-	struct updk_nvme_ctrlr *c;
-	struct updk_nvme_ns *ns;
-	struct updk_nvme_qpair *qp;
-	uint8_t *wbuf, *rbuf;
-	size_t len;
-};
-
-static void rig_open(struct rig *r, const char *addr, uint32_t depth, size_t len)
-{
-	r->c = open_ctrlr(addr);
-	r->ns = updk_nvme_ns_get(r->c, 1);
-	cr_assert_not_null(r->ns);
-	r->qp = alloc_qp(r->c, depth);
-	r->len = len;
-	r->wbuf = updk_dma_zalloc(len, 4096, UPDK_NUMA_ANY, NULL);
-	r->rbuf = updk_dma_zalloc(len, 4096, UPDK_NUMA_ANY, NULL);
-	cr_assert(r->wbuf && r->rbuf);
-}
-
-static void rig_close(struct rig *r)
-{
-	updk_nvme_qpair_free(r->qp);
-	updk_nvme_ctrlr_close(r->c);
-	updk_dma_free(r->wbuf);
-	updk_dma_free(r->rbuf);
-}
-
-static void write_sync(struct rig *r, const void *buf, uint64_t lba, uint32_t nlb, uint32_t flags)
-{
-	struct io_done d = { 0 };
-
-	cr_assert_eq(updk_nvme_ns_write(r->ns, r->qp, buf, lba, nlb, io_done_cb, &d, flags), 0);
-	wait_done(r->qp, &d);
-	assert_ok(&d);
-}
-
-static void read_sync(struct rig *r, void *buf, uint64_t lba, uint32_t nlb)
-{
-	struct io_done d = { 0 };
-
-	cr_assert_eq(updk_nvme_ns_read(r->ns, r->qp, buf, lba, nlb, io_done_cb, &d, 0), 0);
-	wait_done(r->qp, &d);
-	assert_ok(&d);
-}
-
 Test(nvme_io, write_read_compare_flush_zeroes_deallocate)
 {
 	struct rig r;
@@ -416,32 +370,25 @@ Test(nvme_io, shadow_doorbells_lockstep)
 Test(nvme_io, mmio_doorbells_without_shadow)
 {
 	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .no_shadow_doorbell = true };
-	struct updk_nvme_ctrlr *c = NULL;
-	struct updk_nvme_qpair *qp;
-	struct updk_nvme_ns *ns;
+	struct rig r;
 	struct updk_nvme_stats st;
-	void *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
 	struct io_done d[16] = { 0 };
 
-	cr_assert_eq(updk_nvme_ctrlr_open("sim:nvme?size=1M", &o, &c), 0);
-	cr_assert_not(updk_nvme_ctrlr_shadow_doorbell(c));
-	ns = updk_nvme_ns_get(c, 1);
-	qp = alloc_qp(c, 31);
+	rig_open_opts(&r, "sim:nvme?size=1M", &o, 31, 4096);
+	cr_assert_not(updk_nvme_ctrlr_shadow_doorbell(r.c));
 	/* a burst of 16 commands: one SQ doorbell for all of them */
 	for (int i = 0; i < 16; i++)
-		cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d[i], 0), 0);
-	updk_nvme_qpair_get_stats(qp, &st);
+		cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, 0, 1, io_done_cb, &d[i], 0), 0);
+	updk_nvme_qpair_get_stats(r.qp, &st);
 	cr_assert_eq(st.sq_doorbell_mmio, 0, "no doorbell before the flush");
-	updk_nvme_qpair_flush(qp);
-	updk_nvme_qpair_get_stats(qp, &st);
+	updk_nvme_qpair_flush(r.qp);
+	updk_nvme_qpair_get_stats(r.qp, &st);
 	cr_assert_eq(st.sq_doorbell_mmio, 1);
 	for (int i = 0; i < 16; i++)
-		wait_done(qp, &d[i]);
-	updk_nvme_qpair_get_stats(qp, &st);
+		wait_done(r.qp, &d[i]);
+	updk_nvme_qpair_get_stats(r.qp, &st);
 	cr_assert_eq(st.sq_doorbell_mmio, 1);
 	cr_assert_leq(st.cq_doorbell_mmio, 16, "at most one CQ doorbell per batch");
 	cr_assert_eq(st.shadow_doorbell_updates, 0);
-	updk_nvme_qpair_free(qp);
-	updk_nvme_ctrlr_close(c);
-	updk_dma_free(buf);
+	rig_close(&r);
 }

@@ -58,14 +58,21 @@ static inline void io_done_cb(void *arg, const struct updk_nvme_cpl *cpl)
 	d->cpl = *cpl;
 }
 
-static inline struct updk_nvme_ctrlr *open_ctrlr(const char *addr)
+/* Open @addr with @o (NULL: the defaults); the test fails if it does not open. */
+static inline struct updk_nvme_ctrlr *open_ctrlr_opts(const char *addr,
+						      const struct updk_nvme_ctrlr_opts *o)
 {
 	struct updk_nvme_ctrlr *c = NULL;
-	int rc = updk_nvme_ctrlr_open(addr, NULL, &c);
+	int rc = updk_nvme_ctrlr_open(addr, o, &c);
 
 	cr_assert_eq(rc, 0, "open %s: %d", addr, rc);
 	cr_assert_not_null(c);
 	return c;
+}
+
+static inline struct updk_nvme_ctrlr *open_ctrlr(const char *addr)
+{
+	return open_ctrlr_opts(addr, NULL);
 }
 
 static inline struct updk_nvme_qpair *alloc_qp(struct updk_nvme_ctrlr *c, uint32_t depth)
@@ -75,6 +82,45 @@ static inline struct updk_nvme_qpair *alloc_qp(struct updk_nvme_ctrlr *c, uint32
 
 	cr_assert_eq(updk_nvme_qpair_alloc(c, &o, &qp), 0);
 	return qp;
+}
+
+/*
+ * What most tests drive: a controller, its namespace 1, one qpair and two DMA buffers of @len
+ * bytes (a test with one buffer uses wbuf). rig_close() releases them in the order a driver
+ * user does: qpair, controller, then the memory.
+ */
+struct rig {
+	struct updk_nvme_ctrlr *c;
+	struct updk_nvme_ns *ns;
+	struct updk_nvme_qpair *qp;
+	uint8_t *wbuf, *rbuf;
+	size_t len;
+};
+
+static inline void rig_open_opts(struct rig *r, const char *addr,
+				 const struct updk_nvme_ctrlr_opts *o, uint32_t depth, size_t len)
+{
+	r->c = open_ctrlr_opts(addr, o);
+	r->ns = updk_nvme_ns_get(r->c, 1);
+	cr_assert_not_null(r->ns);
+	r->qp = alloc_qp(r->c, depth);
+	r->len = len;
+	r->wbuf = updk_dma_zalloc(len, 4096, UPDK_NUMA_ANY, NULL);
+	r->rbuf = updk_dma_zalloc(len, 4096, UPDK_NUMA_ANY, NULL);
+	cr_assert(r->wbuf && r->rbuf);
+}
+
+static inline void rig_open(struct rig *r, const char *addr, uint32_t depth, size_t len)
+{
+	rig_open_opts(r, addr, NULL, depth, len);
+}
+
+static inline void rig_close(struct rig *r)
+{
+	updk_nvme_qpair_free(r->qp);
+	updk_nvme_ctrlr_close(r->c);
+	updk_dma_free(r->wbuf);
+	updk_dma_free(r->rbuf);
 }
 
 /*
@@ -121,6 +167,25 @@ static inline void assert_ok(const struct io_done *d)
 {
 	cr_assert_not(updk_nvme_cpl_is_error(&d->cpl), "status %s",
 		      updk_nvme_status_str(updk_nvme_cpl_sct(&d->cpl), updk_nvme_cpl_sc(&d->cpl)));
+}
+
+static inline void write_sync(struct rig *r, const void *buf, uint64_t lba, uint32_t nlb,
+			      uint32_t flags)
+{
+	struct io_done d = { 0 };
+
+	cr_assert_eq(updk_nvme_ns_write(r->ns, r->qp, buf, lba, nlb, io_done_cb, &d, flags), 0);
+	wait_done(r->qp, &d);
+	assert_ok(&d);
+}
+
+static inline void read_sync(struct rig *r, void *buf, uint64_t lba, uint32_t nlb)
+{
+	struct io_done d = { 0 };
+
+	cr_assert_eq(updk_nvme_ns_read(r->ns, r->qp, buf, lba, nlb, io_done_cb, &d, 0), 0);
+	wait_done(r->qp, &d);
+	assert_ok(&d);
 }
 
 static inline void fill(void *buf, size_t len, uint32_t seed)
