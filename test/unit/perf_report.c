@@ -9,74 +9,80 @@
 
 static struct perf_hist h0, h1, th;
 
-/* Two rows on two cores; tsc_hz 1 GHz so a tick is a nanosecond. */
-static void two_rows(struct perf_args *a, struct perf_row *rows, struct perf_core_result *cores,
-		     struct perf_report *r)
+/* The report's inputs: two rows on two cores. */
+struct two_rows {
+	struct perf_args a;
+	struct perf_row rows[2];
+	struct perf_core_result cores[2];
+	struct perf_report r;
+};
+
+/* @name: @device's namespace @nsid on @core for @seconds, 100 I/Os of @lat ticks each in @h. */
+static void set_row(struct perf_row *row, const char *name, const char *device, uint32_t nsid,
+		    unsigned core, double seconds, struct perf_hist *h, uint64_t lat)
 {
-	memset(a, 0, sizeof(*a));
-	a->io_size = 4096;
-	a->workload = "randrw";
-	a->read_pct = 50;
-	a->queue_depth = 32;
-	a->time_s = 2;
-	a->qpairs_per_ns = 1;
-	memset(rows, 0, 2 * sizeof(*rows));
-	memset(&h0, 0, sizeof(h0));
-	memset(&h1, 0, sizeof(h1));
-	strcpy(rows[0].name, "SIM (sim:nvme) NSID 1 from core 0");
-	strcpy(rows[0].device, "sim:nvme");
-	rows[0].nsid = 1;
-	rows[0].core = 0;
-	rows[0].seconds = 2.0;
-	rows[0].s = (struct perf_stats){ .ios = 200000,
-					 .reads = 100000,
-					 .writes = 100000,
-					 .lat_sum = 200000ull * 10000,
-					 .lat_min = 2000,
-					 .lat_max = 50000,
-					 .sq_db_mmio = 50000,
-					 .cq_db_mmio = 50000,
-					 .cmds_completed = 200000 };
+	strcpy(row->name, name);
+	strcpy(row->device, device);
+	row->nsid = nsid;
+	row->core = core;
+	row->seconds = seconds;
+	memset(h, 0, sizeof(*h));
 	for (int i = 0; i < 100; i++)
-		perf_hist_add(&h0, 10000);
-	rows[0].hist = &h0;
-	strcpy(rows[1].name, "PCIE (0000:00:04.0) NSID 2 from core 1");
-	strcpy(rows[1].device, "0000:00:04.0");
-	rows[1].nsid = 2;
-	rows[1].core = 1;
-	rows[1].seconds = 1.0;
-	rows[1].s = (struct perf_stats){ .ios = 50000,
-					 .reads = 20000,
-					 .writes = 30000,
-					 .lat_sum = 50000ull * 20000,
-					 .lat_min = 1000,
-					 .lat_max = 90000,
-					 .errors = 3,
-					 .write_errors = 2,
-					 .read_errors = 1,
-					 .verified = 19000,
-					 .mismatches = 4 };
-	for (int i = 0; i < 100; i++)
-		perf_hist_add(&h1, 30000);
-	rows[1].hist = &h1;
-	rows[1].shadow_doorbell = true;
-	cores[0] = (struct perf_core_result){ .core = 0,
-					      .seconds = 2.0,
-					      .ios = 200000,
-					      .loop_cycles = 2000000000,
-					      .busy_cycles = 1000000000 };
-	cores[1] = (struct perf_core_result){
+		perf_hist_add(h, lat);
+	row->hist = h;
+}
+
+/* tsc_hz 1 GHz so a tick is a nanosecond. */
+static void two_rows_init(struct two_rows *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->a.io_size = 4096;
+	f->a.workload = "randrw";
+	f->a.read_pct = 50;
+	f->a.queue_depth = 32;
+	f->a.time_s = 2;
+	f->a.qpairs_per_ns = 1;
+	set_row(&f->rows[0], "SIM (sim:nvme) NSID 1 from core 0", "sim:nvme", 1, 0, 2.0, &h0,
+		10000);
+	f->rows[0].s = (struct perf_stats){ .ios = 200000,
+					    .reads = 100000,
+					    .writes = 100000,
+					    .lat_sum = 200000ull * 10000,
+					    .lat_min = 2000,
+					    .lat_max = 50000,
+					    .sq_db_mmio = 50000,
+					    .cq_db_mmio = 50000,
+					    .cmds_completed = 200000 };
+	set_row(&f->rows[1], "PCIE (0000:00:04.0) NSID 2 from core 1", "0000:00:04.0", 2, 1, 1.0,
+		&h1, 30000);
+	f->rows[1].s = (struct perf_stats){ .ios = 50000,
+					    .reads = 20000,
+					    .writes = 30000,
+					    .lat_sum = 50000ull * 20000,
+					    .lat_min = 1000,
+					    .lat_max = 90000,
+					    .errors = 3,
+					    .write_errors = 2,
+					    .read_errors = 1,
+					    .verified = 19000,
+					    .mismatches = 4 };
+	f->rows[1].shadow_doorbell = true;
+	f->cores[0] = (struct perf_core_result){ .core = 0,
+						 .seconds = 2.0,
+						 .ios = 200000,
+						 .loop_cycles = 2000000000,
+						 .busy_cycles = 1000000000 };
+	f->cores[1] = (struct perf_core_result){
 		.core = 1, .seconds = 1.0, .ios = 50000, .loop_cycles = 1000000000, .busy_cycles = 0
 	};
-	memset(r, 0, sizeof(*r));
-	r->args = a;
-	r->tsc_hz = 1000000000;
-	r->seed = 77;
-	r->nrows = 2;
-	r->rows = rows;
-	r->ncores = 2;
-	r->cores = cores;
-	r->total_hist = &th;
+	f->r.args = &f->a;
+	f->r.tsc_hz = 1000000000;
+	f->r.seed = 77;
+	f->r.nrows = 2;
+	f->r.rows = f->rows;
+	f->r.ncores = 2;
+	f->r.cores = f->cores;
+	f->r.total_hist = &th;
 }
 
 static char *render(const struct perf_report *r, bool json)
@@ -100,14 +106,11 @@ static void has(const char *text, const char *piece)
 
 Test(perf_report, table)
 {
-	struct perf_args a;
-	struct perf_row rows[2];
-	struct perf_core_result cores[2];
-	struct perf_report r;
+	struct two_rows f;
 	char *t;
 
-	two_rows(&a, rows, cores, &r);
-	t = render(&r, false);
+	two_rows_init(&f);
+	t = render(&f.r, false);
 	has(t, "Device Information");
 	has(t, "Latency(us)");
 	/* row 0: 100000 IOPS, 390.62 MiB/s, avg 10 us, min 2, max 50 */
@@ -136,15 +139,12 @@ Test(perf_report, table)
 
 Test(perf_report, percentiles_and_histogram)
 {
-	struct perf_args a;
-	struct perf_row rows[2];
-	struct perf_core_result cores[2];
-	struct perf_report r;
+	struct two_rows f;
 	char *t;
 
-	two_rows(&a, rows, cores, &r);
-	a.latency = 1;
-	t = render(&r, false);
+	two_rows_init(&f);
+	f.a.latency = 1;
+	t = render(&f.r, false);
 	has(t, "Summary latency data for SIM (sim:nvme) NSID 1 from core 0:");
 	has(t, "Summary latency data for all namespaces and cores:");
 	/* half the samples at 10 us, half at 30 us: p50 is in the 10 us bucket (≤ 1% wide) */
@@ -152,8 +152,8 @@ Test(perf_report, percentiles_and_histogram)
 	has(t, " 99.99000% :       30.");
 	cr_assert(!strstr(t, "Latency histogram"));
 	free(t);
-	a.latency = 2;
-	t = render(&r, false);
+	f.a.latency = 2;
+	t = render(&f.r, false);
 	has(t, "Latency histogram for all namespaces and cores:");
 	has(t, "Range in us     Cumulative    IO count");
 	has(t, ":   50.0000%  (      100)");
@@ -163,37 +163,31 @@ Test(perf_report, percentiles_and_histogram)
 
 Test(perf_report, percentile_never_above_max)
 {
-	struct perf_args a;
-	struct perf_row rows[2];
-	struct perf_core_result cores[2];
-	struct perf_report r;
+	struct two_rows f;
 	char *t;
 
-	two_rows(&a, rows, cores, &r);
-	a.latency = 1;
-	r.nrows = 1;
-	r.ncores = 1;
-	rows[0].s.lat_max = 9000; /* below the bucket bound of the 10000-tick samples */
-	t = render(&r, false);
+	two_rows_init(&f);
+	f.a.latency = 1;
+	f.r.nrows = 1;
+	f.r.ncores = 1;
+	f.rows[0].s.lat_max = 9000; /* below the bucket bound of the 10000-tick samples */
+	t = render(&f.r, false);
 	has(t, " 99.99000% :        9.000us");
 	free(t);
 }
 
 Test(perf_report, json)
 {
-	struct perf_args a;
-	struct perf_row rows[2];
-	struct perf_core_result cores[2];
-	struct perf_report r;
+	struct two_rows f;
 	char *t;
 
-	two_rows(&a, rows, cores, &r);
-	a.latency = 2;
-	r.interrupted = true;
-	r.has_mismatch = true;
-	r.first_mismatch.lba = 12;
-	strcpy(rows[0].device, "sim:nvme?\"q\"\\");
-	t = render(&r, true);
+	two_rows_init(&f);
+	f.a.latency = 2;
+	f.r.interrupted = true;
+	f.r.has_mismatch = true;
+	f.r.first_mismatch.lba = 12;
+	strcpy(f.rows[0].device, "sim:nvme?\"q\"\\");
+	t = render(&f.r, true);
 	has(t, "\"tool\": \"updk-perf\"");
 	has(t, "\"workload\": \"randrw\", \"read_percent\": 50");
 	has(t, "\"seed\": 77, \"cores\": [0, 1]");
@@ -252,29 +246,26 @@ Test(perf_report, stats_add)
 /* --verify: read-backs compared, mismatches and the I/Os that failed (not compared) apart */
 Test(perf_report, verify_counts_errors_apart)
 {
-	struct perf_args a;
-	struct perf_row rows[2];
-	struct perf_core_result cores[2];
-	struct perf_report r;
+	struct two_rows f;
 	char *t;
 
-	two_rows(&a, rows, cores, &r);
-	a.verify = true;
-	rows[0].s.verified = 1000;
-	rows[0].s.write_errors = 5;
-	rows[0].s.errors = 5;
-	t = render(&r, false);
+	two_rows_init(&f);
+	f.a.verify = true;
+	f.rows[0].s.verified = 1000;
+	f.rows[0].s.write_errors = 5;
+	f.rows[0].s.errors = 5;
+	t = render(&f.r, false);
 	has(t, "8 errors; seed 77");
 	has(t, "Verify: 20000 writes read back and compared, 4 mismatching blocks; not compared: 7 "
 	       "failed writes, 1 failed read-backs");
 	cr_assert(!strstr(t, "Verify pass"), "only with --one-pass");
 	free(t);
-	a.one_pass = true;
-	t = render(&r, false);
+	f.a.one_pass = true;
+	t = render(&f.r, false);
 	has(t, "Verify pass over every slot of each namespace: NOT complete");
 	free(t);
-	r.pass_complete = true;
-	t = render(&r, true);
+	f.r.pass_complete = true;
+	t = render(&f.r, true);
 	has(t, "\"one_pass\": true");
 	has(t, "\"pass_complete\": true");
 	has(t, "\"errors\": 8, \"verify_mismatches\": 4, \"verified\": 20000, \"write_errors\": 7, "
@@ -285,24 +276,21 @@ Test(perf_report, verify_counts_errors_apart)
 /* A controller reset ridden out: counted, and the I/Os that completed after it */
 Test(perf_report, controller_resets)
 {
-	struct perf_args a;
-	struct perf_row rows[2];
-	struct perf_core_result cores[2];
-	struct perf_report r;
+	struct two_rows f;
 	char *t;
 
-	two_rows(&a, rows, cores, &r);
-	t = render(&r, false);
+	two_rows_init(&f);
+	t = render(&f.r, false);
 	cr_assert(!strstr(t, "Controller resets"), "only when there was one:\n%s", t);
 	free(t);
-	r.controller_resets = 2;
-	rows[0].s.ios_after_reset = 900;
-	rows[1].s.ios_after_reset = 100;
-	t = render(&r, false);
+	f.r.controller_resets = 2;
+	f.rows[0].s.ios_after_reset = 900;
+	f.rows[1].s.ios_after_reset = 100;
+	t = render(&f.r, false);
 	has(t, "Controller resets during the run: 2 (the I/Os each failed are counted in errors; "
 	       "1000 I/Os completed after a reset)");
 	free(t);
-	t = render(&r, true);
+	t = render(&f.r, true);
 	has(t, "\"controller_resets\": 2,");
 	has(t, "\"ios_after_reset\": 900,");
 	has(t, "\"ios_after_reset\": 1000,");
