@@ -18,9 +18,7 @@
 
 #include "apps/perf/perf.h"
 
-static int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(char *err, const char *fmt, ...)
+int perf_fail(char *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -46,14 +44,14 @@ static int parse_u64_range(const char *s, uint64_t min, uint64_t max, uint64_t *
 	return 0;
 }
 
-static int flag_u32(const char *flag, const char *s, uint32_t min, uint32_t max, uint32_t *out,
-		    char *err)
+int perf_flag_u32(const char *flag, const char *s, uint32_t min, uint32_t max, uint32_t *out,
+		  char *err)
 {
 	uint64_t v;
 
 	if (parse_u64_range(s, min, max, &v))
-		return fail(err, "%s '%s': expected a whole number from %u to %u", flag, s, min,
-			    max);
+		return perf_fail(err, "%s '%s': expected a whole number from %u to %u", flag, s,
+				 min, max);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -117,25 +115,26 @@ static int parse_core_mask(const char *s, uint8_t *set, char *err)
 	if (!strncasecmp(p, "0x", 2))
 		p += 2;
 	if (!*p)
-		return fail(err, "-c '%s': empty core mask", s);
+		return perf_fail(err, "-c '%s': empty core mask", s);
 	end = p + strlen(p);
 	while (end > p) {
 		int c = tolower((unsigned char)*--end);
 		unsigned v;
 
 		if (!isxdigit(c))
-			return fail(err,
-				    "-c '%s': expected a hexadecimal core mask (0x3) or a core "
-				    "list (0,1 or [0-3])",
-				    s);
+			return perf_fail(
+				err,
+				"-c '%s': expected a hexadecimal core mask (0x3) or a core "
+				"list (0,1 or [0-3])",
+				s);
 		v = (unsigned)(isdigit(c) ? c - '0' : c - 'a' + 10);
 		for (unsigned i = 0; i < 4; i++, bit++) {
 			if (!(v & (1u << i)))
 				continue;
 			if (bit >= PERF_MAX_CORES)
-				return fail(err,
-					    "-c '%s': core %u is beyond the %u cores supported", s,
-					    bit, PERF_MAX_CORES);
+				return perf_fail(
+					err, "-c '%s': core %u is beyond the %u cores supported", s,
+					bit, PERF_MAX_CORES);
 			set[bit] = 1;
 		}
 	}
@@ -149,17 +148,17 @@ static int parse_core_list(const char *s, uint8_t *set, char *err)
 	size_t len = strlen(s);
 
 	if (len >= sizeof(buf))
-		return fail(err, "-c: core list too long");
+		return perf_fail(err, "-c: core list too long");
 	memcpy(buf, s, len + 1);
 	p = buf;
 	if (*p == '[') {
 		if (len < 2 || buf[len - 1] != ']')
-			return fail(err, "-c '%s': a bracketed list needs its closing ']'", s);
+			return perf_fail(err, "-c '%s': a bracketed list needs its closing ']'", s);
 		buf[len - 1] = '\0';
 		p++;
 	}
 	if (!*p)
-		return fail(err, "-c '%s': empty core list", s);
+		return perf_fail(err, "-c '%s': empty core list", s);
 	for (tok = p; tok; tok = next) {
 		char *dash;
 		uint64_t lo, hi;
@@ -172,15 +171,15 @@ static int parse_core_list(const char *s, uint8_t *set, char *err)
 			*dash = '\0';
 		if (parse_u64_range(tok, 0, PERF_MAX_CORES - 1, &lo) ||
 		    (dash && parse_u64_range(dash + 1, 0, PERF_MAX_CORES - 1, &hi)))
-			return fail(err,
-				    "-c '%s': expected cores 0..%u as a list (0,1), ranges "
-				    "([0-3]) or a mask (0x3)",
-				    s, PERF_MAX_CORES - 1);
+			return perf_fail(err,
+					 "-c '%s': expected cores 0..%u as a list (0,1), ranges "
+					 "([0-3]) or a mask (0x3)",
+					 s, PERF_MAX_CORES - 1);
 		if (!dash)
 			hi = lo;
 		if (hi < lo)
-			return fail(err, "-c '%s': range %llu-%llu runs backwards", s,
-				    (unsigned long long)lo, (unsigned long long)hi);
+			return perf_fail(err, "-c '%s': range %llu-%llu runs backwards", s,
+					 (unsigned long long)lo, (unsigned long long)hi);
 		for (uint64_t c = lo; c <= hi; c++)
 			set[c] = 1;
 	}
@@ -193,7 +192,7 @@ int perf_parse_cores(const char *s, uint16_t *cores, unsigned *n, char *err)
 	int rc;
 
 	if (!*s)
-		return fail(err, "-c: empty core mask or list");
+		return perf_fail(err, "-c: empty core mask or list");
 	if (strpbrk(s, ",-[]"))
 		rc = parse_core_list(s, set, err);
 	else
@@ -202,10 +201,10 @@ int perf_parse_cores(const char *s, uint16_t *cores, unsigned *n, char *err)
 		return rc;
 	cores_from_set(set, cores, n);
 	if (!*n)
-		return fail(err,
-			    "-c '%s' selects no core (a mask has bit N for core N: core 0 is "
-			    "0x1; a list of one core is written [0])",
-			    s);
+		return perf_fail(err,
+				 "-c '%s' selects no core (a mask has bit N for core N: core 0 is "
+				 "0x1; a list of one core is written [0])",
+				 s);
 	return 0;
 }
 
@@ -214,18 +213,18 @@ static int set_addr(struct perf_target *t, const char *addr, const char *whole, 
 	struct updk_pci_addr pa;
 
 	if (t->addr[0])
-		return fail(err, "-r '%s': more than one address", whole);
+		return perf_fail(err, "-r '%s': more than one address", whole);
 	if (!strncmp(addr, "sim:", 4)) {
 		if (strlen(addr) >= sizeof(t->addr))
-			return fail(err, "-r '%s': address too long", whole);
+			return perf_fail(err, "-r '%s': address too long", whole);
 		strcpy(t->addr, addr);
 		return 0;
 	}
 	if (updk_pci_addr_parse(addr, &pa))
-		return fail(err,
-			    "-r '%s': traddr '%s' is not a PCI address (0000:00:04.0 or "
-			    "00:04.0) nor a sim: address (sim:nvme)",
-			    whole, addr);
+		return perf_fail(err,
+				 "-r '%s': traddr '%s' is not a PCI address (0000:00:04.0 or "
+				 "00:04.0) nor a sim: address (sim:nvme)",
+				 whole, addr);
 	updk_pci_addr_fmt(&pa, t->addr);
 	return 0;
 }
@@ -240,7 +239,7 @@ int perf_parse_target(const char *s, struct perf_target *t, char *err)
 
 	memset(t, 0, sizeof(*t));
 	if (len >= sizeof(buf))
-		return fail(err, "-r: transport id too long");
+		return perf_fail(err, "-r: transport id too long");
 	memcpy(buf, s, len + 1);
 	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
 		char *sep, *val;
@@ -255,45 +254,46 @@ int perf_parse_target(const char *s, struct perf_target *t, char *err)
 		}
 		sep = strpbrk(tok, ":=");
 		if (!sep || sep == tok || !sep[1])
-			return fail(err,
-				    "-r '%s': '%s' is not key:value (keys: trtype, traddr, ns)", s,
-				    tok);
+			return perf_fail(
+				err, "-r '%s': '%s' is not key:value (keys: trtype, traddr, ns)", s,
+				tok);
 		*sep = '\0';
 		val = sep + 1;
 		if (!strcasecmp(tok, "trtype")) {
 			if (!strcasecmp(val, "sim"))
 				trtype_sim = true;
 			else if (strcasecmp(val, "pcie"))
-				return fail(err,
-					    "-r '%s': trtype '%s' is not supported: updk-perf "
-					    "drives PCIe (and sim) controllers",
-					    s, val);
+				return perf_fail(err,
+						 "-r '%s': trtype '%s' is not supported: updk-perf "
+						 "drives PCIe (and sim) controllers",
+						 s, val);
 		} else if (!strcasecmp(tok, "traddr")) {
 			rc = set_addr(t, val, s, err);
 			if (rc)
 				return rc;
 		} else if (!strcasecmp(tok, "ns") || !strcasecmp(tok, "nsid")) {
 			if (parse_u64_range(val, 1, UINT32_MAX - 1, &v))
-				return fail(err,
-					    "-r '%s': ns '%s': expected a namespace id from 1 "
-					    "to 4294967294",
-					    s, val);
+				return perf_fail(err,
+						 "-r '%s': ns '%s': expected a namespace id from 1 "
+						 "to 4294967294",
+						 s, val);
 			t->nsid = (uint32_t)v;
 		} else if (!strcasecmp(tok, "adrfam") || !strcasecmp(tok, "trsvcid") ||
 			   !strcasecmp(tok, "subnqn") || !strcasecmp(tok, "hostnqn")) {
-			return fail(err,
-				    "-r '%s': '%s' belongs to NVMe over Fabrics, which "
-				    "updk-perf does not drive (PCIe and sim only)",
-				    s, tok);
+			return perf_fail(err,
+					 "-r '%s': '%s' belongs to NVMe over Fabrics, which "
+					 "updk-perf does not drive (PCIe and sim only)",
+					 s, tok);
 		} else {
-			return fail(err, "-r '%s': unknown key '%s' (keys: trtype, traddr, ns)", s,
-				    tok);
+			return perf_fail(err,
+					 "-r '%s': unknown key '%s' (keys: trtype, traddr, ns)", s,
+					 tok);
 		}
 	}
 	if (!t->addr[0])
-		return fail(err, "-r '%s': no address (traddr:0000:00:04.0, or sim:nvme)", s);
+		return perf_fail(err, "-r '%s': no address (traddr:0000:00:04.0, or sim:nvme)", s);
 	if (trtype_sim && strncmp(t->addr, "sim:", 4))
-		return fail(err, "-r '%s': trtype sim needs a sim: address", s);
+		return perf_fail(err, "-r '%s': trtype sim needs a sim: address", s);
 	return 0;
 }
 
@@ -416,7 +416,8 @@ static int parse_workload(struct perf_args *a, const char *w, char *err)
 		a->read_pct = kinds[i].read_pct < 0 ? UINT32_MAX : (uint32_t)kinds[i].read_pct;
 		return 0;
 	}
-	return fail(err, "-w '%s': expected read, write, randread, randwrite, rw or randrw", w);
+	return perf_fail(err, "-w '%s': expected read, write, randread, randwrite, rw or randrw",
+			 w);
 }
 
 const char *perf_opt_name(char **argv, int idx, int opt, char *buf, size_t len)
@@ -448,40 +449,42 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 	while ((c = getopt_long(argc, argv, "+:q:o:w:M:t:a:c:P:r:Lh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
-			rc = flag_u32("-q", optarg, 1, 65536, &a->queue_depth, err);
+			rc = perf_flag_u32("-q", optarg, 1, 65536, &a->queue_depth, err);
 			break;
 		case 'o':
 			if (perf_parse_size(optarg, &size) || size < 512 || size > (128u << 20) ||
 			    size % 512)
-				return fail(err,
-					    "-o '%s': expected an I/O size in bytes, a multiple of "
-					    "512 from 512 to 128M (4096, 4k, 128K)",
-					    optarg);
+				return perf_fail(
+					err,
+					"-o '%s': expected an I/O size in bytes, a multiple of "
+					"512 from 512 to 128M (4096, 4k, 128K)",
+					optarg);
 			a->io_size = (uint32_t)size;
 			break;
 		case 'w':
 			rc = parse_workload(a, optarg, err);
 			break;
 		case 'M':
-			rc = flag_u32("-M", optarg, 0, 100, &mix, err);
+			rc = perf_flag_u32("-M", optarg, 0, 100, &mix, err);
 			a->read_pct_given = true;
 			break;
 		case 't':
-			rc = flag_u32("-t", optarg, 1, 31536000, &a->time_s, err);
+			rc = perf_flag_u32("-t", optarg, 1, 31536000, &a->time_s, err);
 			break;
 		case 'a':
-			rc = flag_u32("-a", optarg, 0, 31536000, &a->warmup_s, err);
+			rc = perf_flag_u32("-a", optarg, 0, 31536000, &a->warmup_s, err);
 			break;
 		case 'c':
 			rc = perf_parse_cores(optarg, a->cores, &a->ncores, err);
 			a->cores_given = true;
 			break;
 		case 'P':
-			rc = flag_u32("-P", optarg, 1, 256, &a->qpairs_per_ns, err);
+			rc = perf_flag_u32("-P", optarg, 1, 256, &a->qpairs_per_ns, err);
 			break;
 		case 'r':
 			if (a->ntargets == PERF_MAX_TARGETS)
-				return fail(err, "-r: at most %u transport ids", PERF_MAX_TARGETS);
+				return perf_fail(err, "-r: at most %u transport ids",
+						 PERF_MAX_TARGETS);
 			rc = perf_parse_target(optarg, &a->targets[a->ntargets], err);
 			if (!rc)
 				a->ntargets++;
@@ -503,18 +506,20 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 			a->doorbell_per_cmd = true;
 			break;
 		case OPT_CPL_BATCH:
-			rc = flag_u32("--cpl-batch", optarg, 0, 65536, &batch, err);
+			rc = perf_flag_u32("--cpl-batch", optarg, 0, 65536, &batch, err);
 			a->cpl_batch = batch;
 			break;
 		case OPT_SEED:
 			if (parse_u64_range(optarg, 0, UINT64_MAX, &a->seed))
-				return fail(err, "--seed '%s': expected a whole number", optarg);
+				return perf_fail(err, "--seed '%s': expected a whole number",
+						 optarg);
 			break;
 		case OPT_NO_PROGRESS:
 			a->progress = false;
 			break;
 		case OPT_IO_TIMEOUT:
-			rc = flag_u32("--io-timeout", optarg, 1, 3600000, &a->io_timeout_ms, err);
+			rc = perf_flag_u32("--io-timeout", optarg, 1, 3600000, &a->io_timeout_ms,
+					   err);
 			break;
 		case OPT_ONE_PASS:
 			a->one_pass = true;
@@ -523,30 +528,31 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 			a->help = true;
 			return 0;
 		case ':':
-			return fail(err, "%s needs a value (see --help)",
-				    perf_opt_name(argv, optind, optopt, name, sizeof(name)));
+			return perf_fail(err, "%s needs a value (see --help)",
+					 perf_opt_name(argv, optind, optopt, name, sizeof(name)));
 		default:
-			return fail(err, "unknown option '%s' (see --help)",
-				    perf_opt_name(argv, optind, optopt, name, sizeof(name)));
+			return perf_fail(err, "unknown option '%s' (see --help)",
+					 perf_opt_name(argv, optind, optopt, name, sizeof(name)));
 		}
 		if (rc)
 			return rc;
 	}
 	if (optind < argc)
-		return fail(err, "unexpected argument '%s': options only (see --help)",
-			    argv[optind]);
+		return perf_fail(err, "unexpected argument '%s': options only (see --help)",
+				 argv[optind]);
 	if (a->read_pct == UINT32_MAX)
 		a->read_pct = mix;
 	else if (a->read_pct_given && !a->verify && mix != a->read_pct)
-		return fail(err,
-			    "-M %u contradicts -w %s (which is %u%% reads): use -w rw or "
-			    "randrw for a mix",
-			    mix, a->workload, a->read_pct);
+		return perf_fail(err,
+				 "-M %u contradicts -w %s (which is %u%% reads): use -w rw or "
+				 "randrw for a mix",
+				 mix, a->workload, a->read_pct);
 	if (a->one_pass && (!a->verify || a->random || a->read_pct != 0))
-		return fail(err, "--one-pass needs --verify and -w write (a sequential pass of "
+		return perf_fail(err,
+				 "--one-pass needs --verify and -w write (a sequential pass of "
 				 "writes, each read back)");
 	if (a->qpairs_per_ns > a->queue_depth)
-		return fail(err, "-P %u is more than -q %u: each qpair needs at least one I/O",
-			    a->qpairs_per_ns, a->queue_depth);
+		return perf_fail(err, "-P %u is more than -q %u: each qpair needs at least one I/O",
+				 a->qpairs_per_ns, a->queue_depth);
 	return 0;
 }

@@ -4,29 +4,13 @@
  * (-r, -o, -t, -c, --json, --no-progress); flags that only mean something for NVMe are refused
  * by name. Nothing here touches a device.
  */
-#include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <updk/pci.h>
 
 #include "apps/perf/net.h"
-
-static int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, PERF_ERR_MAX, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 bool perf_net_wanted(int argc, char **argv)
 {
@@ -44,21 +28,6 @@ const char *perf_net_mode_name(enum net_mode m)
 	return m == NET_TXONLY ? "txonly" : m == NET_RXONLY ? "rxonly" : "fwd";
 }
 
-static int parse_u32(const char *flag, const char *s, uint32_t min, uint32_t max, uint32_t *out,
-		     char *err)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = isdigit((unsigned char)s[0]) ? strtoull(s, &end, 10) : 0;
-	if (!isdigit((unsigned char)s[0]) || errno || *end || v < min || v > max)
-		return fail(err, "%s '%s': expected a whole number from %u to %u", flag, s, min,
-			    max);
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int parse_mac(const char *s, uint8_t mac[6], char *err)
 {
 	unsigned v[6];
@@ -66,8 +35,9 @@ static int parse_mac(const char *s, uint8_t mac[6], char *err)
 
 	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
 		   &end) != 6)
-		return fail(err,
-			    "--dst-mac '%s': expected six hexadecimal bytes, 02:00:00:00:00:01", s);
+		return perf_fail(
+			err, "--dst-mac '%s': expected six hexadecimal bytes, 02:00:00:00:00:01",
+			s);
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
 	return 0;
@@ -78,18 +48,19 @@ static int add_port(struct net_args *a, const char *s, char *err)
 	struct updk_pci_addr pa;
 
 	if (a->nports == NET_MAX_PORTS)
-		return fail(err, "-r: at most %u ports", NET_MAX_PORTS);
+		return perf_fail(err, "-r: at most %u ports", NET_MAX_PORTS);
 	if (!strncmp(s, "sim:", 4)) {
 		if (strlen(s) >= PERF_ADDR_MAX)
-			return fail(err, "-r '%s': address too long", s);
+			return perf_fail(err, "-r '%s': address too long", s);
 		strcpy(a->ports[a->nports++], s);
 		return 0;
 	}
 	if (updk_pci_addr_parse(s, &pa))
-		return fail(err,
-			    "-r '%s': expected a PCI address (0000:01:00.0 or 01:00.0) or a sim: "
-			    "address (sim:ixgbe?name=a,peer=b)",
-			    s);
+		return perf_fail(
+			err,
+			"-r '%s': expected a PCI address (0000:01:00.0 or 01:00.0) or a sim: "
+			"address (sim:ixgbe?name=a,peer=b)",
+			s);
 	updk_pci_addr_fmt(&pa, a->ports[a->nports++]);
 	return 0;
 }
@@ -201,8 +172,8 @@ int perf_net_args_parse(int argc, char **argv, struct net_args *a, char *err)
 			else if (!strcmp(optarg, "fwd"))
 				a->mode = NET_FWD;
 			else
-				return fail(err, "--net '%s': expected txonly, rxonly or fwd",
-					    optarg);
+				return perf_fail(err, "--net '%s': expected txonly, rxonly or fwd",
+						 optarg);
 			mode_given = true;
 			break;
 		case 'r':
@@ -210,31 +181,32 @@ int perf_net_args_parse(int argc, char **argv, struct net_args *a, char *err)
 			break;
 		case 'o':
 			if (perf_parse_size(optarg, &size) || size < 64 || size > 1518)
-				return fail(err,
-					    "-o '%s': expected a frame size in bytes with the FCS, "
-					    "64 to 1518",
-					    optarg);
+				return perf_fail(
+					err,
+					"-o '%s': expected a frame size in bytes with the FCS, "
+					"64 to 1518",
+					optarg);
 			a->frame_size = (uint32_t)size;
 			break;
 		case 't':
-			rc = parse_u32("-t", optarg, 1, 31536000, &a->time_s, err);
+			rc = perf_flag_u32("-t", optarg, 1, 31536000, &a->time_s, err);
 			break;
 		case 'c':
 			rc = perf_parse_cores(optarg, a->cores, &a->ncores, err);
 			a->cores_given = true;
 			break;
 		case OPT_BURST:
-			rc = parse_u32("--burst", optarg, 1, NET_BURST_MAX, &a->burst, err);
+			rc = perf_flag_u32("--burst", optarg, 1, NET_BURST_MAX, &a->burst, err);
 			break;
 		case OPT_RING:
-			rc = parse_u32("--ring-size", optarg, 64, 4096, &a->ring_size, err);
+			rc = perf_flag_u32("--ring-size", optarg, 64, 4096, &a->ring_size, err);
 			if (!rc && (a->ring_size & (a->ring_size - 1)))
-				return fail(err,
-					    "--ring-size %u: expected a power of two, 64..4096",
-					    a->ring_size);
+				return perf_fail(
+					err, "--ring-size %u: expected a power of two, 64..4096",
+					a->ring_size);
 			break;
 		case OPT_PRIME:
-			rc = parse_u32("--prime", optarg, 0, 4096, &a->prime, err);
+			rc = perf_flag_u32("--prime", optarg, 0, 4096, &a->prime, err);
 			a->prime_given = true;
 			break;
 		case OPT_DST_MAC:
@@ -257,28 +229,29 @@ int perf_net_args_parse(int argc, char **argv, struct net_args *a, char *err)
 		case 'P':
 		case 'L':
 		case OPT_NVME_ONLY:
-			return fail(err,
-				    "%s is an NVMe option: --net runs take none (see --net --help)",
-				    perf_opt_name(argv, optind, c, name, sizeof(name)));
+			return perf_fail(
+				err,
+				"%s is an NVMe option: --net runs take none (see --net --help)",
+				perf_opt_name(argv, optind, c, name, sizeof(name)));
 		case ':':
-			return fail(err, "%s needs a value (see --net --help)",
-				    perf_opt_name(argv, optind, optopt, name, sizeof(name)));
+			return perf_fail(err, "%s needs a value (see --net --help)",
+					 perf_opt_name(argv, optind, optopt, name, sizeof(name)));
 		default:
-			return fail(err, "unknown option '%s' (see --net --help)",
-				    perf_opt_name(argv, optind, optopt, name, sizeof(name)));
+			return perf_fail(err, "unknown option '%s' (see --net --help)",
+					 perf_opt_name(argv, optind, optopt, name, sizeof(name)));
 		}
 		if (rc)
 			return rc;
 	}
 	if (optind < argc)
-		return fail(err, "unexpected argument '%s': options only (see --net --help)",
-			    argv[optind]);
+		return perf_fail(err, "unexpected argument '%s': options only (see --net --help)",
+				 argv[optind]);
 	if (!mode_given)
-		return fail(err, "--net needs a mode: txonly, rxonly or fwd");
+		return perf_fail(err, "--net needs a mode: txonly, rxonly or fwd");
 	if (a->prime_given && a->mode != NET_FWD)
-		return fail(err, "--prime is for --net fwd only");
+		return perf_fail(err, "--prime is for --net fwd only");
 	if (a->dst_mac_given && a->mode != NET_TXONLY && !(a->mode == NET_RXONLY && !a->nports))
-		return fail(err, "--dst-mac is for --net txonly only");
+		return perf_fail(err, "--dst-mac is for --net txonly only");
 	if (!a->nports) {
 		a->sim_pair = true;
 		strcpy(a->ports[0], NET_SIM_PORT0);
@@ -288,7 +261,7 @@ int perf_net_args_parse(int argc, char **argv, struct net_args *a, char *err)
 			a->prime = 256;
 	}
 	if (a->mode == NET_FWD && a->prime > 0 && a->ring_size && a->prime > a->ring_size)
-		return fail(err, "--prime %u is more than --ring-size %u holds", a->prime,
-			    a->ring_size);
+		return perf_fail(err, "--prime %u is more than --ring-size %u holds", a->prime,
+				 a->ring_size);
 	return 0;
 }

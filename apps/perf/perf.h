@@ -64,6 +64,13 @@ struct perf_args {
  */
 int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err);
 
+/* Write the message to @err (PERF_ERR_MAX bytes) and return -EINVAL: `return perf_fail(...)`. */
+int perf_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* @s as a whole decimal number from @min to @max in *@out, or perf_fail() naming @flag (-t). */
+int perf_flag_u32(const char *flag, const char *s, uint32_t min, uint32_t max, uint32_t *out,
+		  char *err);
+
 /* The option as the user wrote it ("--verify", "-q"), for messages about unknown flags and
  * missing values; @idx is getopt's optind after it returned @opt. */
 const char *perf_opt_name(char **argv, int idx, int opt, char *buf, size_t len);

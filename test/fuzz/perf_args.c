@@ -17,7 +17,6 @@
 
 #include "apps/perf/args.c"
 /* net_args.c has file-local names of its own that args.c uses too. */
-#define fail net_fail
 #define long_opts net_long_opts
 #define defaults net_defaults
 #define OPT_JSON NET_OPT_JSON
