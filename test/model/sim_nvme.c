@@ -194,6 +194,15 @@ static void ring(struct h *h, struct tq *q)
 	updk_mmio_write32(db(h, q->qid, false), q->tail);
 }
 
+/* Put @c in the ring and write the SQ tail doorbell; returns the CID. */
+static uint16_t submit(struct h *h, struct tq *q, struct sqe *c)
+{
+	uint16_t cid = put(h, q, c);
+
+	ring(h, q);
+	return cid;
+}
+
 /* Next completion of @q within @secs, or false. */
 static bool reap(struct h *h, struct tq *q, struct cqe *out, double secs)
 {
@@ -222,9 +231,8 @@ static uint16_t status(const struct cqe *e)
 static uint16_t cmd(struct h *h, struct tq *q, struct sqe c, uint32_t *dw0)
 {
 	struct cqe e;
-	uint16_t cid = put(h, q, &c);
+	uint16_t cid = submit(h, q, &c);
 
-	ring(h, q);
 	cr_assert(reap(h, q, &e, WAIT), "completion of CID %u on queue %u", cid, q->qid);
 	cr_assert_eq(e.dw3 & 0xffff, cid, "CQE CID");
 	cr_assert_eq(e.dw2 >> 16, q->qid, "CQE SQ id");
@@ -278,6 +286,13 @@ static void io_queue(struct h *h, uint16_t size)
 	tq_alloc(&h->io, 1, size, size);
 	cr_assert_eq(create_cq(h, 1, size, h->io.cq_iova, true), 0);
 	cr_assert_eq(create_sq(h, 1, size, h->io.sq_iova, 1), 0);
+}
+
+/* h_open(), then I/O queue pair 1 of @size entries. */
+static void h_open_io(struct h *h, const char *addr, uint16_t size)
+{
+	h_open(h, addr);
+	io_queue(h, size);
 }
 
 /* Read/Write/Compare of @nlb blocks at @slba with PRP1/PRP2 as given. */
@@ -534,8 +549,7 @@ Test(sim_nvme, write_then_read)
 	size_t len = 64 * 1024;
 	uint8_t *w = dma(len, NULL), *r = dma(len, NULL);
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 64);
+	h_open_io(&h, "sim:nvme", 64);
 	fill(w, len, 7);
 	cr_assert_eq(io(&h, 0x01, 1000, 128, w, len), 0);
 	cr_assert_eq(io(&h, 0x02, 1000, 128, r, len), 0);
@@ -565,8 +579,7 @@ Test(sim_nvme, lba_range_namespace_mdts_opcode)
 	uint8_t *b = dma(256 * 1024, NULL);
 	uint64_t nsze = (256u << 20) / 512;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	cr_assert_eq(io(&h, 0x02, nsze - 1, 1, b, 512), 0, "last block");
 	cr_assert_eq(io(&h, 0x02, nsze - 1, 2, b, 1024), SC_LBA_RANGE);
 	cr_assert_eq(io(&h, 0x01, nsze, 1, b, 512), SC_LBA_RANGE);
@@ -601,8 +614,7 @@ Test(sim_nvme, unmapped_iova_is_data_transfer_error)
 	uint64_t iu;
 	uint8_t *u = unmapped(4096, &iu);
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	fill(w, 8192, 1);
 	cr_assert_eq(io(&h, 0x01, 0, 16, w, 8192), 0);
 	/* Write whose second page is unmapped: fails whole, namespace unchanged. */
@@ -633,8 +645,7 @@ Test(sim_nvme, prp_lists)
 	uint64_t li, *list = dma(2 * 4096, &li), p1;
 	size_t np = 0;
 
-	h_open(&h, "sim:nvme?mdts=10,lba=4096,size=64M");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme?mdts=10,lba=4096,size=64M", 16);
 	fill(w, len + 4096, 9);
 
 	/* Buffer across pages with an offset: PRP1 + 5-entry list. */
@@ -694,8 +705,7 @@ Test(sim_nvme, sgl)
 	uint32_t *seg = dma(4096, &si);
 	struct sqe c;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	fill(w, 16384, 3);
 
 	/* One data block descriptor in the command: 4 KiB at an odd offset. */
@@ -745,8 +755,7 @@ Test(sim_nvme, write_zeroes_and_deallocate_read_zeroes)
 	uint32_t *ranges = dma(4096, &ri);
 	struct sqe c;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	fill(w, len, 5);
 	cr_assert_eq(io(&h, 0x01, 0, 256, w, len), 0);
 	cr_assert_eq(io(&h, 0x01, 256, 256, w, len), 0);
@@ -873,9 +882,8 @@ Test(sim_nvme, cq_full_holds_completions_and_ring_wraps)
 	}
 	/* Many commands through small rings: phases flip on both. */
 	for (int i = 0; i < 100; i++) {
-		uint16_t cid = put(&h, &h.io, &c);
+		uint16_t cid = submit(&h, &h.io, &c);
 
-		ring(&h, &h.io);
 		cr_assert(reap(&h, &h.io, &e, WAIT));
 		cr_assert_eq(e.dw3 & 0xffff, cid);
 		cr_assert_eq(e.dw2 & 0xffff, h.io.tail);
@@ -946,8 +954,7 @@ Test(sim_nvme, shadow_doorbells_and_eventidx)
 	double deadline;
 	uint8_t *d = dma(4096, NULL);
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	h.shadow = dma(4096, &si);
 	h.eventidx = dma(4096, &ei);
 	cr_assert_eq(cmd(&h, &h.aq, mk(0x7c, 0, si + 8, ei), NULL), SC_INVALID_FIELD, "unaligned");
@@ -1013,28 +1020,39 @@ static bool no_completion(struct tq *q, double secs)
 	return ((e->dw3 >> 16) & 1) != q->phase;
 }
 
+/*
+ * Abort (NVMe Base 2.0 §5.1: CDW10 the CID and SQ id) of @cid on I/O queue 1, which the
+ * controller holds: DW0 bit 0 clear says it was aborted, and the command completes with Command
+ * Abort Requested. Returns the Abort, to send again.
+ */
+static struct sqe abort_held(struct h *h, uint16_t cid)
+{
+	struct sqe ab = mk(0x08, 0, 0, 0);
+	struct cqe e;
+	uint32_t dw0;
+
+	ab.dw[10] = (uint32_t)cid << 16 | 1;
+	cr_assert_eq(cmd(h, &h->aq, ab, &dw0), 0);
+	cr_assert_eq(dw0 & 1, 0, "aborted");
+	cr_assert(reap(h, &h->io, &e, WAIT));
+	cr_assert_eq(e.dw3 & 0xffff, cid);
+	cr_assert_eq(status(&e), SC_ABORT_REQ);
+	return ab;
+}
+
 Test(sim_nvme, fault_dropped_completion_then_abort)
 {
 	struct h h;
 	uint8_t *b = dma(4096, NULL);
 	struct sqe c = rw(0x02, 1, 0, 1, updk_iova(b), 0), ab;
-	struct cqe e;
 	uint32_t dw0;
 	uint16_t cid;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	cr_assert_eq(sim_nvme_fault_drop(h.dev, 1), 0);
-	cid = put(&h, &h.io, &c);
-	ring(&h, &h.io);
+	cid = submit(&h, &h.io, &c);
 	cr_assert(no_completion(&h.io, 0.05), "the completion is held");
-	ab = mk(0x08, 0, 0, 0);
-	ab.dw[10] = (uint32_t)cid << 16 | 1;
-	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
-	cr_assert_eq(dw0 & 1, 0, "aborted");
-	cr_assert(reap(&h, &h.io, &e, WAIT));
-	cr_assert_eq(e.dw3 & 0xffff, cid);
-	cr_assert_eq(status(&e), SC_ABORT_REQ);
+	ab = abort_held(&h, cid);
 	/* Abort of a command that is not there: DW0 bit 0 says not aborted. */
 	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
 	cr_assert_eq(dw0 & 1, 1);
@@ -1053,32 +1071,22 @@ Test(sim_nvme, fault_hung_command_and_hung_abort)
 	uint32_t dw0;
 	uint16_t cid;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	/* a hung read is not executed: an Abort still finds it */
 	cr_assert_eq(sim_nvme_fault_hang(h.dev, 1, 0x02), 0);
-	cid = put(&h, &h.io, &c);
-	ring(&h, &h.io);
+	cid = submit(&h, &h.io, &c);
 	cr_assert(no_completion(&h.io, 0.05), "a hung command does not complete");
 	cr_assert_eq(sim_nvme_stats(h.dev, &st), 0);
 	cr_assert_eq(st.io_cmds[0x02], 0, "nor is it executed");
-	ab = mk(0x08, 0, 0, 0);
-	ab.dw[10] = (uint32_t)cid << 16 | 1;
-	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
-	cr_assert_eq(dw0 & 1, 0, "aborted");
-	cr_assert(reap(&h, &h.io, &e, WAIT));
-	cr_assert_eq(e.dw3 & 0xffff, cid);
-	cr_assert_eq(status(&e), SC_ABORT_REQ);
+	ab = abort_held(&h, cid);
 
 	/* a dropped completion and a hung Abort: neither ends */
 	cr_assert_eq(sim_nvme_fault_drop(h.dev, 1), 0);
 	cr_assert_eq(sim_nvme_fault_hang(h.dev, 0, 0x08), 0);
-	cid = put(&h, &h.io, &c);
-	ring(&h, &h.io);
+	cid = submit(&h, &h.io, &c);
 	cr_assert(no_completion(&h.io, 0.05), "the completion is held");
 	ab.dw[10] = (uint32_t)cid << 16 | 1;
-	put(&h, &h.aq, &ab);
-	ring(&h, &h.aq);
+	submit(&h, &h.aq, &ab);
 	cr_assert(no_completion(&h.aq, 0.05), "the Abort hangs");
 	cr_assert(no_completion(&h.io, 0.01), "and did not abort the command");
 	/* the next Abort acts again */
@@ -1099,23 +1107,19 @@ Test(sim_nvme, fault_bogus_cid_wrong_phase_sqhd)
 	struct cqe e;
 	uint16_t cid;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	cr_assert_eq(sim_nvme_fault_bogus_cid(h.dev, 1, 0xbeef), 0);
-	put(&h, &h.io, &c);
-	ring(&h, &h.io);
+	submit(&h, &h.io, &c);
 	cr_assert(reap(&h, &h.io, &e, WAIT));
 	cr_assert_eq(e.dw3 & 0xffff, 0xbeef);
 
 	cr_assert_eq(sim_nvme_fault_sqhd_beyond_tail(h.dev, -1), 0);
-	put(&h, &h.io, &c);
-	ring(&h, &h.io);
+	submit(&h, &h.io, &c);
 	cr_assert(reap(&h, &h.io, &e, WAIT));
 	cr_assert_eq(e.dw2 & 0xffff, (h.io.tail + 1) % 16u, "SQ head one beyond the tail");
 
 	cr_assert_eq(sim_nvme_fault_wrong_phase(h.dev, 1), 0);
-	cid = put(&h, &h.io, &c);
-	ring(&h, &h.io);
+	cid = submit(&h, &h.io, &c);
 	cr_assert(no_completion(&h.io, 0.05), "an entry with the old phase is not new");
 	cr_assert_eq(h.io.cq[h.io.head].dw3 & 0xffff, cid, "it was written, with the wrong tag");
 	updk_dma_free(b);
@@ -1128,8 +1132,7 @@ Test(sim_nvme, fault_delay)
 	uint8_t *b = dma(4096, NULL);
 	double t0;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	cr_assert_eq(sim_nvme_fault_delay(h.dev, 30000), 0);
 	t0 = now();
 	cr_assert_eq(io(&h, 0x02, 0, 1, b, 512), 0);
@@ -1147,12 +1150,10 @@ Test(sim_nvme, fault_fatal_never_ready_removal)
 	struct sqe c = rw(0x02, 1, 0, 1, updk_iova(b), 0);
 	uint32_t v;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	cr_assert_eq(sim_nvme_fault_fatal(h.dev), 0);
 	cr_assert_eq(csts(&h) & 3, 3, "CFS");
-	put(&h, &h.io, &c);
-	ring(&h, &h.io);
+	submit(&h, &h.io, &c);
 	cr_assert(no_completion(&h.io, 0.05), "nothing is processed after a fatal error");
 	updk_pci_reg_write32(h.dev, 0, CC, 0);
 	cr_assert_eq(csts(&h) & 3, 0, "a controller reset clears it");
@@ -1223,15 +1224,13 @@ Test(sim_nvme, async_event_on_namespace_change)
 	uint32_t v;
 	uint16_t aer;
 
-	h_open(&h, "sim:nvme?ns=3,size=1M");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme?ns=3,size=1M", 16);
 	c = mk(0x09, 0, 0, 0); /* Asynchronous Event Configuration: namespace attribute notices */
 	c.dw[10] = 0x0b;
 	c.dw[11] = 1u << 8;
 	cr_assert_eq(cmd(&h, &h.aq, c, NULL), 0);
 	c = mk(0x0c, 0, 0, 0);
-	aer = put(&h, &h.aq, &c);
-	ring(&h, &h.aq);
+	aer = submit(&h, &h.aq, &c);
 	cr_assert(no_completion(&h.aq, 0.03), "an AER stays outstanding");
 	cr_assert_eq(sim_nvme_ns_set_active(h.dev, 2, false), 0);
 	cr_assert(reap(&h, &h.aq, &e, WAIT));
@@ -1271,8 +1270,7 @@ Test(sim_nvme, smart_and_error_logs_features)
 	uint32_t dw0;
 	struct sqe c;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(io(&h, 0x01, 0, 128, b, 64 * 1024), 0);
 	cr_assert_eq(io(&h, 0x02, 0, 1, b, 512), 0);
@@ -1343,10 +1341,8 @@ Test(sim_nvme, invalid_doorbell_value_raises_an_error_event)
 	uint16_t aer;
 	uint64_t cnt;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
-	aer = put(&h, &h.aq, &c);
-	ring(&h, &h.aq);
+	h_open_io(&h, "sim:nvme", 16);
+	aer = submit(&h, &h.aq, &c);
 	updk_mmio_write32(db(&h, 1, false), 16); /* tail beyond a 16-entry queue */
 	cr_assert(reap(&h, &h.aq, &e, WAIT));
 	cr_assert_eq(e.dw3 & 0xffff, aer);
@@ -1372,11 +1368,9 @@ Test(sim_nvme, deleting_a_queue_aborts_what_it_holds)
 	struct cqe e;
 	uint16_t cid;
 
-	h_open(&h, "sim:nvme");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme", 16);
 	cr_assert_eq(sim_nvme_fault_drop(h.dev, 1), 0);
-	cid = put(&h, &h.io, &c);
-	ring(&h, &h.io);
+	cid = submit(&h, &h.io, &c);
 	cr_assert(no_completion(&h.io, 0.03));
 	del.dw[10] = 1;
 	cr_assert_eq(cmd(&h, &h.aq, del, NULL), 0);
@@ -1395,8 +1389,7 @@ Test(sim_nvme, jitter_completes_out_of_order)
 	struct cqe e;
 	bool inorder = true;
 
-	h_open(&h, "sim:nvme?jitter_us=3000,lba=4096");
-	io_queue(&h, 64);
+	h_open_io(&h, "sim:nvme?jitter_us=3000,lba=4096", 64);
 	fill(w, 32 * 4096, 11);
 	for (int i = 0; i < 32; i++) {
 		struct sqe c = rw(0x01, 1, (uint64_t)i * 7, 1, updk_iova(w + i * 4096), 0);
@@ -1438,14 +1431,12 @@ static void random_errors(const char *addr, unsigned n, uint8_t *failed, uint64_
 	uint8_t *b = dma(4096, NULL);
 	struct cqe e;
 
-	h_open(&h, addr);
-	io_queue(&h, 16);
+	h_open_io(&h, addr, 16);
 	memset(failed, 0, (n + 7) / 8);
 	for (unsigned i = 0; i < n; i++) {
 		struct sqe c = rw(0x02, 1, i, 1, updk_iova(b), 0);
 
-		put(&h, &h.io, &c);
-		ring(&h, &h.io);
+		submit(&h, &h.io, &c);
 		cr_assert(reap(&h, &h.io, &e, WAIT));
 		if (!status(&e))
 			continue;
@@ -1511,22 +1502,18 @@ Test(sim_nvme, random_fault_kinds)
 {
 	struct h h;
 	uint8_t *b = dma(4096, NULL);
-	struct sqe c = rw(0x01, 1, 0, 1, updk_iova(b), 0), ab;
-	struct cqe e;
-	uint32_t dw0;
+	struct sqe c = rw(0x01, 1, 0, 1, updk_iova(b), 0);
 	uint16_t cid;
 	double t0;
 
 	/* error: a write fails with Write Fault; admin commands are never touched */
-	h_open(&h, "sim:nvme?faults=1,fault_kinds=error");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme?faults=1,fault_kinds=error", 16);
 	cr_assert_eq(cmd(&h, &h.io, c, NULL), 0x280);
 	cr_assert_eq(stats(&h)->injected_errors, 1);
 	h_close(&h);
 
 	/* delay: the command runs, its completion comes later, successful */
-	h_open(&h, "sim:nvme?faults=100%,fault_kinds=delay,fault_delay_us=40000,seed=3");
-	io_queue(&h, 16);
+	h_open_io(&h, "sim:nvme?faults=100%,fault_kinds=delay,fault_delay_us=40000,seed=3", 16);
 	t0 = now();
 	for (int i = 0; i < 8; i++)
 		cr_assert_eq(io(&h, 0x02, 0, 1, b, 512), 0);
@@ -1535,18 +1522,10 @@ Test(sim_nvme, random_fault_kinds)
 	h_close(&h);
 
 	/* drop: held until the host aborts it */
-	h_open(&h, "sim:nvme?faults=1,fault_kinds=drop");
-	io_queue(&h, 16);
-	cid = put(&h, &h.io, &c);
-	ring(&h, &h.io);
+	h_open_io(&h, "sim:nvme?faults=1,fault_kinds=drop", 16);
+	cid = submit(&h, &h.io, &c);
 	cr_assert(no_completion(&h.io, 0.05), "the completion is held");
-	ab = mk(0x08, 0, 0, 0);
-	ab.dw[10] = (uint32_t)cid << 16 | 1;
-	cr_assert_eq(cmd(&h, &h.aq, ab, &dw0), 0);
-	cr_assert_eq(dw0 & 1, 0, "aborted");
-	cr_assert(reap(&h, &h.io, &e, WAIT));
-	cr_assert_eq(e.dw3 & 0xffff, cid);
-	cr_assert_eq(status(&e), SC_ABORT_REQ);
+	abort_held(&h, cid);
 	cr_assert_eq(stats(&h)->injected_drops, 1);
 	updk_dma_free(b);
 	h_close(&h);
