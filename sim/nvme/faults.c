@@ -35,6 +35,20 @@ static void ctrl_unlock(struct nvme_ctrl *c)
 	if (!c)                               \
 		return -EINVAL;
 
+/* The queue a fault is armed for: @sqid, or -1 (any queue) for every negative value. */
+static int fault_sqid(int sqid)
+{
+	return sqid < 0 ? -1 : sqid;
+}
+
+/* The faults of @c changed (under its lock): recompute what the model checks, then unlock. */
+static int faults_changed(struct nvme_ctrl *c)
+{
+	faults_update(c);
+	ctrl_unlock(c);
+	return 0;
+}
+
 int sim_nvme_stats(struct updk_pci_dev *dev, struct sim_nvme_stats *st)
 {
 	WITH_CTRL(dev, c);
@@ -54,20 +68,16 @@ int sim_nvme_fault_fatal(struct updk_pci_dev *dev)
 int sim_nvme_fault_drop(struct updk_pci_dev *dev, int sqid)
 {
 	WITH_CTRL(dev, c);
-	c->f.drop_sqid = sqid < 0 ? -1 : sqid;
-	faults_update(c);
-	ctrl_unlock(c);
-	return 0;
+	c->f.drop_sqid = fault_sqid(sqid);
+	return faults_changed(c);
 }
 
 int sim_nvme_fault_hang(struct updk_pci_dev *dev, int sqid, uint8_t opc)
 {
 	WITH_CTRL(dev, c);
-	c->f.hang_sqid = sqid < 0 ? -1 : sqid;
+	c->f.hang_sqid = fault_sqid(sqid);
 	c->f.hang_opc = opc;
-	faults_update(c);
-	ctrl_unlock(c);
-	return 0;
+	return faults_changed(c);
 }
 
 int sim_nvme_fault_delay(struct updk_pci_dev *dev, uint32_t us)
@@ -76,46 +86,36 @@ int sim_nvme_fault_delay(struct updk_pci_dev *dev, uint32_t us)
 	c->f.delay_ticks = (uint64_t)us * c->tsc_hz / 1000000;
 	if (us && !c->f.delay_ticks)
 		c->f.delay_ticks = 1;
-	faults_update(c);
-	ctrl_unlock(c);
-	return 0;
+	return faults_changed(c);
 }
 
 int sim_nvme_fault_jitter(struct updk_pci_dev *dev, uint32_t us)
 {
 	WITH_CTRL(dev, c);
 	c->f.jitter_ticks = (uint64_t)us * c->tsc_hz / 1000000;
-	faults_update(c);
-	ctrl_unlock(c);
-	return 0;
+	return faults_changed(c);
 }
 
 int sim_nvme_fault_bogus_cid(struct updk_pci_dev *dev, int sqid, uint16_t cid)
 {
 	WITH_CTRL(dev, c);
-	c->f.bogus_sqid = sqid < 0 ? -1 : sqid;
+	c->f.bogus_sqid = fault_sqid(sqid);
 	c->f.bogus_cid = cid;
-	faults_update(c);
-	ctrl_unlock(c);
-	return 0;
+	return faults_changed(c);
 }
 
 int sim_nvme_fault_wrong_phase(struct updk_pci_dev *dev, int sqid)
 {
 	WITH_CTRL(dev, c);
-	c->f.phase_sqid = sqid < 0 ? -1 : sqid;
-	faults_update(c);
-	ctrl_unlock(c);
-	return 0;
+	c->f.phase_sqid = fault_sqid(sqid);
+	return faults_changed(c);
 }
 
 int sim_nvme_fault_sqhd_beyond_tail(struct updk_pci_dev *dev, int sqid)
 {
 	WITH_CTRL(dev, c);
-	c->f.sqhd_sqid = sqid < 0 ? -1 : sqid;
-	faults_update(c);
-	ctrl_unlock(c);
-	return 0;
+	c->f.sqhd_sqid = fault_sqid(sqid);
+	return faults_changed(c);
 }
 
 int sim_nvme_fault_never_ready(struct updk_pci_dev *dev, bool on)
