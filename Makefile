@@ -95,7 +95,8 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 	$(filter -Werror,$(CFLAGS)) -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Iinclude -I. $(DEP_CFLAGS)
-FUZZ_DEPS := $(LIB_SRCS) $(wildcard include/updk/*.h lib/*/*.h sim/*.h sim/*/*.h drivers/*/*.h)
+FUZZ_DEPS := $(LIB_SRCS) $(wildcard include/updk/*.h lib/*/*.h sim/*.h sim/*/*.h drivers/*/*.h \
+	test/fuzz/*.h)
 fuzz: $(FUZZERS)
 $(B)/fuzz/%: test/fuzz/%.c $(FUZZ_DEPS) mk/config.mk
 	$(call quiet,FUZZ,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) $< lib/util/log.c -o $@

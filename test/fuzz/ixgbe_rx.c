@@ -20,23 +20,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NPKT 512
-static struct updk_pkt *pkts; /* NPKT buffers of one header and 2 KiB each */
+#define PKT_STRIDE (UPDK_PKT_HDR_SIZE + 2048) /* a header and 2 KiB */
 static uint8_t where[NPKT]; /* 0 free in the pool, 1 the driver's, 2 the caller's */
 static unsigned avail_budget;
 
-static struct updk_pkt *pkt_at(unsigned i)
-{
-	return (struct updk_pkt *)((uint8_t *)pkts + (size_t)i * (UPDK_PKT_HDR_SIZE + 2048));
-}
-
-static unsigned pkt_index(const struct updk_pkt *p)
-{
-	size_t off = (size_t)((const uint8_t *)p - (const uint8_t *)pkts);
-
-	if (off % (UPDK_PKT_HDR_SIZE + 2048) || off / (UPDK_PKT_HDR_SIZE + 2048) >= NPKT)
-		abort();
-	return (unsigned)(off / (UPDK_PKT_HDR_SIZE + 2048));
-}
+#include "test/fuzz/pkt_pool.h"
 
 /* The pool: all or nothing, as lib/mem's; hands out at most avail_budget buffers. */
 int updk_mempool_get_bulk(struct updk_mempool *mp, void **objs, unsigned n)
@@ -84,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (!pkts) {
-		pkts = aligned_alloc(64, (size_t)NPKT * (UPDK_PKT_HDR_SIZE + 2048));
+		pkts = aligned_alloc(64, (size_t)NPKT * PKT_STRIDE);
 		if (!pkts)
 			return 0;
 	}

@@ -26,22 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NPKT 1024
 #define PKT_STRIDE (UPDK_PKT_HDR_SIZE + 2048)
-static struct updk_pkt *pkts;
 static uint8_t where[NPKT]; /* 0 the caller's (free), 1 the driver's */
 
-static struct updk_pkt *pkt_at(unsigned i)
-{
-	return (struct updk_pkt *)((uint8_t *)pkts + (size_t)i * PKT_STRIDE);
-}
-
-static unsigned pkt_index(const struct updk_pkt *p)
-{
-	size_t off = (size_t)((const uint8_t *)p - (const uint8_t *)pkts);
-
-	if (off % PKT_STRIDE || off / PKT_STRIDE >= NPKT)
-		abort();
-	return (unsigned)(off / PKT_STRIDE);
-}
+#include "test/fuzz/pkt_pool.h"
 
 /* Receive refills: not reached from transmit. */
 int updk_mempool_get_bulk(struct updk_mempool *mp, void **objs, unsigned n)

@@ -28,25 +28,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NPKT 1024
 #define BUF_LEN 2176 /* 128 headroom + 2048 */
-#define PKT_STRIDE (UPDK_PKT_HDR_SIZE + BUF_LEN)
-static struct updk_pkt *pkts; /* NPKT packets of one header and BUF_LEN each */
+#define PKT_STRIDE (UPDK_PKT_HDR_SIZE + BUF_LEN) /* a header and BUF_LEN */
 static uint8_t where[NPKT]; /* 0 in the pool, 1 the driver's, 2 the caller's */
 
 enum { POOL, DRIVER, CALLER };
 
-static struct updk_pkt *pkt_at(unsigned i)
-{
-	return (struct updk_pkt *)((uint8_t *)pkts + (size_t)i * PKT_STRIDE);
-}
-
-static unsigned pkt_index(const struct updk_pkt *p)
-{
-	size_t off = (size_t)((const uint8_t *)p - (const uint8_t *)pkts);
-
-	if (off % PKT_STRIDE || off / PKT_STRIDE >= NPKT)
-		abort();
-	return (unsigned)(off / PKT_STRIDE);
-}
+#include "test/fuzz/pkt_pool.h"
 
 /* The pool, all or nothing as lib/mem's. */
 int updk_mempool_get_bulk(struct updk_mempool *mp, void **objs, unsigned n)
