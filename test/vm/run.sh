@@ -15,7 +15,6 @@
 #   --keep           keep the run folder (build/vm/runs/...) for inspection
 #   UPDK_VM_SMP, UPDK_VM_MEM in the environment change the defaults;
 #   UPDK_VM_IOEVENTFD=off turns ioeventfd off on 05.0 (below), for a pair.
-#   UPDK_VM_NET_PAIR=1 puts the virtio-nets 06.0 and 09.0 on a hub of their own (below).
 #
 # One COMMAND word is a shell command line (run by bash); several words are
 # an argument vector, quoted as given.  The command's stdout and stderr are
@@ -173,9 +172,6 @@ bridge=0000:00:08.0
     # UPDK_VM_BRIDGED and UPDK_VM_BRIDGED_PEER are found in the guest.
 } > "$io/env.sh"
 
-vnet_hub=0
-[ "${UPDK_VM_NET_PAIR:-0}" = 1 ] && vnet_hub=2
-
 # --- the machine -------------------------------------------------------------
 qemu=(
     qemu-system-x86_64
@@ -226,14 +222,12 @@ qemu=(
     -device nvme-ns,bus=nvme1,drive=null1b,nsid=2
     # 06.0 virtio-net (modern only, DMA through the IOMMU) and 07.0 e1000e,
     # wired together through a QEMU hub: what one sends, the other receives.
-    # UPDK_VM_NET_PAIR=1 (test/vm/bench-virtio.sh): 06.0 and 09.0 on a hub of
-    # their own instead, so no frame is also offered to the e1000e and the e1000.
-    -netdev "hubport,id=hp0,hubid=$vnet_hub" -netdev hubport,id=hp1,hubid=0
+    -netdev hubport,id=hp0,hubid=0 -netdev hubport,id=hp1,hubid=0
     # romfile=: no iPXE boot ROM for the firmware to run (slow under TCG).
     -device virtio-net-pci,netdev=hp0,disable-legacy=on,iommu_platform=on,addr=06.0,mac=52:54:00:12:34:06,romfile=
     -device e1000e,netdev=hp1,addr=07.0,mac=52:54:00:12:34:07,romfile=
     # 09.0: a second virtio-net on the hub, so both ends can poll in user space.
-    -netdev "hubport,id=hp3,hubid=$vnet_hub"
+    -netdev hubport,id=hp3,hubid=0
     -device virtio-net-pci,netdev=hp3,disable-legacy=on,iommu_platform=on,addr=09.0,mac=52:54:00:12:34:09,romfile=
     # 0c.0: virtio-net whose DMA bypasses the IOMMU (no iommu_platform), on a hub of its own.
     -netdev hubport,id=hp5,hubid=1
