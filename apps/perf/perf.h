@@ -204,7 +204,10 @@ struct perf_stats {
 	uint64_t lat_sum, lat_min, lat_max;
 	/* driver counters of the row's qpairs over the measured interval */
 	uint64_t cmds_submitted, cmds_completed, sq_db_mmio, cq_db_mmio, shadow_updates;
-	uint64_t queue_full, timeouts, resets;
+	uint64_t queue_full, timeouts;
+	/* resets of the row's controller over the whole run (as perf_report.controller_resets:
+	 * rows on one controller show the same ones; the Total row shows controller_resets) */
+	uint64_t resets;
 	/* over the whole run: I/Os completed without error after an automatic controller reset
 	 * of the row's controller had ended */
 	uint64_t ios_after_reset;

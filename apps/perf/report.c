@@ -83,6 +83,8 @@ static void total_of(const struct perf_report *r, struct perf_stats *t, double *
 		if (r->rows[i].seconds > *seconds)
 			*seconds = r->rows[i].seconds;
 	}
+	/* rows on one controller share its resets: summed they would count each once per row */
+	t->resets = r->controller_resets;
 }
 
 static const struct perf_hist *total_hist(const struct perf_report *r)

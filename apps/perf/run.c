@@ -699,6 +699,15 @@ void perf_settle_resets(struct perf_run *run)
 	}
 }
 
+/* Resets of @pc since the pollers started, the settle path's included. */
+static uint64_t ctrlr_resets(const struct perf_ctrlr *pc)
+{
+	struct updk_nvme_stats st;
+
+	updk_nvme_ctrlr_get_stats(pc->ctrlr, &st);
+	return st.resets - pc->resets_base;
+}
+
 void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_result *cores,
 		  struct perf_mismatch *first, bool *has_mismatch, bool *failed,
 		  bool *pass_complete, uint64_t *resets)
@@ -707,12 +716,8 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 	*failed = false;
 	*pass_complete = run->args->one_pass;
 	*resets = 0;
-	for (unsigned i = 0; i < run->nctrlrs; i++) {
-		struct updk_nvme_stats st;
-
-		updk_nvme_ctrlr_get_stats(run->ctrlrs[i].ctrlr, &st);
-		*resets += st.resets - run->ctrlrs[i].resets_base;
-	}
+	for (unsigned i = 0; i < run->nctrlrs; i++)
+		*resets += ctrlr_resets(&run->ctrlrs[i]);
 	for (unsigned i = 0; i < run->nworkers; i++) {
 		struct perf_worker *w = &run->workers[i];
 		struct perf_core_result *c = &cores[i];
@@ -755,8 +760,10 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 				e->shadow_doorbell_updates - b->shadow_doorbell_updates;
 			row->s.queue_full += e->queue_full - b->queue_full;
 			row->s.timeouts += e->timeouts - b->timeouts;
-			row->s.resets += e->resets - b->resets;
 		}
+		/* A reset is the controller's, not a qpair's (a qpair's own count stays 0): the
+		 * row shows its controller's, over the same span as controller_resets. */
+		row->s.resets = ctrlr_resets(ns->pc);
 		for (unsigned k = 0; k < run->nworkers; k++)
 			if (&run->workers[k] == ctx->w)
 				cores[k].ios += row->s.ios;

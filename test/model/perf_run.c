@@ -171,7 +171,7 @@ Test(perf_run, survives_a_controller_reset)
 		NULL
 	};
 	struct perf_result r;
-	double errors, werr, rerr;
+	double errors, werr, rerr, resets;
 
 	perf_test_run(args, 0, &r);
 	cr_assert_eq(r.status, 0, "a reset ridden out leaves the status 0: exit %d; stderr:\n%s",
@@ -180,8 +180,11 @@ Test(perf_run, survives_a_controller_reset)
 	cr_assert(strstr(r.err, "resetting the controller"), "%s", r.err);
 	/* one dropped completion and one hung Abort: one reset (another would need the model's
 	 * thread to go a whole second without a CPU, and be one more Abort that never came) */
-	cr_assert_geq(perf_test_jnum(r.out, "\"interrupted\"", "controller_resets"), 1, "%s",
-		      r.out);
+	resets = perf_test_jnum(r.out, "\"interrupted\"", "controller_resets");
+	cr_assert_geq(resets, 1, "%s", r.out);
+	/* the row (the only one, on the one controller) and the total show the same resets */
+	cr_assert_eq(perf_test_jnum(r.out, "\"rows\": [", "resets"), resets, "%s", r.out);
+	cr_assert_eq(perf_test_jnum(r.out, "\"total\": {", "resets"), resets, "%s", r.out);
 	errors = perf_test_jnum(r.out, "\"total\": {", "errors");
 	werr = perf_test_jnum(r.out, "\"total\": {", "write_errors");
 	rerr = perf_test_jnum(r.out, "\"total\": {", "read_errors");

@@ -85,7 +85,8 @@ static void two_rows_init(struct two_rows *f)
 	f->r.total_hist = &th;
 }
 
-static char *render(const struct perf_report *r, bool json)
+/* noinline: inlined, GCC takes pointers into the text for pointers to render()'s local */
+static __attribute__((noinline)) char *render(const struct perf_report *r, bool json)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -294,5 +295,38 @@ Test(perf_report, controller_resets)
 	has(t, "\"controller_resets\": 2,");
 	has(t, "\"ios_after_reset\": 900,");
 	has(t, "\"ios_after_reset\": 1000,");
+	free(t);
+}
+
+/*
+ * Two rows on one controller that reset once: each row shows its controller's reset, the
+ * Total row the one reset of the run (not one per row).
+ */
+Test(perf_report, resets_per_row_and_total)
+{
+	struct two_rows f;
+	char *t, *rows_part;
+	const char *total, *first;
+
+	two_rows_init(&f);
+	strcpy(f.rows[1].device, f.rows[0].device);
+	f.r.controller_resets = 1;
+	f.rows[0].s.resets = 1;
+	f.rows[1].s.resets = 1;
+	t = render(&f.r, false);
+	has(t, "SIM (sim:nvme) NSID 1 from core 0: 0.500 MMIO doorbell writes per I/O (SQ 0.250, "
+	       "CQ 0.250), shadow doorbells off (0.000 shadow updates per I/O), 0 queue-full, 0 "
+	       "timeouts, 1 resets");
+	free(t);
+	t = render(&f.r, true);
+	total = strstr(t, "\"total\": {");
+	cr_assert_not_null(total, "%s", t);
+	has(total, "\"timeouts\": 0, \"resets\": 1,");
+	/* both rows, before the total */
+	rows_part = strndup(t, (size_t)(total - t));
+	first = strstr(rows_part, "\"timeouts\": 0, \"resets\": 1,");
+	cr_assert_not_null(first, "%s", t);
+	cr_assert(strstr(first + 1, "\"timeouts\": 0, \"resets\": 1,"), "%s", t);
+	free(rows_part);
 	free(t);
 }
