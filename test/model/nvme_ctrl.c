@@ -2,8 +2,9 @@
 /*
  * drivers/nvme against sim:nvme: vectored I/O (PRP and SGL), qpairs on several threads, admin
  * commands and passthrough, reset with commands in flight, and the device faults of the model
- * (fatal status, lost completion -> abort, bogus CID, SQ head beyond the tail, never ready,
- * surprise removal, namespace attribute change).
+ * (fatal status, lost completion -> abort, a CID not outstanding or out of range with other
+ * commands outstanding, SQ head beyond the tail, never ready, surprise removal, namespace
+ * attribute change).
  */
 #include <errno.h>
 #include <sched.h>
@@ -809,6 +810,119 @@ Test(nvme_ctrl, bogus_cid_refused)
 Test(nvme_ctrl, sq_head_beyond_tail_refused)
 {
 	bad_cqe_case(1);
+}
+
+/*
+ * A completion that names the wrong command, with other commands outstanding (NVMe Base 2.0
+ * §4.6: the CID identifies the command the entry completes; the host must not trust it). The
+ * model posts the first of four reads' completion with @cid instead of the read's own. The
+ * entry is refused and logged with the device, the queue and why; the other three reads
+ * complete normally with their own data and nothing completes twice; the read whose entry was
+ * refused times out and comes back with an error (its Abort finds nothing, the controller is
+ * reset); the qpair then works. @cid < 0: a CID in range that no command holds.
+ */
+static void lying_cid_case(int cid, const char *why)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M,lba=512");
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
+	uint16_t qid = updk_nvme_qpair_id(qp);
+	uint8_t *buf = updk_dma_zalloc(5 * 4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct io_done w = { 0 }, d[5] = { 0 };
+	struct updk_nvme_stats st;
+	struct log_capture lc;
+	char want[160], *log;
+	int lost = -1;
+
+	/* blocks 0..3 with known data, read back below into buf's pages 1..4 */
+	fill(buf, 4 * 512, 41);
+	cr_assert_eq(updk_nvme_ns_write(ns, qp, buf, 0, 4, io_done_cb, &w, 0), 0);
+	wait_done(qp, &w);
+	assert_ok(&w);
+
+	/* the model stands still while the four reads go in and the fault is armed */
+	cr_assert_eq(sim_nvme_pause(c->dev, true), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(updk_nvme_ns_read(ns, qp, buf + (i + 1) * 4096, (uint64_t)i, 1,
+					       io_done_cb, &d[i], 0),
+			     0);
+	updk_nvme_qpair_flush(qp);
+	cr_assert_eq(updk_nvme_qpair_outstanding(qp), 4);
+	if (cid < 0)
+		for (uint16_t i = 0; i < qp->depth; i++)
+			if (qp->reqs[i].state == NVME_REQ_FREE)
+				cid = i;
+	cr_assert_geq(cid, 0);
+	cr_assert_eq(sim_nvme_fault_bogus_cid(c->dev, qid, (uint16_t)cid), 0);
+	log_capture_start(&lc);
+	cr_assert_eq(sim_nvme_pause(c->dev, false), 0);
+	POLL_UNTIL(qp->stats.bogus_completions &&
+			   d[0].done + d[1].done + d[2].done + d[3].done == 3,
+		   cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0));
+	log = log_capture_stop(&lc);
+	updk_nvme_qpair_get_stats(qp, &st);
+	cr_assert_eq(st.bogus_completions, 1, "the lying entry refused, once");
+	snprintf(want, sizeof(want), "%s: queue %u: completion refused (%s): cid %d",
+		 updk_nvme_ctrlr_name(c), qid, why, cid);
+	cr_assert_not_null(strstr(log, want), "the log lacks '%s':\n%s", want, log);
+	free(log);
+	for (int i = 0; i < 4; i++) {
+		if (!d[i].done) {
+			cr_assert_eq(lost, -1, "reads %d and %d both without a completion", lost,
+				     i);
+			lost = i;
+			continue;
+		}
+		cr_assert_eq(d[i].done, 1, "read %d completed %d times", i, d[i].done);
+		assert_ok(&d[i]);
+		cr_assert_eq(memcmp(buf + (i + 1) * 4096, buf + i * 512, 512), 0,
+			     "read %d brought another block's data", i);
+	}
+	cr_assert_neq(lost, -1, "the refused entry completed a command anyway");
+	cr_assert_eq(updk_nvme_qpair_outstanding(qp), 1);
+
+	/* the read whose entry was refused: timed out, aborted in vain, the controller reset */
+	set_timeouts_ms(c, NVME_TEST_ADMIN_TIMEOUT_MS, 50);
+	POLL_UNTIL(d[lost].done, {
+		if (updk_nvme_ctrlr_is_failed(c))
+			default_timeouts(c);
+		updk_nvme_qpair_process_completions(qp, 0);
+		updk_nvme_admin_process_completions(c);
+	});
+	default_timeouts(c);
+	cr_assert_eq(d[lost].done, 1, "the read's callback ran once");
+	cr_assert(updk_nvme_cpl_is_error(&d[lost].cpl), "the lost read came back without an error");
+	cr_assert_eq(d[lost].cpl.sqid, qid);
+	POLL_UNTIL(!updk_nvme_ctrlr_is_failed(c), updk_nvme_admin_process_completions(c));
+	cr_assert_not(updk_nvme_ctrlr_is_failed(c), "the controller did not come back");
+
+	/* the qpair works, and nothing completed twice */
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf + 4096, 2, 1, io_done_cb, &d[4], 0), 0);
+	wait_done(qp, &d[4]);
+	assert_ok(&d[4]);
+	cr_assert_eq(memcmp(buf + 4096, buf + 2 * 512, 512), 0);
+	updk_nvme_qpair_free(qp);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(d[i].done, 1, "command %d completed %d times", i, d[i].done);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
+/* CID 7 on a qpair of depth 7: just past the last slot (CIDs run 0..6) */
+Test(nvme_ctrl, cid_out_of_range_with_commands_outstanding)
+{
+	lying_cid_case(7, "CID out of range");
+}
+
+Test(nvme_ctrl, cid_out_of_range_ffff)
+{
+	lying_cid_case(0xffff, "CID out of range");
+}
+
+/* a CID in range whose slot holds no command */
+Test(nvme_ctrl, cid_not_outstanding_with_commands_outstanding)
+{
+	lying_cid_case(-1, "CID not outstanding");
 }
 
 /* A callback that submits and rings the SQ doorbell, then waits until the controller has
