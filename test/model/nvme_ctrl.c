@@ -272,10 +272,7 @@ Test(nvme_ctrl, reset_with_commands_in_flight)
 	}
 	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0);
 	/* the qpair works again, and the controller still has its namespaces */
-	memset(d, 0, sizeof(d));
-	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 8, io_done_cb, &d[0], 0), 0);
-	wait_done(r.qp, &d[0]);
-	assert_ok(&d[0]);
+	read_sync(&r, r.wbuf, 0, 8);
 	cr_assert_eq(updk_nvme_ctrlr_first_active_ns(r.c), 1);
 	updk_nvme_ctrlr_get_stats(r.c, &st);
 	cr_assert_eq(st.resets, 1);
@@ -299,10 +296,7 @@ Test(nvme_ctrl, fatal_status_then_reset)
 	cr_assert_eq(updk_nvme_ctrlr_reset(r.c), 0);
 	cr_assert_eq(d.done, 1);
 	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
-	memset(&d, 0, sizeof(d));
-	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
-	wait_done(r.qp, &d);
-	assert_ok(&d);
+	read_sync(&r, r.wbuf, 0, 1);
 	rig_close(&r);
 }
 
@@ -341,7 +335,7 @@ Test(nvme_ctrl, unresolved_timeout_resets_the_controller)
 {
 	struct rig r;
 	struct updk_nvme_qpair *idle;
-	struct io_done d = { 0 }, w = { 0 }, rd = { 0 };
+	struct io_done d = { 0 }, rd = { 0 };
 	struct updk_nvme_stats st;
 	struct log_capture lc;
 	uint16_t qid;
@@ -392,9 +386,7 @@ Test(nvme_ctrl, unresolved_timeout_resets_the_controller)
 
 	/* new I/O on both qpairs works, data included */
 	fill(r.wbuf, 4096, 77);
-	cr_assert_eq(updk_nvme_ns_write(r.ns, r.qp, r.wbuf, 8, 8, io_done_cb, &w, 0), 0);
-	wait_done(r.qp, &w);
-	assert_ok(&w);
+	write_sync(&r, r.wbuf, 8, 8, 0);
 	cr_assert_eq(updk_nvme_ns_read(r.ns, idle, r.rbuf, 8, 8, io_done_cb, &rd, 0), 0);
 	wait_done(idle, &rd);
 	assert_ok(&rd);
@@ -492,7 +484,7 @@ Test(nvme_ctrl, automatic_reset_with_a_qpair_on_another_thread)
 Test(nvme_ctrl, hung_abort_resets_the_controller)
 {
 	struct rig r;
-	struct io_done d = { 0 }, rd = { 0 };
+	struct io_done d = { 0 };
 	struct updk_nvme_stats st;
 	struct log_capture lc;
 	char *log;
@@ -528,9 +520,7 @@ Test(nvme_ctrl, hung_abort_resets_the_controller)
 	free(log);
 	updk_nvme_ctrlr_get_stats(r.c, &st);
 	cr_assert_eq(st.resets, 1);
-	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &rd, 0), 0);
-	wait_done(r.qp, &rd);
-	assert_ok(&rd);
+	read_sync(&r, r.wbuf, 0, 1);
 	rig_close(&r);
 }
 
@@ -540,7 +530,7 @@ Test(nvme_ctrl, unresolved_timeout_without_auto_reset)
 {
 	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .no_auto_reset = true };
 	struct rig r;
-	struct io_done d = { 0 }, rd = { 0 };
+	struct io_done d = { 0 };
 	struct updk_nvme_stats st;
 	struct log_capture lc;
 	char *log;
@@ -582,9 +572,7 @@ Test(nvme_ctrl, unresolved_timeout_without_auto_reset)
 	cr_assert_eq(updk_nvme_ctrlr_reset(r.c), 0);
 	cr_assert_eq(d.done, 1);
 	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
-	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &rd, 0), 0);
-	wait_done(r.qp, &rd);
-	assert_ok(&rd);
+	read_sync(&r, r.wbuf, 0, 1);
 	rig_close(&r);
 }
 
@@ -776,7 +764,7 @@ Test(nvme_ctrl, lost_completions_each_aborted)
 static void bad_cqe_case(int which)
 {
 	struct rig r;
-	struct io_done d[2] = { 0 };
+	struct io_done d = { 0 };
 	struct updk_nvme_stats st;
 
 	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
@@ -784,22 +772,20 @@ static void bad_cqe_case(int which)
 		sim_nvme_fault_bogus_cid(r.c->dev, updk_nvme_qpair_id(r.qp), 5);
 	else
 		sim_nvme_fault_sqhd_beyond_tail(r.c->dev, updk_nvme_qpair_id(r.qp));
-	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d[0], 0), 0);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
 	POLL_UNTIL(r.qp->stats.bogus_completions, updk_nvme_qpair_process_completions(r.qp, 0));
-	POLL_UNTIL(which == 0 || d[0].done, updk_nvme_qpair_process_completions(r.qp, 0));
+	POLL_UNTIL(which == 0 || d.done, updk_nvme_qpair_process_completions(r.qp, 0));
 	updk_nvme_qpair_get_stats(r.qp, &st);
 	cr_assert_eq(st.bogus_completions, 1);
 	if (which == 0)
-		cr_assert_eq(d[0].done, 0, "a CQE naming a CID not outstanding completes nothing");
+		cr_assert_eq(d.done, 0, "a CQE naming a CID not outstanding completes nothing");
 	else
-		cr_assert_eq(d[0].done, 1, "the command itself completes; its SQ head is ignored");
+		cr_assert_eq(d.done, 1, "the command itself completes; its SQ head is ignored");
 	/* the qpair goes on working */
-	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d[1], 0), 0);
-	wait_done(r.qp, &d[1]);
-	assert_ok(&d[1]);
+	read_sync(&r, r.wbuf, 0, 1);
 	rig_close(&r); /* the qpair first */
 	if (which == 0)
-		cr_assert_eq(d[0].done, 1, "completed by the qpair's release");
+		cr_assert_eq(d.done, 1, "completed by the qpair's release");
 }
 
 Test(nvme_ctrl, bogus_cid_refused)
