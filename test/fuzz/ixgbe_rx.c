@@ -71,11 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (!pkts) {
-		pkts = aligned_alloc(64, (size_t)NPKT * PKT_STRIDE);
-		if (!pkts)
-			return 0;
-	}
+	if (!pkts_alloc(NULL, 0))
+		return 0;
 	memset(where, 0, sizeof(where));
 	ring_size = 8u << (data[0] % 6);
 	memset(&q, 0, sizeof(q));

@@ -112,14 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (!pkts) {
-		pkts = aligned_alloc(64, (size_t)NPKT * PKT_STRIDE);
-		if (!pkts)
-			return 0;
-		for (unsigned i = 0; i < NPKT; i++)
-			*pkt_at(i) = (struct updk_pkt){ .buf_iova = 0x200000000ull + i * PKT_STRIDE,
-							.buf_len = 2048 };
-	}
+	if (!pkts_alloc(&(struct updk_pkt){ .buf_len = 2048 }, 0x200000000ull))
+		return 0;
 	memset(where, 0, sizeof(where));
 	ring_size = 64u << (data[0] & 3);
 	offload = data[0] & 4;

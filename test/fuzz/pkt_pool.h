@@ -2,12 +2,12 @@
 /*
  * The packets of the network fuzz targets: NPKT of them, each a header and its buffer,
  * PKT_STRIDE bytes apart in one allocation. The target defines NPKT and PKT_STRIDE before it
- * includes this, allocates pkts on its first input, and keeps its own record of whose each
- * packet is.
+ * includes this, and keeps its own record of whose each packet is.
  */
 #ifndef TEST_FUZZ_PKT_POOL_H
 #define TEST_FUZZ_PKT_POOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -26,6 +26,25 @@ static unsigned pkt_index(const struct updk_pkt *p)
 	if (off % PKT_STRIDE || off / PKT_STRIDE >= NPKT)
 		abort();
 	return (unsigned)(off / PKT_STRIDE);
+}
+
+/*
+ * Allocate the packets on the first input (they last as long as the process) and, given
+ * @proto, make each a copy of it with its buffer at IOVA @iova0 plus its offset. False when
+ * there is no memory.
+ */
+static bool pkts_alloc(const struct updk_pkt *proto, uint64_t iova0)
+{
+	if (pkts)
+		return true;
+	pkts = aligned_alloc(64, (size_t)NPKT * PKT_STRIDE);
+	if (!pkts)
+		return false;
+	for (unsigned i = 0; proto && i < NPKT; i++) {
+		*pkt_at(i) = *proto;
+		pkt_at(i)->buf_iova = iova0 + (uint64_t)i * PKT_STRIDE;
+	}
+	return true;
 }
 
 #endif

@@ -164,15 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (!pkts) {
-		pkts = aligned_alloc(64, (size_t)NPKT * PKT_STRIDE);
-		if (!pkts)
-			return 0;
-		for (unsigned i = 0; i < NPKT; i++)
-			*pkt_at(i) = (struct updk_pkt){ .buf_iova = 0x100000000ull + i * PKT_STRIDE,
-							.pool = &pool,
-							.buf_len = BUF_LEN };
-	}
+	if (!pkts_alloc(&(struct updk_pkt){ .pool = &pool, .buf_len = BUF_LEN }, 0x100000000ull))
+		return 0;
 	memset(where, 0, sizeof(where));
 	qsize = (uint16_t)(1u << (data[0] & 7) << 1); /* 2..256 */
 	event_idx = data[0] & 0x10;
