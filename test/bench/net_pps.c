@@ -19,6 +19,8 @@
 #include <updk/net.h>
 #include <updk/tsc.h>
 
+#include "test/common/udp_frame.h"
+
 #define BURST 32
 
 static volatile sig_atomic_t stop;
@@ -33,20 +35,8 @@ static void fill(uint8_t *f, unsigned len, const uint8_t src[6])
 {
 	static const uint8_t dst[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x09 };
 
-	memset(f, 0, len);
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x08; /* IPv4 */
-	f[14] = 0x45;
-	f[16] = (uint8_t)((len - 14) >> 8);
-	f[17] = (uint8_t)(len - 14);
-	f[22] = 64; /* TTL */
-	f[23] = 17; /* UDP */
-	f[26] = 198, f[27] = 18, f[28] = 0, f[29] = 1;
-	f[30] = 198, f[31] = 18, f[32] = 0, f[33] = 2;
-	f[35] = 9, f[37] = 9;
-	f[38] = (uint8_t)((len - 34) >> 8);
-	f[39] = (uint8_t)(len - 34);
+	udp_frame_headers(f, len, dst, src);
+	f[35] = 9, f[37] = 9; /* discard port to discard port */
 }
 
 int main(int argc, char **argv)

@@ -43,6 +43,7 @@
 #include <updk/net.h>
 
 #include "drivers/virtio-net/virtio_net_test.h"
+#include "test/common/udp_frame.h"
 #include "test/vm/vm_util.h"
 
 #define ETHERTYPE_TEST 0x88b5
@@ -560,24 +561,12 @@ static size_t make_udp_frame(uint8_t *f, uint16_t q, uint32_t seq, const uint8_t
 {
 	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0x42 };
 	size_t len = 60 + (seq * 89u) % 400;
-	uint16_t sport = htons((uint16_t)(1000 + q)), dport = htons(2000), ulen;
+	uint16_t sport = htons((uint16_t)(1000 + q)), dport = htons(2000);
 	uint32_t nseq = htonl(seq);
 
-	memset(f, 0, len);
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x08; /* IPv4 */
-	f[14] = 0x45;
-	f[16] = (uint8_t)((len - 14) >> 8);
-	f[17] = (uint8_t)(len - 14);
-	f[22] = 64; /* TTL */
-	f[23] = 17; /* UDP */
-	f[26] = 198, f[27] = 18, f[28] = 0, f[29] = 1;
-	f[30] = 198, f[31] = 18, f[32] = 0, f[33] = 2;
+	udp_frame_headers(f, len, dst, src);
 	memcpy(f + 34, &sport, 2);
 	memcpy(f + 36, &dport, 2);
-	ulen = htons((uint16_t)(len - 34));
-	memcpy(f + 38, &ulen, 2);
 	memcpy(f + 42, &nseq, 4);
 	for (size_t i = 46; i < len; i++)
 		f[i] = (uint8_t)(seq * 3 + q + i);
