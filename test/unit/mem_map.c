@@ -18,6 +18,8 @@
 
 #include <updk/mem.h>
 
+#include "test/unit/thread_check.h"
+
 #define NBUF 12
 #define NREADERS 2
 #define SZ_2M (2UL << 20)
@@ -27,15 +29,6 @@ static size_t buf_len[NBUF];
 static uint8_t *gap[NBUF]; /* a page never registered, next to each buffer */
 static atomic_bool stop;
 static atomic_ulong lookups, hits;
-
-/* Criterion's asserts belong to the test's thread: other threads record the first failure. */
-static atomic_bool failed;
-static char failure[256];
-#define thread_check(cond, ...)                                          \
-	do {                                                             \
-		if (!(cond) && !atomic_exchange(&failed, true))          \
-			snprintf(failure, sizeof(failure), __VA_ARGS__); \
-	} while (0)
 
 struct seen {
 	uint64_t start, end;

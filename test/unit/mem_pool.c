@@ -11,6 +11,7 @@
 #include <updk/mem.h>
 
 #include "test/unit/mem_env.h"
+#include "test/unit/thread_check.h"
 
 static void use_4k(void)
 {
@@ -30,15 +31,6 @@ static struct updk_mempool *pool;
 static atomic_uchar taken[COUNT];
 static size_t elt;
 static uint8_t *first_obj;
-
-/* Criterion's asserts belong to the test's thread: other threads record the first failure. */
-static atomic_bool failed;
-static char failure[256];
-#define thread_check(cond, ...)                                          \
-	do {                                                             \
-		if (!(cond) && !atomic_exchange(&failed, true))          \
-			snprintf(failure, sizeof(failure), __VA_ARGS__); \
-	} while (0)
 
 static unsigned index_of(void *obj)
 {
