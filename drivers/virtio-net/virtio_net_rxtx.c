@@ -205,10 +205,9 @@ uint16_t vnet_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 	return i;
 }
 
-void vnet_rxq_drain(struct vnet_rxq *q)
+/* Free every packet @vq still holds (each chain's head descriptor carries its packet). */
+static void vq_drain(struct virtq *vq)
 {
-	struct virtq *vq = &q->vq;
-
 	if (!vq->cookie)
 		return;
 	for (uint16_t d = 0; d < vq->size; d++)
@@ -218,15 +217,12 @@ void vnet_rxq_drain(struct vnet_rxq *q)
 		}
 }
 
+void vnet_rxq_drain(struct vnet_rxq *q)
+{
+	vq_drain(&q->vq);
+}
+
 void vnet_txq_drain(struct vnet_txq *q)
 {
-	struct virtq *vq = &q->vq;
-
-	if (!vq->cookie)
-		return;
-	for (uint16_t d = 0; d < vq->size; d++)
-		if (vq->cookie[d]) {
-			updk_pkt_free(vq->cookie[d]);
-			virtq_free_chain(vq, d);
-		}
+	vq_drain(&q->vq);
 }
