@@ -39,6 +39,28 @@ static struct updk_pci_dev *open_dev(const char *addr)
 	return dev;
 }
 
+/* A device and two DMA buffers of the same length, a and b, for its jobs. */
+struct rig {
+	struct updk_pci_dev *dev;
+	uint8_t *a, *b;
+	uint64_t ia, ib;
+};
+
+static void rig_open(struct rig *r, const char *addr, size_t len)
+{
+	r->dev = open_dev(addr);
+	r->a = updk_dma_zalloc(len, 4096, UPDK_NUMA_ANY, &r->ia);
+	r->b = updk_dma_zalloc(len, 4096, UPDK_NUMA_ANY, &r->ib);
+	cr_assert(r->a && r->b);
+}
+
+static void rig_close(struct rig *r)
+{
+	updk_pci_close(r->dev);
+	updk_dma_free(r->a);
+	updk_dma_free(r->b);
+}
+
 static uint64_t faults(struct updk_pci_dev *dev)
 {
 	return __atomic_load_n(&((struct sim_dev *)dev->priv)->dma_faults, __ATOMIC_RELAXED);
@@ -83,33 +105,28 @@ static void fill(uint8_t *p, size_t len, unsigned seed)
 
 Test(sim_dmacopy, copies_between_dma_buffers)
 {
-	struct updk_pci_dev *dev = open_dev("sim:dmacopy");
-	uint64_t ia, ib;
-	uint8_t *a = updk_dma_alloc(8192, 4096, UPDK_NUMA_ANY, &ia);
-	uint8_t *b = updk_dma_zalloc(8192, 4096, UPDK_NUMA_ANY, &ib);
+	struct rig r;
 	uint8_t zero[100] = { 0 };
 
-	cr_assert(a && b);
-	cr_assert_str_eq(updk_pci_name(dev), "sim:dmacopy");
-	cr_assert_eq(updk_pci_enable(dev, true), 0);
-	fill(a, 8192, 3);
+	rig_open(&r, "sim:dmacopy", 8192);
+	cr_assert_str_eq(updk_pci_name(r.dev), "sim:dmacopy");
+	cr_assert_eq(updk_pci_enable(r.dev, true), 0);
+	fill(r.a, 8192, 3);
 
-	cr_assert_eq(copy(dev, ia, ib, 8192, 1), DMACOPY_STATUS_DONE);
-	cr_assert(!memcmp(a, b, 8192));
+	cr_assert_eq(copy(r.dev, r.ia, r.ib, 8192, 1), DMACOPY_STATUS_DONE);
+	cr_assert(!memcmp(r.a, r.b, 8192));
 
 	/* A piece from the middle lands exactly where asked, nothing around it. */
-	memset(b, 0, 8192);
-	cr_assert_eq(copy(dev, ia + 1000, ib + 3001, 777, 2), DMACOPY_STATUS_DONE);
-	cr_assert(!memcmp(b + 3001, a + 1000, 777));
-	cr_assert(!memcmp(b + 3001 - 100, zero, 100));
-	cr_assert(!memcmp(b + 3001 + 777, zero, 100));
+	memset(r.b, 0, 8192);
+	cr_assert_eq(copy(r.dev, r.ia + 1000, r.ib + 3001, 777, 2), DMACOPY_STATUS_DONE);
+	cr_assert(!memcmp(r.b + 3001, r.a + 1000, 777));
+	cr_assert(!memcmp(r.b + 3001 - 100, zero, 100));
+	cr_assert(!memcmp(r.b + 3001 + 777, zero, 100));
 
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_COMPLETED), 2);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_ERRORS), 0);
-	cr_assert_eq(faults(dev), 0);
-	updk_pci_close(dev);
-	updk_dma_free(a);
-	updk_dma_free(b);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_COMPLETED), 2);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_ERRORS), 0);
+	cr_assert_eq(faults(r.dev), 0);
+	rig_close(&r);
 }
 
 /* A page-aligned user buffer that had an IOVA and lost it: its IOVA is mapped no more. */
@@ -128,140 +145,122 @@ static uint8_t *unmapped_buffer(size_t len, uint64_t *iova)
 
 Test(sim_dmacopy, unmapped_iova_is_a_fault_and_writes_nothing)
 {
-	struct updk_pci_dev *dev = open_dev("sim:dmacopy");
-	uint64_t ia, ib, iu;
-	uint8_t *a = updk_dma_alloc(4096, 4096, UPDK_NUMA_ANY, &ia);
-	uint8_t *b = updk_dma_alloc(4096, 4096, UPDK_NUMA_ANY, &ib);
-	uint8_t *u = unmapped_buffer(4096, &iu);
+	struct rig r;
+	uint64_t iu;
+	uint8_t *u;
 	uint8_t ref[4096];
 
-	cr_assert(a && b);
-	cr_assert_eq(updk_pci_enable(dev, true), 0);
-	fill(a, 4096, 1);
-	memset(b, 0x5a, 4096);
+	rig_open(&r, "sim:dmacopy", 4096);
+	u = unmapped_buffer(4096, &iu); /* after the buffers: its IOVA stays unused */
+	cr_assert_eq(updk_pci_enable(r.dev, true), 0);
+	fill(r.a, 4096, 1);
+	memset(r.b, 0x5a, 4096);
 	memset(u, 0xa5, 4096);
 	memcpy(ref, u, 4096);
 
 	/* Destination was unmapped: the memory behind it is untouched. */
-	cr_assert_eq(copy(dev, ia, iu, 4096, 1), DMACOPY_STATUS_FAULT);
+	cr_assert_eq(copy(r.dev, r.ia, iu, 4096, 1), DMACOPY_STATUS_FAULT);
 	cr_assert(!memcmp(u, ref, 4096));
-	cr_assert_eq(updk_pci_reg_read64(dev, 0, DMACOPY_FAULT_IOVA), iu);
-	cr_assert_eq(faults(dev), 1);
+	cr_assert_eq(updk_pci_reg_read64(r.dev, 0, DMACOPY_FAULT_IOVA), iu);
+	cr_assert_eq(faults(r.dev), 1);
 
 	/* Source unmapped: the destination keeps its bytes. */
-	cr_assert_eq(copy(dev, iu, ib, 4096, 2), DMACOPY_STATUS_FAULT);
+	cr_assert_eq(copy(r.dev, iu, r.ib, 4096, 2), DMACOPY_STATUS_FAULT);
 	for (size_t i = 0; i < 4096; i++)
-		cr_assert_eq(b[i], 0x5a, "byte %zu written", i);
-	cr_assert_eq(updk_pci_reg_read64(dev, 0, DMACOPY_FAULT_IOVA), iu);
-	cr_assert_eq(faults(dev), 2);
+		cr_assert_eq(r.b[i], 0x5a, "byte %zu written", i);
+	cr_assert_eq(updk_pci_reg_read64(r.dev, 0, DMACOPY_FAULT_IOVA), iu);
+	cr_assert_eq(faults(r.dev), 2);
 
 	/* A range that runs past the end of its mapping is refused whole. */
-	cr_assert_eq(copy(dev, ia, iu - 16, 64, 3), DMACOPY_STATUS_FAULT);
+	cr_assert_eq(copy(r.dev, r.ia, iu - 16, 64, 3), DMACOPY_STATUS_FAULT);
 	cr_assert(!memcmp(u, ref, 4096));
 
 	/* An IOVA nobody ever handed out. */
-	cr_assert_eq(copy(dev, UPDK_IOVA_INVALID - 4095, ib, 16, 4), DMACOPY_STATUS_FAULT);
+	cr_assert_eq(copy(r.dev, UPDK_IOVA_INVALID - 4095, r.ib, 16, 4), DMACOPY_STATUS_FAULT);
 
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_ERRORS), 4);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_COMPLETED), 0);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_ERRORS), 4);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_COMPLETED), 0);
 
 	/* The engine still works after faults. */
-	cr_assert_eq(copy(dev, ia, ib, 4096, 5), DMACOPY_STATUS_DONE);
-	cr_assert(!memcmp(a, b, 4096));
-	updk_pci_close(dev);
+	cr_assert_eq(copy(r.dev, r.ia, r.ib, 4096, 5), DMACOPY_STATUS_DONE);
+	cr_assert(!memcmp(r.a, r.b, 4096));
+	rig_close(&r);
 	munmap(u, 4096);
-	updk_dma_free(a);
-	updk_dma_free(b);
 }
 
 Test(sim_dmacopy, no_dma_without_bus_master)
 {
-	struct updk_pci_dev *dev = open_dev("sim:dmacopy");
-	uint64_t ia, ib;
-	uint8_t *a = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, &ia);
-	uint8_t *b = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, &ib);
+	struct rig r;
 
-	cr_assert(a && b);
-	a[0] = 1;
+	rig_open(&r, "sim:dmacopy", 4096);
+	r.a[0] = 1;
 	/* Memory Space is on after open (as vfio-pci leaves it), Bus Master is not. */
-	cr_assert_eq(copy(dev, ia, ib, 4096, 1), DMACOPY_STATUS_FAULT);
-	cr_assert_eq(b[0], 0);
-	cr_assert_eq(updk_pci_enable(dev, true), 0);
-	cr_assert_eq(copy(dev, ia, ib, 4096, 2), DMACOPY_STATUS_DONE);
-	cr_assert_eq(b[0], 1);
-	updk_pci_close(dev);
-	updk_dma_free(a);
-	updk_dma_free(b);
+	cr_assert_eq(copy(r.dev, r.ia, r.ib, 4096, 1), DMACOPY_STATUS_FAULT);
+	cr_assert_eq(r.b[0], 0);
+	cr_assert_eq(updk_pci_enable(r.dev, true), 0);
+	cr_assert_eq(copy(r.dev, r.ia, r.ib, 4096, 2), DMACOPY_STATUS_DONE);
+	cr_assert_eq(r.b[0], 1);
+	rig_close(&r);
 }
 
 Test(sim_dmacopy, bad_length_refused)
 {
-	struct updk_pci_dev *dev = open_dev("sim:dmacopy?maxlen=4k");
-	uint64_t ia, ib;
-	uint8_t *a = updk_dma_zalloc(8192, 4096, UPDK_NUMA_ANY, &ia);
-	uint8_t *b = updk_dma_zalloc(8192, 4096, UPDK_NUMA_ANY, &ib);
+	struct rig r;
 
-	cr_assert(a && b);
-	cr_assert_eq(updk_pci_enable(dev, true), 0);
-	a[4096] = 9;
-	cr_assert_eq(copy(dev, ia, ib, 0, 1), DMACOPY_STATUS_BADLEN);
-	cr_assert_eq(copy(dev, ia, ib, 4097, 2), DMACOPY_STATUS_BADLEN);
-	cr_assert_eq(b[4096], 0);
-	cr_assert_eq(copy(dev, ia, ib, 4096, 3), DMACOPY_STATUS_DONE);
-	cr_assert_eq(faults(dev), 0);
-	updk_pci_close(dev);
-	updk_dma_free(a);
-	updk_dma_free(b);
+	rig_open(&r, "sim:dmacopy?maxlen=4k", 8192);
+	cr_assert_eq(updk_pci_enable(r.dev, true), 0);
+	r.a[4096] = 9;
+	cr_assert_eq(copy(r.dev, r.ia, r.ib, 0, 1), DMACOPY_STATUS_BADLEN);
+	cr_assert_eq(copy(r.dev, r.ia, r.ib, 4097, 2), DMACOPY_STATUS_BADLEN);
+	cr_assert_eq(r.b[4096], 0);
+	cr_assert_eq(copy(r.dev, r.ia, r.ib, 4096, 3), DMACOPY_STATUS_DONE);
+	cr_assert_eq(faults(r.dev), 0);
+	rig_close(&r);
 }
 
 Test(sim_dmacopy, registers_status_and_reset)
 {
-	struct updk_pci_dev *dev = open_dev("sim:dmacopy");
-	uint64_t ia, ib;
-	uint8_t *a = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, &ia);
-	uint8_t *b = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, &ib);
+	struct rig r;
 
-	cr_assert(a && b);
-	cr_assert_eq(updk_pci_enable(dev, true), 0);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_ID), DMACOPY_ID_VALUE);
+	rig_open(&r, "sim:dmacopy", 4096);
+	cr_assert_eq(updk_pci_enable(r.dev, true), 0);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_ID), DMACOPY_ID_VALUE);
 	/* Read-only registers ignore writes made through the control path. */
-	updk_pci_reg_write32(dev, 0, DMACOPY_ID, 0);
-	updk_pci_reg_write32(dev, 0, DMACOPY_COMPLETED, 77);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_ID), DMACOPY_ID_VALUE);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_COMPLETED), 0);
+	updk_pci_reg_write32(r.dev, 0, DMACOPY_ID, 0);
+	updk_pci_reg_write32(r.dev, 0, DMACOPY_COMPLETED, 77);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_ID), DMACOPY_ID_VALUE);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_COMPLETED), 0);
 
-	cr_assert_eq(copy(dev, ia, ib, 64, 1), DMACOPY_STATUS_DONE);
+	cr_assert_eq(copy(r.dev, r.ia, r.ib, 64, 1), DMACOPY_STATUS_DONE);
 	/* STATUS is write-1-to-clear. */
-	updk_pci_reg_write32(dev, 0, DMACOPY_STATUS, 0);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_STATUS), DMACOPY_STATUS_DONE);
-	updk_pci_reg_write32(dev, 0, DMACOPY_STATUS, DMACOPY_STATUS_DONE);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_STATUS), 0);
+	updk_pci_reg_write32(r.dev, 0, DMACOPY_STATUS, 0);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_STATUS), DMACOPY_STATUS_DONE);
+	updk_pci_reg_write32(r.dev, 0, DMACOPY_STATUS, DMACOPY_STATUS_DONE);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_STATUS), 0);
 
 	/* A 64-bit register reads back as written, through either width. */
-	updk_pci_reg_write64(dev, 0, DMACOPY_SRC, 0x1122334455667788ull);
-	cr_assert_eq(updk_pci_reg_read64(dev, 0, DMACOPY_SRC), 0x1122334455667788ull);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_SRC + 4), 0x11223344);
+	updk_pci_reg_write64(r.dev, 0, DMACOPY_SRC, 0x1122334455667788ull);
+	cr_assert_eq(updk_pci_reg_read64(r.dev, 0, DMACOPY_SRC), 0x1122334455667788ull);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_SRC + 4), 0x11223344);
 
 	/* Out of range or misaligned: all ones, as a master abort. */
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_BAR_SIZE), UINT32_MAX);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, 2), UINT32_MAX);
-	cr_assert_eq(updk_pci_reg_read64(dev, 0, DMACOPY_BAR_SIZE - 4), UINT64_MAX);
-	cr_assert_eq(updk_pci_reg_read32(dev, 1, 0), UINT32_MAX);
-	cr_assert_eq(updk_pci_reg_read32(dev, 6, 0), UINT32_MAX);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_BAR_SIZE), UINT32_MAX);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, 2), UINT32_MAX);
+	cr_assert_eq(updk_pci_reg_read64(r.dev, 0, DMACOPY_BAR_SIZE - 4), UINT64_MAX);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 1, 0), UINT32_MAX);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 6, 0), UINT32_MAX);
 
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_COMPLETED), 1);
-	cr_assert_eq(updk_pci_reset(dev), 0);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_COMPLETED), 0);
-	cr_assert_eq(updk_pci_reg_read64(dev, 0, DMACOPY_SRC), 0);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_ID), DMACOPY_ID_VALUE);
-	cr_assert_eq(copy(dev, ia, ib, 64, 2), DMACOPY_STATUS_DONE);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_COMPLETED), 1);
+	cr_assert_eq(updk_pci_reset(r.dev), 0);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_COMPLETED), 0);
+	cr_assert_eq(updk_pci_reg_read64(r.dev, 0, DMACOPY_SRC), 0);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_ID), DMACOPY_ID_VALUE);
+	cr_assert_eq(copy(r.dev, r.ia, r.ib, 64, 2), DMACOPY_STATUS_DONE);
 
 	/* Memory Space off: the BAR no longer decodes. */
-	cr_assert_eq(updk_pci_enable(dev, false), 0);
-	cr_assert_eq(updk_pci_reg_read32(dev, 0, DMACOPY_ID), UINT32_MAX);
-	updk_pci_close(dev);
-	updk_dma_free(a);
-	updk_dma_free(b);
+	cr_assert_eq(updk_pci_enable(r.dev, false), 0);
+	cr_assert_eq(updk_pci_reg_read32(r.dev, 0, DMACOPY_ID), UINT32_MAX);
+	rig_close(&r);
 }
 
 Test(sim_dmacopy, bars)
