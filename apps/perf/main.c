@@ -128,6 +128,8 @@ static int report(struct perf_run *run, bool interrupted)
 		return 1;
 	}
 	memset(&r, 0, sizeof(r));
+	/* what the drain left outstanding is failed now, so the report counts it */
+	perf_release_qpairs(run);
 	perf_collect(run, rows, cores, &r.first_mismatch, &r.has_mismatch, &r.failed,
 		     &r.pass_complete, &r.controller_resets);
 	/* Everything the device touched goes before the report: the run is over. */

@@ -27,7 +27,7 @@
 #include "apps/perf/run.h"
 
 /* How long the pollers wait for outstanding I/O when the run ends; what is left after this is
- * failed by updk_nvme_qpair_free(). */
+ * failed by updk_nvme_qpair_free() in perf_release_qpairs(), and counted as errors. */
 #define PERF_DRAIN_SECONDS 5
 
 #define STORE(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
@@ -679,11 +679,24 @@ void perf_admin_poll(struct perf_run *run)
 	}
 }
 
+/*
+ * A reset can still be under way when the pollers have left: asked for by a timeout in the
+ * drain, or begun while a poller that had nothing outstanding had already gone, so that its
+ * qpairs never failed their commands for it and the reset waits for them. The run's end waits
+ * for it (bounded by the controller's CAP.TO), so the report counts the I/Os it failed and the
+ * controller is closed running or failed, not half reset; stderr says why the end took longer.
+ */
 void perf_settle_resets(struct perf_run *run)
 {
 	for (unsigned i = 0; i < run->nctrlrs; i++) {
 		struct perf_ctrlr *pc = &run->ctrlrs[i];
 
+		if (pc->dead || !updk_nvme_ctrlr_is_resetting(pc->ctrlr))
+			continue;
+		fprintf(stderr,
+			"updk-perf: %s was being reset when the run ended: waiting for the reset "
+			"before closing it\n",
+			pc->addr);
 		/* At most: the admin poller begins the reset, the qpairs' polls fail their
 		 * commands, the admin poller brings the controller back. */
 		for (int step = 0; step < 3 && !pc->dead && updk_nvme_ctrlr_is_resetting(pc->ctrlr);
@@ -695,6 +708,36 @@ void perf_settle_resets(struct perf_run *run)
 					updk_nvme_qpair_process_completions(run->ctxs[k].qps[q], 0);
 			updk_nvme_admin_process_completions(pc->ctrlr);
 			check_dead(pc);
+		}
+	}
+}
+
+/*
+ * I/Os whose completion did not come back within the drain (a completion lost, its timeout
+ * and Abort not yet run out) are failed by updk_nvme_qpair_free(): that happens here, before
+ * the report is gathered, so their callbacks count them as errors (a failed write or read)
+ * instead of leaving them out of the figures; stderr names the row and how many.
+ */
+void perf_release_qpairs(struct perf_run *run)
+{
+	for (unsigned i = 0; run->workers && i < run->nworkers; i++)
+		run->workers[i].stopping = true; /* a failed I/O gets no successor */
+	for (unsigned i = 0; i < run->nctxs; i++) {
+		struct perf_ctx *ctx = &run->ctxs[i];
+		uint32_t left = 0;
+
+		for (unsigned q = 0; ctx->qps && q < ctx->nqps; q++)
+			if (ctx->qps[q])
+				left += updk_nvme_qpair_outstanding(ctx->qps[q]);
+		if (left)
+			fprintf(stderr,
+				"updk-perf: %s namespace %u on core %u: %u I/O(s) still without a "
+				"completion %d s after the run ended: failed, counted as errors\n",
+				ctx->ns->pc->addr, ctx->ns->nsid, ctx->w->core, left,
+				PERF_DRAIN_SECONDS);
+		for (unsigned q = 0; ctx->qps && q < ctx->nqps; q++) {
+			updk_nvme_qpair_free(ctx->qps[q]);
+			ctx->qps[q] = NULL;
 		}
 	}
 }
@@ -788,14 +831,7 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 void perf_teardown(struct perf_run *run)
 {
 	/* qpairs first: they fail what is still outstanding, and only then may the buffers go. */
-	for (unsigned i = 0; i < run->nctxs; i++) {
-		struct perf_ctx *ctx = &run->ctxs[i];
-
-		for (unsigned q = 0; ctx->qps && q < ctx->nqps; q++) {
-			updk_nvme_qpair_free(ctx->qps[q]);
-			ctx->qps[q] = NULL;
-		}
-	}
+	perf_release_qpairs(run);
 	for (unsigned i = 0; i < run->nctrlrs; i++) {
 		updk_nvme_ctrlr_close(run->ctrlrs[i].ctrlr);
 		run->ctrlrs[i].ctrlr = NULL;

@@ -123,6 +123,9 @@ void perf_admin_poll(struct perf_run *run);
 /** After perf_join(): finish an automatic reset the pollers left under way (their qpairs are
  * the main thread's now), so the controllers are closed in a known state. */
 void perf_settle_resets(struct perf_run *run);
+/** After perf_settle_resets(): free the qpairs, failing (and so counting as errors) the I/Os
+ * still outstanding after the drain; says on stderr how many there were. */
+void perf_release_qpairs(struct perf_run *run);
 /** Free qpairs, buffers and controllers (shutdown); safe on a half-set-up run. */
 void perf_teardown(struct perf_run *run);
 /** Free the host memory left (histograms included): after the report is printed. */
