@@ -216,6 +216,7 @@ void nvme_ctrlr_shutdown(struct updk_nvme_ctrlr *c)
 static void ctrlr_free(struct updk_nvme_ctrlr *c)
 {
 	nvme_ns_free_all(c);
+	nvme_qpair_free_retired(c);
 	nvme_qpair_destroy(c->adminq);
 	nvme_dbbuf_free(c);
 	free(c->qid_used);

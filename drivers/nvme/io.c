@@ -21,6 +21,8 @@
 
 static int io_refused(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp)
 {
+	if (qp->freed)
+		return nvme_qpair_use_after_free(qp, "I/O submission");
 	if (qp->ctrlr != ns->ctrlr) {
 		log_err("%s: namespace %u used with a qpair of another controller", ns->ctrlr->name,
 			ns->nsid);
@@ -550,6 +552,8 @@ int updk_nvme_io_raw(struct updk_nvme_qpair *qp, const struct updk_nvme_cmd *cmd
 
 	if (!qp || !cmd || !cb || (len && !buf))
 		return -EINVAL;
+	if (qp->freed)
+		return nvme_qpair_use_after_free(qp, "updk_nvme_io_raw");
 	if (qp->dead || __atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE))
 		return -ENXIO;
 	if (len > qp->ctrlr->max_xfer) {

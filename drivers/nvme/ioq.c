@@ -76,6 +76,10 @@ void updk_nvme_qpair_free(struct updk_nvme_qpair *qp)
 	if (!qp)
 		return;
 	c = qp->ctrlr;
+	if (qp->freed) {
+		log_err("%s: updk_nvme_qpair_free: queue %u was freed already", c->name, qp->qid);
+		return;
+	}
 	for (pp = &c->qpairs; *pp && *pp != qp; pp = &(*pp)->next)
 		;
 	if (!*pp) {
@@ -95,5 +99,5 @@ void updk_nvme_qpair_free(struct updk_nvme_qpair *qp)
 	nvme_qpair_fail_all(qp, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
 	c->qid_used[qp->qid] = 0;
 	nvme_stats_add(&c->freed_stats, &qp->stats);
-	nvme_qpair_destroy(qp);
+	nvme_qpair_retire(qp);
 }

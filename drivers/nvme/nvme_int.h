@@ -74,6 +74,9 @@ struct nvme_req {
 _Static_assert(sizeof(struct nvme_req) == 64, "a request slot is one cache line");
 
 /* A queue pair: the admin queue (qid 0) or an I/O queue pair. Hot fields first. */
+/* Freed qpairs kept per controller as refused handles (struct updk_nvme_ctrlr.retired). */
+#define NVME_RETIRED_MAX 64
+
 struct updk_nvme_qpair {
 	struct updk_nvme_cmd *sq;
 	volatile struct updk_nvme_cpl *cq;
@@ -93,7 +96,9 @@ struct updk_nvme_qpair {
 	volatile uint32_t *sq_ei;
 	volatile uint32_t *cq_shadow;
 	volatile uint32_t *cq_ei;
-	bool dead; /* being freed: submissions refused */
+	bool dead; /* being freed or freed: submissions refused */
+	bool freed; /* updk_nvme_qpair_free() is done: the handle is kept only to refuse it */
+	bool warned; /* a use after free has been logged */
 	bool sgl;
 	bool sgl_dword; /* SGL Data Blocks must be dword aligned, in dwords (SGLS 10b) */
 	uint16_t qid;
@@ -151,6 +156,11 @@ struct updk_nvme_ctrlr {
 	uint8_t *qid_used; /* [max_qpairs + 1] */
 	struct updk_nvme_qpair *adminq;
 	struct updk_nvme_qpair *qpairs;
+	/* Freed qpairs, newest first: their rings and DMA memory are gone but the small struct
+	 * stays until the controller closes (or NVME_RETIRED_MAX newer ones push it out), so a
+	 * handle used after updk_nvme_qpair_free() is refused instead of touching freed memory. */
+	struct updk_nvme_qpair *retired;
+	uint32_t nretired;
 	/* namespaces: active ones, sorted by nsid; pointers stay valid until close */
 	struct updk_nvme_ns **ns;
 	uint32_t ns_count;
@@ -220,6 +230,13 @@ int nvme_dptr_buf(struct nvme_dptr *d, const void *buf, uint64_t len);
 int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsize,
 		      struct updk_nvme_qpair **qpp);
 void nvme_qpair_destroy(struct updk_nvme_qpair *qp);
+/* Free @qp's rings and memory but keep the struct as a refused handle on the controller's
+ * retired list; frees the oldest retired beyond NVME_RETIRED_MAX. */
+void nvme_qpair_retire(struct updk_nvme_qpair *qp);
+/* Free every retired qpair (controller close). */
+void nvme_qpair_free_retired(struct updk_nvme_ctrlr *ctrlr);
+/* A call on a freed qpair: logged once per handle; returns -EINVAL. */
+int nvme_qpair_use_after_free(struct updk_nvme_qpair *qp, const char *fn);
 void nvme_qpair_reset_rings(struct updk_nvme_qpair *qp);
 void nvme_qpair_set_shadow(struct updk_nvme_qpair *qp);
 int nvme_qpair_poll(struct updk_nvme_qpair *qp, uint32_t max);

@@ -131,15 +131,70 @@ int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsiz
 	return 0;
 }
 
-void nvme_qpair_destroy(struct updk_nvme_qpair *qp)
+/* The rings, PRP lists and request slots of @qp; the struct itself stays. */
+static void qpair_release_memory(struct updk_nvme_qpair *qp)
 {
-	if (!qp)
-		return;
 	updk_dma_free(qp->sq);
 	updk_dma_free((void *)qp->cq);
 	updk_dma_free(qp->list_mem);
 	free(qp->reqs);
+	qp->sq = NULL;
+	qp->cq = NULL;
+	qp->list_mem = NULL;
+	qp->reqs = NULL;
+}
+
+void nvme_qpair_destroy(struct updk_nvme_qpair *qp)
+{
+	if (!qp)
+		return;
+	qpair_release_memory(qp);
 	free(qp);
+}
+
+void nvme_qpair_retire(struct updk_nvme_qpair *qp)
+{
+	struct updk_nvme_ctrlr *c = qp->ctrlr;
+	struct updk_nvme_qpair **pp;
+
+	qpair_release_memory(qp);
+	/* No slot free and none outstanding: outstanding() says 0, no submission finds a slot. */
+	qp->depth = 0;
+	qp->free_top = 0;
+	qp->sq_tail = qp->sq_db_tail = 0;
+	qp->dead = true;
+	qp->freed = true;
+	qp->next = c->retired;
+	c->retired = qp;
+	if (++c->nretired <= NVME_RETIRED_MAX)
+		return;
+	/* The oldest goes for good: a handle that old is undefined to use, as after free(). */
+	for (pp = &c->retired; (*pp)->next; pp = &(*pp)->next)
+		;
+	free(*pp);
+	*pp = NULL;
+	c->nretired--;
+}
+
+void nvme_qpair_free_retired(struct updk_nvme_ctrlr *c)
+{
+	while (c->retired) {
+		struct updk_nvme_qpair *qp = c->retired;
+
+		c->retired = qp->next;
+		free(qp);
+	}
+	c->nretired = 0;
+}
+
+int nvme_qpair_use_after_free(struct updk_nvme_qpair *qp, const char *fn)
+{
+	if (!qp->warned) {
+		qp->warned = true;
+		log_err("%s: %s: queue %u was freed by updk_nvme_qpair_free(): allocate a new qpair",
+			qp->ctrlr->name, fn, qp->qid);
+	}
+	return -EINVAL;
 }
 
 /* A child of a split I/O completed: the parent completes with its last child, carrying the
@@ -440,6 +495,8 @@ int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max
 {
 	int n;
 
+	if (NVME_UNLIKELY(qp->freed))
+		return nvme_qpair_use_after_free(qp, "updk_nvme_qpair_process_completions");
 	/* Acquire: after a reset, failed reads clear only with the recreated rings visible. */
 	if (NVME_UNLIKELY(__atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE))) {
 		nvme_qpair_reset_ack(qp);
@@ -454,6 +511,7 @@ int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max
 
 void updk_nvme_qpair_flush(struct updk_nvme_qpair *qp)
 {
+	/* A freed qpair's tail equals the tail it gave: nvme_sq_ring() writes nothing. */
 	nvme_sq_ring(qp);
 }
 

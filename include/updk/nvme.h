@@ -653,7 +653,9 @@ int updk_nvme_qpair_alloc(struct updk_nvme_ctrlr *ctrlr, const struct updk_nvme_
 /**
  * Delete the qpair's queues on the controller and free it. Commands still outstanding are
  * completed from here with Command Aborted By Host. NULL is ignored. Not on the data path: call
- * it from the controller's admin thread while the qpair's thread no longer uses it.
+ * it from the controller's admin thread while the qpair's thread no longer uses it. Until the
+ * controller closes (and for the last 64 qpairs freed), a call on the freed handle is refused
+ * with -EINVAL and logged once, and a second free is only logged.
  */
 void updk_nvme_qpair_free(struct updk_nvme_qpair *qp);
 

@@ -149,3 +149,77 @@ Test(bad_input, qpair_options)
 	updk_nvme_qpair_free(qp);
 	updk_nvme_ctrlr_close(c);
 }
+
+static unsigned occurrences(const char *s, const char *piece)
+{
+	unsigned n = 0;
+
+	for (const char *p = strstr(s, piece); p; p = strstr(p + 1, piece))
+		n++;
+	return n;
+}
+
+static void uaf_cb(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	(void)cpl;
+	*(int *)arg = 1;
+}
+
+/*
+ * A qpair used after updk_nvme_qpair_free(): every call on the old handle is refused with
+ * -EINVAL and one log line that names the queue, nothing reaches the controller, freeing it
+ * again is only logged, and the controller, a new qpair and its I/O are unaffected.
+ */
+Test(bad_input, qpair_used_after_free)
+{
+	struct updk_nvme_ctrlr *c = open_ctrlr("sim:nvme?size=1M");
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct updk_nvme_qpair *old = alloc_qp(c, 7), *qp;
+	struct updk_nvme_cmd flush = { .opc = UPDK_NVME_OPC_FLUSH, .nsid = 1 };
+	struct updk_nvme_stats before, after;
+	void *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	struct log_capture lc;
+	struct held held;
+	struct io_done d = { 0 };
+	uint16_t qid = updk_nvme_qpair_id(old);
+	char *log, want[64];
+	int called = 0;
+
+	cr_assert_not_null(buf);
+	updk_nvme_qpair_free(old);
+	updk_nvme_ctrlr_get_stats(c, &before);
+	held = held_now();
+	log_capture_start(&lc);
+	cr_assert_eq(updk_nvme_ns_read(ns, old, buf, 0, 1, uaf_cb, &called, 0), -EINVAL);
+	cr_assert_eq(updk_nvme_ns_write(ns, old, buf, 0, 1, uaf_cb, &called, 0), -EINVAL);
+	cr_assert_eq(updk_nvme_ns_flush(ns, old, uaf_cb, &called), -EINVAL);
+	cr_assert_eq(updk_nvme_io_raw(old, &flush, NULL, 0, uaf_cb, &called), -EINVAL);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(updk_nvme_qpair_process_completions(old, 0), -EINVAL);
+	updk_nvme_qpair_flush(old);
+	cr_assert_eq(updk_nvme_qpair_outstanding(old), 0);
+	updk_nvme_qpair_free(old);
+	log = log_capture_stop(&lc);
+	cr_assert_not(called, "a callback ran for a refused command");
+	snprintf(want, sizeof(want), "queue %u was freed by updk_nvme_qpair_free()", qid);
+	cr_assert(strstr(log, want), "no log line naming queue %u:\n%s", qid, log);
+	cr_assert_eq(occurrences(log, "was freed by updk_nvme_qpair_free()"), 1,
+		     "one line per handle, not one per call:\n%s", log);
+	snprintf(want, sizeof(want), "queue %u was freed already", qid);
+	cr_assert(strstr(log, want), "freeing twice was not logged:\n%s", log);
+	free(log);
+	held_assert_same(held, "calls on a freed qpair");
+	updk_nvme_ctrlr_get_stats(c, &after);
+	cr_assert_eq(after.cmds_submitted, before.cmds_submitted, "a command reached the device");
+
+	/* the controller works on: a new qpair, and I/O on it */
+	qp = alloc_qp(c, 7);
+	cr_assert_neq(qp, old);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
+	wait_done(qp, &d);
+	assert_ok(&d);
+	cr_assert_eq(updk_nvme_ns_read(ns, old, buf, 0, 1, uaf_cb, &called, 0), -EINVAL);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
