@@ -164,10 +164,13 @@ Test(perf_run, verify_counts_errors_apart)
  */
 Test(perf_run, survives_a_controller_reset)
 {
+	/* The reset comes about 0.6 s in (two I/O timeouts: the command's, then its Abort's);
+	 * the rest of the 5 s leaves room for I/O after it even on a loaded machine, where the
+	 * reset itself can take a second or more. */
 	static const char *const args[] = {
-		"-t",	    "3",      "-q",	"8",
+		"-t",	    "5",      "-q",	"8",
 		"--verify", "-w",     "randrw", "--io-timeout",
-		"500",	    "--json", "-r",	"sim:nvme?size=4M,drop_io=500,hang_abort=1",
+		"300",	    "--json", "-r",	"sim:nvme?size=4M,drop_io=500,hang_abort=1",
 		NULL
 	};
 	struct perf_result r;
