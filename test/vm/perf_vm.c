@@ -76,6 +76,34 @@ Test(perf_vm, counts_consistent)
 	vm_bind(bdf, "nvme");
 }
 
+/*
+ * A doorbell rung in every completion callback (--doorbell-per-cmd), without shadow doorbells:
+ * QEMU's controller fetches each new command at once, so over one poll the SQ head it reports
+ * can run more than a ring past the head the poll began with. Every such head is valid and
+ * must be taken without a word (the reaper once measured it from the poll's first head and
+ * called it beyond the tail).
+ */
+Test(perf_vm, doorbell_per_command_heads_all_taken)
+{
+	const char *bdf = vm_env("UPDK_VM_NVME2");
+	char ns1[64];
+	struct perf_result r;
+
+	vm_bind(bdf, "vfio-pci");
+	snprintf(ns1, sizeof(ns1), "%s ns:1", bdf);
+	const char *const args[] = {
+		"-t",	  "2",	"-q", "32", "--doorbell-per-cmd", "--no-shadow-doorbell",
+		"--json", "-r", ns1,  NULL
+	};
+	perf_test_run(args, 0, &r);
+	cr_assert_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
+	perf_test_check_consistent(r.out);
+	cr_assert_not(strstr(r.err, "SQ head"), "a valid SQ head was refused:\n%s", r.err);
+	cr_assert_gt(perf_test_jnum(r.out, "\"total\": {", "ios"), 1000, "%s", r.out);
+	perf_test_result_free(&r);
+	vm_bind(bdf, "nvme");
+}
+
 Test(perf_vm, interrupted_then_reusable)
 {
 	const char *bdf = vm_env("UPDK_VM_NVME2");
