@@ -14,6 +14,7 @@
 
 #include <updk/mem.h>
 #include <updk/mmio.h>
+#include <updk/tsc.h>
 
 #include "drivers/ixgbe/ixgbe.h"
 #include "drivers/ixgbe/ixgbe_regs.h"
@@ -416,6 +417,9 @@ static int setup_txq(struct ixgbe_dev *dev, uint16_t qi)
 	txdctl |= (32u << IXGBE_TXDCTL_PTHRESH_SHIFT) | (1u << IXGBE_TXDCTL_HTHRESH_SHIFT);
 	wr(dev, IXGBE_TXDCTL(qi), txdctl);
 	q->tdt = (volatile uint32_t *)(dev->bar + IXGBE_TDT(qi));
+	q->pci = dev->pci;
+	q->name = dname(dev);
+	q->stall_tsc = updk_tsc_hz();
 	return 0;
 }
 

@@ -47,10 +47,19 @@ struct ixgbe_txq {
 	uint16_t tail; /* next descriptor to fill */
 	uint16_t clean; /* first descriptor not yet given back (a multiple of the RS batch) */
 	uint16_t qid;
+	uint32_t cleaned; /* batches given back, ever: tells a stall from progress */
 	uint64_t ring_iova;
 	/* checksum offload path only (ixgbe_tx_burst_offload) */
 	uint32_t ctx_key; /* what context slot 0 holds; 0: nothing yet */
 	uint64_t bad_offload; /* packets refused: offload asked with impossible lengths */
+	/* A full ring that stays full (ixgbe_tx_stalled()): cold fields, off the fast path. */
+	uint32_t full_bursts; /* bursts that found the ring full */
+	uint32_t stall_cleaned; /* cleaned when the stall began */
+	bool stall_logged; /* this stall has been logged */
+	uint64_t stall_since; /* TSC when the stall began */
+	uint64_t stall_tsc; /* how long a stall lasts before it is logged (1 s of TSC) */
+	const char *name; /* the port, for the log */
+	struct updk_pci_dev *pci; /* for LINKS, read once a stall is logged */
 };
 
 enum ixgbe_mac { IXGBE_MAC_82599, IXGBE_MAC_X540, IXGBE_MAC_X550 };

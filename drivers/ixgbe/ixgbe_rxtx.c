@@ -5,10 +5,16 @@
  */
 #include <stddef.h>
 
+#define LOG_COMPONENT "ixgbe"
+#include "lib/util/log.h"
+
 #include "drivers/ixgbe/ixgbe.h"
+#include "drivers/ixgbe/ixgbe_regs.h"
 #include "lib/net/pkt_pool.h"
 
 #include <updk/mmio.h>
+#include <updk/pci.h>
+#include <updk/tsc.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -143,7 +149,43 @@ static inline bool tx_clean_batch(struct ixgbe_txq *q)
 		return false;
 	updk_pkt_free_bulk(&q->shadow[q->clean], IXGBE_TX_RS_BATCH);
 	q->clean = (q->clean + IXGBE_TX_RS_BATCH) & q->mask;
+	q->cleaned++;
 	return true;
+}
+
+/*
+ * A transmit ring that stays full: the device has not written back the DD of the batch it
+ * holds (§7.2.3.5.1) for a whole second. Checked once per TX_STALL_BURSTS bursts that found
+ * the ring full (one clock read), so a sender spinning on a full ring pays nothing more. Logged
+ * once per stall, with the link state (LINKS.LINK_UP, §8.2.3.22.20): the packets stay queued
+ * (tx_burst returns 0 and the caller keeps its packets), updk_net_close() frees them.
+ */
+#define TX_STALL_BURSTS 64
+
+static __attribute__((noinline, cold)) uint16_t tx_ring_full(struct ixgbe_txq *q)
+{
+	uint64_t now;
+
+	if (++q->full_bursts % TX_STALL_BURSTS)
+		return 0;
+	now = updk_tsc();
+	if (q->full_bursts == TX_STALL_BURSTS || q->stall_cleaned != q->cleaned) {
+		/* a new stall, or the device moved since the last look */
+		q->stall_since = now;
+		q->stall_cleaned = q->cleaned;
+		q->stall_logged = false;
+		return 0;
+	}
+	if (!q->stall_logged && now - q->stall_since >= q->stall_tsc) {
+		bool up = updk_pci_reg_read32(q->pci, 0, IXGBE_LINKS) & IXGBE_LINKS_UP;
+
+		q->stall_logged = true;
+		log_err("%s: transmit queue %u: ring full and no descriptor written back for 1 s "
+			"(link %s): the device is not sending; the %u queued packets stay queued "
+			"until it does or the port is closed",
+			q->name, q->qid, up ? "up" : "down", q->mask);
+	}
+	return 0;
 }
 
 /*
@@ -161,8 +203,11 @@ uint16_t ixgbe_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 
 	unsigned room = mask - used; /* one slot stays empty: TDT == TDH means empty */
 
-	if (n > room)
+	if (n > room) {
+		if (!room)
+			return tx_ring_full(q);
 		n = room;
+	}
 	if (!n)
 		return 0;
 	unsigned tail = q->tail, first = tail;
@@ -214,6 +259,7 @@ static bool tx_clean_batch_ctx(struct ixgbe_txq *q)
 	}
 	updk_pkt_free_bulk(keep, n);
 	q->clean = (q->clean + IXGBE_TX_RS_BATCH) & q->mask;
+	q->cleaned++;
 	return true;
 }
 
@@ -235,6 +281,8 @@ uint16_t ixgbe_tx_burst_offload(void *queue, struct updk_pkt **pkts, uint16_t n)
 
 	unsigned room = mask - used, tail = q->tail, first = tail, i;
 
+	if (!room && n)
+		return tx_ring_full(q);
 	for (i = 0; i < n; i++) {
 		struct updk_pkt *p = pkts[i];
 		uint32_t olinfo = 0;

@@ -85,6 +85,7 @@ struct port {
 	bool link_allowed;
 	uint64_t link_delay_ns;
 	uint64_t wb_delay_ns;
+	bool wb_off; /* wb=off: no descriptor is ever written back */
 	bool trace;
 
 	/* device state */
@@ -571,6 +572,8 @@ static void dma_wb_now(struct port *p, uint64_t iova, const uint8_t *d, uint32_t
 
 static void write_back(struct port *p, uint64_t iova, const void *data, uint32_t len)
 {
+	if (p->wb_off) /* wb=off: the device works but never says so (DD never set) */
+		return;
 	if (!p->wb_delay_ns && !p->wb_count) {
 		dma_wb_now(p, iova, data, len);
 		return;
@@ -1148,8 +1151,8 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return (mac[0] & 1) ? -EINVAL : 0;
 }
 
-static const char *const ixgbe_keys[] = { "name",	 "peer", "mac",	  "link", "link_delay_ms",
-					  "wb_delay_us", "fifo", "trace", NULL };
+static const char *const ixgbe_keys[] = { "name",	 "peer", "mac",	 "link",  "link_delay_ms",
+					  "wb_delay_us", "wb",	 "fifo", "trace", NULL };
 
 static void port_free(struct port *p)
 {
@@ -1202,6 +1205,13 @@ static int ixgbe_create(struct sim_dev *sd, const struct sim_opts *opts)
 	}
 	if (v && !strcmp(v, "down"))
 		p->link_allowed = false;
+	v = sim_opt(opts, "wb");
+	if (v && strcmp(v, "on") && strcmp(v, "off")) {
+		log_err("%s: wb=%s: use wb=on or wb=off", sd->name, v);
+		port_free(p);
+		return -EINVAL;
+	}
+	p->wb_off = v && !strcmp(v, "off");
 	v = sim_opt(opts, "peer");
 	if (v && strlen(v) >= sizeof(p->peer)) {
 		log_err("%s: peer=%s: names are at most %zu characters", sd->name, v,

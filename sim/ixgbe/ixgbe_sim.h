@@ -11,6 +11,7 @@
  *   link=up|down     down: LINKS never reports link (until sim_ixgbe_set_link())
  *   link_delay_ms=N  link comes up N ms after AUTOC.AN_RESTART (default 0)
  *   wb_delay_us=N    descriptor write-backs (RX and TX DD) land N us late (default 0)
+ *   wb=off           no descriptor write-back ever lands (DD never set); frames still move
  *   fifo=N           frames the receive packet buffer holds before it drops (default 512)
  *   trace=1          keep a log of every control-path register access (sim_ixgbe_reg_log())
  */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "drivers/ixgbe/ixgbe_rxtx.c"
+#include "test/fuzz/ixgbe_pci_stub.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

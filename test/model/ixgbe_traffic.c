@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "test/common/log_capture.h"
 #include "test/model/ixgbe_test.h"
 
 static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0xa };
@@ -242,6 +243,72 @@ Test(ixgbe_traffic, tx_full_ring_and_capture)
 		ixt_check(f, 100, mac_b, mac_a, 9, i);
 	}
 	updk_net_close(a);
+	cr_assert_eq(updk_pktpool_avail(pool), 128);
+	updk_pktpool_free(pool);
+	check_no_model_errors();
+}
+
+static unsigned occurrences(const char *s, const char *piece)
+{
+	unsigned n = 0;
+
+	for (const char *q = strstr(s, piece); q; q = strstr(q + 1, piece))
+		n++;
+	return n;
+}
+
+/*
+ * A device that sends but never writes back a descriptor (DD never set, wb=off): the ring fills
+ * and takes no more, one log line after a second says so and names the queue, the link and
+ * what is queued; nothing is ever received either; closing the port gives every queued packet back.
+ */
+Test(ixgbe_traffic, dd_never_set_logged_and_closable)
+{
+	struct updk_net_opts o = ixt_opts();
+
+	o.tx_ring_size = 64;
+	struct updk_net_dev *a = ixt_open("sim:ixgbe?name=nowb_a,wb=off", &o);
+	struct updk_pktpool *pool = updk_pktpool_create("tx", 128, 0, 0, 0, UPDK_NUMA_ANY);
+	struct updk_pkt *p[128], *rx[32];
+	uint8_t f[SIM_IXGBE_FRAME_MAX];
+	struct log_capture lc;
+	unsigned took = 0;
+	char *log;
+	double end;
+
+	cr_assert_eq(updk_pkt_alloc_bulk(pool, p, 128), 0);
+	for (unsigned i = 0; i < 128; i++) {
+		ixt_frame(updk_pkt_data(p[i]), 100, mac_b, mac_a, 9, i);
+		p[i]->len = 100;
+	}
+	for (int k = 0; k < 4; k++)
+		took += updk_net_tx_burst(a, 0, p + took, 32);
+	cr_assert_eq(took, 63, "the ring takes 63 and, with no write-back, frees none");
+	/* the device did send them: only the write-backs are missing */
+	end = ixt_now() + 2;
+	while (sim_ixgbe_capture("nowb_a", f, sizeof(f)) == 0)
+		cr_assert_lt(ixt_now(), end, "the model sent nothing");
+	log_capture_start(&lc);
+	end = ixt_now() + 1.5;
+	while (ixt_now() < end)
+		cr_assert_eq(updk_net_tx_burst(a, 0, p + took, 32), 0);
+	log = log_capture_stop(&lc);
+	cr_assert_eq(occurrences(log, "transmit queue 0: ring full and no descriptor written back "
+				      "for 1 s (link up)"),
+		     1, "one log line for the stall:\n%s", log);
+	cr_assert(strstr(log, "63 queued packets stay queued"), "%s", log);
+	free(log);
+	/* frames come in and are placed, but never reported */
+	for (unsigned i = 0; i < 8; i++) {
+		ixt_frame(f, 80, mac_a, mac_b, 3, i);
+		cr_assert_eq(sim_ixgbe_inject("nowb_a", f, 80), 0);
+	}
+	end = ixt_now() + 0.2;
+	while (ixt_now() < end)
+		cr_assert_eq(updk_net_rx_burst(a, 0, rx, 32), 0);
+	updk_net_close(a);
+	cr_assert_eq(updk_pktpool_avail(pool), took, "the 63 queued came back at close");
+	updk_pkt_free_bulk(p + took, 128 - took);
 	cr_assert_eq(updk_pktpool_avail(pool), 128);
 	updk_pktpool_free(pool);
 	check_no_model_errors();
