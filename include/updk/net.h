@@ -211,7 +211,9 @@ int updk_net_open(const char *addr, const struct updk_net_opts *opts, struct upd
 /**
  * Stop the device's queues, reset it, free its rings and the buffers they hold, and close it.
  * A pool the device made itself is freed once all its buffers are back (some may still be in
- * another device's transmit ring). NULL is ignored.
+ * another device's transmit ring). NULL is ignored. For the last 64 devices closed, a call on
+ * the closed handle is refused (bursts return 0, the rest -EINVAL, logged) and a second close
+ * is only logged.
  */
 void updk_net_close(struct updk_net_dev *dev);
 

@@ -165,6 +165,7 @@ int updk_net_open(const char *addr, const struct updk_net_opts *opts, struct upd
 		goto fail_pci;
 	}
 
+	snprintf(nd->name, sizeof(nd->name), "%s", updk_pci_name(nd->pci));
 	rc = nd->drv->init(nd);
 	if (rc)
 		goto fail_pool;
@@ -180,16 +181,57 @@ fail:
 	return rc < 0 ? rc : -EINVAL;
 }
 
+/*
+ * Closed devices, newest first. Their rings, buffers and PCI function are gone, but the small
+ * struct stays (at most RETIRED_MAX of them) with no queues, so a burst on a closed handle
+ * takes the unknown-queue branch every burst already has, and the control calls refuse it:
+ * nothing touches freed memory. Older handles are undefined to use, as after free().
+ */
+#define RETIRED_MAX 64
+static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct net_dev *retired;
+static unsigned nretired;
+
+static void retire(struct net_dev *nd)
+{
+	struct net_dev **pp, *old = NULL;
+
+	pthread_mutex_lock(&retired_lock);
+	nd->retired_next = retired;
+	retired = nd;
+	if (++nretired > RETIRED_MAX) {
+		for (pp = &retired; (*pp)->retired_next; pp = &(*pp)->retired_next)
+			;
+		old = *pp;
+		*pp = NULL;
+		nretired--;
+	}
+	pthread_mutex_unlock(&retired_lock);
+	free(old);
+}
+
 void updk_net_close(struct updk_net_dev *dev)
 {
 	if (!dev)
 		return;
 	struct net_dev *nd = net_dev_of(dev);
 
+	if (nd->closed) {
+		log_err("%s: updk_net_close: the device was closed already", nd->name);
+		return;
+	}
 	nd->drv->fini(nd);
 	release_pool(nd->own_pool);
 	updk_pci_close(nd->pci);
-	free(nd);
+	nd->pci = NULL;
+	nd->pool = nd->own_pool = NULL;
+	nd->priv = NULL;
+	memset(nd->pub.rx, 0, sizeof(nd->pub.rx));
+	memset(nd->pub.tx, 0, sizeof(nd->pub.tx));
+	nd->pub.n_rxq = nd->pub.n_txq = 0;
+	nd->closed = true;
+	nd->warned_bad_queue = false;
+	retire(nd);
 }
 
 const char *updk_net_driver_name(const struct updk_net_dev *dev)
@@ -199,17 +241,22 @@ const char *updk_net_driver_name(const struct updk_net_dev *dev)
 
 const char *updk_net_name(const struct updk_net_dev *dev)
 {
-	return updk_pci_name(((const struct net_dev *)dev)->pci);
+	return ((const struct net_dev *)dev)->name;
 }
 
 /*
- * The device, and where the answer goes when @out_name says there is one, must not be NULL:
- * -EINVAL with a line naming the call and what is missing.
+ * The device, and where the answer goes when @out_name says there is one, must not be NULL,
+ * and the device must not be closed: -EINVAL with a line naming the call and what is wrong.
  */
 static int check_args(const char *fn, const void *dev, const void *out, const char *out_name)
 {
 	if (!dev) {
 		log_err("%s: the device is NULL: pass one that updk_net_open() gave", fn);
+		return -EINVAL;
+	}
+	if (((const struct net_dev *)dev)->closed) {
+		log_err("%s: %s: the device was closed by updk_net_close(): open it again", fn,
+			((const struct net_dev *)dev)->name);
 		return -EINVAL;
 	}
 	if (out_name && !out) {
@@ -278,10 +325,15 @@ uint16_t updk_net_bad_queue(struct updk_net_dev *dev, uint16_t q, bool rx)
 
 	if (!nd->warned_bad_queue) {
 		nd->warned_bad_queue = true;
-		log_err("%s: %s burst on queue %u, but the device was opened with %u: use queues "
-			"0 to %u",
-			updk_net_name(dev), rx ? "receive" : "transmit", q,
-			rx ? dev->n_rxq : dev->n_txq, (rx ? dev->n_rxq : dev->n_txq) - 1);
+		if (nd->closed)
+			log_err("%s: %s burst on a device closed by updk_net_close(): nothing "
+				"taken; open it again",
+				nd->name, rx ? "receive" : "transmit");
+		else
+			log_err("%s: %s burst on queue %u, but the device was opened with %u: use "
+				"queues 0 to %u",
+				nd->name, rx ? "receive" : "transmit", q,
+				rx ? dev->n_rxq : dev->n_txq, (rx ? dev->n_rxq : dev->n_txq) - 1);
 	}
 	return 0;
 }

@@ -47,6 +47,10 @@ struct net_dev {
 	bool warned_bad_queue;
 	struct updk_net_stats stats; /* totals; drivers add to them in stats_update */
 	void *priv; /* the driver's */
+	char name[64]; /* the PCI address or sim: spec, kept past close for the log */
+	/* updk_net_close() is done: the struct is kept only to refuse the handle (net_dev.c) */
+	bool closed;
+	struct net_dev *retired_next;
 };
 
 static inline struct net_dev *net_dev_of(struct updk_net_dev *dev)

@@ -342,3 +342,61 @@ Test(net_bad_input, bursts_and_queues)
 	updk_pktpool_free(rxpool);
 	cr_assert_eq(sim_ixgbe_errors(), 0);
 }
+
+/*
+ * A device used after updk_net_close(): bursts take nothing and return 0 (one log line), the
+ * control calls refuse it with -EINVAL, a second close is only logged, and every buffer of the
+ * caller's pool came back at the close; the same port opens again.
+ */
+Test(net_bad_input, device_used_after_close)
+{
+	struct updk_net_opts o = ixt_opts();
+	struct updk_pktpool *pool = updk_pktpool_create("nb3", 512, 0, 0, 0, UPDK_NUMA_ANY);
+	struct updk_pkt *p[4];
+	struct updk_net_dev *dev;
+	struct updk_net_link link;
+	struct updk_net_stats st;
+	uint8_t mac[6] = { 1, 2, 3, 4, 5, 6 };
+	char log[4096];
+	struct capture cap;
+	struct held before;
+
+	cr_assert_not_null(pool);
+	o.pool = pool;
+	before = held_now();
+	dev = ixt_open("sim:ixgbe?name=nb3", &o);
+	cr_assert_lt(updk_pktpool_avail(pool), 512, "the receive ring took buffers");
+	updk_net_close(dev);
+	pool_assert(pool, 512, "closed");
+	held_assert_same(before, "open and close");
+	cr_assert_eq(updk_pkt_alloc_bulk(pool, p, 4), 0);
+	for (unsigned i = 0; i < 4; i++)
+		p[i]->len = 60;
+
+	capture_start(&cap);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(updk_net_rx_burst(dev, 0, p, 4), 0);
+		cr_assert_eq(updk_net_tx_burst(dev, 0, p, 4), 0);
+	}
+	cr_assert_eq(updk_net_link(dev, &link), -EINVAL);
+	cr_assert_eq(updk_net_stats(dev, &st), -EINVAL);
+	cr_assert_eq(updk_net_stats_reset(dev), -EINVAL);
+	cr_assert_eq(updk_net_set_promiscuous(dev, true), -EINVAL);
+	updk_net_mac(dev, mac);
+	updk_net_close(dev);
+	capture_end(&cap, log, sizeof(log));
+	cr_assert(strstr(log, "receive burst on a device closed by updk_net_close()"), "%s", log);
+	cr_assert_null(strstr(log, "transmit burst on a device closed"), "logged twice:\n%s", log);
+	cr_assert(strstr(log, "updk_net_link: sim:ixgbe: the device was closed by "
+			      "updk_net_close(): open it again"),
+		  "%s", log);
+	cr_assert(strstr(log, "updk_net_close: the device was closed already"), "%s", log);
+	cr_assert_eq(mac[0], 1, "updk_net_mac wrote a closed device's address");
+	pool_assert(pool, 508, "bursts on a closed device");
+	held_assert_same(before, "calls on a closed device");
+
+	updk_pkt_free_bulk(p, 4);
+	opens_fine("sim:ixgbe?name=nb3");
+	held_assert_same(before, "opened again");
+	updk_pktpool_free(pool);
+}
