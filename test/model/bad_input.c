@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test/common/perf_util.h"
 #include "test/model/held.h"
 #include "test/model/nvme_util.h"
 
@@ -150,15 +151,6 @@ Test(bad_input, qpair_options)
 	updk_nvme_ctrlr_close(c);
 }
 
-static unsigned occurrences(const char *s, const char *piece)
-{
-	unsigned n = 0;
-
-	for (const char *p = strstr(s, piece); p; p = strstr(p + 1, piece))
-		n++;
-	return n;
-}
-
 static void uaf_cb(void *arg, const struct updk_nvme_cpl *cpl)
 {
 	(void)cpl;
@@ -203,7 +195,7 @@ Test(bad_input, qpair_used_after_free)
 	cr_assert_not(called, "a callback ran for a refused command");
 	snprintf(want, sizeof(want), "queue %u was freed by updk_nvme_qpair_free()", qid);
 	cr_assert(strstr(log, want), "no log line naming queue %u:\n%s", qid, log);
-	cr_assert_eq(occurrences(log, "was freed by updk_nvme_qpair_free()"), 1,
+	cr_assert_eq(perf_test_count(log, "was freed by updk_nvme_qpair_free()"), 1,
 		     "one line per handle, not one per call:\n%s", log);
 	snprintf(want, sizeof(want), "queue %u was freed already", qid);
 	cr_assert(strstr(log, want), "freeing twice was not logged:\n%s", log);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "test/common/log_capture.h"
+#include "test/common/perf_util.h"
 #include "test/model/ixgbe_test.h"
 
 static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0xa };
@@ -248,15 +249,6 @@ Test(ixgbe_traffic, tx_full_ring_and_capture)
 	check_no_model_errors();
 }
 
-static unsigned occurrences(const char *s, const char *piece)
-{
-	unsigned n = 0;
-
-	for (const char *q = strstr(s, piece); q; q = strstr(q + 1, piece))
-		n++;
-	return n;
-}
-
 /*
  * A device that sends but never writes back a descriptor (DD never set, wb=off): the ring fills
  * and takes no more, one log line after a second says so and names the queue, the link and
@@ -293,8 +285,9 @@ Test(ixgbe_traffic, dd_never_set_logged_and_closable)
 	while (ixt_now() < end)
 		cr_assert_eq(updk_net_tx_burst(a, 0, p + took, 32), 0);
 	log = log_capture_stop(&lc);
-	cr_assert_eq(occurrences(log, "transmit queue 0: ring full and no descriptor written back "
-				      "for 1 s (link up)"),
+	cr_assert_eq(perf_test_count(log,
+				     "transmit queue 0: ring full and no descriptor written back "
+				     "for 1 s (link up)"),
 		     1, "one log line for the stall:\n%s", log);
 	cr_assert(strstr(log, "63 queued packets stay queued"), "%s", log);
 	free(log);
