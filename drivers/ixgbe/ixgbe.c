@@ -418,7 +418,6 @@ static int setup_txq(struct ixgbe_dev *dev, uint16_t qi)
 	wr(dev, IXGBE_TXDCTL(qi), txdctl);
 	q->tdt = (volatile uint32_t *)(dev->bar + IXGBE_TDT(qi));
 	q->pci = dev->pci;
-	q->name = dname(dev);
 	q->stall_tsc = updk_tsc_hz();
 	return 0;
 }

@@ -58,8 +58,7 @@ struct ixgbe_txq {
 	bool stall_logged; /* this stall has been logged */
 	uint64_t stall_since; /* TSC when the stall began */
 	uint64_t stall_tsc; /* how long a stall lasts before it is logged (1 s of TSC) */
-	const char *name; /* the port, for the log */
-	struct updk_pci_dev *pci; /* for LINKS, read once a stall is logged */
+	struct updk_pci_dev *pci; /* for its name and LINKS, read once a stall is logged */
 };
 
 enum ixgbe_mac { IXGBE_MAC_82599, IXGBE_MAC_X540, IXGBE_MAC_X550 };

@@ -183,7 +183,7 @@ static __attribute__((noinline, cold)) uint16_t tx_ring_full(struct ixgbe_txq *q
 		log_err("%s: transmit queue %u: ring full and no descriptor written back for 1 s "
 			"(link %s): the device is not sending; the %u queued packets stay queued "
 			"until it does or the port is closed",
-			q->name, q->qid, up ? "up" : "down", q->mask);
+			updk_pci_name(q->pci), q->qid, up ? "up" : "down", q->mask);
 	}
 	return 0;
 }

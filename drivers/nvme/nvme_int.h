@@ -73,10 +73,10 @@ struct nvme_req {
 
 _Static_assert(sizeof(struct nvme_req) == 64, "a request slot is one cache line");
 
-/* A queue pair: the admin queue (qid 0) or an I/O queue pair. Hot fields first. */
 /* Freed qpairs kept per controller as refused handles (struct updk_nvme_ctrlr.retired). */
 #define NVME_RETIRED_MAX 64
 
+/* A queue pair: the admin queue (qid 0) or an I/O queue pair. Hot fields first. */
 struct updk_nvme_qpair {
 	struct updk_nvme_cmd *sq;
 	volatile struct updk_nvme_cpl *cq;

@@ -254,11 +254,16 @@ static inline __attribute__((always_inline)) int nvme_req_complete(struct updk_n
 }
 
 /* A CQE refused in part or whole: counted, and logged the first ten times. */
+/* Count a CQE the reaper does not believe; true for the first ten, which are logged. */
+static bool nvme_bogus_counted(struct updk_nvme_qpair *qp)
+{
+	return ++qp->stats.bogus_completions <= 10;
+}
+
 static __attribute__((noinline)) void nvme_bogus(struct updk_nvme_qpair *qp,
 						 const struct updk_nvme_cpl *c, const char *why)
 {
-	qp->stats.bogus_completions++;
-	if (qp->stats.bogus_completions <= 10)
+	if (nvme_bogus_counted(qp))
 		log_err("%s: queue %u: completion refused (%s): cid %u sqhd %u sqid %u status 0x%04x",
 			qp->ctrlr->name, qp->qid, why, c->cid, c->sqhd, c->sqid, c->status);
 }
@@ -298,8 +303,7 @@ static __attribute__((noinline)) int nvme_cpl_slow(struct updk_nvme_qpair *qp,
 		qp->sq_head = c.sqhd;
 	} else {
 		/* The command itself completed: only its SQ head is not believed. */
-		qp->stats.bogus_completions++;
-		if (qp->stats.bogus_completions <= 10)
+		if (nvme_bogus_counted(qp))
 			log_err("%s: queue %u: SQ head %u in the completion of cid %u is outside "
 				"[%d, %u], the head last reported and the tail given: head not "
 				"taken",

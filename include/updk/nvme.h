@@ -825,7 +825,8 @@ struct updk_nvme_stats {
 	uint64_t queue_full; /**< submissions refused with -EAGAIN */
 	uint64_t timeouts; /**< commands whose timeout expired */
 	uint64_t aborts_sent; /**< Abort commands sent for them */
-	uint64_t resets; /**< controller resets (updk_nvme_ctrlr_reset and timeouts): 0 for a qpair */
+	uint64_t
+		resets; /**< controller resets (updk_nvme_ctrlr_reset and timeouts): 0 for a qpair */
 	uint64_t bogus_completions; /**< CQEs refused: CID not outstanding, SQ head out of range */
 };
 

@@ -126,7 +126,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memset((void *)q.ring, 0, ring_size * 16);
 	q.mask = (uint16_t)(ring_size - 1);
-	q.name = "fuzz";
 	q.stall_tsc = UINT64_MAX; /* a full ring is this target's daily bread: no stall log */
 	tdt = 0;
 	q.tdt = &tdt;
