@@ -1,5 +1,5 @@
 #!/bin/bash
-# Wall-clock side of a before/after pair for the NVMe hot path (docs/benchmarks.md section 3):
+# Wall-clock side of a before/after pair for the NVMe hot path (docs/benchmarks-history.md §3):
 # several builds, each a directory holding a copy of build/test/bench-nvme_batch and
 # build/bin/updk-perf, run in turn, the order rotated every repetition so the machine's drift
 # does not favour one; then the median and quartiles of each figure per build.
