@@ -25,7 +25,8 @@ static void aer_done(void *arg, const struct updk_nvme_cpl *cpl)
 	if (updk_nvme_cpl_is_error(cpl)) {
 		/* Aborted by reset, queue deletion or close: not an event, not re-armed here. */
 		if (updk_nvme_cpl_sct(cpl) == UPDK_NVME_SCT_PATH ||
-		    updk_nvme_cpl_sc(cpl) == UPDK_NVME_SC_ABORTED_SQ_DELETION)
+		    (updk_nvme_cpl_sct(cpl) == UPDK_NVME_SCT_GENERIC &&
+		     updk_nvme_cpl_sc(cpl) == UPDK_NVME_SC_ABORTED_SQ_DELETION))
 			return;
 		nvme_log_cpl(c, "Asynchronous Event Request", cpl);
 		/* do not re-arm a request the controller refuses */

@@ -207,7 +207,7 @@ Test(nvme_ctrl, admin_commands)
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.opc = 0xc3;
 	cr_assert_eq(updk_nvme_admin_sync(c, &cmd, NULL, 0, &cpl), -EIO);
-	cr_assert_eq(updk_nvme_cpl_sc(&cpl), UPDK_NVME_SC_INVALID_OPCODE);
+	assert_status(&cpl, UPDK_NVME_SCT_GENERIC, UPDK_NVME_SC_INVALID_OPCODE);
 
 	cr_assert_eq(updk_nvme_ctrlr_get_log_page(c, 2, 0, &smart, 3, 0, io_done_cb, &d), -EINVAL);
 	updk_nvme_ctrlr_close(c);
@@ -244,7 +244,7 @@ Test(nvme_ctrl, io_passthrough)
 	memset(&d, 0, sizeof(d));
 	cr_assert_eq(updk_nvme_io_raw(r.qp, &cmd, r.wbuf, 4096, io_done_cb, &d), 0);
 	wait_done(r.qp, &d);
-	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_LBA_OUT_OF_RANGE);
+	assert_status(&d.cpl, UPDK_NVME_SCT_GENERIC, UPDK_NVME_SC_LBA_OUT_OF_RANGE);
 	rig_close(&r);
 }
 
@@ -267,8 +267,7 @@ Test(nvme_ctrl, reset_with_commands_in_flight)
 	sim_nvme_fault_delay(r.c->dev, 0);
 	for (int i = 0; i < 8; i++) {
 		cr_assert_eq(d[i].done, 1, "command %d completed by the reset", i);
-		cr_assert_eq(updk_nvme_cpl_sct(&d[i].cpl), UPDK_NVME_SCT_PATH);
-		cr_assert_eq(updk_nvme_cpl_sc(&d[i].cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+		assert_status(&d[i].cpl, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
 	}
 	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0);
 	/* the qpair works again, and the controller still has its namespaces */
@@ -295,7 +294,7 @@ Test(nvme_ctrl, fatal_status_then_reset)
 	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), -ENXIO);
 	cr_assert_eq(updk_nvme_ctrlr_reset(r.c), 0);
 	cr_assert_eq(d.done, 1);
-	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+	assert_status(&d.cpl, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
 	read_sync(&r, r.wbuf, 0, 1);
 	rig_close(&r);
 }
@@ -319,7 +318,7 @@ Test(nvme_ctrl, lost_completion_is_aborted)
 			default_timeouts(r.c);
 	});
 	cr_assert_eq(d.done, 1);
-	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORT_REQUESTED);
+	assert_status(&d.cpl, UPDK_NVME_SCT_GENERIC, UPDK_NVME_SC_ABORT_REQUESTED);
 	updk_nvme_ctrlr_get_stats(r.c, &st);
 	cr_assert_eq(st.timeouts, 1);
 	cr_assert_eq(st.aborts_sent, 1);
@@ -358,8 +357,7 @@ Test(nvme_ctrl, unresolved_timeout_resets_the_controller)
 		updk_nvme_admin_process_completions(r.c);
 	});
 	cr_assert_eq(d.done, 1, "the read's callback ran once");
-	cr_assert_eq(updk_nvme_cpl_sct(&d.cpl), UPDK_NVME_SCT_PATH);
-	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+	assert_status(&d.cpl, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
 	cr_assert_eq(d.cpl.cid, 0, "the command's own CID");
 	cr_assert_eq(d.cpl.sqid, qid);
 
@@ -434,7 +432,8 @@ static void *reset_worker_main(void *arg)
 			break;
 		if (!updk_nvme_cpl_is_error(&d.cpl))
 			w->ok++;
-		else if (updk_nvme_cpl_sc(&d.cpl) == UPDK_NVME_SC_ABORTED_BY_HOST)
+		else if (updk_nvme_cpl_sct(&d.cpl) == UPDK_NVME_SCT_PATH &&
+			 updk_nvme_cpl_sc(&d.cpl) == UPDK_NVME_SC_ABORTED_BY_HOST)
 			w->aborted_by_host++;
 		else
 			w->other_errors++;
@@ -509,7 +508,7 @@ Test(nvme_ctrl, hung_abort_resets_the_controller)
 	});
 	log = log_capture_stop(&lc);
 	cr_assert_eq(d.done, 1);
-	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+	assert_status(&d.cpl, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
 	cr_assert_not(updk_nvme_ctrlr_is_failed(r.c));
 	/* the Abort (opcode 08h) on the admin queue timed out, not the read a second time */
 	cr_assert_not_null(strstr(log, "queue 0: command"), "%s", log);
@@ -571,7 +570,7 @@ Test(nvme_ctrl, unresolved_timeout_without_auto_reset)
 	/* the application's reset ends it */
 	cr_assert_eq(updk_nvme_ctrlr_reset(r.c), 0);
 	cr_assert_eq(d.done, 1);
-	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_ABORTED_BY_HOST);
+	assert_status(&d.cpl, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
 	read_sync(&r, r.wbuf, 0, 1);
 	rig_close(&r);
 }
@@ -752,7 +751,7 @@ Test(nvme_ctrl, lost_completions_each_aborted)
 	});
 	for (int i = 0; i < 4; i++) {
 		cr_assert_eq(d[i].done, 1, "read %d completed", i);
-		cr_assert_eq(updk_nvme_cpl_sc(&d[i].cpl), UPDK_NVME_SC_ABORT_REQUESTED);
+		assert_status(&d[i].cpl, UPDK_NVME_SCT_GENERIC, UPDK_NVME_SC_ABORT_REQUESTED);
 	}
 	cr_assert_not(updk_nvme_ctrlr_is_failed(r.c));
 	updk_nvme_ctrlr_get_stats(r.c, &st);

@@ -66,8 +66,7 @@ Test(nvme_io, write_read_compare_flush_zeroes_deallocate)
 	memset(&d, 0, sizeof(d));
 	cr_assert_eq(updk_nvme_ns_compare(r.ns, r.qp, r.wbuf, 100, 16, io_done_cb, &d, 0), 0);
 	wait_done(r.qp, &d);
-	cr_assert_eq(updk_nvme_cpl_sct(&d.cpl), UPDK_NVME_SCT_MEDIA);
-	cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), UPDK_NVME_SC_COMPARE_FAILURE);
+	assert_status(&d.cpl, UPDK_NVME_SCT_MEDIA, UPDK_NVME_SC_COMPARE_FAILURE);
 	cr_assert_str_eq(updk_nvme_status_str(2, 0x85), "Compare Failure");
 	r.wbuf[5] ^= 1;
 
@@ -186,8 +185,8 @@ static void align_case(const char *addr, bool byte_ok, bool sgl)
 		memset(&d, 0, sizeof(d));
 		cr_assert_eq(updk_nvme_ns_readv(r.ns, r.qp, iov, 2, 0, 2, io_done_cb, &d, 0), 0);
 		wait_done(r.qp, &d);
-		cr_assert_eq(updk_nvme_cpl_sct(&d.cpl), UPDK_NVME_SCT_GENERIC);
-		cr_assert_eq(updk_nvme_cpl_sc(&d.cpl), 0x1e, "SGL Data Block Granularity Invalid");
+		assert_status(&d.cpl, UPDK_NVME_SCT_GENERIC,
+			      UPDK_NVME_SC_SGL_DATA_BLOCK_GRANULARITY_INVALID);
 		r.qp->sgl_dword = true;
 	}
 	/* dword aligned, one off PRP1 offset: PRPs take it everywhere */

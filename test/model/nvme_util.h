@@ -165,6 +165,13 @@ static inline void wait_done(struct updk_nvme_qpair *qp, struct io_done *d)
 	cr_assert(d->done, "command did not complete");
 }
 
+/* A completion's status is the pair (SCT, SC): the same SC means different things per type. */
+#define assert_status(cpl, want_sct, want_sc, ...)                                                 \
+	do {                                                                                       \
+		cr_assert_eq(updk_nvme_cpl_sct(cpl), (want_sct), "status code type " __VA_ARGS__); \
+		cr_assert_eq(updk_nvme_cpl_sc(cpl), (want_sc), "status code " __VA_ARGS__);        \
+	} while (0)
+
 static inline void assert_ok(const struct io_done *d)
 {
 	cr_assert_not(updk_nvme_cpl_is_error(&d->cpl), "status %s",

@@ -18,6 +18,33 @@ Test(nvme_status, known_names)
 	cr_assert_str_eq(updk_nvme_status_str(3, 0x71), "Command Aborted By Host");
 }
 
+/* One enum per Status Code Type: a code is named by its pair, and the enums agree with the
+ * names (NVMe Base 2.0 Figures 95, 96, 98; NVM Command Set 1.0 Figure 19). */
+Test(nvme_status, codes_are_read_with_their_type)
+{
+	cr_assert_eq(UPDK_NVME_SC_SUCCESS, UPDK_NVME_SC_INTERNAL_PATH_ERROR, "both are 00h");
+	cr_assert_str_eq(updk_nvme_status_str(UPDK_NVME_SCT_GENERIC, UPDK_NVME_SC_SUCCESS),
+			 "Successful Completion");
+	cr_assert_str_eq(updk_nvme_status_str(UPDK_NVME_SCT_PATH, UPDK_NVME_SC_INTERNAL_PATH_ERROR),
+			 "Internal Path Error");
+	cr_assert_str_eq(updk_nvme_status_str(UPDK_NVME_SCT_CMD_SPECIFIC,
+					      UPDK_NVME_SC_COMPLETION_QUEUE_INVALID),
+			 "Completion Queue Invalid");
+	cr_assert_str_eq(
+		updk_nvme_status_str(UPDK_NVME_SCT_GENERIC, UPDK_NVME_SC_ABORTED_SQ_DELETION),
+		"Command Aborted due to SQ Deletion");
+	cr_assert_str_eq(updk_nvme_status_str(UPDK_NVME_SCT_CMD_SPECIFIC,
+					      UPDK_NVME_SC_INVALID_INTERRUPT_VECTOR),
+			 "Invalid Interrupt Vector", "08h again, under another type");
+	cr_assert_str_eq(updk_nvme_status_str(UPDK_NVME_SCT_MEDIA, UPDK_NVME_SC_COMPARE_FAILURE),
+			 "Compare Failure");
+	cr_assert_str_eq(updk_nvme_status_str(UPDK_NVME_SCT_CMD_SPECIFIC,
+					      UPDK_NVME_SC_COMMAND_SIZE_LIMIT_EXCEEDED),
+			 "Command Size Limit Exceeded");
+	cr_assert_str_eq(updk_nvme_status_str(UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST),
+			 "Command Aborted By Host");
+}
+
 Test(nvme_status, unknown_codes_are_named_by_number)
 {
 	cr_assert_str_eq(updk_nvme_status_str(0, 0x7f), "Unknown status (sct 0x0, sc 0x7f)");
