@@ -29,8 +29,8 @@ BENCHES := $(BENCH_SRCS:test/bench/%.c=$(B)/test/bench-%)
 ALL_CFLAGS := $(CFLAGS) -Iinclude -I. $(DEP_CFLAGS) -MMD -MP
 LIBS := $(LIBUPDK) $(DEP_LIBS)
 
-.PHONY: all lib apps tests check check-unit check-model check-example check-vm install uninstall \
-	clean help format fuzz check-fuzz check-soak
+.PHONY: all lib apps tests check check-layers check-unit check-model check-example check-vm install \
+	uninstall clean help format fuzz check-fuzz check-soak
 all: lib apps tests $(BENCHES)
 lib: $(LIBUPDK)
 apps: $(APPS)
@@ -63,7 +63,10 @@ $(B)/test/bench-%: $(B)/obj/test/bench/%.o $(LIBUPDK)
 	$(call quiet,LD,$@)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBS) -o $@
 
 # The unit and model rings. Criterion prints its own summary line per binary.
-check: check-unit check-model check-example
+check: check-layers check-unit check-model check-example
+# No file in lib/util, lib/vfio, lib/mem or lib/pci includes a header of a layer above it.
+check-layers:
+	scripts/check-layers.sh
 check-unit: $(if $(UNIT_SRCS),$(B)/test/unit-tests)
 	$(if $(UNIT_SRCS),$(B)/test/unit-tests $(CHECK_ARGS))
 check-model: $(if $(MODEL_SRCS),$(B)/test/model-tests) $(APPS)
@@ -123,7 +126,7 @@ clean:
 
 help:
 	@echo "make [all]       library, programs, tests (V=1 for full command lines)"
-	@echo "make check       unit and model tests (CHECK_ARGS=--verbose for every test)"
+	@echo "make check       the layer check, unit and model tests (CHECK_ARGS=--verbose for each test)"
 	@echo "make check-vm    real-VFIO tests in a QEMU guest with a virtual IOMMU"
 	@echo "make check-fuzz  libFuzzer targets (clang), FUZZ_SECONDS each (default 20)"
 	@echo "make check-soak  updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS"

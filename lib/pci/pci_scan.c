@@ -18,13 +18,6 @@
 #include "lib/util/log.h"
 #include "lib/pci/sysfs.h"
 
-const char *pci_sysfs_root(void)
-{
-	const char *r = getenv("UPDK_SYSFS_ROOT");
-
-	return r && *r ? r : "/sys";
-}
-
 int pci_sysfs_path(char *buf, size_t len, const struct updk_pci_addr *addr, const char *file)
 {
 	char name[UPDK_PCI_ADDR_STRLEN];
@@ -32,9 +25,9 @@ int pci_sysfs_path(char *buf, size_t len, const struct updk_pci_addr *addr, cons
 
 	updk_pci_addr_fmt(addr, name);
 	if (file && *file)
-		n = snprintf(buf, len, "%s/bus/pci/devices/%s/%s", pci_sysfs_root(), name, file);
+		n = snprintf(buf, len, "%s/bus/pci/devices/%s/%s", sysfs_root(), name, file);
 	else
-		n = snprintf(buf, len, "%s/bus/pci/devices/%s", pci_sysfs_root(), name);
+		n = snprintf(buf, len, "%s/bus/pci/devices/%s", sysfs_root(), name);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -65,26 +58,6 @@ static int read_attr(const struct updk_pci_addr *addr, const char *file, char *b
 	return 0;
 }
 
-int pci_sysfs_link_name(const char *path, char *buf, size_t len)
-{
-	char target[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (!*base)
-		return -EINVAL;
-	if (strlen(base) >= len)
-		return -ENAMETOOLONG;
-	memcpy(buf, base, strlen(base) + 1);
-	return 0;
-}
-
 /* A "0x..." hexadecimal attribute no larger than @max. */
 static int read_hex(const struct updk_pci_addr *addr, const char *file, uint32_t max, uint32_t *val)
 {
@@ -105,7 +78,7 @@ static int read_hex(const struct updk_pci_addr *addr, const char *file, uint32_t
 	return 0;
 }
 
-/* The last path component of the symbolic link @file of @addr's folder (see pci_sysfs_link_name). */
+/* The last path component of the symbolic link @file of @addr's folder (see sysfs_link_name). */
 static int read_link_name(const struct updk_pci_addr *addr, const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX];
@@ -114,7 +87,7 @@ static int read_link_name(const struct updk_pci_addr *addr, const char *file, ch
 	err = pci_sysfs_path(path, sizeof(path), addr, file);
 	if (err)
 		return err;
-	return pci_sysfs_link_name(path, buf, len);
+	return sysfs_link_name(path, buf, len);
 }
 
 /* A decimal number that fills the whole string and lies in [min, max]. */
@@ -140,8 +113,7 @@ static int read_required(const struct updk_pci_addr *addr, const char *name, con
 	int err = read_hex(addr, file, max, val);
 
 	if (err == -ENOENT)
-		log_err("%s: sysfs has no '%s' for this function (%s)", name, file,
-			pci_sysfs_root());
+		log_err("%s: sysfs has no '%s' for this function (%s)", name, file, sysfs_root());
 	else if (err)
 		log_err("%s: cannot read '%s' from sysfs: %s", name, file,
 			err == -EINVAL ? "not a 0x-prefixed hex value in range" : strerror(-err));
@@ -161,7 +133,7 @@ int updk_pci_info_get(const struct updk_pci_addr *addr, struct updk_pci_info *in
 	if (err)
 		return err;
 	if (access(path, F_OK)) {
-		log_debug("%s: no such function in %s/bus/pci/devices", name, pci_sysfs_root());
+		log_debug("%s: no such function in %s/bus/pci/devices", name, sysfs_root());
 		return -ENODEV;
 	}
 	memset(info, 0, sizeof(*info));
@@ -227,8 +199,7 @@ static int list_addrs(struct updk_pci_addr **out, size_t *count)
 	DIR *d;
 	int err = 0;
 
-	if (snprintf(path, sizeof(path), "%s/bus/pci/devices", pci_sysfs_root()) >=
-	    (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/bus/pci/devices", sysfs_root()) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
 	d = opendir(path);
 	if (!d) {

@@ -15,7 +15,7 @@
 
 #define LOG_COMPONENT "vfio"
 #include "lib/util/log.h"
-#include "lib/pci/sysfs.h"
+#include "lib/util/sysfs.h"
 #include "lib/vfio/vfio_priv.h"
 
 #define MAX_GROUP_MEMBERS 64
@@ -49,8 +49,8 @@ int vfio_sysfs_driver(const char *bdf, char *buf, size_t len)
 	char path[PATH_MAX];
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", pci_sysfs_root(), bdf);
-	rc = pci_sysfs_link_name(path, buf, len);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", sysfs_root(), bdf);
+	rc = sysfs_link_name(path, buf, len);
 	if (rc == -ENOENT) {
 		buf[0] = '\0';
 		return 0;
@@ -60,7 +60,7 @@ int vfio_sysfs_driver(const char *bdf, char *buf, size_t len)
 
 int vfio_sysfs_check(const char *bdf, int *group)
 {
-	const char *root = pci_sysfs_root();
+	const char *root = sysfs_root();
 	char path[PATH_MAX], name[64], drv[64];
 	char *end;
 	long id;
@@ -75,7 +75,7 @@ int vfio_sysfs_check(const char *bdf, int *group)
 	}
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/iommu_group", root, bdf);
-	rc = pci_sysfs_link_name(path, name, sizeof(name));
+	rc = sysfs_link_name(path, name, sizeof(name));
 	if (rc == -ENOENT) {
 		log_err("%s has no IOMMU group: the IOMMU is off. Enable VT-d / AMD-Vi in the "
 			"firmware and boot Linux with intel_iommu=on (Intel) or amd_iommu=on (AMD)",
@@ -133,7 +133,7 @@ void vfio_log_not_viable(int group, const char *bdf)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices", pci_sysfs_root(), group);
+	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%d/devices", sysfs_root(), group);
 	d = opendir(path);
 	if (!d) {
 		log_err("IOMMU group %d of %s is not viable (a kernel driver owns one of its "

@@ -29,7 +29,7 @@ int vfio_group_get(int id, const char *bdf, struct vfio_group **out, bool *activ
 /* With vfio_lock held: drop a reference. True when this closed the container. */
 bool vfio_group_put(struct vfio_group *g);
 
-/* The VFIO device folder ($UPDK_VFIO_DEV_DIR or "/dev/vfio"); sysfs is lib/pci/sysfs.h's. */
+/* The VFIO device folder ($UPDK_VFIO_DEV_DIR or "/dev/vfio"); sysfs is lib/util/sysfs.h's. */
 const char *vfio_dev_dir(void);
 
 /* True if @bdf is exactly "dddd:bb:dd.f" in lower-case hex (safe to put in a path). */

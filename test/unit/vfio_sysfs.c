@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/pci/sysfs.h"
+#include "lib/util/sysfs.h"
 #include "lib/vfio/vfio.h"
 #include "lib/vfio/vfio_priv.h"
 
@@ -228,19 +228,18 @@ Test(vfio_sysfs, link_name_edges)
 
 	fake_dev("0000:00:06.0", 2, "virtio-pci");
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0/iommu_group", root);
-	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), 0);
+	cr_assert_eq(sysfs_link_name(path, name, sizeof(name)), 0);
 	cr_assert_str_eq(name, "2");
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0/driver", root);
-	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -ENAMETOOLONG,
+	cr_assert_eq(sysfs_link_name(path, name, sizeof(name)), -ENAMETOOLONG,
 		     "\"virtio-pci\" does not fit in 8 bytes");
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0/nothing", root);
-	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -ENOENT);
+	cr_assert_eq(sysfs_link_name(path, name, sizeof(name)), -ENOENT);
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0/slash", root);
 	cr_assert_eq(symlink("../drivers/", path), 0);
-	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -EINVAL);
+	cr_assert_eq(sysfs_link_name(path, name, sizeof(name)), -EINVAL);
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:06.0", root);
-	cr_assert_eq(pci_sysfs_link_name(path, name, sizeof(name)), -EINVAL,
-		     "a folder, not a link");
+	cr_assert_eq(sysfs_link_name(path, name, sizeof(name)), -EINVAL, "a folder, not a link");
 }
 
 Test(vfio_sysfs, no_container_is_harmless)
