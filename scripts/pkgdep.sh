@@ -7,7 +7,7 @@ set -eu
 
 pkgs=(
     # build
-    build-essential pkg-config libnuma-dev liburcu-dev libhugetlbfs-dev
+    build-essential pkg-config libnuma-dev liburcu-dev libhugetlbfs-dev libisal-dev
     # unit and model tests
     libcriterion-dev valgrind python3
     # fuzz targets (make fuzz: clang's libFuzzer and sanitizers)

@@ -3,6 +3,7 @@
 #ifndef UPDK_UPDK_H
 #define UPDK_UPDK_H
 
+#include <updk/crc.h>
 #include <updk/log.h>
 #include <updk/mem.h>
 #include <updk/mmio.h>
