@@ -211,3 +211,38 @@ void dptr_from_host(struct nvme_ctrl *c, unsigned nseg, uint8_t *dst)
 		dst += c->segs[i].len;
 	}
 }
+
+/*
+ * The metadata pointer (MPTR, NVMe Base 2.0 §4.2.1 Figure 92): with PSDT 00b or 01b, the dword aligned
+ * address of one contiguous buffer; with PSDT 10b, the qword aligned address of one SGL Data
+ * Block descriptor (Identify SGLS bit 19).
+ */
+uint16_t dptr_map_md(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, uint8_t **va)
+{
+	uint64_t addr = cmd->mptr;
+
+	if (cmd->flags >> 6 == 2) {
+		const struct sgl_desc *d;
+
+		if (addr & 7)
+			return NVME_SC_INVALID_FIELD;
+		d = sim_dma_ptr(c->sd, addr, sizeof(*d));
+		if (!d) {
+			c->st.dma_faults++;
+			return NVME_SC_DATA_XFER_ERROR;
+		}
+		if (d->id != SGL_DATA_BLOCK << 4)
+			return NVME_SC_SGL_INVALID_TYPE;
+		if (d->len < len)
+			return NVME_SC_SGL_INVALID_DATA_LEN;
+		addr = d->addr;
+	} else if (addr & 3) {
+		return NVME_SC_INVALID_FIELD;
+	}
+	*va = sim_dma_ptr(c->sd, addr, len);
+	if (!*va) {
+		c->st.dma_faults++;
+		return NVME_SC_DATA_XFER_ERROR;
+	}
+	return 0;
+}

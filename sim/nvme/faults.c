@@ -145,6 +145,25 @@ int sim_nvme_fault_remove(struct updk_pci_dev *dev)
 	return 0;
 }
 
+int sim_nvme_zone_read_only(struct updk_pci_dev *dev, uint32_t nsid, uint64_t zslba)
+{
+	struct nvme_zone *z = NULL;
+
+	WITH_CTRL(dev, c);
+	if (nsid && nsid <= c->nns && c->fmt.zoned)
+		z = zns_zone(c, &c->ns[nsid - 1], zslba);
+	if (!z || z->zslba != zslba) {
+		ctrl_unlock(c);
+		return -EINVAL;
+	}
+	/* leaves the open and active sets, as a Finish would */
+	if (z->state != ZS_FULL && z->state != ZS_EMPTY)
+		zns_zone_set_state(&c->ns[nsid - 1], z, ZS_FULL);
+	z->state = ZS_READ_ONLY;
+	ctrl_unlock(c);
+	return 0;
+}
+
 int sim_nvme_ns_set_active(struct updk_pci_dev *dev, uint32_t nsid, bool active)
 {
 	WITH_CTRL(dev, c);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sim:nvme Identify (NVMe Base 2.0 §5.17): controller, namespace, active namespace list and
- * namespace identification descriptors, with the corruptions sim_nvme_fault_identify() asks for.
+ * sim:nvme Identify (NVMe Base 2.0 §5.17): controller, namespace, active namespace list,
+ * namespace identification descriptors and the I/O Command Set specific structures (format.c),
+ * with the corruptions sim_nvme_fault_identify() asks for.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #define CNS_CTRL 0x01
 #define CNS_NS_ACTIVE_LIST 0x02
 #define CNS_NS_DESC_LIST 0x03
+#define CNS_NS_CSI 0x05 /* I/O Command Set specific, CSI in CDW11 31:24 (§5.17.2) */
+#define CNS_CTRL_CSI 0x06
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -55,6 +58,8 @@ static void id_ctrl(struct nvme_ctrl *c, uint8_t *d)
 	put16(d + 78, 1); /* CNTLID */
 	put32(d + 80, 0x00010400); /* VER 1.4.0 */
 	put32(d + 92, 1u << 8); /* OAES: namespace attribute notices */
+	/* CTRATT bit 15: Extended LBA Formats (the 64b Guard's PIF lives there) */
+	put32(d + 96, c->fmt.pif ? 1u << 15 : 0);
 	d[111] = 1; /* CNTRLTYPE: I/O controller */
 	/* OACS bit 8: Doorbell Buffer Config, unless dbbuf=0 */
 	put16(d + 256, c->no_dbbuf ? 0 : 1u << 8);
@@ -74,7 +79,8 @@ static void id_ctrl(struct nvme_ctrl *c, uint8_t *d)
 	d[525] = 0x07; /* VWC: present, Flush with NSID FFFFFFFFh applies to all namespaces */
 	/* SGLS bits 1:0 (Figure 275): 01b no alignment or granularity requirement for Data
 	 * Blocks, 10b dword alignment and granularity, 00b no SGLs (address option sgls=) */
-	put32(d + 536, c->sgls);
+	/* bit 19: MPTR may hold the address of one SGL descriptor (PSDT 10b) */
+	put32(d + 536, c->sgls ? c->sgls | 1u << 19 : 0);
 	snprintf((char *)d + 768, 256, "nqn.2026-01.io.updk:sim-nvme:%s", sn); /* SUBNQN */
 	put16(d + 2048, 500); /* PSD0 MP: 5.00 W */
 
@@ -96,11 +102,11 @@ static void id_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *d)
 	put64(d + 8, ns->nsze); /* NCAP */
 	put64(d + 16, ns->nsze); /* NUSE: not thin provisioned */
 	d[25] = 0; /* NLBAF: one format, 0-based */
-	d[26] = 0; /* FLBAS: format 0, no metadata */
+	fmt_id_ns(c, d); /* FLBAS, MC, DPC, DPS, LBAF0 MS */
 	d[33] = 0x09; /* DLFEAT: deallocated blocks read as zeroes, Write Zeroes may deallocate */
 	put64(d + 48, ns->bytes); /* NVMCAP, low 64 bits */
 	memcpy(d + 104, ns->nguid, 16); /* NGUID */
-	d[128 + 2] = (uint8_t)c->lbads; /* LBAF0: MS 0, LBADS, RP 0 (best) */
+	d[128 + 2] = (uint8_t)c->lbads; /* LBAF0: LBADS, RP 0 (best) */
 
 	if (c->f.id_flags & SIM_NVME_ID_BAD_LBAF) {
 		d[25] = 0xff;
@@ -112,8 +118,8 @@ static void id_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *d)
 		d[26] = 5; /* NLBAF stays 0: the index points past the formats */
 }
 
-/* Namespace Identification Descriptor list, §5.17.2.3: NGUID and UUID. */
-static void id_ns_desc(const struct nvme_ns *ns, uint8_t *d)
+/* Namespace Identification Descriptor list, §5.17.2.3: NGUID, UUID and CSI. */
+static void id_ns_desc(const struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *d)
 {
 	d[0] = 2; /* NIDT NGUID */
 	d[1] = 16;
@@ -122,6 +128,10 @@ static void id_ns_desc(const struct nvme_ns *ns, uint8_t *d)
 	d[0] = 3; /* NIDT UUID */
 	d[1] = 16;
 	memcpy(d + 4, ns->uuid, 16);
+	d += 20;
+	d[0] = 4; /* NIDT CSI: 00h NVM, 02h Zoned Namespace */
+	d[1] = 1;
+	d[4] = c->fmt.zoned ? 2 : 0;
 }
 
 uint16_t admin_identify(struct nvme_ctrl *c, const struct nvme_sqe *cmd)
@@ -154,7 +164,13 @@ uint16_t admin_identify(struct nvme_ctrl *c, const struct nvme_sqe *cmd)
 		ns = ns_get(c, cmd->nsid);
 		if (!ns)
 			return NVME_SC_INVALID_NS;
-		id_ns_desc(ns, d);
+		id_ns_desc(c, ns, d);
+		break;
+	case CNS_NS_CSI:
+	case CNS_CTRL_CSI:
+		st = fmt_id_csi(c, cmd, d);
+		if (st)
+			return st;
 		break;
 	default:
 		return NVME_SC_INVALID_FIELD;

@@ -30,6 +30,25 @@ static void fill_id(uint8_t *out, uint64_t seed)
 	memcpy(out + 8, &b, 8);
 }
 
+/* Metadata, ms bytes per block, reserved as the data is. */
+static int ns_create_md(struct nvme_ctrl *c, struct nvme_ns *ns)
+{
+	void *p;
+
+	if (!c->fmt.ms)
+		return 0;
+	ns->md_bytes = ns->nsze * c->fmt.ms;
+	p = mmap(NULL, ns->md_bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		log_err("%s: cannot reserve %zu bytes of metadata; use a smaller size= or ms=",
+			c->sd->name, ns->md_bytes);
+		return -ENOMEM;
+	}
+	ns->md = p;
+	return 0;
+}
+
 int ns_create_all(struct nvme_ctrl *c)
 {
 	uint64_t seed = (uint64_t)c->instance << 32;
@@ -57,6 +76,10 @@ int ns_create_all(struct nvme_ctrl *c)
 		ns->bytes = c->ns_bytes;
 		ns->nsze = c->ns_bytes >> c->lbads;
 		ns->active = true;
+		if (ns_create_md(c, ns) || (c->fmt.zoned && zns_create(c, ns))) {
+			ns_destroy_all(c);
+			return -ENOMEM;
+		}
 		fill_id(ns->nguid, seed + i + 1);
 		fill_id(ns->uuid, mix64(seed) + i + 1);
 		/* UUID version 4 (random), variant 10b: RFC 4122 §4.4 */
@@ -70,9 +93,13 @@ void ns_destroy_all(struct nvme_ctrl *c)
 {
 	if (!c->ns)
 		return;
-	for (uint32_t i = 0; i < c->nns; i++)
+	for (uint32_t i = 0; i < c->nns; i++) {
 		if (c->ns[i].data)
 			munmap(c->ns[i].data, c->ns[i].bytes);
+		if (c->ns[i].md)
+			munmap(c->ns[i].md, c->ns[i].md_bytes);
+		free(c->ns[i].zones);
+	}
 	free(c->ns);
 	c->ns = NULL;
 }
@@ -98,4 +125,24 @@ void ns_zero(struct nvme_ns *ns, uint64_t off, uint64_t len)
 	if (madvise(ns->data + a, b - a, MADV_DONTNEED))
 		memset(ns->data + a, 0, b - a);
 	memset(ns->data + b, 0, off + len - b);
+}
+
+void ns_zero_blocks(struct nvme_ctrl *c, struct nvme_ns *ns, uint64_t slba, uint64_t nlb)
+{
+	ns_zero(ns, slba << c->lbads, nlb << c->lbads);
+	if (ns->md)
+		memset(ns->md + slba * c->fmt.ms, 0, nlb * c->fmt.ms);
+}
+
+uint8_t *ns_scratch(uint8_t **p, size_t *cap, size_t len)
+{
+	if (len > *cap) {
+		uint8_t *n = realloc(*p, len);
+
+		if (!n)
+			return NULL;
+		*p = n;
+		*cap = len;
+	}
+	return *p;
 }

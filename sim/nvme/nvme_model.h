@@ -34,6 +34,8 @@
 /* CC fields, §3.1.3.5 */
 #define NVME_CC_EN (1u << 0)
 #define NVME_CC_CSS(cc) (((cc) >> 4) & 0x7)
+#define NVME_CC_CSS_NVM 0x0
+#define NVME_CC_CSS_ALL 0x6 /* every I/O Command Set CAP.CSS bit 6 offers */
 #define NVME_CC_MPS(cc) (((cc) >> 7) & 0xf)
 #define NVME_CC_AMS(cc) (((cc) >> 11) & 0x7)
 #define NVME_CC_SHN(cc) (((cc) >> 14) & 0x3)
@@ -75,9 +77,22 @@
 #define NVME_SC_INVALID_LOG_PAGE (SCT_CMD | 0x09)
 #define NVME_SC_INVALID_QUEUE_DELETION (SCT_CMD | 0x0c)
 #define NVME_SC_FEAT_NOT_SAVEABLE (SCT_CMD | 0x0d)
-/* Media and data integrity (SCT 2), §4.2.3.4 */
+/* Command specific of the NVM Command Set 1.0 §3.3.3.2.1 and ZNS 1.1 §3.4.1 (Figure 33) */
+#define NVME_SC_INVALID_PI (SCT_CMD | 0x81)
+#define NVME_SC_ZONE_BOUNDARY (SCT_CMD | 0xb8)
+#define NVME_SC_ZONE_FULL (SCT_CMD | 0xb9)
+#define NVME_SC_ZONE_READ_ONLY (SCT_CMD | 0xba)
+#define NVME_SC_ZONE_OFFLINE (SCT_CMD | 0xbb)
+#define NVME_SC_ZONE_INVALID_WRITE (SCT_CMD | 0xbc)
+#define NVME_SC_TOO_MANY_ACTIVE (SCT_CMD | 0xbd)
+#define NVME_SC_TOO_MANY_OPEN (SCT_CMD | 0xbe)
+#define NVME_SC_ZONE_INVALID_TRANSITION (SCT_CMD | 0xbf)
+/* Media and data integrity (SCT 2), §4.2.3.4; end-to-end checks, NVM Command Set 1.0 §5.2 */
 #define NVME_SC_WRITE_FAULT (SCT_MEDIA | 0x80)
 #define NVME_SC_UNRECOVERED_READ (SCT_MEDIA | 0x81)
+#define NVME_SC_GUARD_CHECK (SCT_MEDIA | 0x82)
+#define NVME_SC_APPTAG_CHECK (SCT_MEDIA | 0x83)
+#define NVME_SC_REFTAG_CHECK (SCT_MEDIA | 0x84)
 #define NVME_SC_COMPARE_FAILED (SCT_MEDIA | 0x85)
 
 /* Model limits */
@@ -155,7 +170,41 @@ struct nvme_pend {
 	uint16_t cqid;
 	uint16_t cid;
 	uint16_t status;
-	uint32_t dw0;
+	uint64_t dw0; /* DW0, and DW1 in the high half */
+};
+
+/* Zone states, ZNS 1.1 §2.1.1 (Figure 7's ZS values in Report Zones) */
+enum zone_state {
+	ZS_EMPTY = 0x1,
+	ZS_IMPLICIT_OPEN = 0x2,
+	ZS_EXPLICIT_OPEN = 0x3,
+	ZS_CLOSED = 0x4,
+	ZS_READ_ONLY = 0xd,
+	ZS_FULL = 0xe,
+	ZS_OFFLINE = 0xf,
+};
+
+struct nvme_zone {
+	uint64_t zslba;
+	uint64_t wp;
+	uint8_t state; /* enum zone_state */
+};
+
+/*
+ * The format every namespace has (address options ms, mset, pi, pil, pif, zoned, zone_size,
+ * zone_cap, max_active, max_open, zasl; format.c).
+ */
+struct nvme_fmt {
+	uint16_t ms; /* metadata bytes per block (LBAF MS) */
+	bool ext; /* mset=1: metadata at the end of each block's data (extended LBA) */
+	uint8_t pi; /* protection information type 1..3, 0 none (DPS 2:0) */
+	bool pi_first; /* pil=1: PI in the first bytes of the metadata (DPS bit 3) */
+	uint8_t pif; /* 0: 16b Guard, 2: 64b Guard (ELBAF PIF, NVM Command Set 1.0 §5.2.1) */
+	uint8_t pi_size; /* 8 or 16 */
+	bool zoned;
+	uint64_t zsze, zcap; /* blocks */
+	uint32_t mar, mor; /* 0-based; UINT32_MAX: no limit */
+	uint8_t zasl; /* Zone Append Size Limit, 2^n x 4 KiB; 0: MDTS */
 };
 
 struct nvme_ns {
@@ -163,6 +212,14 @@ struct nvme_ns {
 	uint64_t nsze; /* blocks */
 	uint8_t *data; /* nsze << lbads bytes, MAP_NORESERVE */
 	size_t bytes;
+	/* metadata, ms bytes per block, stored inverted so that blocks never written (and
+	 * deallocated ones) read as all FFh: PI with the Application Tag FFFFh, unchecked */
+	uint8_t *md;
+	size_t md_bytes;
+	struct nvme_zone *zones; /* [nzones] when zoned */
+	uint32_t nzones;
+	uint32_t nopen; /* implicitly and explicitly opened */
+	uint32_t nactive; /* opened and closed */
 	uint8_t nguid[16];
 	uint8_t uuid[16];
 };
@@ -237,6 +294,7 @@ struct nvme_ctrl {
 	uint32_t jitter_us;
 	uint8_t sgls; /* Identify SGLS bits 1:0: 0 none, 1 byte aligned, 2 dword aligned */
 	bool no_dbbuf; /* dbbuf=0: no Doorbell Buffer Config (OACS bit 8 clear) */
+	struct nvme_fmt fmt;
 	struct nvme_ns *ns; /* [nns] */
 
 	/* controller state */
@@ -307,6 +365,9 @@ struct nvme_ctrl {
 	uint8_t *page; /* 4 KiB, for identify data and log pages */
 	uint8_t *cmp; /* max_xfer bounce for Compare */
 	uint64_t cmp_len;
+	uint8_t *xfer; /* metadata I/O: the host's image of the transfer (meta.c), grown */
+	uint8_t *mdbuf; /* its metadata, as stored */
+	size_t xfer_len, mdbuf_len;
 	uint64_t tsc_hz;
 };
 
@@ -329,10 +390,11 @@ int queue_make_cq(struct nvme_ctrl *c, uint16_t qid, uint32_t size, uint64_t iov
 void queue_delete_sq(struct nvme_ctrl *c, uint16_t qid);
 void queue_delete_cq(struct nvme_ctrl *c, uint16_t qid);
 void queue_delete_all(struct nvme_ctrl *c);
+/* @dw0: the CQE's DW0, and DW1 in its high half (Zone Append's LBA, ZNS 1.1 §4.4.2) */
 void queue_complete(struct nvme_ctrl *c, struct nvme_sq *sq, uint16_t cid, uint16_t status,
-		    uint32_t dw0);
+		    uint64_t dw0);
 bool queue_post(struct nvme_ctrl *c, uint16_t sqid, uint16_t cqid, uint16_t cid, uint16_t status,
-		uint32_t dw0);
+		uint64_t dw0);
 void queue_dbbuf_enable(struct nvme_ctrl *c, uint32_t *shadow, uint32_t *eventidx);
 bool queue_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid);
 void queue_aen_kick(struct nvme_ctrl *c);
@@ -356,13 +418,48 @@ void nvm_exec(struct nvme_ctrl *c, struct nvme_sq *sq, const struct nvme_sqe *cm
 /* dptr.c: data pointers (PRP §4.1.1, SGL §4.1.2) */
 uint16_t dptr_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, bool admin,
 		  unsigned *nseg);
+uint16_t dptr_map_md(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, uint8_t **va);
 void dptr_to_host(struct nvme_ctrl *c, unsigned nseg, const uint8_t *src);
 void dptr_from_host(struct nvme_ctrl *c, unsigned nseg, uint8_t *dst);
+
+/* regs.c: an option with its default and range */
+struct opt_range {
+	const char *key;
+	uint64_t def, min, max;
+};
+int opt_get(struct sim_dev *sd, const struct sim_opts *opts, const struct opt_range *r,
+	    uint64_t *val);
+
+/* format.c: the format options, and Identify's view of them */
+#define FMT_OPT_KEYS                                                                      \
+	"ms", "mset", "pi", "pil", "pif", "zoned", "zone_size", "zone_cap", "max_active", \
+		"max_open", "zasl"
+int fmt_parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts);
+void fmt_id_ns(const struct nvme_ctrl *c, uint8_t *d);
+uint16_t fmt_id_csi(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint8_t *d);
+
+/* meta.c: Read, Write, Compare on a namespace formatted with metadata */
+uint16_t meta_rw(struct nvme_ctrl *c, const struct nvme_sqe *cmd, struct nvme_ns *ns);
+
+/* zns.c: zones (ZNS 1.1) */
+int zns_create(struct nvme_ctrl *c, struct nvme_ns *ns);
+struct nvme_zone *zns_zone(struct nvme_ctrl *c, struct nvme_ns *ns, uint64_t lba);
+void zns_zone_set_state(struct nvme_ns *ns, struct nvme_zone *z, uint8_t to);
+uint16_t zns_write_check(struct nvme_ctrl *c, struct nvme_ns *ns, uint64_t slba, uint64_t nlb,
+			 bool append);
+void zns_write_done(struct nvme_ctrl *c, struct nvme_ns *ns, uint64_t slba, uint64_t nlb);
+uint16_t zns_read_check(struct nvme_ctrl *c, struct nvme_ns *ns, uint64_t slba, uint64_t nlb);
+uint16_t zns_mgmt_send(struct nvme_ctrl *c, const struct nvme_sqe *cmd, struct nvme_ns *ns);
+uint16_t zns_mgmt_recv(struct nvme_ctrl *c, const struct nvme_sqe *cmd, struct nvme_ns *ns);
 
 /* ns.c */
 int ns_create_all(struct nvme_ctrl *c);
 void ns_destroy_all(struct nvme_ctrl *c);
 void ns_zero(struct nvme_ns *ns, uint64_t off, uint64_t len);
+/* Zero @nlb blocks at @slba: data, and metadata back to "never written" */
+void ns_zero_blocks(struct nvme_ctrl *c, struct nvme_ns *ns, uint64_t slba, uint64_t nlb);
+/* The scratch buffer @p of *@cap bytes, grown to @len; NULL when out of memory */
+uint8_t *ns_scratch(uint8_t **p, size_t *cap, size_t len);
 struct nvme_ns *ns_get(struct nvme_ctrl *c, uint32_t nsid); /* active namespace or NULL */
 
 #endif

@@ -288,7 +288,7 @@ void faults_update(struct nvme_ctrl *c)
 
 /* Post one CQE now; false if the CQ is gone or full (the caller reserved room: a bug). */
 bool queue_post(struct nvme_ctrl *c, uint16_t sqid, uint16_t cqid, uint16_t cid, uint16_t status,
-		uint32_t dw0)
+		uint64_t dw0)
 {
 	struct nvme_cq *cq = &c->cq[cqid];
 	struct nvme_sq *sq = &c->sq[sqid];
@@ -324,8 +324,8 @@ bool queue_post(struct nvme_ctrl *c, uint16_t sqid, uint16_t cqid, uint16_t cid,
 	      status != NVME_SC_ABORT_SQ_DEL && status != NVME_SC_INTERNAL &&
 	      status != NVME_SC_WRITE_FAULT && status != NVME_SC_UNRECOVERED_READ;
 	slot = (uint32_t *)(cq->ring + (size_t)cq->tail * sizeof(struct nvme_cqe));
-	slot[0] = dw0;
-	slot[1] = 0;
+	slot[0] = (uint32_t)dw0;
+	slot[1] = (uint32_t)(dw0 >> 32); /* DW1: Zone Append's LBA, high half */
 	slot[2] = sqhd | (uint32_t)sqid << 16;
 	/* DW3 last, with the phase tag: the host owns the entry once it sees P flip. */
 	__atomic_store_n(&slot[3], cid | phase << 16 | (uint32_t)status << 17 | dnr << 31,
@@ -341,7 +341,7 @@ bool queue_post(struct nvme_ctrl *c, uint16_t sqid, uint16_t cqid, uint16_t cid,
 }
 
 static bool pend_add(struct nvme_ctrl *c, struct nvme_sq *sq, uint16_t cid, uint16_t status,
-		     uint32_t dw0, uint64_t due)
+		     uint64_t dw0, uint64_t due)
 {
 	struct nvme_pend *p;
 
@@ -362,7 +362,7 @@ static bool pend_add(struct nvme_ctrl *c, struct nvme_sq *sq, uint16_t cid, uint
 
 /* A command finished: post its completion, or delay or hold it as the faults say. */
 void queue_complete(struct nvme_ctrl *c, struct nvme_sq *sq, uint16_t cid, uint16_t status,
-		    uint32_t dw0)
+		    uint64_t dw0)
 {
 	if (__builtin_expect(c->f.any, 0)) {
 		if (c->f.once) {

@@ -45,7 +45,8 @@ void ctrl_fatal(struct nvme_ctrl *c, const char *why)
 
 /*
  * CAP, §3.1.3.1: MQES, CQR=1 (queues must be physically contiguous), TO in 500 ms units
- * covering the ready delay, DSTRD 0, CSS bit 37 (NVM command set), MPSMIN 4 KiB, MPSMAX 64 KiB.
+ * covering the ready delay, DSTRD 0, CSS bits 37 (NVM command set) and 43 (I/O Command Sets:
+ * CC.CSS 110b enables every set, the Zoned Namespace one included), MPSMIN 4 KiB, MPSMAX 64 KiB.
  */
 static uint64_t cap_value(const struct nvme_ctrl *c)
 {
@@ -53,7 +54,8 @@ static uint64_t cap_value(const struct nvme_ctrl *c)
 
 	if (to > 255)
 		to = 255;
-	return (uint64_t)c->mqes | 1ull << 16 | to << 24 | 1ull << 37 | 0ull << 48 | 4ull << 52;
+	return (uint64_t)c->mqes | 1ull << 16 | to << 24 | 1ull << 37 | 1ull << 43 | 0ull << 48 |
+	       4ull << 52;
 }
 
 static void features_default(struct nvme_ctrl *c)
@@ -92,8 +94,9 @@ static void ctrl_enable(struct nvme_ctrl *c)
 	uint64_t asq = reg64(sd, NVME_REG_ASQ), acq = reg64(sd, NVME_REG_ACQ);
 	uint32_t asqs = (aqa & 0xfff) + 1, acqs = ((aqa >> 16) & 0xfff) + 1;
 
-	if (NVME_CC_CSS(cc) != 0)
-		return ctrl_fatal(c, "CC.CSS is not the NVM command set");
+	if (NVME_CC_CSS(cc) != NVME_CC_CSS_NVM && NVME_CC_CSS(cc) != NVME_CC_CSS_ALL)
+		return ctrl_fatal(c,
+				  "CC.CSS is neither 000b (NVM) nor 110b (all I/O Command Sets)");
 	if (NVME_CC_AMS(cc) != 0)
 		return ctrl_fatal(c, "CC.AMS is not round robin");
 	if (NVME_CC_MPS(cc) > 4)
@@ -227,13 +230,8 @@ static void regs_init(struct nvme_ctrl *c)
 	/* CMBLOC/CMBSZ and the optional registers after them stay zero: not supported. */
 }
 
-struct opt_range {
-	const char *key;
-	uint64_t def, min, max;
-};
-
-static int opt_get(struct sim_dev *sd, const struct sim_opts *opts, const struct opt_range *r,
-		   uint64_t *val)
+int opt_get(struct sim_dev *sd, const struct sim_opts *opts, const struct opt_range *r,
+	    uint64_t *val)
 {
 	int rc = sim_opt_u64(opts, r->key, r->def, val);
 
@@ -254,7 +252,7 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 		"ns",	       "size",		 "lba",	       "mdts",	      "mqes",
 		"qpairs",      "rdy_us",	 "jitter_us",  "sgls",	      "faults",
 		"fault_kinds", "fault_delay_us", "seed",       "never_ready", "bad_identify",
-		"dbbuf",       "drop_io",	 "hang_abort", NULL
+		"dbbuf",       "drop_io",	 "hang_abort", FMT_OPT_KEYS,  NULL
 	};
 	static const struct opt_range r_ns = { "ns", 1, 0, SIM_NVME_MAX_NS },
 				      r_size = { "size", 256ull << 20, 4096, 1ull << 40 },
@@ -317,7 +315,7 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 	c->no_dbbuf = !dbbuf;
 	/* MDTS is in units of CAP.MPSMIN (4 KiB), §5.17.2.1; 0 means no limit. */
 	c->max_xfer = mdts ? 4096ull << mdts : UINT64_MAX;
-	return 0;
+	return fmt_parse_opts(c, opts);
 }
 
 static void ctrl_free(struct nvme_ctrl *c)
@@ -329,6 +327,8 @@ static void ctrl_free(struct nvme_ctrl *c)
 	free(c->pend);
 	free(c->segs);
 	free(c->page);
+	free(c->xfer);
+	free(c->mdbuf);
 	free(c);
 }
 
@@ -349,8 +349,10 @@ static int nvme_create(struct sim_dev *sd, const struct sim_opts *opts)
 		free(c);
 		return rc;
 	}
-	/* Longest data transfer: MDTS, or 64 Ki blocks (the NLB field) when unlimited. */
-	xfer = c->max_xfer != UINT64_MAX ? c->max_xfer : 65536ull << c->lbads;
+	/* Longest data transfer: MDTS, or 64 Ki blocks (the NLB field, metadata included) when
+	 * unlimited. */
+	xfer = c->max_xfer != UINT64_MAX ? c->max_xfer :
+					   65536ull * ((1ull << c->lbads) + c->fmt.ms);
 	c->max_segs = (unsigned)(xfer / 4096) + 2;
 	c->sq = calloc(c->nqpairs + 1u, sizeof(*c->sq));
 	c->cq = calloc(c->nqpairs + 1u, sizeof(*c->cq));

@@ -86,6 +86,12 @@ int sim_nvme_fault_remove(struct updk_pci_dev *dev);
 int sim_nvme_ns_set_active(struct updk_pci_dev *dev, uint32_t nsid, bool active);
 
 /*
+ * Zoned namespaces: the zone at @zslba of namespace @nsid becomes Read Only, as when the media
+ * wears out (ZNS 1.1 §2.1.1); -EINVAL if the namespace is not zoned or @zslba starts no zone.
+ */
+int sim_nvme_zone_read_only(struct updk_pci_dev *dev, uint32_t nsid, uint64_t zslba);
+
+/*
  * EventIdx policy with shadow doorbells. POLLING (default): EventIdx half a queue away from
  * what the model consumed, so a host that follows the EventIdx rule writes an MMIO doorbell
  * only for a burst of more than half a queue (the model polls the shadow anyway). TAIL:
