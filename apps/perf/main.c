@@ -1,21 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * updk-perf: NVMe benchmark with spdk_nvme_perf's flags. The main thread parses the arguments,
- * sets up the run (run.c), prints a progress line a second from the pollers' counters, polls
- * the admin queues, and at the end (or on SIGINT/SIGTERM) drains, shuts the controllers down
- * and prints the report (report.c).
+ * updk-perf: NVMe benchmark with spdk_nvme_perf's flags (--net: the network benchmark, net.c).
+ * The main thread parses the arguments, sets up the run (run.c) and starts one poller per core
+ * (io.c), prints a progress line a second from the pollers' counters, polls the admin queues,
+ * and at the end (or on SIGINT/SIGTERM) drains, shuts the controllers down and prints the
+ * report (report.c). What both benchmarks do alike around their pollers is in pollers.c.
  */
-#include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <updk/nvme.h>
-#include <updk/tsc.h>
 
 #include "apps/perf/net.h"
 #include "apps/perf/perf.h"
@@ -23,33 +17,6 @@
 
 static struct perf_args g_args;
 static struct perf_run g_run;
-static volatile sig_atomic_t g_signals;
-
-static void on_signal(int sig)
-{
-	static const char msg[] = "\nupdk-perf: stopping, draining outstanding I/O (again to exit "
-				  "at once)\n";
-
-	(void)sig;
-	if (g_signals++)
-		_exit(130);
-	__atomic_store_n(&g_run.stop, 1, __ATOMIC_RELAXED);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-		/* nothing to do about it in a signal handler */
-	}
-}
-
-static int install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
-		return -errno;
-	return 0;
-}
 
 /* The sum of the pollers' counters, read while they run (a close snapshot, no locks). */
 static void sample(const struct perf_run *run, uint64_t *ios, uint64_t *lat)
@@ -61,53 +28,36 @@ static void sample(const struct perf_run *run, uint64_t *ios, uint64_t *lat)
 	}
 }
 
-static bool all_done(const struct perf_run *run)
-{
-	for (unsigned i = 0; i < run->nworkers; i++)
-		if (run->workers[i].started &&
-		    !__atomic_load_n(&run->workers[i].done, __ATOMIC_ACQUIRE))
-			return false;
-	return true;
-}
-
 /* Until the pollers finish: admin queues every 10 ms, progress every second. */
 static void supervise(struct perf_run *run)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
-	uint64_t hz = run->tsc_hz, next = run->start_tsc + hz, prev_tsc = run->start_tsc;
 	uint64_t prev_ios = 0, prev_lat = 0, ios, lat;
-	unsigned second = 0;
+	struct perf_ticker t;
 
-	while (!all_done(run)) {
-		uint64_t now;
+	perf_ticker_start(&t, run->tsc_hz, run->start_tsc);
+	while (!perf_pollers_done(run->workers, sizeof(*run->workers), run->nworkers)) {
+		bool due = perf_ticker_wait(&t);
 
-		nanosleep(&tick, NULL);
 		perf_admin_poll(run);
-		now = updk_tsc();
-		if (now < next || __atomic_load_n(&run->stop, __ATOMIC_RELAXED))
+		if (!due || __atomic_load_n(&run->stop, __ATOMIC_RELAXED))
 			continue;
 		sample(run, &ios, &lat);
 		/* The pollers zero their counters when warm-up ends. */
 		if (ios < prev_ios)
 			prev_ios = prev_lat = 0;
-		second++;
 		if (run->args->progress) {
-			double dt = (double)(now - prev_tsc) / (double)hz;
-			double iops = (double)(ios - prev_ios) / dt;
-			double avg = ios > prev_ios ? (double)(lat - prev_lat) * 1e6 / (double)hz /
-							      (double)(ios - prev_ios) :
-						      0.0;
+			double iops = (double)(ios - prev_ios) / t.seconds;
+			double avg = ios > prev_ios ?
+					     (double)(lat - prev_lat) * 1e6 / (double)run->tsc_hz /
+						     (double)(ios - prev_ios) :
+					     0.0;
 
 			fprintf(stderr, "[%4u s] %12.2f IOPS %10.2f MiB/s %10.2f us avg%s\n",
-				second, iops, iops * run->args->io_size / (1024.0 * 1024.0), avg,
-				now < run->warmup_end ? " (warm-up)" : "");
+				t.second, iops, iops * run->args->io_size / (1024.0 * 1024.0), avg,
+				t.now < run->warmup_end ? " (warm-up)" : "");
 		}
 		prev_ios = ios;
 		prev_lat = lat;
-		prev_tsc = now;
-		next += hz;
-		if (next < now)
-			next = now + hz;
 	}
 }
 
@@ -164,7 +114,7 @@ static int report(struct perf_run *run, bool interrupted)
 int main(int argc, char **argv)
 {
 	char err[PERF_ERR_MAX];
-	sigset_t block, old;
+	sigset_t old;
 	int rc, status;
 
 	if (perf_net_wanted(argc, argv))
@@ -184,11 +134,9 @@ int main(int argc, char **argv)
 			 PERF_DEFAULT_ADDR);
 		g_args.ntargets = 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	if (install_signals()) {
-		fprintf(stderr, "updk-perf: cannot install signal handlers: %s\n", strerror(errno));
+	if (perf_signals_install(&g_run.stop, "\nupdk-perf: stopping, draining outstanding I/O "
+					      "(again to exit at once)\n"))
 		return 1;
-	}
 
 	rc = perf_setup(&g_run, &g_args);
 	if (rc) {
@@ -201,16 +149,13 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	/* The pollers take no signals: the main thread handles them and tells them to stop. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	perf_signals_block(&old);
 	rc = perf_start(&g_run);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	supervise(&g_run);
 	perf_join(&g_run);
 	perf_settle_resets(&g_run);
-	status = report(&g_run, g_signals > 0);
+	status = report(&g_run, perf_signals_seen());
 	perf_free(&g_run);
 	if (rc && !status)
 		status = 1;

@@ -1,21 +1,13 @@
-/* SPDX-License-Identifier: BSD-3-Clause */
+// SPDX-License-Identifier: BSD-3-Clause
 /*
- * updk-perf's engine. The main thread opens the controllers, allocates qpairs and buffers, and
- * spreads namespaces over cores as spdk_nvme_perf does (every namespace gets a core, every core
- * a namespace). Each core then runs one poller thread that owns its qpairs: it keeps -q I/Os
- * per namespace in flight, resubmitting from the completion callback, with no locks and no
- * system calls in its loop. The main thread only reads the pollers' counters (for the
- * progress line) and polls the admin queues.
- *
- * A controller the driver resets by itself (a timeout its Abort did not resolve) is ridden
- * out, as an SPDK application would: the I/Os the reset fails come back with an error status
- * and count as errors, the poller keeps polling the qpair (-ENXIO meanwhile) and parks the
- * tasks whose submissions are refused, and resubmits them once the qpair works again. Only a
- * controller the main thread finds failed for good (failed and not being reset) stops it.
+ * updk-perf's NVMe run, around its pollers (io.c): the main thread opens the controllers,
+ * allocates qpairs and buffers, and spreads namespaces over cores as spdk_nvme_perf does
+ * (every namespace gets a core, every core a namespace), starts one poller per core, polls
+ * the admin queues while they run, and at the end settles resets, fails what the drain left
+ * outstanding, gathers the report's rows and tears everything down.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,321 +17,6 @@
 #include <updk/tsc.h>
 
 #include "apps/perf/run.h"
-
-/* How long the pollers wait for outstanding I/O when the run ends; what is left after this is
- * failed by updk_nvme_qpair_free() in perf_release_qpairs(), and counted as errors. */
-#define PERF_DRAIN_SECONDS 5
-
-#define STORE(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
-
-static void io_done(void *arg, const struct updk_nvme_cpl *cpl);
-
-static bool ctrlr_dead(const struct perf_ctx *ctx)
-{
-	return __atomic_load_n(&ctx->ns->pc->dead, __ATOMIC_ACQUIRE) != 0;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * The data path
- */
-
-/* Choose the next slot and direction of @t; false when --one-pass has given it every slot. */
-static bool task_pick(struct perf_task *t)
-{
-	struct perf_ctx *ctx = t->ctx;
-	struct perf_ns *ns = ctx->ns;
-	const struct perf_args *a = ctx->w->run->args;
-	uint64_t slot;
-
-	if (a->verify) {
-		/* The task owns slots slot0, slot0 + ntasks, ... below nslots: no other task writes
-		 * them meanwhile, and together the tasks own every slot. */
-		uint64_t per = (ns->nslots - t->slot0 + ns->ntasks - 1) / ns->ntasks, k;
-
-		if (t->pass_done)
-			return false;
-		if (a->random) {
-			k = perf_rand_range(&ctx->rng, per);
-		} else {
-			k = t->seq++;
-			if (t->seq == per) {
-				t->seq = 0;
-				t->pass_done = a->one_pass;
-			}
-		}
-		slot = k * ns->ntasks + t->slot0;
-		t->is_read = false;
-		t->gen++;
-		t->lba = slot * ns->nlb;
-		perf_pattern_fill(t->buf, a->io_size, ns->sector_size, t->lba, t->gen);
-		return true;
-	}
-	if (a->random) {
-		slot = perf_rand_range(&ctx->rng, ns->nslots);
-	} else {
-		slot = ctx->seq_next++;
-		if (ctx->seq_next == ns->nslots)
-			ctx->seq_next = 0;
-	}
-	t->lba = slot * ns->nlb;
-	if (a->read_pct == 100)
-		t->is_read = true;
-	else if (a->read_pct == 0)
-		t->is_read = false;
-	else
-		t->is_read = perf_rand(&ctx->rng) < ctx->read_threshold;
-	return true;
-}
-
-/* Queue @t as it is; -EAGAIN parks it for the next pass of the poll loop. */
-static void task_issue(struct perf_task *t)
-{
-	struct perf_ctx *ctx = t->ctx;
-	struct perf_ns *ns = ctx->ns;
-	int rc;
-
-	t->submit_tsc = updk_tsc();
-	if (t->is_read)
-		rc = updk_nvme_ns_read(ns->ns, t->qp, t->buf, t->lba, ns->nlb, io_done, t, 0);
-	else
-		rc = updk_nvme_ns_write(ns->ns, t->qp, t->buf, t->lba, ns->nlb, io_done, t, 0);
-	if (__builtin_expect(rc != 0, 0)) {
-		/* -ENXIO while the controller is being reset: the task waits for it to be back */
-		if (rc == -EAGAIN || (rc == -ENXIO && !ctrlr_dead(ctx))) {
-			ctx->pending[ctx->npending++] = t;
-		} else {
-			/* The task stays idle: the loop notices a failed controller itself. */
-			if (!ctx->submit_err)
-				ctx->submit_err = rc;
-			STORE(ctx->s.errors, ctx->s.errors + 1);
-		}
-		return;
-	}
-	if (ctx->w->run->args->doorbell_per_cmd)
-		updk_nvme_qpair_flush(t->qp);
-}
-
-/* Give @t its next I/O, or count it finished (--one-pass). */
-static void task_next(struct perf_task *t)
-{
-	if (task_pick(t)) {
-		task_issue(t);
-	} else if (!t->finished) {
-		t->finished = true;
-		t->ctx->w->finished++;
-	}
-}
-
-static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
-{
-	struct perf_task *t = arg;
-	struct perf_ctx *ctx = t->ctx;
-	struct perf_worker *w = ctx->w;
-	struct perf_stats *s = &ctx->s;
-	uint64_t lat = updk_tsc() - t->submit_tsc;
-	bool err = updk_nvme_cpl_is_error(cpl);
-
-	if (__builtin_expect(ctx->after_reset, 0) && !err)
-		s->ios_after_reset++;
-	if (w->measuring) {
-		STORE(s->ios, s->ios + 1);
-		STORE(s->lat_sum, s->lat_sum + lat);
-		if (t->is_read)
-			s->reads++;
-		else
-			s->writes++;
-		if (lat < s->lat_min)
-			s->lat_min = lat;
-		if (lat > s->lat_max)
-			s->lat_max = lat;
-		perf_hist_add(ctx->hist, lat);
-	}
-	/* Errors and mismatches count over the whole run: they are never noise. */
-	if (__builtin_expect(err, 0)) {
-		STORE(s->errors, s->errors + 1);
-		if (t->is_read)
-			s->read_errors++;
-		else
-			s->write_errors++;
-	}
-	if (w->run->args->verify) {
-		/* A failed write is not read back and a failed read-back not compared: the task
-		 * moves to a fresh write, so no slot is ever read before a write to it succeeded. */
-		if (!t->is_read) {
-			if (!err) {
-				/* Read the write back into the same buffer, poisoned first so a
-				 * read that moved no data cannot pass. */
-				memset(t->buf, 0xa5, w->run->args->io_size);
-				t->is_read = true;
-				t->verify_read = true;
-				task_issue(t);
-				return;
-			}
-		} else if (!err) {
-			struct perf_mismatch m;
-			uint32_t bad = perf_pattern_check(t->buf, w->run->args->io_size,
-							  ctx->ns->sector_size, t->lba, t->gen, &m);
-
-			s->verified++;
-			if (bad) {
-				if (!s->mismatches)
-					ctx->first_mismatch = m;
-				STORE(s->mismatches, s->mismatches + bad);
-			}
-		}
-		t->verify_read = false;
-	}
-	if (!w->stopping)
-		task_next(t);
-}
-
-static void snapshot_stats(struct perf_ctx *ctx, struct updk_nvme_stats *to)
-{
-	for (unsigned i = 0; i < ctx->nqps; i++)
-		updk_nvme_qpair_get_stats(ctx->qps[i], &to[i]);
-}
-
-static void start_measuring(struct perf_worker *w, uint64_t now)
-{
-	for (unsigned i = 0; i < w->nctxs; i++) {
-		struct perf_ctx *ctx = w->ctxs[i];
-		uint64_t errors = ctx->s.errors, mismatches = ctx->s.mismatches;
-
-		memset(&ctx->s, 0, sizeof(ctx->s));
-		ctx->s.lat_min = UINT64_MAX;
-		ctx->s.errors = errors;
-		ctx->s.mismatches = mismatches;
-		memset(ctx->hist, 0, sizeof(*ctx->hist));
-		snapshot_stats(ctx, ctx->db_base);
-	}
-	w->busy_cycles = 0;
-	w->measure_start = now;
-	w->measuring = true;
-}
-
-static void stop_measuring(struct perf_worker *w, uint64_t now)
-{
-	if (!w->measuring)
-		return;
-	w->measuring = false;
-	w->measure_end = now;
-	w->loop_cycles = now - w->measure_start;
-	for (unsigned i = 0; i < w->nctxs; i++)
-		snapshot_stats(w->ctxs[i], w->ctxs[i]->db_end);
-}
-
-static void retry_pending(struct perf_ctx *ctx)
-{
-	unsigned n = ctx->npending;
-
-	ctx->npending = 0;
-	for (unsigned i = 0; i < n; i++)
-		task_issue(ctx->pending[i]);
-}
-
-/*
- * One pass over every qpair of the poller. Returns completions, or -ENXIO once a controller
- * has failed for good. A qpair being reset returns -ENXIO too: its row waits (its first such
- * poll has failed its outstanding I/Os) and resubmits its parked tasks when it works again.
- */
-static int poll_once(struct perf_worker *w, uint32_t batch)
-{
-	int got = 0;
-
-	for (unsigned i = 0; i < w->nctxs; i++) {
-		struct perf_ctx *ctx = w->ctxs[i];
-		bool down = false;
-
-		for (unsigned q = 0; q < ctx->nqps; q++) {
-			int rc = updk_nvme_qpair_process_completions(ctx->qps[q], batch);
-
-			if (__builtin_expect(rc < 0, 0)) {
-				if (ctrlr_dead(ctx))
-					return rc;
-				down = true;
-				continue;
-			}
-			got += rc;
-		}
-		if (__builtin_expect(down, 0)) {
-			ctx->in_reset = true;
-			continue;
-		}
-		if (__builtin_expect(ctx->in_reset, 0)) {
-			ctx->in_reset = false;
-			ctx->after_reset = true;
-		}
-		if (__builtin_expect(ctx->npending != 0, 0) && !w->stopping)
-			retry_pending(ctx);
-	}
-	return got;
-}
-
-static uint32_t outstanding(const struct perf_worker *w)
-{
-	uint32_t n = 0;
-
-	for (unsigned i = 0; i < w->nctxs; i++)
-		for (unsigned q = 0; q < w->ctxs[i]->nqps; q++)
-			n += updk_nvme_qpair_outstanding(w->ctxs[i]->qps[q]);
-	return n;
-}
-
-static void *worker_main(void *arg)
-{
-	struct perf_worker *w = arg;
-	struct perf_run *run = w->run;
-	uint32_t batch = run->args->cpl_batch;
-	uint64_t now, prev, deadline;
-	int rc;
-
-	/* All pollers start together, once the run's deadlines are set. */
-	__atomic_store_n(&w->running, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&run->go, __ATOMIC_ACQUIRE))
-		sched_yield();
-	now = updk_tsc();
-	if (now >= run->warmup_end)
-		start_measuring(w, now);
-	for (unsigned i = 0; i < w->nctxs; i++)
-		for (unsigned k = 0; k < w->ctxs[i]->ntasks; k++)
-			task_next(&w->ctxs[i]->tasks[k]);
-
-	prev = updk_tsc();
-	for (;;) {
-		rc = poll_once(w, batch);
-		now = updk_tsc();
-		if (__builtin_expect(rc < 0, 0)) {
-			w->failed = rc;
-			break;
-		}
-		if (rc && w->measuring)
-			w->busy_cycles += now - prev;
-		prev = now;
-		if (__builtin_expect(!w->measuring, 0) && now >= run->warmup_end &&
-		    now < run->end_tsc)
-			start_measuring(w, now);
-		if (now >= run->end_tsc || __atomic_load_n(&run->stop, __ATOMIC_RELAXED) ||
-		    (run->args->one_pass && w->finished == w->ntasks))
-			break;
-	}
-	stop_measuring(w, now);
-
-	/* Drain: no new I/O (a --verify write still gets its read-back), bounded wait. */
-	w->stopping = true;
-	deadline = updk_tsc() + PERF_DRAIN_SECONDS * run->tsc_hz;
-	while (!w->failed && outstanding(w) && updk_tsc() < deadline) {
-		rc = poll_once(w, 0);
-		if (rc < 0)
-			w->failed = rc;
-	}
-	updk_mem_thread_exit();
-	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Set-up and tear-down
- */
 
 static int ctrlr_numa(const char *addr)
 {
@@ -576,7 +253,7 @@ int perf_setup(struct perf_run *run, const struct perf_args *args)
 		return -ENOMEM;
 	for (unsigned i = 0; i < run->nworkers; i++) {
 		run->workers[i].run = run;
-		run->workers[i].core = a->cores[i];
+		run->workers[i].poller.core = a->cores[i];
 		run->workers[i].ctxs = calloc(count, sizeof(struct perf_ctx *));
 		if (!run->workers[i].ctxs)
 			return -ENOMEM;
@@ -594,7 +271,7 @@ int perf_setup(struct perf_run *run, const struct perf_args *args)
 			return rc;
 		if (!a->json)
 			printf("Associating %s NSID %u with core %u (%u qpair%s, depth %u)\n",
-			       ctx->ns->pc->addr, ctx->ns->nsid, w->core, ctx->nqps,
+			       ctx->ns->pc->addr, ctx->ns->nsid, w->poller.core, ctx->nqps,
 			       ctx->nqps > 1 ? "s" : "", a->queue_depth);
 	}
 	if (a->verify)
@@ -614,36 +291,10 @@ int perf_setup(struct perf_run *run, const struct perf_args *args)
 int perf_start(struct perf_run *run)
 {
 	const struct perf_args *a = run->args;
-	pthread_attr_t attr;
-	cpu_set_t set;
-	int rc = 0;
+	int rc;
 
-	for (unsigned i = 0; i < run->nworkers; i++) {
-		struct perf_worker *w = &run->workers[i];
-
-		pthread_attr_init(&attr);
-		CPU_ZERO(&set);
-		CPU_SET(w->core, &set);
-		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-		rc = pthread_create(&w->thread, &attr, worker_main, w);
-		pthread_attr_destroy(&attr);
-		if (rc) {
-			fprintf(stderr, "updk-perf: cannot start the poller on core %u: %s\n",
-				w->core, strerror(rc));
-			/* The pollers already started stop at once and drain. */
-			__atomic_store_n(&run->stop, 1, __ATOMIC_RELAXED);
-			break;
-		}
-		w->started = true;
-	}
-	/*
-	 * The clock starts once every poller runs: a new thread on a busy core can wait long to be
-	 * scheduled, and one that first ran after end_tsc would make a run of a single pass.
-	 */
-	for (unsigned i = 0; i < run->nworkers; i++)
-		while (run->workers[i].started &&
-		       !__atomic_load_n(&run->workers[i].running, __ATOMIC_ACQUIRE))
-			sched_yield();
+	rc = perf_pollers_start(run->workers, sizeof(*run->workers), run->nworkers,
+				perf_worker_main, &run->stop);
 	for (unsigned i = 0; i < run->nctrlrs; i++) {
 		struct updk_nvme_stats st;
 
@@ -654,14 +305,12 @@ int perf_start(struct perf_run *run)
 	run->warmup_end = run->start_tsc + (uint64_t)a->warmup_s * run->tsc_hz;
 	run->end_tsc = run->warmup_end + (uint64_t)a->time_s * run->tsc_hz;
 	__atomic_store_n(&run->go, 1, __ATOMIC_RELEASE);
-	return -rc;
+	return rc;
 }
 
 void perf_join(struct perf_run *run)
 {
-	for (unsigned i = 0; i < run->nworkers; i++)
-		if (run->workers[i].started)
-			pthread_join(run->workers[i].thread, NULL);
+	perf_pollers_join(run->workers, sizeof(*run->workers), run->nworkers);
 }
 
 /* Failed and no automatic reset under way: failed for good (the driver does not retry). */
@@ -733,7 +382,7 @@ void perf_release_qpairs(struct perf_run *run)
 			fprintf(stderr,
 				"updk-perf: %s namespace %u on core %u: %u I/O(s) still without a "
 				"completion %d s after the run ended: failed, counted as errors\n",
-				ctx->ns->pc->addr, ctx->ns->nsid, ctx->w->core, left,
+				ctx->ns->pc->addr, ctx->ns->nsid, ctx->w->poller.core, left,
 				PERF_DRAIN_SECONDS);
 		for (unsigned q = 0; ctx->qps && q < ctx->nqps; q++) {
 			updk_nvme_qpair_free(ctx->qps[q]);
@@ -766,7 +415,7 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 		struct perf_core_result *c = &cores[i];
 
 		memset(c, 0, sizeof(*c));
-		c->core = w->core;
+		c->core = w->poller.core;
 		c->seconds = (double)(w->measure_end - w->measure_start) / (double)run->tsc_hz;
 		c->loop_cycles = w->loop_cycles;
 		c->busy_cycles = w->busy_cycles;
@@ -781,10 +430,10 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 
 		memset(row, 0, sizeof(*row));
 		snprintf(row->name, sizeof(row->name), "%s (%.100s) NSID %u from core %u",
-			 sim ? "SIM" : "PCIE", ns->pc->addr, ns->nsid, ctx->w->core);
+			 sim ? "SIM" : "PCIE", ns->pc->addr, ns->nsid, ctx->w->poller.core);
 		snprintf(row->device, sizeof(row->device), "%s", ns->pc->addr);
 		row->nsid = ns->nsid;
-		row->core = ctx->w->core;
+		row->core = ctx->w->poller.core;
 		row->seconds =
 			(double)(ctx->w->measure_end - ctx->w->measure_start) / (double)run->tsc_hz;
 		row->s = ctx->s;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * updk-perf's run: controllers and namespaces opened from the arguments, one poller thread per
- * core owning its qpairs and I/O tasks, and the counters the main thread reads while it runs.
+ * updk-perf's NVMe run: controllers and namespaces opened from the arguments (run.c), one
+ * poller thread per core owning its qpairs and I/O tasks (io.c), and the counters the main
+ * thread reads while it runs.
  */
 #ifndef UPDK_APPS_PERF_RUN_H
 #define UPDK_APPS_PERF_RUN_H
@@ -11,6 +12,7 @@
 #include <updk/nvme.h>
 
 #include "apps/perf/perf.h"
+#include "apps/perf/pollers.h"
 
 struct perf_ctrlr {
 	char addr[PERF_ADDR_MAX];
@@ -78,10 +80,8 @@ struct perf_ctx {
 };
 
 struct perf_worker {
+	struct perf_poller poller; /* first: the thread, its core and its flags */
 	struct perf_run *run;
-	unsigned core;
-	pthread_t thread;
-	bool started;
 	struct perf_ctx **ctxs;
 	unsigned nctxs;
 	bool measuring, stopping;
@@ -89,8 +89,6 @@ struct perf_worker {
 	uint64_t loop_cycles, busy_cycles;
 	int failed; /* -ENXIO from a qpair: its controller failed */
 	unsigned ntasks, finished; /* --one-pass: tasks of the poller, and those done */
-	int running; /* set (atomically) when the thread runs and waits for go */
-	int done; /* set (atomically) when the thread has finished */
 };
 
 struct perf_run {
@@ -109,6 +107,13 @@ struct perf_run {
 	unsigned nctxs;
 	uint64_t seed;
 };
+
+/* How long the pollers wait for outstanding I/O when the run ends; what is left after this is
+ * failed by updk_nvme_qpair_free() in perf_release_qpairs(), and counted as errors. */
+#define PERF_DRAIN_SECONDS 5
+
+/** A poller's thread (io.c): the I/O loop over its rows, then the drain. */
+void *perf_worker_main(void *arg);
 
 /** Open the controllers and namespaces, spread them over the cores, allocate qpairs and
  * buffers. Returns 0 or a negative errno with the reason printed; perf_teardown() either way. */
