@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* drivers/virtio-net internals: device and queue state shared by bring-up and the data path. */
+/*
+ * drivers/virtio-net internals: device and queue state shared by bring-up and the data path,
+ * and what each file of the folder offers the others.
+ */
 #ifndef UPDK_VIRTIO_NET_VIRTIO_NET_H
 #define UPDK_VIRTIO_NET_VIRTIO_NET_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <updk/net.h>
+#include <updk/pci.h>
 
 #include "drivers/virtio-net/virtio_regs.h"
 #include "drivers/virtio-net/virtq.h"
@@ -75,6 +80,21 @@ static inline bool vnet_has(const struct vnet_dev *dev, unsigned bit)
 	return (dev->features >> bit) & 1;
 }
 
+static inline const char *dname(const struct vnet_dev *dev)
+{
+	return updk_pci_name(dev->pci);
+}
+
+static inline uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- virtio_net.c: the driver (open, close, link, statistics) ---------------------------- */
+
 extern const struct net_driver virtio_net_driver;
 
 uint16_t vnet_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
@@ -88,10 +108,54 @@ int vnet_check_status(struct vnet_dev *dev);
 /* How long a transmit ring stays full before the sender reads the device status. */
 #define TX_STALL_MS 100
 
+/* ---- virtio_net_rxtx.c: the bursts --------------------------------------------------------- */
+
 /* Fill every free descriptor of a receive queue; 0 or -ENOBUFS. Control path (open). */
 int vnet_rx_fill(struct vnet_rxq *q);
 /* Give back every buffer still in a queue (after the device was reset). */
 void vnet_rxq_drain(struct vnet_rxq *q);
 void vnet_txq_drain(struct vnet_txq *q);
+
+/* ---- virtio_pci.c: the virtio 1.x PCI transport (virtio 1.1 §4.1) ---------------------------- */
+
+/* Map the common, notify, ISR and device configuration structures its vendor capabilities name
+ * (§4.1.4), the first of each type. 0, or -ENODEV/-EIO after a message. */
+int vnet_find_structures(struct vnet_dev *dev);
+/* The device status (§2.1), and setting bits in it. */
+uint8_t vnet_status(struct vnet_dev *dev);
+void vnet_status_set(struct vnet_dev *dev, uint8_t bits);
+/* Reset the device and wait until its status reads 0 (§4.1.4.3.2). 0 or -ETIMEDOUT, logged. */
+int vnet_reset(struct vnet_dev *dev);
+/* §3.1.1 step 8: tell the device the driver gave up, then reset it. */
+void vnet_fail_device(struct vnet_dev *dev);
+/* The 64 feature bits the device offers (§2.2). */
+uint64_t vnet_device_features(struct vnet_dev *dev);
+/* Write the driver's features @f and FEATURES_OK; false if the device cleared FEATURES_OK
+ * again, refusing the subset (§3.1.1 steps 5-6). */
+bool vnet_set_features(struct vnet_dev *dev, uint64_t f);
+/* The device's number of virtqueues (num_queues, §4.1.4.3). */
+uint16_t vnet_num_queues(struct vnet_dev *dev);
+/* The MSI-X vector of configuration changes (msix_config, §4.1.4.3; VIRTIO_MSI_NO_VECTOR). */
+void vnet_config_vector(struct vnet_dev *dev, uint16_t vector);
+/* Read @len bytes at @off of the device configuration (§4.1.4.6) at their natural widths,
+ * again until config_generation is the same before and after (§2.4.1). */
+void vnet_devcfg_read(struct vnet_dev *dev, uint32_t off, void *buf, uint32_t len);
+/* Allocate and program virtqueue @index with at most @want entries, and enable it
+ * (§4.1.5.1.3). @cookies NULL: allocated here. 0 or -errno, logged; vnet_vq_free() either way. */
+int vnet_vq_setup(struct vnet_dev *dev, struct virtq *vq, uint16_t index, uint16_t want,
+		  void **cookies);
+/* Free a data queue's ring and cookie table (the control queue's table is in vnet_dev). */
+void vnet_vq_free(struct virtq *vq);
+
+/* ---- virtio_ctrl.c: the control queue (§5.1.6.5) -------------------------------------------- */
+
+/* Its DMA buffer and virtqueue (2 * max_pairs, §5.1.2). 0 or -errno; vnet_ctrl_free() either way. */
+int vnet_ctrl_setup(struct vnet_dev *dev);
+void vnet_ctrl_free(struct vnet_dev *dev);
+/* Send command @class.@cmd with @len bytes of @data and wait for the device's ack. 0, or
+ * -ENOTSUP (no control queue), -EINVAL (@len too long), -EIO (refused), -ETIMEDOUT; logged. */
+int vnet_ctrl_cmd(struct vnet_dev *dev, uint8_t class, uint8_t cmd, const void *data, uint32_t len);
+/* The driver's set_promiscuous (VIRTIO_NET_CTRL_RX_PROMISC, §5.1.6.5.1). */
+int vnet_set_promiscuous(struct net_dev *nd, bool on);
 
 #endif
