@@ -10,6 +10,7 @@
 #include <updk/net.h>
 #include <updk/nvme.h>
 #include <updk/pci.h>
+#include <updk/pi.h>
 #include <updk/tsc.h>
 
 #endif
