@@ -13,6 +13,8 @@
 #   -e NAME[=VALUE]  pass NAME into the guest (UPDK_* are passed by default)
 #   --rw DIR         make host folder DIR writable in the guest (same path)
 #   --keep           keep the run folder (build/vm/runs/...) for inspection
+#   --qemu ARG       append ARG to QEMU's command line (repeatable), e.g.
+#                    --qemu -trace --qemu 'pci_nvme_mmio_doorbell*' --qemu -D --qemu FILE
 #   UPDK_VM_SMP, UPDK_VM_MEM in the environment change the defaults;
 #   UPDK_VM_IOEVENTFD=off turns ioeventfd off on 05.0 (below), for a pair.
 #
@@ -49,11 +51,11 @@ root=$(cd "$here/../.." && pwd)
 out=${UPDK_VM_BUILD:-$root/build/vm}
 
 timeout=300 mem=${UPDK_VM_MEM:-2G} smp=${UPDK_VM_SMP:-1} hugepages=256 keep=0
-passenv=() rwdirs=()
+passenv=() rwdirs=() qemu_extra=()
 usage() { sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
     case $1 in
-        --timeout|--mem|--smp|--hugepages|-e|--rw)
+        --timeout|--mem|--smp|--hugepages|-e|--rw|--qemu)
             [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; } ;;
     esac
     case $1 in
@@ -64,6 +66,7 @@ while [ $# -gt 0 ]; do
         -e) passenv+=("$2"); shift 2 ;;
         --rw) rwdirs+=("$(cd "$2" && pwd)"); shift 2 ;;
         --keep) keep=1; shift ;;
+        --qemu) qemu_extra+=("$2"); shift 2 ;;
         -h|--help) usage 0 ;;
         --) shift; break ;;
         *) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -250,6 +253,8 @@ for d in "${rwdirs[@]}"; do
            -device "virtio-9p-pci,fsdev=fsrw$i,mount_tag=updkrw$i")
     i=$((i + 1))
 done
+
+qemu+=("${qemu_extra[@]}")
 
 start=$(date +%s%N)
 "${qemu[@]}" > "$run/qemu.log" 2>&1 &
