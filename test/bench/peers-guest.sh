@@ -66,7 +66,7 @@ run_updk() { # round qd name cmd
     to_vfio || { fail "round=$r qd=$qd tool=$name: cannot bind $bdf to vfio-pci"; return; }
     [ "$qd" = 1 ] && [ "${5:-}" = pct ] && lat=-LL
     # shellcheck disable=SC2086 # cmd is a command line
-    out=$($cmd -r "$bdf ns:$nsid" -c "$core" -w randread -o 4096 -q "$qd" -t "$secs" \
+    out=$($cmd -r "$bdf ns:$nsid" -c "[$core]" -w randread -o 4096 -q "$qd" -t "$secs" \
         --no-progress $lat 2>&1)
     keep "$name-qd$qd$lat" "$out"
     if [ -n "$lat" ]; then

@@ -52,7 +52,7 @@ declare -A u_iops u_lat u_db u_cyc
 run_perf() { # key, extra args...
     local key=$1 out
     shift
-    out=$("$perf" -r "$bdf ns:1" -c "$core" -w randread -o 4096 -t "$secs" --json --no-progress "$@")
+    out=$("$perf" -r "$bdf ns:1" -c "[$core]" -w randread -o 4096 -t "$secs" --json --no-progress "$@")
     u_iops[$key]=$(echo "$out" | json "round(d['total']['iops'])")
     u_lat[$key]=$(echo "$out" | json "d['total']['latency_us']['average']")
     u_db[$key]=$(echo "$out" | json "d['total']['driver']['mmio_doorbell_writes_per_io']")

@@ -38,7 +38,7 @@ dir=$(mktemp -d /tmp/qemu-nvme-profile.XXXXXX)
 chmod 777 "$dir"
 run=$((secs + 10))
 guest="scripts/setup.sh bind 0000:00:05.0 >/dev/null && touch $dir/start &&
-build/bin/updk-perf -r '0000:00:05.0 ns:1' -c 1 -t $run ${args[*]} > $dir/perf.txt 2> $dir/progress.txt;
+build/bin/updk-perf -r '0000:00:05.0 ns:1' -c '[1]' -t $run ${args[*]} > $dir/perf.txt 2> $dir/progress.txt;
 touch $dir/done"
 [ -z "$fio" ] || guest="$guest; test/bench/perf-vs-fio.sh $fio > $dir/fio.txt 2>&1"
 test/vm/run.sh --smp 2 --timeout $((run + 900)) --rw "$dir" -- "$guest" &
