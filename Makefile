@@ -9,7 +9,7 @@ endif
 include mk/rules.mk
 
 B := build
-LIB_SRCS := $(sort $(wildcard lib/*/*.c sim/*.c sim/*/*.c drivers/*/*.c))
+LIB_SRCS := $(sort $(wildcard lib/*/*.c sim/*.c sim/*/*.c drivers/*/*.c drivers/*/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIBUPDK := $(B)/lib/libupdk.a
 
@@ -98,7 +98,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 	$(filter -Werror,$(CFLAGS)) -pthread -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Iinclude -I. $(DEP_CFLAGS)
-FUZZ_DEPS := $(LIB_SRCS) $(wildcard include/updk/*.h lib/*/*.h sim/*.h sim/*/*.h drivers/*/*.h \
+FUZZ_DEPS := $(LIB_SRCS) $(wildcard include/updk/*.h lib/*/*.h sim/*.h sim/*/*.h drivers/*/*.h drivers/*/*/*.h \
 	test/fuzz/*.h)
 fuzz: $(FUZZERS)
 $(B)/fuzz/%: test/fuzz/%.c $(FUZZ_DEPS) mk/config.mk

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The admin queue: submission through a DMA bounce buffer, synchronous helpers for the control
- * path, the admin poller (completions, timeouts, aborts, events), and the admin commands the
- * driver itself issues (NVMe Base 2.0 §5: Create/Delete I/O queues, Set Features Number of
- * Queues, Doorbell Buffer Config, Abort, Get Log Page, Get/Set Features).
+ * The admin queue: submission (the caller's buffer may be any memory: the transport copies it
+ * where it must), synchronous helpers for the control path, the admin poller (completions,
+ * timeouts, aborts, events), and the admin commands the core itself issues (NVMe Base 2.0 §5:
+ * Set Features Number of Queues, Abort, Get Log Page, Get/Set Features). The transport issues
+ * its own (PCIe: Create/Delete I/O queues, Doorbell Buffer Config) through the same calls.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,16 +17,19 @@
 #include "lib/util/log.h"
 
 #include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/transport.h"
 
-int nvme_admin_submit(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd, void *buf,
-		      uint32_t len, updk_nvme_cb cb, void *arg, uint8_t reqflags)
+/* Queue and ring an admin command; its CID in *@cidp when that is not NULL. */
+static int admin_submit(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd, void *buf,
+			uint32_t len, updk_nvme_cb cb, void *arg, uint8_t reqflags, uint16_t *cidp)
 {
 	struct updk_nvme_qpair *qp = c->adminq;
-	struct updk_nvme_cmd *sqe;
+	/* the caller's memory may be any: the transport copies it where it must */
+	struct iovec iov = { buf, len };
+	struct nvme_payload pl = {
+		.iov = &iov, .iovcnt = 1, .len = len, .flags = NVME_PAYLOAD_COPY
+	};
 	struct nvme_req *req;
-	struct nvme_dptr d;
-	void *bounce = NULL;
-	uint64_t iova = 0;
 	int rc;
 
 	/* While a reset brings the controller up, only the driver's own commands run. */
@@ -36,45 +40,31 @@ int nvme_admin_submit(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd
 			c->name, cmd->opc, len, NVME_ADMIN_MAX_XFER);
 		return -EINVAL;
 	}
-	if (len) {
-		bounce = updk_dma_zalloc(len, NVME_PAGE_SIZE, updk_pci_numa_node(c->dev), &iova);
-		if (!bounce)
-			return -ENOMEM;
-		/* opcode bits 1:0 give the data direction (NVMe Base 2.0 §5, Figure 138) */
-		if (cmd->opc & 1)
-			memcpy(bounce, buf, len);
-	}
-	req = nvme_req_get(qp);
+	req = nvme_slot_get(qp);
 	if (!req) {
-		updk_dma_free(bounce);
 		qp->stats.queue_full++;
 		return -EAGAIN;
 	}
-	sqe = &qp->sq[qp->sq_tail];
-	*sqe = *cmd;
-	sqe->cid = req->cid;
-	if (len) {
-		nvme_dptr_init(&d, sqe, nvme_req_list(qp, req), nvme_req_list_iova(qp, req),
-			       qp->list_stride / 8, false);
-		rc = nvme_dptr_add(&d, iova, len);
-		if (rc) {
-			updk_dma_free(bounce);
-			nvme_req_put(qp, req);
-			return rc;
-		}
-		nvme_dptr_finish(&d);
+	req->bounce = NULL;
+	req->user_buf = NULL;
+	rc = qp->ops->submit(qp, req, cmd, &pl);
+	if (rc) {
+		nvme_slot_put(qp, req);
+		return rc;
 	}
-	req->cb = cb;
-	req->arg = arg;
-	req->bounce = bounce;
-	req->user_buf = (cmd->opc & 2) ? buf : NULL;
-	req->user_len = len;
-	req->opc = cmd->opc;
-	nvme_sq_advance(qp, req);
+	nvme_req_start(qp, req, cb, arg, cmd->opc);
 	req->flags = reqflags;
+	if (cidp)
+		*cidp = req->cid;
 	/* Admin commands are rare: no batching, the doorbell goes now. */
-	nvme_sq_ring(qp);
+	qp->ops->ring(qp);
 	return 0;
+}
+
+int nvme_admin_submit(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd, void *buf,
+		      uint32_t len, updk_nvme_cb cb, void *arg, uint8_t reqflags)
+{
+	return admin_submit(c, cmd, buf, len, cb, arg, reqflags, NULL);
 }
 
 int updk_nvme_admin_raw(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd *cmd, void *buf,
@@ -145,11 +135,9 @@ int nvme_admin_sync_quiet(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd 
 	uint16_t cid;
 	int rc;
 
-	rc = nvme_admin_submit(c, cmd, buf, len, sync_cb, &s, 0);
+	rc = admin_submit(c, cmd, buf, len, sync_cb, &s, 0, &cid);
 	if (rc)
 		return rc;
-	cid = c->adminq->sq_tail ? c->adminq->sq_tail - 1 : c->adminq->qsize - 1;
-	cid = c->adminq->sq[cid].cid;
 	rc = sync_wait(c, &s, c->admin_timeout_tsc);
 	if (rc == -ETIMEDOUT) {
 		struct updk_nvme_cmd abort = { .opc = UPDK_NVME_OPC_ABORT };
@@ -299,131 +287,6 @@ int nvme_set_num_queues(struct updk_nvme_ctrlr *c)
 	if (got > want)
 		got = want;
 	c->max_qpairs = got;
-	return 0;
-}
-
-/* Create I/O CQ then SQ (§5.4, §5.5): CDW10 QSIZE 31:16 (0's based) | QID; PC=1, no IRQ. */
-int nvme_create_io_queues(struct updk_nvme_qpair *qp)
-{
-	struct updk_nvme_ctrlr *c = qp->ctrlr;
-	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_CREATE_IO_CQ };
-	struct updk_nvme_cpl cpl;
-	int rc;
-
-	cmd.dptr.prp.prp1 = qp->cq_iova;
-	cmd.cdw10 = ((uint32_t)(qp->qsize - 1) << 16) | qp->qid;
-	cmd.cdw11 = NVME_QUEUE_PC;
-	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
-	if (rc) {
-		if (rc == -EIO)
-			nvme_log_cpl(c, "Create I/O Completion Queue", &cpl);
-		return rc;
-	}
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.opc = UPDK_NVME_OPC_CREATE_IO_SQ;
-	cmd.dptr.prp.prp1 = qp->sq_iova;
-	cmd.cdw10 = ((uint32_t)(qp->qsize - 1) << 16) | qp->qid;
-	cmd.cdw11 = ((uint32_t)qp->qid << 16) | NVME_QUEUE_PC; /* CQID = QID */
-	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
-	if (rc) {
-		struct updk_nvme_cmd del = { .opc = UPDK_NVME_OPC_DELETE_IO_CQ, .cdw10 = qp->qid };
-
-		if (rc == -EIO)
-			nvme_log_cpl(c, "Create I/O Submission Queue", &cpl);
-		nvme_admin_sync_quiet(c, &del, NULL, 0, NULL);
-		return rc;
-	}
-	return 0;
-}
-
-int nvme_delete_io_queues(struct updk_nvme_qpair *qp)
-{
-	struct updk_nvme_ctrlr *c = qp->ctrlr;
-	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_DELETE_IO_SQ, .cdw10 = qp->qid };
-	struct updk_nvme_cpl cpl;
-	int rc, rc2;
-
-	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
-	if (rc == -EIO)
-		nvme_log_cpl(c, "Delete I/O Submission Queue", &cpl);
-	cmd.opc = UPDK_NVME_OPC_DELETE_IO_CQ;
-	rc2 = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
-	if (rc2 == -EIO)
-		nvme_log_cpl(c, "Delete I/O Completion Queue", &cpl);
-	return rc ? rc : rc2;
-}
-
-void nvme_dbbuf_free(struct updk_nvme_ctrlr *c)
-{
-	updk_dma_free(c->dbbuf);
-	updk_dma_free(c->dbbuf_ei);
-	c->dbbuf = c->dbbuf_ei = NULL;
-	c->shadow = false;
-}
-
-/*
- * Doorbell Buffer Config (§5.8; OACS bit 8): PRP1 the shadow doorbell buffer, PRP2 the EventIdx
- * buffer, both page aligned and laid out like the doorbell registers, the admin queue (qid 0)
- * in the first two slots. The command itself goes through the MMIO doorbells; once it has
- * completed, every queue, the admin queue included, writes the shadow and follows the EventIdx
- * rule. After a reset the controller has forgotten the buffers, so this runs again from the
- * reset path.
- */
-int nvme_dbbuf_setup(struct updk_nvme_ctrlr *c)
-{
-	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG };
-	struct updk_nvme_cpl cpl;
-	struct updk_nvme_qpair *aq = c->adminq;
-	uint32_t sq0 = (nvme_sq_db_off(0, c->dstrd) - NVME_REG_DBS) / 4;
-	uint32_t cq0 = (nvme_cq_db_off(0, c->dstrd) - NVME_REG_DBS) / 4;
-	uint16_t sq_after, cq_after;
-	int numa = updk_pci_numa_node(c->dev);
-	int rc;
-
-	c->shadow = false;
-	nvme_qpair_set_shadow(aq);
-	if (c->opts.no_shadow_doorbell || !(c->id.oacs & NVME_OACS_DBBUF))
-		return 0;
-	if (!c->dbbuf) {
-		size_t need = (size_t)(c->max_qpairs + 1) * 2 * (4u << c->dstrd);
-
-		c->dbbuf_size = (need + NVME_PAGE_MASK) & ~(size_t)NVME_PAGE_MASK;
-		c->dbbuf = updk_dma_zalloc(c->dbbuf_size, NVME_PAGE_SIZE, numa, &c->dbbuf_iova);
-		c->dbbuf_ei =
-			updk_dma_zalloc(c->dbbuf_size, NVME_PAGE_SIZE, numa, &c->dbbuf_ei_iova);
-		if (!c->dbbuf || !c->dbbuf_ei) {
-			log_warn("%s: no memory for shadow doorbells: using MMIO doorbells",
-				 c->name);
-			nvme_dbbuf_free(c);
-			return 0;
-		}
-	}
-	memset(c->dbbuf, 0, c->dbbuf_size);
-	memset(c->dbbuf_ei, 0, c->dbbuf_size);
-	/*
-	 * The admin queue's values once this command is in and its completion reaped (nothing else
-	 * is outstanding here), in case the controller takes them from the buffer. EventIdx gets the
-	 * same values: until the controller publishes its own, the EventIdx rule then asks for the
-	 * MMIO doorbell at the next update, so no update can go unseen.
-	 */
-	sq_after = aq->sq_tail + 1 == aq->qsize ? 0 : aq->sq_tail + 1u;
-	cq_after = aq->cq_head + 1 == aq->qsize ? 0 : aq->cq_head + 1u;
-	c->dbbuf[sq0] = c->dbbuf_ei[sq0] = sq_after;
-	c->dbbuf[cq0] = c->dbbuf_ei[cq0] = cq_after;
-	cmd.dptr.prp.prp1 = c->dbbuf_iova;
-	cmd.dptr.prp.prp2 = c->dbbuf_ei_iova;
-	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
-	if (rc) {
-		if (rc == -EIO)
-			nvme_log_cpl(c, "Doorbell Buffer Config", &cpl);
-		log_warn("%s: shadow doorbells not in use", c->name);
-		return rc == -EIO ? 0 : rc;
-	}
-	c->shadow = true;
-	nvme_qpair_set_shadow(aq);
-	/* The shadow holds the values the registers got last: the next update starts from them. */
-	*aq->sq_shadow = aq->sq_db_tail;
-	*aq->cq_shadow = aq->cq_head;
 	return 0;
 }
 

@@ -11,13 +11,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <updk/mem.h>
 #include <updk/tsc.h>
 
 #define LOG_COMPONENT "nvme"
 #include "lib/util/log.h"
 
 #include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/transport.h"
 
 enum init_state {
 	INIT_CHECK, /* read CC/CSTS: is the controller enabled? */
@@ -51,14 +51,21 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint32_t rd32(struct updk_nvme_ctrlr *c, uint32_t off)
+uint32_t nvme_reg_read4(struct updk_nvme_ctrlr *c, uint32_t off)
 {
-	return updk_pci_reg_read32(c->dev, 0, off);
+	uint32_t val;
+
+	return c->ops->reg_read4(c, off, &val) ? NVME_REG_GONE : val;
 }
 
-static void wr32(struct updk_nvme_ctrlr *c, uint32_t off, uint32_t val)
+void nvme_reg_write4(struct updk_nvme_ctrlr *c, uint32_t off, uint32_t val)
 {
-	updk_pci_reg_write32(c->dev, 0, off, val);
+	c->ops->reg_write4(c, off, val);
+}
+
+void nvme_reg_write8(struct updk_nvme_ctrlr *c, uint32_t off, uint64_t val)
+{
+	c->ops->reg_write8(c, off, val);
 }
 
 static void sm_goto(struct updk_nvme_ctrlr *c, struct init_sm *sm, enum init_state s)
@@ -69,7 +76,7 @@ static void sm_goto(struct updk_nvme_ctrlr *c, struct init_sm *sm, enum init_sta
 
 bool nvme_ctrlr_check_fatal(struct updk_nvme_ctrlr *c)
 {
-	uint32_t csts = rd32(c, NVME_REG_CSTS);
+	uint32_t csts = nvme_reg_read4(c, NVME_REG_CSTS);
 
 	if (csts == NVME_REG_GONE) {
 		if (!c->failed)
@@ -92,10 +99,11 @@ static int init_step(struct updk_nvme_ctrlr *c, struct init_sm *sm)
 {
 	uint32_t cc, csts;
 	struct updk_nvme_qpair *aq = c->adminq;
+	int rc;
 
 	if (sm->state == sm->stop)
 		return 0;
-	csts = rd32(c, NVME_REG_CSTS);
+	csts = nvme_reg_read4(c, NVME_REG_CSTS);
 	if (csts == NVME_REG_GONE) {
 		log_err("%s: CSTS reads all ones during '%s': the device is gone", c->name,
 			init_state_name[sm->state]);
@@ -108,22 +116,22 @@ static int init_step(struct updk_nvme_ctrlr *c, struct init_sm *sm)
 	}
 	switch (sm->state) {
 	case INIT_CHECK:
-		cc = rd32(c, NVME_REG_CC);
+		cc = nvme_reg_read4(c, NVME_REG_CC);
 		if (!(cc & NVME_CC_EN)) {
 			sm_goto(c, sm, INIT_WAIT_RDY0);
 		} else if (!(csts & NVME_CSTS_RDY) && !(csts & NVME_CSTS_CFS)) {
 			/* §3.5.1: EN=1 and RDY=0: let it become ready before disabling it */
 			sm_goto(c, sm, INIT_WAIT_RDY1_BEFORE_DISABLE);
 		} else {
-			wr32(c, NVME_REG_CC, cc & ~NVME_CC_EN);
+			nvme_reg_write4(c, NVME_REG_CC, cc & ~NVME_CC_EN);
 			sm_goto(c, sm, INIT_WAIT_RDY0);
 		}
 		return -EAGAIN;
 	case INIT_WAIT_RDY1_BEFORE_DISABLE:
 		if (!(csts & NVME_CSTS_RDY) && !(csts & NVME_CSTS_CFS))
 			return -EAGAIN;
-		cc = rd32(c, NVME_REG_CC);
-		wr32(c, NVME_REG_CC, cc & ~NVME_CC_EN);
+		cc = nvme_reg_read4(c, NVME_REG_CC);
+		nvme_reg_write4(c, NVME_REG_CC, cc & ~NVME_CC_EN);
 		sm_goto(c, sm, INIT_WAIT_RDY0);
 		return -EAGAIN;
 	case INIT_WAIT_RDY0:
@@ -133,15 +141,16 @@ static int init_step(struct updk_nvme_ctrlr *c, struct init_sm *sm)
 		sm->state = INIT_CONFIGURE;
 		return sm->stop == INIT_CONFIGURE ? 0 : -EAGAIN;
 	case INIT_CONFIGURE:
-		/* §3.5.1 steps 3-5: admin queue attributes and bases, then CC, then CC.EN=1 */
-		nvme_qpair_reset_rings(aq);
-		wr32(c, NVME_REG_AQA, NVME_AQA(aq->qsize, aq->qsize));
-		updk_pci_reg_write64(c->dev, 0, NVME_REG_ASQ, aq->sq_iova);
-		updk_pci_reg_write64(c->dev, 0, NVME_REG_ACQ, aq->cq_iova);
+		/* §3.5.1 steps 3-5: the admin queue (the transport's part: PCIe's AQA, ASQ,
+		 * ACQ) with empty rings, then CC, then CC.EN=1 */
+		rc = c->ops->admin_queue_attach(c);
+		if (rc)
+			return rc;
+		nvme_qpair_reset(aq);
 		cc = NVME_CC_CSS_NVM | NVME_CC_MPS(NVME_PAGE_SHIFT) | NVME_CC_AMS_RR |
 		     NVME_CC_IOSQES(6) | NVME_CC_IOCQES(4);
-		wr32(c, NVME_REG_CC, cc);
-		wr32(c, NVME_REG_CC, cc | NVME_CC_EN);
+		nvme_reg_write4(c, NVME_REG_CC, cc);
+		nvme_reg_write4(c, NVME_REG_CC, cc | NVME_CC_EN);
 		sm_goto(c, sm, INIT_WAIT_RDY1);
 		return -EAGAIN;
 	case INIT_WAIT_RDY1:
@@ -183,7 +192,7 @@ int nvme_ctrlr_disable(struct updk_nvme_ctrlr *c)
 /* §3.6.1: CC.SHN = 01b, wait for CSTS.SHST = 10b. */
 void nvme_ctrlr_shutdown(struct updk_nvme_ctrlr *c)
 {
-	uint32_t cc = rd32(c, NVME_REG_CC), csts;
+	uint32_t cc = nvme_reg_read4(c, NVME_REG_CC), csts;
 	/* RTD3E is the entry latency in microseconds; never wait less than CAP.TO */
 	uint64_t wait_ms = c->id.rtd3e / 1000 + 1;
 	uint64_t deadline;
@@ -195,10 +204,10 @@ void nvme_ctrlr_shutdown(struct updk_nvme_ctrlr *c)
 		wait_ms = c->ready_timeout_ms;
 	if (wait_ms > 60000)
 		wait_ms = 60000;
-	wr32(c, NVME_REG_CC, (cc & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL);
+	nvme_reg_write4(c, NVME_REG_CC, (cc & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL);
 	deadline = now_ns() + wait_ms * 1000000ull;
 	for (;;) {
-		csts = rd32(c, NVME_REG_CSTS);
+		csts = nvme_reg_read4(c, NVME_REG_CSTS);
 		if (csts == NVME_REG_GONE)
 			return;
 		if ((csts & NVME_CSTS_SHST_MASK) == NVME_CSTS_SHST_COMPLETE)
@@ -218,35 +227,22 @@ static void ctrlr_free(struct updk_nvme_ctrlr *c)
 	nvme_ns_free_all(c);
 	nvme_qpair_free_retired(c);
 	nvme_qpair_destroy(c->adminq);
-	nvme_dbbuf_free(c);
 	free(c->qid_used);
-	if (c->dev)
-		updk_pci_close(c->dev);
-	free(c);
+	c->ops->ctrlr_close(c);
 }
 
 static int ctrlr_probe_regs(struct updk_nvme_ctrlr *c)
 {
 	uint32_t mqes;
 
-	c->bar = updk_pci_bar(c->dev, 0, &c->bar_len);
-	if (!c->bar) {
-		log_err("%s: cannot map BAR0: is this an NVMe controller?", c->name);
-		return -ENODEV;
-	}
-	if (c->bar_len < NVME_REG_DBS + 8) {
-		log_err("%s: BAR0 is %zu bytes, too small for NVMe registers and doorbells",
-			c->name, c->bar_len);
-		return -ENODEV;
-	}
-	c->cap = updk_pci_reg_read64(c->dev, 0, NVME_REG_CAP);
-	c->vs = rd32(c, NVME_REG_VS);
+	if (c->ops->reg_read8(c, NVME_REG_CAP, &c->cap))
+		c->cap = UINT64_MAX;
+	c->vs = nvme_reg_read4(c, NVME_REG_VS);
 	if (c->cap == UINT64_MAX || c->vs == NVME_REG_GONE) {
 		log_err("%s: registers read all ones: the device is not responding", c->name);
 		return -ENODEV;
 	}
 	mqes = NVME_CAP_MQES(c->cap);
-	c->dstrd = NVME_CAP_DSTRD(c->cap);
 	c->ready_timeout_ms = NVME_CAP_TO(c->cap) * 500;
 	if (c->ready_timeout_ms == 0)
 		c->ready_timeout_ms = 500;
@@ -266,14 +262,16 @@ static int ctrlr_probe_regs(struct updk_nvme_ctrlr *c)
 	}
 	log_debug("%s: CAP 0x%016llx VS %u.%u.%u MQES %u TO %u ms DSTRD %u", c->name,
 		  (unsigned long long)c->cap, c->vs >> 16, (c->vs >> 8) & 0xff, c->vs & 0xff, mqes,
-		  c->ready_timeout_ms, c->dstrd);
+		  c->ready_timeout_ms, NVME_CAP_DSTRD(c->cap));
 	return 0;
 }
 
 int updk_nvme_ctrlr_open(const char *addr, const struct updk_nvme_ctrlr_opts *opts,
 			 struct updk_nvme_ctrlr **ctrlrp)
 {
+	const struct nvme_transport_ops *ops;
 	struct updk_nvme_ctrlr *c;
+	struct nvme_trid trid;
 	uint32_t aqsize;
 	int rc;
 
@@ -287,29 +285,20 @@ int updk_nvme_ctrlr_open(const char *addr, const struct updk_nvme_ctrlr_opts *op
 			addr);
 		return -EINVAL;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
+	rc = nvme_trid_parse(addr, &trid);
+	if (rc)
+		return rc;
+	ops = nvme_transport_find(&trid);
+	if (!ops)
+		return -EINVAL;
+	rc = ops->ctrlr_open(&trid, &c);
+	if (rc)
+		return rc;
+	c->ops = ops;
 	if (opts)
 		memcpy(&c->opts, opts,
 		       opts->opts_size < sizeof(c->opts) ? opts->opts_size : sizeof(c->opts));
 	c->opts.opts_size = sizeof(c->opts);
-	rc = updk_pci_open(addr, &c->dev);
-	if (rc) {
-		free(c);
-		return rc;
-	}
-	snprintf(c->name, sizeof(c->name), "%s", updk_pci_name(c->dev));
-	rc = updk_pci_enable(c->dev, true);
-	if (rc) {
-		log_err("%s: cannot enable memory space and bus mastering: %s", c->name,
-			strerror(-rc));
-		goto fail;
-	}
-	rc = ctrlr_probe_regs(c);
-	if (rc)
-		goto fail;
-
 	c->admin_timeout_tsc = (c->opts.admin_timeout_ms ? c->opts.admin_timeout_ms : 10000) *
 			       (updk_tsc_hz() / 1000);
 	if (c->opts.io_timeout_ms == UINT32_MAX)
@@ -325,11 +314,13 @@ int updk_nvme_ctrlr_open(const char *addr, const struct updk_nvme_ctrlr_opts *op
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (aqsize > NVME_CAP_MQES(c->cap) + 1)
-		aqsize = NVME_CAP_MQES(c->cap) + 1;
 	/* sizes the admin queue's PRP lists; the I/O limit comes from MDTS in setup */
 	c->max_xfer = NVME_ADMIN_MAX_XFER;
+	/* The admin queue before the registers: over fabrics they are read through it. */
 	rc = nvme_qpair_create(c, 0, aqsize, &c->adminq);
+	if (rc)
+		goto fail;
+	rc = ctrlr_probe_regs(c);
 	if (rc)
 		goto fail;
 
@@ -342,7 +333,7 @@ int updk_nvme_ctrlr_open(const char *addr, const struct updk_nvme_ctrlr_opts *op
 	*ctrlrp = c;
 	log_info("%s: %.40s, %u namespace(s), %u I/O queue(s), max transfer %u KiB%s", c->name,
 		 c->id.mn, c->ns_count, c->max_qpairs, c->max_xfer / 1024,
-		 c->shadow ? ", shadow doorbells" : "");
+		 updk_nvme_ctrlr_shadow_doorbell(c) ? ", shadow doorbells" : "");
 	return 0;
 
 fail_disable:
@@ -365,7 +356,6 @@ void updk_nvme_ctrlr_close(struct updk_nvme_ctrlr *c)
 	/* Disabled, the controller drops its queues and writes no more to our memory. */
 	nvme_ctrlr_disable(c);
 	nvme_qpair_fail_all(c->adminq, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
-	updk_pci_enable(c->dev, false);
 	ctrlr_free(c);
 }
 
@@ -416,11 +406,6 @@ uint32_t updk_nvme_ctrlr_max_qpair_depth(const struct updk_nvme_ctrlr *c)
 uint32_t updk_nvme_ctrlr_max_qpairs(const struct updk_nvme_ctrlr *c)
 {
 	return c->max_qpairs;
-}
-
-bool updk_nvme_ctrlr_shadow_doorbell(const struct updk_nvme_ctrlr *c)
-{
-	return c->shadow;
 }
 
 bool updk_nvme_ctrlr_sgl_supported(const struct updk_nvme_ctrlr *c)

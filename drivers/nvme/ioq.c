@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * I/O queue pairs as the application sees them: allocation (queue id, rings, Create I/O CQ and
- * SQ) and release (Delete I/O SQ and CQ, NVMe Base 2.0 §5.6, §5.7, then fail what is left).
+ * I/O queue pairs as the application sees them: allocation (queue id, the transport's qpair,
+ * created on the controller: PCIe's Create I/O CQ and SQ) and release (deleted on the
+ * controller: PCIe's Delete I/O SQ and CQ, NVMe Base 2.0 §5.6, §5.7; then what is left is
+ * failed).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "lib/util/log.h"
 
 #include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/transport.h"
 
 int updk_nvme_qpair_alloc(struct updk_nvme_ctrlr *c, const struct updk_nvme_qpair_opts *opts,
 			  struct updk_nvme_qpair **qpp)
@@ -56,7 +59,7 @@ int updk_nvme_qpair_alloc(struct updk_nvme_ctrlr *c, const struct updk_nvme_qpai
 	rc = nvme_qpair_create(c, qid, depth + 1, &qp);
 	if (rc)
 		return rc;
-	rc = nvme_create_io_queues(qp);
+	rc = c->ops->qpair_connect(qp);
 	if (rc) {
 		nvme_qpair_destroy(qp);
 		return rc;
@@ -89,10 +92,11 @@ void updk_nvme_qpair_free(struct updk_nvme_qpair *qp)
 	}
 	*pp = qp->next;
 	qp->dead = true;
+	qp->inline_pcie = false;
 	/* Deleting the SQ makes the controller complete or drop what it still holds (§5.7). */
 	if (!c->failed) {
-		nvme_sq_ring(qp);
-		nvme_delete_io_queues(qp);
+		qp->ops->ring(qp);
+		c->ops->qpair_disconnect(qp);
 		/* completions it posted before the deletion */
 		nvme_qpair_poll(qp, 0);
 	}

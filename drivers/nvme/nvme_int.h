@@ -1,30 +1,34 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * drivers/nvme internals: the controller, namespace, queue pair and request objects, and the
- * functions the files of this folder share. Nothing here is public.
+ * drivers/nvme internals, the transport-independent core: the controller, namespace, queue
+ * pair and request objects, the slot helpers every path shares, and the functions the core's
+ * files share. A transport (drivers/nvme/pcie/, see transport.h) embeds the core's controller
+ * and qpair in its own. Nothing here is public.
  */
 #ifndef NVME_INT_H
 #define NVME_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include <updk/mmio.h>
 #include <updk/nvme.h>
-#include <updk/pci.h>
 
 #include "drivers/nvme/regs.h"
 
 #define NVME_LIKELY(x) __builtin_expect(!!(x), 1)
 #define NVME_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define NVME_INLINE static inline __attribute__((always_inline))
 
 #define NVME_CID_NONE 0xffffu
-/* Largest data buffer of one admin command (copied through a DMA bounce buffer). */
+/* Largest data buffer of one admin command. */
 #define NVME_ADMIN_MAX_XFER (128u * 1024)
+
+struct nvme_transport_ops;
 
 enum nvme_req_state {
 	NVME_REQ_FREE = 0,
-	NVME_REQ_OUTSTANDING, /* in the SQ, owned by the device until its CQE */
+	NVME_REQ_OUTSTANDING, /* queued on the transport, owned by the controller until its CQE */
 	NVME_REQ_CHILD, /* as OUTSTANDING, and a piece of a split I/O: completes into ->parent */
 	NVME_REQ_PARENT, /* an I/O split at MDTS, waiting for its children */
 };
@@ -36,14 +40,14 @@ enum nvme_req_state {
 
 /*
  * One command slot of a qpair; its index is the CID. One cache line: what a submission writes
- * and a completion reads (cb, arg, the state word) comes first; a slot's PRP list area is found
- * from its CID (nvme_req_list()), not stored.
+ * and a completion reads (cb, arg, the state word) comes first. A transport keeps what it needs
+ * per slot (PCIe: the PRP list area) in arrays of its own, indexed by the CID.
  */
 struct nvme_req {
 	updk_nvme_cb cb;
 	void *arg;
 	struct nvme_req *parent; /* set for NVME_REQ_CHILD only */
-	/* state, flags and age are written together at submission (nvme_sq_advance) */
+	/* state, flags, age and opcode are written together at submission (nvme_req_start) */
 	union {
 		struct {
 			uint8_t state;
@@ -61,7 +65,12 @@ struct nvme_req {
 			uint32_t children;
 			struct updk_nvme_cpl cpl;
 		};
-		/* the admin queue (which never splits): the bounce buffer, the caller's buffer */
+		/*
+		 * An admin command (the admin queue never splits) whose data the transport copied
+		 * (NVME_PAYLOAD_COPY): its DMA copy, freed with updk_dma_free() at completion, and
+		 * the caller's buffer the copy goes back to when the controller wrote data (NULL:
+		 * nothing to copy back, or the caller no longer waits for it).
+		 */
 		struct {
 			void *bounce;
 			void *user_buf;
@@ -72,54 +81,56 @@ struct nvme_req {
 };
 
 _Static_assert(sizeof(struct nvme_req) == 64, "a request slot is one cache line");
+_Static_assert(offsetof(struct nvme_req, word) == 24, "the state word after cb, arg, parent");
 
 /* Freed qpairs kept per controller as refused handles (struct updk_nvme_ctrlr.retired). */
 #define NVME_RETIRED_MAX 64
 
-/* A queue pair: the admin queue (qid 0) or an I/O queue pair. Hot fields first. */
+/* Data-path messages per qpair: at most NVME_LOG_BURST a second (nvme_qp_log()). */
+#define NVME_LOG_BURST 10
+
+/*
+ * The core of a queue pair: the admin queue (qid 0) or an I/O queue pair. A transport's qpair
+ * embeds it as its first member (struct nvme_pcie_qpair); the public handle points here.
+ * Cache line 0 holds everything the I/O path touches on every submission and completion;
+ * the rest is counters read by the stats calls and fields of the control path.
+ */
 struct updk_nvme_qpair {
-	struct updk_nvme_cmd *sq;
-	volatile struct updk_nvme_cpl *cq;
-	struct nvme_req *reqs;
-	uint16_t sq_tail;
-	uint16_t sq_db_tail; /* tail last given to the controller */
-	uint16_t sq_head; /* from the last valid CQE's SQHD */
-	uint16_t qsize; /* entries in the SQ and in the CQ */
-	uint16_t cq_head;
-	uint16_t phase;
-	uint16_t free_top; /* free CIDs: free_stack[0 .. free_top) */
-	uint16_t depth; /* request slots, qsize - 1 */
-	volatile uint32_t *sq_db;
-	volatile uint32_t *cq_db;
-	/* shadow doorbells and EventIdx (NULL when not in use) */
-	volatile uint32_t *sq_shadow;
-	volatile uint32_t *sq_ei;
-	volatile uint32_t *cq_shadow;
-	volatile uint32_t *cq_ei;
-	bool dead; /* being freed or freed: submissions refused */
-	bool freed; /* updk_nvme_qpair_free() is done: the handle is kept only to refuse it */
-	bool warned; /* a use after free has been logged */
-	bool sgl;
-	bool sgl_dword; /* SGL Data Blocks must be dword aligned, in dwords (SGLS 10b) */
-	uint16_t qid;
-	uint64_t last_check_tsc; /* last timeout check that aged the commands */
-	uint32_t polls;
+	/* line 0: the I/O path */
+	struct nvme_req *reqs; /* depth slots, cache-line aligned */
+	uint16_t *free_stack; /* free CIDs: free_stack[0 .. free_top), the last freed on top */
 	struct updk_nvme_ctrlr *ctrlr;
-	struct updk_nvme_stats stats;
-	/* memory */
-	uint64_t sq_iova;
-	uint64_t cq_iova;
-	void *list_mem;
-	uint64_t list_iova;
-	uint32_t list_stride; /* bytes per request */
-	struct updk_nvme_qpair *next; /* the controller's list of I/O qpairs */
+	const struct nvme_transport_ops *ops;
+	uint16_t free_top;
+	uint16_t depth; /* request slots */
+	uint16_t qid;
+	bool inline_pcie; /* alive, on the PCIe transport: io.c may take its inlined fast path */
+	bool dead; /* being freed or freed: submissions refused */
+	uint32_t polls;
+	bool freed; /* updk_nvme_qpair_free() is done: the handle is kept only to refuse it */
+	struct updk_nvme_stats stats; /* cmds_submitted and cmds_completed in line 0 */
+	/* the control path */
+	uint64_t last_check_tsc; /* last timeout check that aged the commands */
+	struct updk_nvme_qpair *next; /* the controller's list of I/O qpairs, or of retired ones */
 	/* timeouts: CID the owner asks the admin thread to abort, NVME_CID_NONE when none */
 	uint32_t abort_cid;
 	/* automatic reset: the controller's reset_gen whose commands the owner has failed */
 	uint32_t reset_ack;
-	/* free request slots as a stack of CIDs: the last freed is reused first, still warm */
-	uint16_t free_stack[];
-};
+	/* bytes of caller memory one I/O command can carry by copy (NVME_PAYLOAD_COPY) */
+	uint32_t copy_max;
+	bool warned; /* a use after free has been logged */
+	/* nvme_qp_log(): the current one-second window, lines logged in it, lines dropped */
+	uint64_t log_window_tsc;
+	uint32_t log_lines;
+	uint32_t log_dropped;
+} __attribute__((aligned(64)));
+
+_Static_assert(offsetof(struct updk_nvme_qpair, free_top) == 32, "I/O fields in line 0");
+_Static_assert(offsetof(struct updk_nvme_qpair, polls) == 40, "I/O fields in line 0");
+_Static_assert(offsetof(struct updk_nvme_qpair, stats.cmds_submitted) == 48, "line 0");
+_Static_assert(offsetof(struct updk_nvme_qpair, stats.cmds_completed) == 56, "line 0");
+_Static_assert(offsetof(struct updk_nvme_qpair, stats.cmds_failed) == 64, "line 1 starts");
+_Static_assert(sizeof(struct updk_nvme_qpair) % 64 == 0, "a transport's fields start a line");
 
 struct updk_nvme_ns {
 	struct updk_nvme_ctrlr *ctrlr;
@@ -138,20 +149,26 @@ struct updk_nvme_ns {
 	struct updk_nvme_ns_ids ids;
 };
 
+/*
+ * The core of a controller. A transport's controller embeds it as its first member (struct
+ * nvme_pcie_ctrlr). Line 0 is what qpair threads read on every submission and poll (failed)
+ * and never write: it stays shared in every core's cache.
+ */
 struct updk_nvme_ctrlr {
-	struct updk_pci_dev *dev;
-	char name[64];
-	uint8_t *bar;
-	size_t bar_len;
-	uint64_t cap;
-	uint32_t vs;
-	uint32_t dstrd;
-	uint32_t ready_timeout_ms; /* CAP.TO */
-	struct updk_nvme_ctrlr_opts opts;
-	struct updk_nvme_id_ctrl id;
 	bool failed;
 	bool closing;
+	bool resetting; /* bring-up after a reset in progress */
+	bool reset_waiting; /* disabled, waiting for the qpair owners */
 	uint32_t max_xfer;
+	const struct nvme_transport_ops *ops;
+	uint64_t io_timeout_tsc; /* 0: no timeout */
+	uint64_t admin_timeout_tsc;
+	uint64_t cap;
+	uint32_t vs;
+	uint32_t ready_timeout_ms; /* CAP.TO */
+	/* end of line 0 */
+	char name[64] __attribute__((aligned(64)));
+	struct updk_nvme_ctrlr_opts opts;
 	uint32_t max_qpairs;
 	uint8_t *qid_used; /* [max_qpairs + 1] */
 	struct updk_nvme_qpair *adminq;
@@ -165,17 +182,8 @@ struct updk_nvme_ctrlr {
 	struct updk_nvme_ns **ns;
 	uint32_t ns_count;
 	uint32_t ns_cap;
-	/* shadow doorbells */
-	bool shadow;
-	uint32_t *dbbuf;
-	uint32_t *dbbuf_ei;
-	uint64_t dbbuf_iova;
-	uint64_t dbbuf_ei_iova;
-	size_t dbbuf_size;
-	bool sgl;
+	bool sgl; /* SGLs in use for I/O (Identify Controller SGLS, opts.no_sgl) */
 	bool sgl_dword; /* SGLS bits 1:0 = 10b: Data Blocks dword aligned and granular */
-	uint64_t admin_timeout_tsc;
-	uint64_t io_timeout_tsc; /* 0: no timeout */
 	/* asynchronous events */
 	uint32_t aer_limit;
 	uint32_t aer_outstanding;
@@ -192,43 +200,35 @@ struct updk_nvme_ctrlr {
 	 */
 	uint32_t reset_request;
 	uint32_t reset_gen;
-	bool reset_waiting; /* disabled, waiting for the qpair owners */
-	bool resetting; /* bring-up after a reset in progress */
+	struct updk_nvme_id_ctrl id;
 };
+
+_Static_assert(offsetof(struct updk_nvme_ctrlr, failed) == 0, "failed in line 0");
+_Static_assert(offsetof(struct updk_nvme_ctrlr, name) == 64, "line 0 is the read-mostly part");
 
 /* status.c */
 void nvme_log_cpl(const struct updk_nvme_ctrlr *ctrlr, const char *what,
 		  const struct updk_nvme_cpl *cpl);
 
-/* prp.c: data pointers. A builder adds IOVA segments in order and fills cmd's DPTR. */
-struct nvme_dptr {
-	struct updk_nvme_cmd *cmd;
-	uint64_t *list;
-	uint64_t list_iova;
-	uint32_t list_cap; /* qwords in the list area */
-	uint32_t pos; /* qwords used */
-	uint32_t n; /* PRP entries (incl. PRP1) or SGL descriptors */
-	uint64_t total;
-	bool sgl;
-	bool sgl_dword; /* SGL: refuse Data Blocks not dword aligned or sized (SGLS 10b) */
-	bool end_aligned; /* the last segment ended on a page boundary */
-};
-void nvme_dptr_init(struct nvme_dptr *d, struct updk_nvme_cmd *cmd, uint64_t *list,
-		    uint64_t list_iova, uint32_t list_cap, bool sgl);
-/* -EINVAL when the segment breaks PRP rules (alignment), SGL rules (alignment when
- * @d->sgl_dword, which nvme_dptr_init clears) or the list is full. */
-int nvme_dptr_add(struct nvme_dptr *d, uint64_t iova, uint64_t len);
-void nvme_dptr_finish(struct nvme_dptr *d);
-/* Qwords of list area a request needs for @max_xfer bytes (PRP entries with chain pointers,
- * or SGL descriptors of at least a page each, whichever is more). */
-uint32_t nvme_list_qwords(uint32_t max_xfer);
-/* Fill DPTR for a virtually contiguous buffer of @len bytes at @buf, translating as needed;
- * uses SGL when @d->sgl and PRPs cannot describe it. */
-int nvme_dptr_buf(struct nvme_dptr *d, const void *buf, uint64_t len);
+/* ctrlr.c: controller registers (NVMe Base 2.0 §3.1.3) through the transport; a read that
+ * fails reads all ones, as a removed PCIe function does. */
+uint32_t nvme_reg_read4(struct updk_nvme_ctrlr *ctrlr, uint32_t off);
+void nvme_reg_write4(struct updk_nvme_ctrlr *ctrlr, uint32_t off, uint32_t val);
+void nvme_reg_write8(struct updk_nvme_ctrlr *ctrlr, uint32_t off, uint64_t val);
 
 /* qpair.c */
+/* Set up the core of a qpair the transport allocated (slots, counters); 0 or -ENOMEM. */
+int nvme_qpair_init(struct updk_nvme_qpair *qp, struct updk_nvme_ctrlr *ctrlr, uint16_t qid,
+		    uint32_t depth);
+/* Free what nvme_qpair_init() allocated; the struct is the transport's. */
+void nvme_qpair_fini(struct updk_nvme_qpair *qp);
+/* Every slot free, the last CID at the bottom of the stack: after creation and a reset. */
+void nvme_qpair_reset_slots(struct updk_nvme_qpair *qp);
+/* A new qpair of the controller's transport with empty rings: 0 or -errno (logged). */
 int nvme_qpair_create(struct updk_nvme_ctrlr *ctrlr, uint16_t qid, uint32_t qsize,
 		      struct updk_nvme_qpair **qpp);
+/* Empty the transport's rings and the slots (after a controller reset). */
+void nvme_qpair_reset(struct updk_nvme_qpair *qp);
 void nvme_qpair_destroy(struct updk_nvme_qpair *qp);
 /* Free @qp's rings and memory but keep the struct as a refused handle on the controller's
  * retired list; frees the oldest retired beyond NVME_RETIRED_MAX. */
@@ -237,11 +237,26 @@ void nvme_qpair_retire(struct updk_nvme_qpair *qp);
 void nvme_qpair_free_retired(struct updk_nvme_ctrlr *ctrlr);
 /* A call on a freed qpair: logged once per handle; returns -EINVAL. */
 int nvme_qpair_use_after_free(struct updk_nvme_qpair *qp, const char *fn);
-void nvme_qpair_reset_rings(struct updk_nvme_qpair *qp);
-void nvme_qpair_set_shadow(struct updk_nvme_qpair *qp);
 int nvme_qpair_poll(struct updk_nvme_qpair *qp, uint32_t max);
+/* Complete every outstanding command of @qp from the host side (reset, free, close). Called
+ * only once the transport moves no more data for them: queue deleted, controller disabled. */
 void nvme_qpair_fail_all(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc);
 void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp);
+/*
+ * The completion routine every completion of every transport goes to, the controller's and
+ * the host's own (fail-all): a child completes into its parent, an admin command's data copy
+ * goes back to the caller, then the slot is freed and the callback runs (if the command still
+ * has one). Returns 1 when a command completed for its caller (a parent counts once).
+ */
+int nvme_complete(struct updk_nvme_qpair *qp, struct nvme_req *req,
+		  const struct updk_nvme_cpl *cpl);
+/*
+ * Log a data-path error of @qp (a refused argument, a completion the driver does not believe):
+ * at most NVME_LOG_BURST lines a second per qpair, the rest counted and reported with the next
+ * line logged. The qpair's thread only.
+ */
+void nvme_qp_log(struct updk_nvme_qpair *qp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), cold));
 
 /* Timeouts without a clock read per command: every quarter of the timeout, each outstanding
  * command ages by one; at NVME_AGE_TIMEOUT it has been outstanding for 3/4 to 4/4 of the
@@ -251,97 +266,87 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp);
 #define NVME_AGE_TIMEOUT 4
 void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *from);
 
+/*
+ * Request slots, written once here for every path: the fast read/write path, the general
+ * path, the admin queue and the transports' reapers. A free slot always means room in the
+ * transport's queue (PCIe: depth slots for qsize = depth + 1 ring entries).
+ */
+
 /* Commands submitted and not completed (children of a split I/O apiece, and their parent). */
 static inline uint32_t nvme_qp_outstanding(const struct updk_nvme_qpair *qp)
 {
 	return (uint32_t)qp->depth - qp->free_top;
 }
 
-static inline struct nvme_req *nvme_req_get(struct updk_nvme_qpair *qp)
+/* Take a free slot: its CID, or -1 when every one is outstanding. */
+NVME_INLINE int nvme_slot_take(struct updk_nvme_qpair *qp)
 {
 	uint32_t top = qp->free_top;
 
 	if (NVME_UNLIKELY(top == 0))
-		return NULL;
+		return -1;
 	qp->free_top = (uint16_t)--top;
-	return &qp->reqs[qp->free_stack[top]];
+	return qp->free_stack[top];
 }
 
-static inline void nvme_req_put(struct updk_nvme_qpair *qp, struct nvme_req *req)
+/* A free slot, or NULL when every one is outstanding. */
+NVME_INLINE struct nvme_req *nvme_slot_get(struct updk_nvme_qpair *qp)
+{
+	int cid = nvme_slot_take(qp);
+
+	return cid < 0 ? NULL : &qp->reqs[cid];
+}
+
+/* Give slot @cid (@req) back: it is reused first, still warm in the cache. */
+NVME_INLINE void nvme_slot_put_cid(struct updk_nvme_qpair *qp, struct nvme_req *req, uint16_t cid)
 {
 	req->state = NVME_REQ_FREE;
-	qp->free_stack[qp->free_top++] = req->cid;
+	qp->free_stack[qp->free_top++] = cid;
 }
 
-/* The slot's PRP list / SGL segment area (list_stride bytes, IOVA contiguous with the rest). */
-static inline uint64_t *nvme_req_list(const struct updk_nvme_qpair *qp, const struct nvme_req *req)
+NVME_INLINE void nvme_slot_put(struct updk_nvme_qpair *qp, struct nvme_req *req)
 {
-	return (uint64_t *)((uint8_t *)qp->list_mem + (size_t)req->cid * qp->list_stride);
-}
-
-static inline uint64_t nvme_req_list_iova(const struct updk_nvme_qpair *qp,
-					  const struct nvme_req *req)
-{
-	return qp->list_iova + (uint64_t)req->cid * qp->list_stride;
-}
-
-/* Place @req's command (already built in the SQ slot at the tail) in the queue. */
-static inline void nvme_sq_advance(struct updk_nvme_qpair *qp, struct nvme_req *req)
-{
-	/* state OUTSTANDING, no flags, age 0, opcode kept: one store */
-	req->word = NVME_REQ_OUTSTANDING | (req->word & 0xff000000u);
-	if (NVME_UNLIKELY(++qp->sq_tail == qp->qsize))
-		qp->sq_tail = 0;
-	qp->stats.cmds_submitted++;
+	nvme_slot_put_cid(qp, req, req->cid);
 }
 
 /*
- * The shadow doorbell update with the EventIdx rule (NVMe Base 2.0 §5.8 Doorbell Buffer
- * Config): the controller asks for an MMIO write only when the new value passes the EventIdx
- * it published, i.e. when event_idx lies in [old, new) modulo 2^16.
+ * @req's command is in the transport's queue: the slot is outstanding (no flags, age 0, the
+ * opcode, in one store) with its callback. A free slot's parent is NULL already (put back that
+ * way): only a child sets it, after this.
  */
-static inline bool nvme_dbbuf_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old)
+NVME_INLINE void nvme_req_start(struct updk_nvme_qpair *qp, struct nvme_req *req, updk_nvme_cb cb,
+				void *arg, uint8_t opc)
 {
-	return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old);
+	req->cb = cb;
+	req->arg = arg;
+	req->word = NVME_REQ_OUTSTANDING | (uint32_t)opc << 24;
+	qp->stats.cmds_submitted++;
 }
 
-static inline void nvme_sq_ring(struct updk_nvme_qpair *qp)
+/* The slot @cid if it names a command the controller may complete, else NULL. */
+NVME_INLINE struct nvme_req *nvme_req_outstanding(struct updk_nvme_qpair *qp, uint32_t cid)
 {
-	uint16_t tail = qp->sq_tail;
-	uint16_t old = qp->sq_db_tail;
+	struct nvme_req *req = &qp->reqs[cid];
 
-	if (tail == old)
-		return;
-	qp->sq_db_tail = tail;
-	/* The device must see the SQ entries before the new tail (design.md "MMIO is explicit"). */
-	updk_wmb();
-	if (qp->sq_shadow) {
-		*qp->sq_shadow = tail;
-		qp->stats.shadow_doorbell_updates++;
-		/* The shadow value must be visible before EventIdx is read. */
-		updk_mb();
-		if (!nvme_dbbuf_need_event((uint16_t)*qp->sq_ei, tail, old))
-			return;
-	}
-	updk_mmio_write32(qp->sq_db, tail);
-	qp->stats.sq_doorbell_mmio++;
-	qp->stats.mmio_doorbell_writes++;
+	if (cid >= qp->depth ||
+	    (req->state != NVME_REQ_OUTSTANDING && req->state != NVME_REQ_CHILD))
+		return NULL;
+	return req;
 }
 
-static inline void nvme_cq_ring(struct updk_nvme_qpair *qp, uint16_t old)
+/*
+ * The common completion, inlined into a transport's reaper: a successful command of an I/O
+ * qpair that is no child (the caller checked). Its slot is freed before the callback, so the
+ * callback may submit again; anything else goes to nvme_complete().
+ */
+NVME_INLINE void nvme_complete_io(struct updk_nvme_qpair *qp, struct nvme_req *req, uint16_t cid,
+				  const struct updk_nvme_cpl *cpl)
 {
-	uint16_t head = qp->cq_head;
+	updk_nvme_cb cb = req->cb;
+	void *arg = req->arg;
 
-	if (qp->cq_shadow) {
-		*qp->cq_shadow = head;
-		qp->stats.shadow_doorbell_updates++;
-		updk_mb();
-		if (!nvme_dbbuf_need_event((uint16_t)*qp->cq_ei, head, old))
-			return;
-	}
-	updk_mmio_write32(qp->cq_db, head);
-	qp->stats.cq_doorbell_mmio++;
-	qp->stats.mmio_doorbell_writes++;
+	nvme_slot_put_cid(qp, req, cid);
+	cb(arg, cpl);
 }
 
 /* ctrlr.c */
@@ -363,10 +368,6 @@ int nvme_identify(struct updk_nvme_ctrlr *ctrlr, uint8_t cns, uint32_t nsid, voi
 int nvme_admin_sync_quiet(struct updk_nvme_ctrlr *ctrlr, const struct updk_nvme_cmd *cmd, void *buf,
 			  uint32_t len, struct updk_nvme_cpl *cpl);
 int nvme_set_num_queues(struct updk_nvme_ctrlr *ctrlr);
-int nvme_create_io_queues(struct updk_nvme_qpair *qp);
-int nvme_delete_io_queues(struct updk_nvme_qpair *qp);
-int nvme_dbbuf_setup(struct updk_nvme_ctrlr *ctrlr);
-void nvme_dbbuf_free(struct updk_nvme_ctrlr *ctrlr);
 void nvme_abort_timed_out(struct updk_nvme_ctrlr *ctrlr);
 
 /* ns.c */

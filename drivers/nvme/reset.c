@@ -19,6 +19,7 @@
 #include "lib/util/log.h"
 
 #include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/transport.h"
 
 static void fail_qpair(struct updk_nvme_qpair *qp)
 {
@@ -47,18 +48,14 @@ static int reset_bring_up(struct updk_nvme_ctrlr *c)
 	int rc;
 
 	c->resetting = true;
-	/* The controller forgot the doorbell buffers: the admin queue uses MMIO until DBBUF. */
-	c->shadow = false;
-	nvme_qpair_set_shadow(c->adminq);
+	/* (The transport's admin_queue_attach drops what the disabled controller forgot, PCIe's
+	 * shadow doorbells, before CC.EN=1.) */
 	rc = nvme_ctrlr_enable(c);
 	if (rc == 0)
 		rc = nvme_ctrlr_setup(c);
 	for (struct updk_nvme_qpair *qp = c->qpairs; qp && rc == 0; qp = qp->next) {
-		nvme_qpair_set_shadow(qp);
-		qp->sgl = c->sgl;
-		qp->sgl_dword = c->sgl_dword;
-		nvme_qpair_reset_rings(qp);
-		rc = nvme_create_io_queues(qp);
+		nvme_qpair_reset(qp);
+		rc = c->ops->qpair_connect(qp);
 	}
 	c->resetting = false;
 	c->reset_waiting = false;

@@ -2,7 +2,8 @@
 /*
  * What follows CC.EN=1 and CSTS.RDY=1, at open and after every reset (NVMe Base 2.0 §3.5.1
  * steps 7-9): Identify Controller, the limits it implies (MDTS, SGL), Set Features Number of
- * Queues, shadow doorbells, the namespaces, and the Asynchronous Event Requests.
+ * Queues, the transport's own setup (PCIe: shadow doorbells), the namespaces, and the
+ * Asynchronous Event Requests.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "lib/util/log.h"
 
 #include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/transport.h"
 
 /* Cap on a command's transfer when MDTS says "no limit" or something huge. */
 #define NVME_MAX_XFER_CAP (4u * 1024 * 1024)
@@ -127,9 +129,11 @@ int nvme_ctrlr_setup(struct updk_nvme_ctrlr *c)
 			}
 		}
 	}
-	rc = nvme_dbbuf_setup(c);
-	if (rc)
-		return rc;
+	if (c->ops->ctrlr_setup) {
+		rc = c->ops->ctrlr_setup(c);
+		if (rc)
+			return rc;
+	}
 	rc = nvme_ns_scan(c);
 	if (rc)
 		return rc;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * updk NVMe: a poll-mode driver for NVMe controllers, on a PCI function bound to vfio-pci
- * ("0000:01:00.0") or the simulated controller ("sim:nvme?ns=2,size=1G,lba=4096,mdts=5").
+ * ("0000:01:00.0") or the simulated controller ("sim:nvme?ns=2,size=1G,lba=4096,mdts=5"), both
+ * reached over the PCIe transport. The specification's structures and constants are in
+ * <updk/nvme_spec.h>, included here.
  *
- * Threading (design.md, "run to completion"):
+ * Threading (docs/architecture.md, "run to completion"):
  * - A controller's admin calls (open, reset, admin commands, updk_nvme_admin_process_completions,
  *   qpair alloc/free, close) come from one thread at a time; the caller serialises them.
  * - A queue pair belongs to the thread that uses it: submission and completion calls on it take
@@ -17,8 +19,9 @@
  * Submission never waits: it queues the command and returns 0, and the SQ tail doorbell is
  * written once per burst, at the next process_completions() or updk_nvme_qpair_flush().
  *
- * Buffers given to I/O calls must be DMA memory (updk_dma_alloc(), a mempool object, or a range
- * made known with updk_mem_register()) and dword (4-byte) aligned, as PRP entries must be
+ * On PCIe (the transport there is today), buffers given to I/O calls must be DMA memory
+ * (updk_dma_alloc(), a mempool object, or a range made known with updk_mem_register()) and
+ * dword (4-byte) aligned, as PRP entries must be
  * (NVMe Base 2.0 §4.1.1); in an I/O vector every element but the last is also a whole number
  * of dwords long. A byte-aligned buffer is taken only when the driver uses SGLs and the
  * controller's SGLs have no alignment requirement (Identify Controller SGLS bits 1:0 = 01b; 10b
@@ -116,7 +119,10 @@ struct updk_nvme_ctrlr_opts {
 };
 
 /**
- * Open the controller at @addr ("0000:01:00.0", "sim:nvme?..."): bring it up in the order NVMe
+ * Open the controller at @addr: a PCI address ("0000:01:00.0"), a simulated controller
+ * ("sim:nvme?..."), or either in SPDK's transport ID form ("trtype:PCIe traddr:0000:01:00.0",
+ * space-separated key:value pairs; an unknown trtype is refused with -EINVAL, naming it, as is
+ * a fabrics key such as trsvcid with trtype PCIe). Bring it up in the order NVMe
  * Base 2.0 §3.5.1 gives (disable, admin queues, CC, enable, each wait bounded by CAP.TO and
  * watching CSTS.CFS), identify it and its active namespaces, ask for I/O queues, set up shadow
  * doorbells where offered and keep Asynchronous Event Requests outstanding. On success stores

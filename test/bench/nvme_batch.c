@@ -31,7 +31,7 @@
 #include <updk/nvme.h>
 #include <updk/tsc.h>
 
-#include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/pcie/pcie.h"
 
 struct bench {
 	struct updk_nvme_ns *ns;
@@ -79,16 +79,17 @@ static void submit(struct task *t)
 
 /* True once the controller has posted @n completions from the CQ head on (peeking at the
  * phase tags; the driver's own reaper is not involved). */
-static bool posted(const struct updk_nvme_qpair *qp, uint32_t n)
+static bool posted(struct updk_nvme_qpair *qp, uint32_t n)
 {
-	uint32_t idx = (uint32_t)qp->cq_head + n - 1;
-	uint16_t phase = qp->phase;
+	const struct nvme_pcie_qpair *pq = pcie_qp(qp);
+	uint32_t idx = (uint32_t)pq->cq_head + n - 1;
+	uint16_t phase = pq->phase;
 
-	if (idx >= qp->qsize) {
-		idx -= qp->qsize;
+	if (idx >= pq->qsize) {
+		idx -= pq->qsize;
 		phase ^= 1;
 	}
-	return (qp->cq[idx].status & 1) == phase;
+	return (pq->cq[idx].status & 1) == phase;
 }
 
 static int cmp_u64(const void *a, const void *b)

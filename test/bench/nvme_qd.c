@@ -14,7 +14,7 @@
 #include <updk/mem.h>
 #include <updk/nvme.h>
 
-#include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/pcie/pcie.h"
 
 struct ctx {
 	struct updk_nvme_ns *ns;
@@ -82,9 +82,9 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < qd && c.submitted < c.total; i++)
 		submit(&c, &slots[2 * i]);
 	while (c.done < c.submitted) {
-		volatile struct updk_nvme_cpl *e = &c.qp->cq[c.qp->cq_head];
+		volatile struct updk_nvme_cpl *e = &pcie_qp(c.qp)->cq[pcie_qp(c.qp)->cq_head];
 
-		if ((e->status & 1) != c.qp->phase) {
+		if ((e->status & 1) != pcie_qp(c.qp)->phase) {
 			updk_nvme_qpair_flush(c.qp);
 			continue;
 		}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * libFuzzer target: the NVMe completion reaper (drivers/nvme/qpair.c nvme_qpair_poll) against
+ * libFuzzer target: the NVMe completion reaper of the PCIe transport (drivers/nvme/pcie/
+ * pcie_poll.c pcie_poll(), handing completions to the core's drivers/nvme/qpair.c) against
  * completion queue entries written by a device that lies: any CID, phase, SQ head and status.
  *
  * Input: the queue size (2..64), how many commands to have outstanding, then completion
@@ -13,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/nvme/pcie/pcie_poll.c"
+#include "drivers/nvme/pcie/pcie_qpair.c"
 #include "drivers/nvme/qpair.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* What qpair.c takes from lib/mem, lib/pci and prp.c, reduced to plain memory. */
+/* What the qpair files take from lib/mem, prp.c and admin.c, reduced to plain memory. */
 void *updk_dma_zalloc(size_t size, size_t align, int numa_node, uint64_t *iova)
 {
 	void *p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
@@ -34,18 +37,32 @@ void updk_dma_free(void *buf)
 	free(buf);
 }
 
-int updk_pci_numa_node(const struct updk_pci_dev *dev)
-{
-	return -1;
-}
-
 void updk_mem_quiescent(void)
 {
+}
+
+/* lib/util's TSC rate, for the log's one-second window */
+uint64_t updk_tsc_hz(void)
+{
+	return 1000000000;
 }
 
 uint32_t nvme_list_qwords(uint32_t max_xfer)
 {
 	return 2;
+}
+
+/* admin.c and status.c: the queue's creation on a controller, which this target has not. */
+int nvme_admin_sync_quiet(struct updk_nvme_ctrlr *ctrlr, const struct updk_nvme_cmd *cmd, void *buf,
+			  uint32_t len, struct updk_nvme_cpl *cpl)
+{
+	abort();
+}
+
+void nvme_log_cpl(const struct updk_nvme_ctrlr *ctrlr, const char *what,
+		  const struct updk_nvme_cpl *cpl)
+{
+	abort();
 }
 
 /* reset.c: reached only from timeouts and a failed controller, which this target never has. */
@@ -70,46 +87,58 @@ static void cpl_cb(void *arg, const struct updk_nvme_cpl *cpl)
 	done[cid] = 2;
 }
 
+/* The PCIe transport's qpair operations, the ones a qpair's life here reaches. */
+static const struct nvme_transport_ops fuzz_pcie = {
+	.name = "PCIe",
+	.qpair_release = pcie_qpair_release,
+	.qpair_free = pcie_qpair_free,
+	.ring = pcie_ring,
+	.poll = pcie_poll,
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint32_t bar[0x2000 / 4];
-	struct updk_nvme_ctrlr c;
+	static struct nvme_pcie_ctrlr pc;
+	struct updk_nvme_ctrlr *c = &pc.c;
 	struct updk_nvme_qpair *qp;
+	struct nvme_pcie_qpair *pq;
 	uint32_t qsize, n_out;
 
 	if (size < 2)
 		return 0;
-	memset(&c, 0, sizeof(c));
-	strcpy(c.name, "fuzz");
-	c.bar = (uint8_t *)bar;
-	c.bar_len = sizeof(bar);
-	c.max_xfer = 4096;
+	memset(&pc, 0, sizeof(pc));
+	strcpy(c->name, "fuzz");
+	c->ops = &fuzz_pcie;
+	c->max_xfer = 4096;
+	pc.bar = (uint8_t *)bar;
+	pc.bar_len = sizeof(bar);
+	pc.numa = -1;
 	qsize = 2 + data[0] % 63;
-	if (nvme_qpair_create(&c, 1, qsize, &qp))
+	if (pcie_qpair_create(c, 1, qsize, &qp))
 		return 0;
+	pq = pcie_qp(qp);
 	n_out = data[1] % qsize; /* at most depth = qsize - 1 */
 	memset(done, 0, sizeof(done));
 	for (uint32_t i = 0; i < n_out; i++) {
-		struct nvme_req *req = nvme_req_get(qp);
+		struct nvme_req *req = nvme_slot_get(qp);
 
 		if (!req)
 			abort();
-		req->cb = cpl_cb;
-		req->arg = (void *)(uintptr_t)req->cid;
-		req->parent = NULL;
 		done[req->cid] = 1;
-		nvme_sq_advance(qp, req);
+		nvme_req_start(qp, req, cpl_cb, (void *)(uintptr_t)req->cid, UPDK_NVME_OPC_READ);
+		pcie_sq_advance(pq);
 	}
 	data += 2;
 	size -= 2;
 	while (size) {
 		size_t n = size < qsize * 16u ? size : qsize * 16u;
 
-		memcpy((void *)qp->cq, data, n);
+		memcpy((void *)pq->cq, data, n);
 		data += n;
 		size -= n;
 		(void)nvme_qpair_poll(qp, 0);
-		if (qp->cq_head >= qsize || qp->sq_head >= qsize ||
+		if (pq->cq_head >= qsize || pq->sq_head >= qsize ||
 		    nvme_qp_outstanding(qp) > qp->depth)
 			abort();
 	}

@@ -256,7 +256,7 @@ Test(nvme_ctrl, reset_with_commands_in_flight)
 
 	rig_open(&r, "sim:nvme?size=1M,lba=512", 15, 8 * 4096);
 	/* completions held back long enough for the reset to find the commands in flight */
-	sim_nvme_fault_delay(r.c->dev, 2000000);
+	sim_nvme_fault_delay(ctrlr_dev(r.c), 2000000);
 	for (int i = 0; i < 8; i++)
 		cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf + i * 4096, (uint64_t)i * 8, 8,
 					       io_done_cb, &d[i], 0),
@@ -264,7 +264,7 @@ Test(nvme_ctrl, reset_with_commands_in_flight)
 	updk_nvme_qpair_flush(r.qp);
 	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 0), 0);
 	cr_assert_eq(updk_nvme_ctrlr_reset(r.c), 0);
-	sim_nvme_fault_delay(r.c->dev, 0);
+	sim_nvme_fault_delay(ctrlr_dev(r.c), 0);
 	for (int i = 0; i < 8; i++) {
 		cr_assert_eq(d[i].done, 1, "command %d completed by the reset", i);
 		assert_status(&d[i].cpl, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
@@ -285,7 +285,7 @@ Test(nvme_ctrl, fatal_status_then_reset)
 	int rc = 0;
 
 	rig_open(&r, "sim:nvme?size=1M,lba=512", 15, 4096);
-	sim_nvme_fault_fatal(r.c->dev);
+	sim_nvme_fault_fatal(ctrlr_dev(r.c));
 	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
 	POLL_UNTIL(rc != 0, rc = updk_nvme_admin_process_completions(r.c));
 	cr_assert_eq(rc, -ENXIO, "the admin poller sees CSTS.CFS");
@@ -306,7 +306,7 @@ Test(nvme_ctrl, lost_completion_is_aborted)
 	struct updk_nvme_stats st;
 
 	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
-	sim_nvme_fault_drop(r.c->dev, updk_nvme_qpair_id(r.qp));
+	sim_nvme_fault_drop(ctrlr_dev(r.c), updk_nvme_qpair_id(r.qp));
 	/* 50 ms for the dropped read only; once its Abort is out, the model has all the time it
 	 * needs to complete it (nvme_util.h) */
 	set_timeouts_ms(r.c, NVME_TEST_ADMIN_TIMEOUT_MS, 50);
@@ -343,8 +343,8 @@ Test(nvme_ctrl, unresolved_timeout_resets_the_controller)
 	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
 	idle = alloc_qp(r.c, 7);
 	qid = updk_nvme_qpair_id(r.qp);
-	sim_nvme_fault_drop(r.c->dev, qid);
-	sim_nvme_fault_hang(r.c->dev, 0, UPDK_NVME_OPC_ABORT);
+	sim_nvme_fault_drop(ctrlr_dev(r.c), qid);
+	sim_nvme_fault_hang(ctrlr_dev(r.c), 0, UPDK_NVME_OPC_ABORT);
 	log_capture_start(&lc);
 	/* 50 ms while only the faulted read and Abort are out; the bring-up's admin commands and
 	 * the I/O after the reset get the defaults (nvme_util.h) */
@@ -455,8 +455,8 @@ Test(nvme_ctrl, automatic_reset_with_a_qpair_on_another_thread)
 	w.qp = alloc_qp(c, 7);
 	cr_assert_eq(pthread_create(&t, NULL, reset_worker_main, &w), 0);
 	POLL_UNTIL(w.ok >= 20, updk_nvme_admin_process_completions(c));
-	sim_nvme_fault_drop(c->dev, updk_nvme_qpair_id(w.qp));
-	sim_nvme_fault_hang(c->dev, 0, UPDK_NVME_OPC_ABORT);
+	sim_nvme_fault_drop(ctrlr_dev(c), updk_nvme_qpair_id(w.qp));
+	sim_nvme_fault_hang(ctrlr_dev(c), 0, UPDK_NVME_OPC_ABORT);
 	/* a short I/O timeout while the worker's one read is the dropped one; the defaults again
 	 * once the reset has begun, for the bring-up and the 20 reads after it (nvme_util.h) */
 	set_timeouts_ms(c, NVME_TEST_ADMIN_TIMEOUT_MS, 100);
@@ -489,8 +489,8 @@ Test(nvme_ctrl, hung_abort_resets_the_controller)
 	char *log;
 
 	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
-	sim_nvme_fault_drop(r.c->dev, updk_nvme_qpair_id(r.qp));
-	sim_nvme_fault_hang(r.c->dev, 0, UPDK_NVME_OPC_ABORT);
+	sim_nvme_fault_drop(ctrlr_dev(r.c), updk_nvme_qpair_id(r.qp));
+	sim_nvme_fault_hang(ctrlr_dev(r.c), 0, UPDK_NVME_OPC_ABORT);
 	log_capture_start(&lc);
 	/* 100 ms admin, 50 ms I/O while only the faulted read is out. Once its Abort is sent the
 	 * I/O timeout goes back to the default, so the read cannot reach its second timeout
@@ -536,8 +536,8 @@ Test(nvme_ctrl, unresolved_timeout_without_auto_reset)
 	int rc = 0;
 
 	rig_open_opts(&r, "sim:nvme?size=1M,lba=512", &o, 7, 4096);
-	sim_nvme_fault_drop(r.c->dev, updk_nvme_qpair_id(r.qp));
-	sim_nvme_fault_hang(r.c->dev, 0, UPDK_NVME_OPC_ABORT);
+	sim_nvme_fault_drop(ctrlr_dev(r.c), updk_nvme_qpair_id(r.qp));
+	sim_nvme_fault_hang(ctrlr_dev(r.c), 0, UPDK_NVME_OPC_ABORT);
 	log_capture_start(&lc);
 	/* 50 ms for the faulted read alone; the defaults for the reset and the read after it */
 	set_timeouts_ms(r.c, NVME_TEST_ADMIN_TIMEOUT_MS, 50);
@@ -588,10 +588,10 @@ static void admin_db_read(struct updk_nvme_ctrlr *c, struct admin_db *a)
 	cr_assert_not_null(sst);
 	/* The model sees a doorbell at its next pass (the last CQ head write, say): wait for it,
 	 * so the device's counts cover what the driver wrote up to now. */
-	cr_assert_eq(sim_nvme_sync(c->dev), 0);
+	cr_assert_eq(sim_nvme_sync(ctrlr_dev(c)), 0);
 	/* no I/O qpair is allocated: the controller's figures are the admin queue's */
 	updk_nvme_ctrlr_get_stats(c, &st);
-	cr_assert_eq(sim_nvme_stats(c->dev, sst), 0);
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(c), sst), 0);
 	a->drv_mmio = st.sq_doorbell_mmio + st.cq_doorbell_mmio;
 	a->drv_shadow = st.shadow_doorbell_updates;
 	a->dev_mmio = sst->mmio_sq_db + sst->mmio_cq_db;
@@ -654,7 +654,7 @@ Test(nvme_ctrl, admin_queue_shadow_doorbells)
 
 	cr_assert_eq(updk_nvme_ctrlr_reset(c), 0);
 	cr_assert(updk_nvme_ctrlr_shadow_doorbell(c));
-	cr_assert_eq(sim_nvme_stats(c->dev, sst), 0);
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(c), sst), 0);
 	cr_assert_eq(sst->admin_cmds[UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG], 2, "DBBUF again");
 	a = get_features(c, 200);
 	cr_assert_lt(a.drv_mmio, 20, "after the reset: %llu MMIO admin doorbells",
@@ -668,18 +668,20 @@ Test(nvme_ctrl, admin_queue_shadow_doorbells)
 	 * shadow before the driver reads EventIdx (that would rightly spare the MMIO write and
 	 * make the count depend on thread timing).
 	 */
-	cr_assert_eq(sim_nvme_set_eventidx_mode(c->dev, SIM_NVME_EI_TAIL), 0);
-	POLL_UNTIL(__atomic_load_n(&c->dbbuf_ei[0], __ATOMIC_ACQUIRE) == c->adminq->sq_tail, );
-	cr_assert_eq(sim_nvme_stats(c->dev, sst), 0);
+	cr_assert_eq(sim_nvme_set_eventidx_mode(ctrlr_dev(c), SIM_NVME_EI_TAIL), 0);
+	POLL_UNTIL(__atomic_load_n(&pcie_ctrlr(c)->dbbuf_ei[0], __ATOMIC_ACQUIRE) ==
+			   qp_pcie(c->adminq)->sq_tail, );
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(c), sst), 0);
 	dev_sq0 = sst->mmio_sq_db;
 	for (int i = 0; i < 20; i++) {
 		struct updk_nvme_stats before, after;
 		struct io_done d = { 0 };
 
 		updk_nvme_ctrlr_get_stats(c, &before);
-		cr_assert_eq(sim_nvme_pause(c->dev, true), 0);
+		cr_assert_eq(sim_nvme_pause(ctrlr_dev(c), true), 0);
 		/* published before the previous completion was posted */
-		cr_assert_eq(__atomic_load_n(&c->dbbuf_ei[0], __ATOMIC_ACQUIRE), c->adminq->sq_tail,
+		cr_assert_eq(__atomic_load_n(&pcie_ctrlr(c)->dbbuf_ei[0], __ATOMIC_ACQUIRE),
+			     qp_pcie(c->adminq)->sq_tail,
 			     "EventIdx of the admin SQ at its tail, command %d", i);
 		cr_assert_eq(updk_nvme_ctrlr_get_feature(c, UPDK_NVME_FEAT_NUMBER_OF_QUEUES, 0,
 							 NULL, 0, io_done_cb, &d),
@@ -687,12 +689,12 @@ Test(nvme_ctrl, admin_queue_shadow_doorbells)
 		updk_nvme_ctrlr_get_stats(c, &after);
 		cr_assert_eq(after.sq_doorbell_mmio - before.sq_doorbell_mmio, 1,
 			     "the rule asked for SQ doorbell %d", i);
-		cr_assert_eq(sim_nvme_pause(c->dev, false), 0);
+		cr_assert_eq(sim_nvme_pause(ctrlr_dev(c), false), 0);
 		POLL_UNTIL(d.done, cr_assert_geq(updk_nvme_admin_process_completions(c), 0));
 		cr_assert_eq(d.done, 1, "Get Features %d", i);
 		assert_ok(&d);
 	}
-	cr_assert_eq(sim_nvme_stats(c->dev, sst), 0);
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(c), sst), 0);
 	cr_assert_eq(sst->mmio_sq_db - dev_sq0, 20, "the model saw every MMIO admin tail");
 	cr_assert_eq(sst->bad_db, 0);
 	updk_nvme_ctrlr_close(c);
@@ -709,7 +711,7 @@ Test(nvme_ctrl, admin_queue_mmio_doorbells_without_dbbuf)
 	cr_assert_not_null(sst);
 	cr_assert_eq(updk_nvme_ctrlr_id(c)->oacs & (1u << 8), 0, "OACS bit 8 clear");
 	cr_assert_not(updk_nvme_ctrlr_shadow_doorbell(c));
-	cr_assert_eq(sim_nvme_stats(c->dev, sst), 0);
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(c), sst), 0);
 	cr_assert_eq(sst->admin_cmds[UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG], 0, "not even tried");
 	a = get_features(c, 200);
 	cr_assert_geq(a.drv_mmio, 400, "an SQ and a CQ doorbell per command: %llu",
@@ -768,9 +770,9 @@ static void bad_cqe_case(int which)
 
 	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
 	if (which == 0)
-		sim_nvme_fault_bogus_cid(r.c->dev, updk_nvme_qpair_id(r.qp), 5);
+		sim_nvme_fault_bogus_cid(ctrlr_dev(r.c), updk_nvme_qpair_id(r.qp), 5);
 	else
-		sim_nvme_fault_sqhd_beyond_tail(r.c->dev, updk_nvme_qpair_id(r.qp));
+		sim_nvme_fault_sqhd_beyond_tail(ctrlr_dev(r.c), updk_nvme_qpair_id(r.qp));
 	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), 0);
 	POLL_UNTIL(r.qp->stats.bogus_completions, updk_nvme_qpair_process_completions(r.qp, 0));
 	POLL_UNTIL(which == 0 || d.done, updk_nvme_qpair_process_completions(r.qp, 0));
@@ -826,7 +828,7 @@ static void lying_cid_case(int cid, const char *why)
 	assert_ok(&w);
 
 	/* the model stands still while the four reads go in and the fault is armed */
-	cr_assert_eq(sim_nvme_pause(c->dev, true), 0);
+	cr_assert_eq(sim_nvme_pause(ctrlr_dev(c), true), 0);
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(updk_nvme_ns_read(ns, qp, buf + (i + 1) * 4096, (uint64_t)i, 1,
 					       io_done_cb, &d[i], 0),
@@ -838,9 +840,9 @@ static void lying_cid_case(int cid, const char *why)
 			if (qp->reqs[i].state == NVME_REQ_FREE)
 				cid = i;
 	cr_assert_geq(cid, 0);
-	cr_assert_eq(sim_nvme_fault_bogus_cid(c->dev, qid, (uint16_t)cid), 0);
+	cr_assert_eq(sim_nvme_fault_bogus_cid(ctrlr_dev(c), qid, (uint16_t)cid), 0);
 	log_capture_start(&lc);
-	cr_assert_eq(sim_nvme_pause(c->dev, false), 0);
+	cr_assert_eq(sim_nvme_pause(ctrlr_dev(c), false), 0);
 	POLL_UNTIL(qp->stats.bogus_completions &&
 			   d[0].done + d[1].done + d[2].done + d[3].done == 3,
 		   cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0));
@@ -922,14 +924,15 @@ struct ring_in_cb {
 
 static bool cqe_posted(const struct updk_nvme_qpair *qp, uint32_t ahead)
 {
-	uint32_t idx = (uint32_t)qp->cq_head + ahead;
-	uint16_t phase = qp->phase;
+	const struct nvme_pcie_qpair *pq = qp_pcie(qp);
+	uint32_t idx = (uint32_t)pq->cq_head + ahead;
+	uint16_t phase = pq->phase;
 
-	if (idx >= qp->qsize) {
-		idx -= qp->qsize;
+	if (idx >= pq->qsize) {
+		idx -= pq->qsize;
 		phase ^= 1;
 	}
-	return (qp->cq[idx].status & 1) == phase;
+	return (pq->cq[idx].status & 1) == phase;
 }
 
 static void ring_in_cb_done(void *arg, const struct updk_nvme_cpl *cpl)
@@ -978,7 +981,7 @@ Test(nvme_ctrl, namespace_attribute_change)
 	rig_open(&r, "sim:nvme?ns=2,size=1M", 7, 4096);
 	ns2 = updk_nvme_ns_get(r.c, 2);
 	cr_assert_not_null(ns2);
-	cr_assert_eq(sim_nvme_ns_set_active(r.c->dev, 2, false), 0);
+	cr_assert_eq(sim_nvme_ns_set_active(ctrlr_dev(r.c), 2, false), 0);
 	POLL_UNTIL(!updk_nvme_ns_is_active(ns2),
 		   cr_assert_geq(updk_nvme_admin_process_completions(r.c), 0));
 	cr_assert_not(updk_nvme_ns_is_active(ns2), "the event re-read the namespaces");
@@ -986,7 +989,7 @@ Test(nvme_ctrl, namespace_attribute_change)
 	cr_assert_eq(updk_nvme_ctrlr_next_active_ns(r.c, 1), 0);
 	cr_assert_eq(updk_nvme_ns_read(ns2, r.qp, r.wbuf, 0, 1, io_done_cb, &d, 0), -ENODEV);
 	/* and back: AERs were re-armed */
-	cr_assert_eq(sim_nvme_ns_set_active(r.c->dev, 2, true), 0);
+	cr_assert_eq(sim_nvme_ns_set_active(ctrlr_dev(r.c), 2, true), 0);
 	POLL_UNTIL(updk_nvme_ns_is_active(ns2),
 		   cr_assert_geq(updk_nvme_admin_process_completions(r.c), 0));
 	cr_assert(updk_nvme_ns_is_active(ns2));
@@ -1000,7 +1003,7 @@ Test(nvme_ctrl, never_ready_after_reset)
 	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
 	struct timespec t0, t1;
 
-	sim_nvme_fault_never_ready(c->dev, true);
+	sim_nvme_fault_never_ready(ctrlr_dev(c), true);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cr_assert_eq(updk_nvme_ctrlr_reset(c), -ETIMEDOUT);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1021,7 +1024,7 @@ Test(nvme_ctrl, surprise_removal)
 	int rc = 0;
 
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d, 0), 0);
-	sim_nvme_fault_remove(c->dev);
+	sim_nvme_fault_remove(ctrlr_dev(c));
 	POLL_UNTIL(rc != 0, rc = updk_nvme_admin_process_completions(c));
 	cr_assert_eq(rc, -ENXIO, "registers reading all ones mark the controller failed");
 	cr_assert_eq(updk_nvme_ctrlr_reset(c), -ENODEV);

@@ -179,7 +179,7 @@ static void align_case(const char *addr, bool byte_ok, bool sgl)
 	}
 	if (sgl && !byte_ok) {
 		/* the model holds its side: past the driver's check, 1Eh from the controller */
-		r.qp->sgl_dword = false;
+		qp_pcie(r.qp)->sgl_dword = false;
 		iov[0] = (struct iovec){ r.rbuf + 1, 512 };
 		iov[1] = (struct iovec){ r.rbuf + 4096 + 1, 512 };
 		memset(&d, 0, sizeof(d));
@@ -187,7 +187,7 @@ static void align_case(const char *addr, bool byte_ok, bool sgl)
 		wait_done(r.qp, &d);
 		assert_status(&d.cpl, UPDK_NVME_SCT_GENERIC,
 			      UPDK_NVME_SC_SGL_DATA_BLOCK_GRANULARITY_INVALID);
-		r.qp->sgl_dword = true;
+		qp_pcie(r.qp)->sgl_dword = true;
 	}
 	/* dword aligned, one off PRP1 offset: PRPs take it everywhere */
 	read_sync(&r, r.rbuf + 4, 0, 2);
@@ -243,7 +243,7 @@ Test(nvme_io, mdts_boundary_splits)
 	struct updk_pci_dev *dev;
 
 	rig_open(&r, "sim:nvme?size=16M,lba=4096,mdts=5", 15, 1u << 20);
-	dev = r.c->dev;
+	dev = ctrlr_dev(r.c);
 	fill(r.wbuf, 1u << 20, 3);
 	sim_nvme_stats(dev, &before);
 	write_sync(&r, r.wbuf, 10, 32, 0); /* exactly MDTS: one command */

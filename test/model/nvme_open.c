@@ -154,27 +154,28 @@ Test(nvme_open, wrong_phase_is_not_consumed)
 	struct updk_nvme_qpair *qp = alloc_qp(c, 7);
 	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
 	struct io_done d[2] = { 0 };
-	volatile struct updk_nvme_cpl *e = &qp->cq[qp->cq_head];
-	uint16_t head = qp->cq_head;
+	struct nvme_pcie_qpair *pq = qp_pcie(qp);
+	volatile struct updk_nvme_cpl *e = &pq->cq[pq->cq_head];
+	uint16_t head = pq->cq_head;
 	struct sim_nvme_stats st;
 	uint64_t posted;
 	double until;
 
-	cr_assert_eq(sim_nvme_stats(c->dev, &st), 0);
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(c), &st), 0);
 	posted = st.completions;
-	cr_assert_eq(sim_nvme_fault_wrong_phase(c->dev, updk_nvme_qpair_id(qp)), 0);
+	cr_assert_eq(sim_nvme_fault_wrong_phase(ctrlr_dev(c), updk_nvme_qpair_id(qp)), 0);
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 1, io_done_cb, &d[0], 0), 0);
 	/* the model runs the command and writes its entry, with the previous pass's tag */
-	POLL_UNTIL(sim_nvme_stats(c->dev, &st) == 0 && st.completions > posted,
+	POLL_UNTIL(sim_nvme_stats(ctrlr_dev(c), &st) == 0 && st.completions > posted,
 		   updk_nvme_qpair_process_completions(qp, 0));
 	cr_assert_gt(st.completions, posted, "the model posted no entry");
-	cr_assert_neq(e->status & 1, qp->phase, "written with the old phase tag");
+	cr_assert_neq(e->status & 1, pq->phase, "written with the old phase tag");
 	/* the driver polls it, and leaves it alone: it is not new */
 	until = now_s() + 0.1;
 	while (now_s() < until)
 		cr_assert_eq(updk_nvme_qpair_process_completions(qp, 0), 0);
 	cr_assert_eq(d[0].done, 0, "an entry with the wrong phase completed a command");
-	cr_assert_eq(qp->cq_head, head, "the CQ head moved over an entry that is not new");
+	cr_assert_eq(pq->cq_head, head, "the CQ head moved over an entry that is not new");
 	cr_assert_eq(updk_nvme_qpair_outstanding(qp), 1);
 	/* the device finishing its write (the right tag) is what makes it new */
 	e->status ^= 1;

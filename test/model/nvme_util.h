@@ -18,8 +18,20 @@
 #include <updk/nvme.h>
 #include <updk/tsc.h>
 
-#include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/pcie/pcie.h"
 #include "sim/nvme/sim_nvme.h"
+
+/* The PCI function behind a controller (sim: fault injection), and a qpair's PCIe rings: the
+ * model tests run the PCIe transport. */
+static inline struct updk_pci_dev *ctrlr_dev(struct updk_nvme_ctrlr *c)
+{
+	return pcie_ctrlr(c)->dev;
+}
+
+static inline struct nvme_pcie_qpair *qp_pcie(const struct updk_nvme_qpair *qp)
+{
+	return pcie_qp((struct updk_nvme_qpair *)qp);
+}
 
 static inline double now_s(void)
 {

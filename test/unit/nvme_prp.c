@@ -9,7 +9,7 @@
 
 #include <criterion/criterion.h>
 
-#include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/pcie/pcie.h"
 
 #define PG 4096ull
 

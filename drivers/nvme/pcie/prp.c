@@ -16,9 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <updk/mem.h>
-
-#include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/pcie/pcie.h"
 
 void nvme_dptr_init(struct nvme_dptr *d, struct updk_nvme_cmd *cmd, uint64_t *list,
 		    uint64_t list_iova, uint32_t list_cap, bool sgl)
@@ -140,37 +138,4 @@ void nvme_dptr_finish(struct nvme_dptr *d)
 		cmd->dptr.prp.prp2 = d->list[0]; /* the second page itself, no list */
 	else
 		cmd->dptr.prp.prp2 = d->list_iova;
-}
-
-/* Add [buf, buf + len) translating piece by piece: IOVA contiguity ends at mapping edges. */
-static int dptr_add_virt(struct nvme_dptr *d, const void *buf, uint64_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		size_t clen;
-		uint64_t iova = updk_iova_contig(p, &clen);
-		int rc;
-
-		if (iova == UPDK_IOVA_INVALID)
-			return -EFAULT;
-		if (clen > len)
-			clen = len;
-		rc = nvme_dptr_add(d, iova, clen);
-		if (rc)
-			return rc;
-		p += clen;
-		len -= clen;
-	}
-	return 0;
-}
-
-int nvme_dptr_buf(struct nvme_dptr *d, const void *buf, uint64_t len)
-{
-	int rc = dptr_add_virt(d, buf, len);
-
-	if (rc)
-		return rc;
-	nvme_dptr_finish(d);
-	return 0;
 }

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The PCIe transport of the NVMe driver (NVMe Base 2.0 §3.3 memory-based queues, §3.1.3 BAR0
+ * registers and doorbells): its controller and qpair, which embed the core's, and the inline
+ * doorbell helpers its files share. The sim: backend of lib/pci is PCIe as far as this
+ * transport knows (drivers never know the backend).
+ */
+#ifndef NVME_PCIE_H
+#define NVME_PCIE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <updk/mmio.h>
+#include <updk/pci.h>
+
+#include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/pcie/pcie_regs.h"
+#include "drivers/nvme/transport.h"
+
+struct nvme_pcie_ctrlr {
+	struct updk_nvme_ctrlr c;
+	struct updk_pci_dev *dev;
+	uint8_t *bar;
+	size_t bar_len;
+	int numa;
+	uint32_t dstrd; /* CAP.DSTRD, read at open: doorbells 4 << dstrd bytes apart */
+	uint32_t aq_max; /* CAP.MQES + 1, read at open: the admin queue's entries at most */
+	bool enabled; /* memory space and bus mastering turned on by ctrlr_open */
+	/* shadow doorbells (Doorbell Buffer Config, §5.8) */
+	bool shadow;
+	uint32_t *dbbuf;
+	uint32_t *dbbuf_ei;
+	uint64_t dbbuf_iova;
+	uint64_t dbbuf_ei_iova;
+	size_t dbbuf_size;
+};
+
+/*
+ * A PCIe queue pair. Its first line after the core's holds what a submission, the doorbells
+ * and the reaper touch on every I/O; the shadow doorbell pointers and the PRP list area in the
+ * next; memory addresses after.
+ */
+struct nvme_pcie_qpair {
+	struct updk_nvme_qpair qp;
+	/* line: the I/O path */
+	struct updk_nvme_cmd *sq;
+	volatile struct updk_nvme_cpl *cq;
+	uint16_t sq_tail;
+	uint16_t sq_db_tail; /* tail last given to the controller */
+	uint16_t sq_head; /* from the last valid CQE's SQHD */
+	uint16_t qsize; /* entries in the SQ and in the CQ */
+	uint16_t cq_head;
+	uint16_t phase;
+	volatile uint32_t *sq_db;
+	volatile uint32_t *cq_db;
+	/* shadow doorbells and EventIdx (NULL when not in use) */
+	volatile uint32_t *sq_shadow;
+	volatile uint32_t *cq_shadow;
+	/* line: less often */
+	volatile uint32_t *sq_ei;
+	volatile uint32_t *cq_ei;
+	void *list_mem; /* each slot's PRP list / SGL segment area, by CID */
+	uint64_t list_iova;
+	uint32_t list_stride; /* bytes per slot */
+	bool sgl;
+	bool sgl_dword; /* SGL Data Blocks must be dword aligned, in dwords (SGLS 10b) */
+	/* memory */
+	uint64_t sq_iova;
+	uint64_t cq_iova;
+} __attribute__((aligned(64)));
+
+#define PCIE_LINE(f) (offsetof(struct nvme_pcie_qpair, f) / 64)
+_Static_assert(offsetof(struct nvme_pcie_qpair, sq) == sizeof(struct updk_nvme_qpair),
+	       "the transport's fields start a line");
+_Static_assert(PCIE_LINE(sq) == PCIE_LINE(cq_shadow), "the I/O path's fields share a line");
+_Static_assert(PCIE_LINE(sq_ei) == PCIE_LINE(sgl_dword), "the next line");
+_Static_assert(offsetof(struct nvme_pcie_qpair, qp) == 0, "the core's qpair comes first");
+_Static_assert(offsetof(struct nvme_pcie_ctrlr, c) == 0, "the core's controller comes first");
+
+static inline struct nvme_pcie_qpair *pcie_qp(struct updk_nvme_qpair *qp)
+{
+	return (struct nvme_pcie_qpair *)qp;
+}
+
+static inline struct nvme_pcie_ctrlr *pcie_ctrlr(struct updk_nvme_ctrlr *c)
+{
+	return (struct nvme_pcie_ctrlr *)c;
+}
+
+/* pcie_ctrlr.c */
+extern const struct nvme_transport_ops nvme_pcie_ops;
+
+/* pcie_qpair.c */
+int pcie_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
+		      struct updk_nvme_qpair **qpp);
+void pcie_qpair_reset_rings(struct updk_nvme_qpair *qp);
+void pcie_qpair_release(struct updk_nvme_qpair *qp);
+void pcie_qpair_free(struct updk_nvme_qpair *qp);
+int pcie_qpair_connect(struct updk_nvme_qpair *qp);
+int pcie_qpair_disconnect(struct updk_nvme_qpair *qp);
+/* Point @pq at the controller's shadow doorbell slots, or at none when they are off. */
+void pcie_qpair_set_shadow(struct nvme_pcie_qpair *pq);
+void pcie_ring(struct updk_nvme_qpair *qp);
+int pcie_dbbuf_setup(struct updk_nvme_ctrlr *c);
+void pcie_dbbuf_free(struct nvme_pcie_ctrlr *pc);
+
+/* pcie_poll.c */
+int pcie_poll(struct updk_nvme_qpair *qp, uint32_t max);
+
+/* pcie_submit.c */
+int pcie_check_payload(struct updk_nvme_qpair *qp, const struct iovec *iov, int iovcnt,
+		       const char *what, uint32_t id);
+int pcie_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct updk_nvme_cmd *cmd,
+		const struct nvme_payload *pl);
+uint16_t pcie_cancel_last(struct updk_nvme_qpair *qp);
+
+/* prp.c: data pointers. A builder adds IOVA segments in order and fills cmd's DPTR. */
+struct nvme_dptr {
+	struct updk_nvme_cmd *cmd;
+	uint64_t *list;
+	uint64_t list_iova;
+	uint32_t list_cap; /* qwords in the list area */
+	uint32_t pos; /* qwords used */
+	uint32_t n; /* PRP entries (incl. PRP1) or SGL descriptors */
+	uint64_t total;
+	bool sgl;
+	bool sgl_dword; /* SGL: refuse Data Blocks not dword aligned or sized (SGLS 10b) */
+	bool end_aligned; /* the last segment ended on a page boundary */
+};
+void nvme_dptr_init(struct nvme_dptr *d, struct updk_nvme_cmd *cmd, uint64_t *list,
+		    uint64_t list_iova, uint32_t list_cap, bool sgl);
+/* -EINVAL when the segment breaks PRP rules (alignment), SGL rules (alignment when
+ * @d->sgl_dword, which nvme_dptr_init clears) or the list is full. */
+int nvme_dptr_add(struct nvme_dptr *d, uint64_t iova, uint64_t len);
+void nvme_dptr_finish(struct nvme_dptr *d);
+/* Qwords of list area a request needs for @max_xfer bytes (PRP entries with chain pointers,
+ * or SGL descriptors of at least a page each, whichever is more). */
+uint32_t nvme_list_qwords(uint32_t max_xfer);
+
+/* The slot's PRP list / SGL segment area (list_stride bytes, IOVA contiguous with the rest). */
+static inline uint64_t *pcie_req_list(const struct nvme_pcie_qpair *pq, uint32_t cid)
+{
+	return (uint64_t *)((uint8_t *)pq->list_mem + (size_t)cid * pq->list_stride);
+}
+
+static inline uint64_t pcie_req_list_iova(const struct nvme_pcie_qpair *pq, uint32_t cid)
+{
+	return pq->list_iova + (uint64_t)cid * pq->list_stride;
+}
+
+/* The SQ slot at the tail taken: the command built there is queued (not yet rung). */
+NVME_INLINE void pcie_sq_advance(struct nvme_pcie_qpair *pq)
+{
+	if (NVME_UNLIKELY(++pq->sq_tail == pq->qsize))
+		pq->sq_tail = 0;
+}
+
+/*
+ * The shadow doorbell update with the EventIdx rule (NVMe Base 2.0 §5.8 Doorbell Buffer
+ * Config): the controller asks for an MMIO write only when the new value passes the EventIdx
+ * it published, i.e. when event_idx lies in [old, new) modulo 2^16.
+ */
+static inline bool nvme_dbbuf_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old);
+}
+
+/* Give the controller a new doorbell value @val (@old the last it had): through the shadow
+ * doorbell when in use, and to the MMIO register only when the EventIdx rule asks for it (or
+ * without shadow doorbells). @mmio counts the register writes of this doorbell. */
+NVME_INLINE void pcie_doorbell(struct nvme_pcie_qpair *pq, volatile uint32_t *db,
+			       volatile uint32_t *shadow, volatile uint32_t *ei, uint16_t val,
+			       uint16_t old, uint64_t *mmio)
+{
+	if (shadow) {
+		*shadow = val;
+		pq->qp.stats.shadow_doorbell_updates++;
+		/* The shadow value must be visible before EventIdx is read. */
+		updk_mb();
+		if (!nvme_dbbuf_need_event((uint16_t)*ei, val, old))
+			return;
+	}
+	updk_mmio_write32(db, val);
+	(*mmio)++;
+	pq->qp.stats.mmio_doorbell_writes++;
+}
+
+/* The SQ tail doorbell, when commands were queued since the last. */
+NVME_INLINE void pcie_sq_ring(struct nvme_pcie_qpair *pq)
+{
+	uint16_t tail = pq->sq_tail;
+	uint16_t old = pq->sq_db_tail;
+
+	if (tail == old)
+		return;
+	pq->sq_db_tail = tail;
+	/* The device must see the SQ entries before the new tail (docs/architecture.md, "MMIO
+	 * is explicit": a write barrier before a doorbell). */
+	updk_wmb();
+	pcie_doorbell(pq, pq->sq_db, pq->sq_shadow, pq->sq_ei, tail, old,
+		      &pq->qp.stats.sq_doorbell_mmio);
+}
+
+/* The CQ head doorbell, after a batch of completions reaped from @old on. */
+NVME_INLINE void pcie_cq_ring(struct nvme_pcie_qpair *pq, uint16_t old)
+{
+	pcie_doorbell(pq, pq->cq_db, pq->cq_shadow, pq->cq_ei, pq->cq_head, old,
+		      &pq->qp.stats.cq_doorbell_mmio);
+}
+
+#endif

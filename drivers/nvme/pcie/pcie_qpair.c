@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * PCIe queue pairs: ring memory and the slots' PRP list areas, doorbells and shadow doorbells,
+ * and the admin commands that make a queue exist on the controller (NVMe Base 2.0 §3.3: SQ/CQ
+ * as circular queues in host memory; §5.4, §5.5 Create I/O CQ/SQ; §5.6, §5.7 Delete; §5.8
+ * Doorbell Buffer Config).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <updk/mem.h>
+
+#define LOG_COMPONENT "nvme"
+#include "lib/util/log.h"
+
+#include "drivers/nvme/pcie/pcie.h"
+
+void pcie_qpair_set_shadow(struct nvme_pcie_qpair *pq)
+{
+	struct nvme_pcie_ctrlr *pc = pcie_ctrlr(pq->qp.ctrlr);
+	/* The shadow buffers mirror the doorbell register layout, stride included (§5.8). */
+	uint32_t sq = (nvme_sq_db_off(pq->qp.qid, pc->dstrd) - NVME_REG_DBS) / 4;
+	uint32_t cq = (nvme_cq_db_off(pq->qp.qid, pc->dstrd) - NVME_REG_DBS) / 4;
+
+	if (!pc->shadow) {
+		pq->sq_shadow = pq->sq_ei = pq->cq_shadow = pq->cq_ei = NULL;
+		return;
+	}
+	pq->sq_shadow = &pc->dbbuf[sq];
+	pq->cq_shadow = &pc->dbbuf[cq];
+	pq->sq_ei = &pc->dbbuf_ei[sq];
+	pq->cq_ei = &pc->dbbuf_ei[cq];
+}
+
+/* Empty rings, the controller's SGL choice and its shadow doorbells: after creation and after
+ * a controller reset (which may change both). */
+void pcie_qpair_reset_rings(struct updk_nvme_qpair *qp)
+{
+	struct nvme_pcie_qpair *pq = pcie_qp(qp);
+
+	memset(pq->sq, 0, (size_t)pq->qsize * sizeof(struct updk_nvme_cmd));
+	memset((void *)pq->cq, 0, (size_t)pq->qsize * sizeof(struct updk_nvme_cpl));
+	pq->sq_tail = pq->sq_db_tail = pq->sq_head = 0;
+	pq->cq_head = 0;
+	pq->phase = 1; /* the controller posts its first pass with phase 1 (§4.6) */
+	pq->sgl = qp->ctrlr->sgl;
+	pq->sgl_dword = qp->ctrlr->sgl_dword;
+	pcie_qpair_set_shadow(pq);
+	if (pq->sq_shadow) {
+		*pq->sq_shadow = 0;
+		*pq->sq_ei = 0;
+		*pq->cq_shadow = 0;
+		*pq->cq_ei = 0;
+	}
+}
+
+int pcie_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
+		      struct updk_nvme_qpair **qpp)
+{
+	struct nvme_pcie_ctrlr *pc = pcie_ctrlr(c);
+	uint32_t sq_off = nvme_sq_db_off(qid, pc->dstrd);
+	uint32_t cq_off = nvme_cq_db_off(qid, pc->dstrd);
+	struct nvme_pcie_qpair *pq;
+	size_t list_bytes = 0;
+	int rc;
+
+	/* The admin queue, created before the core reads CAP: no more than CAP.MQES + 1 entries
+	 * (a controller claiming fewer than 2 is refused by the core once it reads CAP). */
+	if (qid == 0 && pc->aq_max >= 2 && qsize > pc->aq_max)
+		qsize = pc->aq_max;
+	if ((size_t)cq_off + 4 > pc->bar_len) {
+		log_err("%s: doorbell of queue %u at 0x%x lies beyond BAR0 (%zu bytes)", c->name,
+			qid, cq_off, pc->bar_len);
+		return -EINVAL;
+	}
+	pq = aligned_alloc(64, sizeof(*pq));
+	if (!pq)
+		return -ENOMEM;
+	memset(pq, 0, sizeof(*pq));
+	/* one slot stays empty: full is tail + 1 == head */
+	rc = nvme_qpair_init(&pq->qp, c, qid, qsize - 1);
+	pq->qsize = (uint16_t)qsize;
+	pq->sq_db = (volatile uint32_t *)(pc->bar + sq_off);
+	pq->cq_db = (volatile uint32_t *)(pc->bar + cq_off);
+	if (rc == 0) {
+		pq->sq = updk_dma_zalloc((size_t)qsize * sizeof(struct updk_nvme_cmd),
+					 NVME_PAGE_SIZE, pc->numa, &pq->sq_iova);
+		pq->cq = updk_dma_zalloc((size_t)qsize * sizeof(struct updk_nvme_cpl),
+					 NVME_PAGE_SIZE, pc->numa, &pq->cq_iova);
+		pq->list_stride = (nvme_list_qwords(c->max_xfer) * 8 + 63) & ~63u;
+		list_bytes = (size_t)pq->list_stride * pq->qp.depth;
+		pq->list_mem =
+			updk_dma_zalloc(list_bytes, NVME_PAGE_SIZE, pc->numa, &pq->list_iova);
+	}
+	if (rc || !pq->sq || !pq->cq || !pq->list_mem) {
+		log_err("%s: no memory for queue %u (%u entries, %zu bytes of PRP lists)", c->name,
+			qid, qsize, list_bytes);
+		pcie_qpair_release(&pq->qp);
+		pcie_qpair_free(&pq->qp);
+		return -ENOMEM;
+	}
+	/* DSM ranges and other small data travel by copy in the slot's own list area. */
+	pq->qp.copy_max = pq->list_stride < NVME_PAGE_SIZE ? pq->list_stride : NVME_PAGE_SIZE;
+	pq->qp.inline_pcie = qid != 0;
+	/* Queues and lists must be IOVA contiguous: created with PC=1, lists chained by address. */
+	pcie_qpair_reset_rings(&pq->qp);
+	*qpp = &pq->qp;
+	return 0;
+}
+
+void pcie_qpair_release(struct updk_nvme_qpair *qp)
+{
+	struct nvme_pcie_qpair *pq = pcie_qp(qp);
+
+	updk_dma_free(pq->sq);
+	updk_dma_free((void *)pq->cq);
+	updk_dma_free(pq->list_mem);
+	nvme_qpair_fini(qp);
+	pq->sq = NULL;
+	pq->cq = NULL;
+	pq->list_mem = NULL;
+	/* nothing queued: ring() writes nothing from now on */
+	pq->sq_tail = pq->sq_db_tail = 0;
+}
+
+void pcie_qpair_free(struct updk_nvme_qpair *qp)
+{
+	free(pcie_qp(qp));
+}
+
+void pcie_ring(struct updk_nvme_qpair *qp)
+{
+	pcie_sq_ring(pcie_qp(qp));
+}
+
+/* Create I/O CQ then SQ (§5.4, §5.5): CDW10 QSIZE 31:16 (0's based) | QID; PC=1, no IRQ. */
+int pcie_qpair_connect(struct updk_nvme_qpair *qp)
+{
+	struct nvme_pcie_qpair *pq = pcie_qp(qp);
+	struct updk_nvme_ctrlr *c = qp->ctrlr;
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_CREATE_IO_CQ };
+	struct updk_nvme_cpl cpl;
+	int rc;
+
+	cmd.dptr.prp.prp1 = pq->cq_iova;
+	cmd.cdw10 = ((uint32_t)(pq->qsize - 1) << 16) | qp->qid;
+	cmd.cdw11 = NVME_QUEUE_PC;
+	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc) {
+		if (rc == -EIO)
+			nvme_log_cpl(c, "Create I/O Completion Queue", &cpl);
+		return rc;
+	}
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opc = UPDK_NVME_OPC_CREATE_IO_SQ;
+	cmd.dptr.prp.prp1 = pq->sq_iova;
+	cmd.cdw10 = ((uint32_t)(pq->qsize - 1) << 16) | qp->qid;
+	cmd.cdw11 = ((uint32_t)qp->qid << 16) | NVME_QUEUE_PC; /* CQID = QID */
+	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc) {
+		struct updk_nvme_cmd del = { .opc = UPDK_NVME_OPC_DELETE_IO_CQ, .cdw10 = qp->qid };
+
+		if (rc == -EIO)
+			nvme_log_cpl(c, "Create I/O Submission Queue", &cpl);
+		nvme_admin_sync_quiet(c, &del, NULL, 0, NULL);
+		return rc;
+	}
+	return 0;
+}
+
+int pcie_qpair_disconnect(struct updk_nvme_qpair *qp)
+{
+	struct updk_nvme_ctrlr *c = qp->ctrlr;
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_DELETE_IO_SQ, .cdw10 = qp->qid };
+	struct updk_nvme_cpl cpl;
+	int rc, rc2;
+
+	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc == -EIO)
+		nvme_log_cpl(c, "Delete I/O Submission Queue", &cpl);
+	cmd.opc = UPDK_NVME_OPC_DELETE_IO_CQ;
+	rc2 = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc2 == -EIO)
+		nvme_log_cpl(c, "Delete I/O Completion Queue", &cpl);
+	return rc ? rc : rc2;
+}
+
+void pcie_dbbuf_free(struct nvme_pcie_ctrlr *pc)
+{
+	updk_dma_free(pc->dbbuf);
+	updk_dma_free(pc->dbbuf_ei);
+	pc->dbbuf = pc->dbbuf_ei = NULL;
+	pc->shadow = false;
+}
+
+/*
+ * Doorbell Buffer Config (§5.8; OACS bit 8): PRP1 the shadow doorbell buffer, PRP2 the EventIdx
+ * buffer, both page aligned and laid out like the doorbell registers, the admin queue (qid 0)
+ * in the first two slots. The command itself goes through the MMIO doorbells; once it has
+ * completed, every queue, the admin queue included, writes the shadow and follows the EventIdx
+ * rule. After a reset the controller has forgotten the buffers, so this runs again from the
+ * reset path (the transport's ctrlr_setup).
+ */
+int pcie_dbbuf_setup(struct updk_nvme_ctrlr *c)
+{
+	struct nvme_pcie_ctrlr *pc = pcie_ctrlr(c);
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG };
+	struct updk_nvme_cpl cpl;
+	struct nvme_pcie_qpair *aq = pcie_qp(c->adminq);
+	uint32_t dstrd = pc->dstrd;
+	uint32_t sq0 = (nvme_sq_db_off(0, dstrd) - NVME_REG_DBS) / 4;
+	uint32_t cq0 = (nvme_cq_db_off(0, dstrd) - NVME_REG_DBS) / 4;
+	uint16_t sq_after, cq_after;
+	int rc;
+
+	pc->shadow = false;
+	pcie_qpair_set_shadow(aq);
+	if (c->opts.no_shadow_doorbell || !(c->id.oacs & NVME_OACS_DBBUF))
+		return 0;
+	if (!pc->dbbuf) {
+		size_t need = (size_t)(c->max_qpairs + 1) * 2 * (4u << dstrd);
+
+		pc->dbbuf_size = (need + NVME_PAGE_MASK) & ~(size_t)NVME_PAGE_MASK;
+		pc->dbbuf =
+			updk_dma_zalloc(pc->dbbuf_size, NVME_PAGE_SIZE, pc->numa, &pc->dbbuf_iova);
+		pc->dbbuf_ei = updk_dma_zalloc(pc->dbbuf_size, NVME_PAGE_SIZE, pc->numa,
+					       &pc->dbbuf_ei_iova);
+		if (!pc->dbbuf || !pc->dbbuf_ei) {
+			log_warn("%s: no memory for shadow doorbells: using MMIO doorbells",
+				 c->name);
+			pcie_dbbuf_free(pc);
+			return 0;
+		}
+	}
+	memset(pc->dbbuf, 0, pc->dbbuf_size);
+	memset(pc->dbbuf_ei, 0, pc->dbbuf_size);
+	/*
+	 * The admin queue's values once this command is in and its completion reaped (nothing else
+	 * is outstanding here), in case the controller takes them from the buffer. EventIdx gets the
+	 * same values: until the controller publishes its own, the EventIdx rule then asks for the
+	 * MMIO doorbell at the next update, so no update can go unseen.
+	 */
+	sq_after = aq->sq_tail + 1 == aq->qsize ? 0 : aq->sq_tail + 1u;
+	cq_after = aq->cq_head + 1 == aq->qsize ? 0 : aq->cq_head + 1u;
+	pc->dbbuf[sq0] = pc->dbbuf_ei[sq0] = sq_after;
+	pc->dbbuf[cq0] = pc->dbbuf_ei[cq0] = cq_after;
+	cmd.dptr.prp.prp1 = pc->dbbuf_iova;
+	cmd.dptr.prp.prp2 = pc->dbbuf_ei_iova;
+	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
+	if (rc) {
+		if (rc == -EIO)
+			nvme_log_cpl(c, "Doorbell Buffer Config", &cpl);
+		log_warn("%s: shadow doorbells not in use", c->name);
+		return rc == -EIO ? 0 : rc;
+	}
+	pc->shadow = true;
+	pcie_qpair_set_shadow(aq);
+	/* The shadow holds the values the registers got last: the next update starts from them. */
+	*aq->sq_shadow = aq->sq_db_tail;
+	*aq->cq_shadow = aq->cq_head;
+	return 0;
+}
