@@ -29,8 +29,8 @@ BENCHES := $(BENCH_SRCS:test/bench/%.c=$(B)/test/bench-%)
 ALL_CFLAGS := $(CFLAGS) -Iinclude -I. $(DEP_CFLAGS) -MMD -MP
 LIBS := $(LIBUPDK) $(DEP_LIBS)
 
-.PHONY: all lib apps tests check check-layers check-unit check-model check-example check-vm install \
-	uninstall clean help format fuzz check-fuzz check-soak
+.PHONY: all lib apps tests check check-layers check-names check-unit check-model check-example \
+	check-vm install uninstall clean help format fuzz check-fuzz check-soak
 all: lib apps tests $(BENCHES)
 lib: $(LIBUPDK)
 apps: $(APPS)
@@ -62,11 +62,15 @@ $(B)/test/vm-tests: $(VM_SRCS:%.c=$(B)/obj/%.o) $(TEST_HELPER_OBJS) $(LIBUPDK)
 $(B)/test/bench-%: $(B)/obj/test/bench/%.o $(LIBUPDK)
 	$(call quiet,LD,$@)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBS) -o $@
 
-# The unit and model rings. Criterion prints its own summary line per binary.
-check: check-layers check-unit check-model check-example
+# The unit and model rings, and two checks of the source. Criterion prints its own summary line
+# per binary.
+check: check-layers check-names check-unit check-model check-example
 # No file in lib/util, lib/vfio, lib/mem or lib/pci includes a header of a layer above it.
 check-layers:
 	scripts/check-layers.sh
+# Every function a comment or a doc page cites exists in the tree.
+check-names:
+	python3 scripts/check-names.py
 check-unit: $(if $(UNIT_SRCS),$(B)/test/unit-tests)
 	$(if $(UNIT_SRCS),$(B)/test/unit-tests $(CHECK_ARGS))
 check-model: $(if $(MODEL_SRCS),$(B)/test/model-tests) $(APPS)
@@ -126,7 +130,7 @@ clean:
 
 help:
 	@echo "make [all]       library, programs, tests (V=1 for full command lines)"
-	@echo "make check       the layer check, unit and model tests (CHECK_ARGS=--verbose for each test)"
+	@echo "make check       layer and cited-name checks, unit and model tests (CHECK_ARGS=--verbose)"
 	@echo "make check-vm    real-VFIO tests in a QEMU guest with a virtual IOMMU"
 	@echo "make check-fuzz  libFuzzer targets (clang), FUZZ_SECONDS each (default 20)"
 	@echo "make check-soak  updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sim/: in-process device models behind lib/pci's "sim" backend (design.md).
+ * sim/: in-process device models behind lib/pci's "sim" backend (docs/architecture.md).
  *
  * A model owns a register file in ordinary memory (its BARs) and a config space. Two paths
  * reach it, as on hardware:

@@ -52,7 +52,7 @@ struct ixgbe_txq {
 	/* checksum offload path only (ixgbe_tx_burst_offload) */
 	uint32_t ctx_key; /* what context slot 0 holds; 0: nothing yet */
 	uint64_t bad_offload; /* packets refused: offload asked with impossible lengths */
-	/* A full ring that stays full (ixgbe_tx_stalled()): cold fields, off the fast path. */
+	/* A full ring that stays full (tx_ring_full()): cold fields, off the fast path. */
 	uint32_t full_bursts; /* bursts that found the ring full */
 	uint32_t stall_cleaned; /* cleaned when the stall began */
 	bool stall_logged; /* this stall has been logged */

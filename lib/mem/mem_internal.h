@@ -44,7 +44,7 @@ int mem_reg_add(void *va, size_t len, enum mem_reg_kind kind, void *owner, uint6
  */
 void mem_reg_del(struct mem_reg *r);
 
-/* Arrange for mem_thread_exit_hook() to run when the calling thread exits. */
+/* Arrange for thread_exit_hook() (mem.c) to run when the calling thread exits. */
 void mem_want_thread_exit_hook(void);
 /* Flush the exiting thread's mempool caches (mempool.c). */
 void mempool_thread_exit(void);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The device backend seam of lib/pci (design.md: "vfio" and "sim" behind one device object).
+ * The device backend seam of lib/pci ("vfio" and "sim" behind one device object,
+ * docs/architecture.md).
  * updk_pci_open() picks the backend from the address string and lets it fill in the device;
  * everything else in lib/pci goes through these ops.
  */

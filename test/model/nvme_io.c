@@ -226,7 +226,7 @@ Test(nvme_io, prp_edges)
 	check_read_at(&r, 0, 1, 512); /* part of one page */
 	check_read_at(&r, 0, 8, 512); /* exactly one page */
 	check_read_at(&r, 0x800, 8, 512); /* crossing into a second page */
-	check_read_at(&r, 0x804 - 4, 16, 512); /* PRP2 a second page */
+	check_read_at(&r, 0x804 - 4, 16, 512); /* three pages from mid page: a PRP list */
 	check_read_at(&r, 4, 24, 512); /* dword offset, a PRP list */
 	check_read_at(&r, 0, 8 * 8, 512); /* 8 pages */
 	/* 1024 + 1 pages from a dword offset: 1025 list entries over three list pages */
