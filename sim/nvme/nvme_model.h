@@ -188,6 +188,7 @@ struct nvme_zone {
 	uint64_t zslba;
 	uint64_t wp;
 	uint8_t state; /* enum zone_state */
+	uint64_t opened; /* when it was implicitly opened, in open_seq */
 };
 
 /*
@@ -220,6 +221,7 @@ struct nvme_ns {
 	uint32_t nzones;
 	uint32_t nopen; /* implicitly and explicitly opened */
 	uint32_t nactive; /* opened and closed */
+	uint64_t open_seq;
 	uint8_t nguid[16];
 	uint8_t uuid[16];
 };

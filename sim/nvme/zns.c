@@ -59,25 +59,30 @@ void zns_zone_set_state(struct nvme_ns *ns, struct nvme_zone *z, uint8_t to)
 }
 
 /*
- * Room to open @z: an active resource when it is empty, an open one always. At the open limit
- * an implicitly opened zone is closed to make room (the controller may), as QEMU's does.
+ * Room to open @z: an open resource, and an active one when it is empty. At the open limit the
+ * implicitly opened zone opened first is closed to make room (the controller may), before the
+ * active limit is looked at: as QEMU's controller does, so the two agree zone for zone.
  */
 static uint16_t open_room(struct nvme_ctrl *c, struct nvme_ns *ns, struct nvme_zone *z)
 {
 	const struct nvme_fmt *f = &c->fmt;
+	struct nvme_zone *oldest = NULL;
 
 	if (is_open(z))
 		return 0;
+	if (f->mor != UINT32_MAX && ns->nopen > f->mor) {
+		for (uint32_t i = 0; i < ns->nzones; i++)
+			if (ns->zones[i].state == ZS_IMPLICIT_OPEN &&
+			    (!oldest || ns->zones[i].opened < oldest->opened))
+				oldest = &ns->zones[i];
+		if (oldest)
+			zns_zone_set_state(ns, oldest, ZS_CLOSED);
+	}
 	if (z->state == ZS_EMPTY && f->mar != UINT32_MAX && ns->nactive > f->mar)
 		return NVME_SC_TOO_MANY_ACTIVE;
-	if (f->mor == UINT32_MAX || ns->nopen <= f->mor)
-		return 0;
-	for (uint32_t i = 0; i < ns->nzones; i++)
-		if (ns->zones[i].state == ZS_IMPLICIT_OPEN) {
-			zns_zone_set_state(ns, &ns->zones[i], ZS_CLOSED);
-			return 0;
-		}
-	return NVME_SC_TOO_MANY_OPEN;
+	if (f->mor != UINT32_MAX && ns->nopen > f->mor)
+		return NVME_SC_TOO_MANY_OPEN;
+	return 0;
 }
 
 /* The state's own refusal of a write, or 0 (Figure 33's statuses). */
@@ -127,8 +132,10 @@ void zns_write_done(struct nvme_ctrl *c, struct nvme_ns *ns, uint64_t slba, uint
 {
 	struct nvme_zone *z = zns_zone(c, ns, slba);
 
-	if (!is_open(z))
+	if (!is_open(z)) {
 		zns_zone_set_state(ns, z, ZS_IMPLICIT_OPEN);
+		z->opened = ++ns->open_seq;
+	}
 	z->wp += nlb;
 	if (z->wp == z->zslba + c->fmt.zcap)
 		zns_zone_set_state(ns, z, ZS_FULL);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * sim:nvme driven by hand, through the rig of sim_rig.h: registers, queues in DMA memory,
- * commands encoded dword by dword from the specifications, doorbells as a driver writes them.
- * No NVMe driver involved.
+ * sim:nvme driven by hand, through the rig of test/common/nvme_rig.h: registers, queues in DMA
+ * memory, commands encoded dword by dword from the specifications, doorbells as a driver writes
+ * them. No NVMe driver involved.
  */
 #include <errno.h>
 #include <sched.h>
@@ -20,7 +20,7 @@
 
 #include "sim/nvme/sim_nvme.h"
 
-#include "test/model/sim_rig.h"
+#include "test/common/nvme_rig.h"
 
 static void setup(void)
 {

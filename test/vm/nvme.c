@@ -33,32 +33,6 @@
 
 TestSuite(nvme_vm, .timeout = 600);
 
-/* /dev/nvmeX (controller) and /dev/nvmeXnN of @bdf once the kernel driver has them up. */
-static void kernel_devs(const char *bdf, uint32_t nsid, char *ctrl, char *ns, size_t len)
-{
-	char pattern[256];
-	glob_t g;
-
-	snprintf(pattern, sizeof(pattern), "/sys/bus/pci/devices/%s/nvme/nvme*/nvme*n%u", bdf,
-		 nsid);
-	for (int i = 0; i < 400; i++) {
-		if (!glob(pattern, 0, NULL, &g)) {
-			const char *nsname = strrchr(g.gl_pathv[0], '/') + 1;
-			char c[48];
-
-			snprintf(ns, len, "/dev/%.40s", nsname);
-			snprintf(c, sizeof(c), "%.40s", nsname);
-			*strrchr(c, 'n') = '\0';
-			snprintf(ctrl, len, "/dev/%s", c);
-			globfree(&g);
-			if (!access(ns, R_OK) && !access(ctrl, R_OK))
-				return;
-		}
-		usleep(50 * 1000);
-	}
-	cr_assert_fail("the nvme driver brought up no namespace %u on %s in 20 s", nsid, bdf);
-}
-
 /* A JSON number "key" : N (first occurrence), or fail. */
 static uint64_t jnum(const char *json, const char *key)
 {
@@ -137,7 +111,7 @@ Test(nvme_vm, identify_matches_kernel)
 	const struct updk_nvme_id_ns *idns;
 
 	vm_bind(bdf, "nvme");
-	kernel_devs(bdf, 1, ctrl, ns, sizeof(ctrl));
+	vm_nvme_devs(bdf, 1, ctrl, ns, sizeof(ctrl));
 	snprintf(cmd, sizeof(cmd), "nvme id-ctrl %s -o json", ctrl);
 	ctrl_json = vm_capture(cmd);
 	snprintf(cmd, sizeof(cmd), "nvme id-ns %s -n 1 -o json", ctrl);
@@ -272,7 +246,7 @@ Test(nvme_vm, data_crosses_to_kernel_and_back)
 
 	/* the kernel reads what updk wrote */
 	vm_bind(bdf, "nvme");
-	kernel_devs(bdf, 1, ctrl, blk, sizeof(blk));
+	vm_nvme_devs(bdf, 1, ctrl, blk, sizeof(blk));
 	fd = open(blk, O_RDWR);
 	cr_assert_geq(fd, 0, "open %s", blk);
 	for (size_t i = 0; i < n; i++) {
@@ -407,6 +381,6 @@ Test(nvme_vm, shadow_doorbells_and_both_namespaces)
 	{
 		char ctrl[64], blk[64];
 
-		kernel_devs(bdf, 2, ctrl, blk, sizeof(blk));
+		vm_nvme_devs(bdf, 2, ctrl, blk, sizeof(blk));
 	}
 }

@@ -110,6 +110,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 truncate -s 64M "$run/nvme0.img"
+for i in 1 2 3 4; do truncate -s 128M "$run/nvme3-$i.img"; done
 cp "$here/guest-stage2.sh" "$io/stage2.sh"
 : > "$io/stdout"; : > "$io/stderr"
 
@@ -167,6 +168,7 @@ bridge=0000:00:08.0
     q UPDK_VM_BRIDGE "$bridge"
     q UPDK_VM_NVME 0000:00:04.0
     q UPDK_VM_NVME2 0000:00:05.0
+    q UPDK_VM_NVME_FMT 0000:00:0e.0
     q UPDK_VM_VIRTIO_NET 0000:00:06.0
     q UPDK_VM_E1000E 0000:00:07.0
     q UPDK_VM_VIRTIO_NET2 0000:00:09.0
@@ -223,6 +225,20 @@ qemu=(
     -device nvme-ns,bus=nvme1,drive=null1a,nsid=1
     -blockdev null-co,node-name=null1b,size=$((256 << 20)),read-zeroes=on
     -device nvme-ns,bus=nvme1,drive=null1b,nsid=2
+    # 0e.0: NVMe with a small MDTS (16 KiB) and namespaces formatted as users
+    # format them (issue 13): 1 PI type 1 in 8 bytes of separate metadata, 2
+    # zoned (1 MiB zones, capacity 768 KiB, 2 open, 3 active), 3 extended LBAs
+    # (8 bytes of metadata after each block), 4 the 64b Guard (PI type 1 last in
+    # 16 bytes, 4 KiB blocks).  Sparse files, fresh each run.
+    -device nvme,id=nvme3,serial=updk3,addr=0e.0,mdts=2,zoned.zasl=2
+    -drive "if=none,id=nvm3a,file=$run/nvme3-1.img,format=raw"
+    -device nvme-ns,bus=nvme3,drive=nvm3a,nsid=1,ms=8,pi=1
+    -drive "if=none,id=nvm3b,file=$run/nvme3-2.img,format=raw"
+    -device nvme-ns,bus=nvme3,drive=nvm3b,nsid=2,logical_block_size=4096,physical_block_size=4096,zoned=true,zoned.zone_size=1M,zoned.zone_capacity=768K,zoned.max_open=2,zoned.max_active=3
+    -drive "if=none,id=nvm3c,file=$run/nvme3-3.img,format=raw"
+    -device nvme-ns,bus=nvme3,drive=nvm3c,nsid=3,ms=8,mset=1
+    -drive "if=none,id=nvm3d,file=$run/nvme3-4.img,format=raw"
+    -device nvme-ns,bus=nvme3,drive=nvm3d,nsid=4,logical_block_size=4096,physical_block_size=4096,ms=16,pi=1,pif=2
     # 06.0 virtio-net (modern only, DMA through the IOMMU) and 07.0 e1000e,
     # wired together through a QEMU hub: what one sends, the other receives.
     -netdev hubport,id=hp0,hubid=0 -netdev hubport,id=hp1,hubid=0

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /* Helpers shared by the VM-ring suites (see vm_util.h). */
+#include <glob.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +89,29 @@ void vm_run_script(const char *script)
 	out = vm_capture(cmd);
 	fputs(out, stderr);
 	free(out);
+}
+
+void vm_nvme_devs(const char *bdf, uint32_t nsid, char *ctrl, char *ns, size_t len)
+{
+	char pattern[256];
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "/sys/bus/pci/devices/%s/nvme/nvme*/nvme*n%u", bdf,
+		 nsid);
+	for (int i = 0; i < 400; i++) {
+		if (!glob(pattern, 0, NULL, &g)) {
+			const char *nsname = strrchr(g.gl_pathv[0], '/') + 1;
+			char c[48];
+
+			snprintf(ns, len, "/dev/%.40s", nsname);
+			snprintf(c, sizeof(c), "%.40s", nsname);
+			*strrchr(c, 'n') = '\0';
+			snprintf(ctrl, len, "/dev/%s", c);
+			globfree(&g);
+			if (!access(ns, R_OK) && !access(ctrl, R_OK))
+				return;
+		}
+		usleep(50 * 1000);
+	}
+	cr_assert_fail("the nvme driver brought up no namespace %u on %s in 20 s", nsid, bdf);
 }

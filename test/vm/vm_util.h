@@ -9,6 +9,7 @@
 #define UPDK_TEST_VM_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The value of @name; skips the calling test when it is unset or empty (not in the guest). */
 const char *vm_env(const char *name);
@@ -31,6 +32,12 @@ void vm_bind(const char *bdf, const char *want);
  * the caller frees it); the test fails, showing that output, when the command does not exit 0.
  */
 char *vm_capture(const char *cmd);
+
+/*
+ * The kernel's device nodes for namespace @nsid of the NVMe controller @bdf once the nvme driver
+ * has brought it up (waits up to 20 s, else fails): "/dev/nvmeX" in @ctrl, "/dev/nvmeXnN" in @ns.
+ */
+void vm_nvme_devs(const char *bdf, uint32_t nsid, char *ctrl, char *ns, size_t len);
 
 /* Run a test script (stderr joined to stdout) and show its output; fail unless it exits 0. */
 void vm_run_script(const char *script);

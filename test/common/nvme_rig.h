@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * A rig that drives sim:nvme by hand, for the model's own tests (sim_nvme.c, sim_nvme_fmt.c):
- * registers through updk_pci_reg_*(), an admin queue and I/O queues built in DMA memory,
- * commands encoded dword by dword from the NVMe Base 2.0 and NVM Command Set 1.0 layouts
- * (independently of the model's own structures), doorbells written as a driver's data path
- * does. No NVMe driver involved.
+ * A rig that drives an NVMe controller by hand (sim:nvme in test/model/sim_nvme*.c, QEMU's in
+ * test/vm/nvme_fmt.c): registers through updk_pci_reg_*(), an admin queue and I/O queues built
+ * in DMA memory, commands encoded dword by dword from the NVMe Base 2.0 and NVM Command Set 1.0
+ * layouts (independently of the model's own structures), doorbells written as a driver's data
+ * path does. No NVMe driver involved.
  */
-#ifndef TEST_MODEL_SIM_RIG_H
-#define TEST_MODEL_SIM_RIG_H
+#ifndef TEST_COMMON_NVME_RIG_H
+#define TEST_COMMON_NVME_RIG_H
 
 #include <sched.h>
 #include <sys/mman.h>
@@ -83,6 +83,7 @@ struct h {
 	uint32_t *shadow; /* Doorbell Buffer Config, when used */
 	uint32_t *eventidx;
 	uint64_t sq_mmio_writes; /* SQ tail MMIO writes shadow_read() made, by the EventIdx rule */
+	uint32_t nsid; /* the namespace io() and the zone helpers address; 0: 1 */
 };
 
 /* Also lets the model's thread run: under valgrind threads take turns. */
@@ -330,7 +331,7 @@ static inline uint16_t io(struct h *h, uint8_t opc, uint64_t slba, uint32_t nlb,
 
 	cr_assert_leq(len, 511 * 4096ul);
 	prps(buf, len, list, &p1, &p2);
-	st = cmd(h, &h->io, rw(opc, 1, slba, nlb, p1, p2), NULL);
+	st = cmd(h, &h->io, rw(opc, h->nsid ? h->nsid : 1, slba, nlb, p1, p2), NULL);
 	updk_dma_free(list);
 	return st;
 }
@@ -368,6 +369,115 @@ static inline void sgl_desc(uint32_t *d, uint64_t addr, uint32_t len, uint8_t ty
 	d[1] = (uint32_t)(addr >> 32);
 	d[2] = len;
 	d[3] = (uint32_t)type << 28;
+}
+
+/* ---- metadata, protection information, zones ---- */
+
+/* Statuses as (SCT << 8) | SC: NVM Command Set 1.0 and ZNS 1.1 */
+#define SC_INVALID_PI 0x181
+#define SC_ZONE_BOUNDARY 0x1b8
+#define SC_ZONE_FULL 0x1b9
+#define SC_ZONE_OFFLINE 0x1bb
+#define SC_ZONE_INVALID_WRITE 0x1bc
+#define SC_TOO_MANY_ACTIVE 0x1bd
+#define SC_TOO_MANY_OPEN 0x1be
+#define SC_ZONE_TRANSITION 0x1bf
+#define SC_GUARD 0x282
+#define SC_APPTAG 0x283
+#define SC_REFTAG 0x284
+
+/* PRINFO, CDW12 29:26 */
+#define PRACT (8u << 26)
+#define PRCHK_ALL (7u << 26)
+#define PRCHK_GUARD (4u << 26)
+
+/* Read or Write of @nlb blocks at @slba: data by PRPs at @buf (@len bytes), metadata at @md. */
+static inline struct sqe rwm(uint8_t opc, uint64_t slba, uint32_t nlb, void *buf, size_t len,
+			     void *md, uint64_t *list)
+{
+	uint64_t p1, p2;
+	struct sqe c;
+
+	prps(buf, len, list, &p1, &p2);
+	c = rw(opc, 1, slba, nlb, p1, p2);
+	if (md) {
+		c.dw[4] = (uint32_t)updk_iova(md);
+		c.dw[5] = (uint32_t)(updk_iova(md) >> 32);
+	}
+	return c;
+}
+
+static inline uint16_t io_md(struct h *h, struct sqe c)
+{
+	return cmd(h, &h->io, c, NULL);
+}
+
+static inline void be_put(uint8_t *p, unsigned n, uint64_t v)
+{
+	for (unsigned i = n; i-- > 0; v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+#define CC_CSS_ALL (6u << 4)
+
+/* Enabled with CC.CSS = 110b (every I/O Command Set) and an I/O queue pair. */
+static inline void z_open(struct h *h, const char *addr)
+{
+	h_open_noenable(h, addr, 32);
+	updk_pci_reg_write32(h->dev, 0, CC, CC_ENABLE | CC_CSS_ALL);
+	cr_assert(wait_csts(h, 3, 1, WAIT), "CSTS.RDY with CC.CSS 110b");
+	io_queue(h, 16);
+}
+
+static inline uint16_t zsend(struct h *h, uint64_t zslba, uint8_t zsa, bool all)
+{
+	struct sqe c = mk(0x79, h->nsid ? h->nsid : 1, 0, 0);
+
+	c.dw[10] = (uint32_t)zslba;
+	c.dw[11] = (uint32_t)(zslba >> 32);
+	c.dw[13] = zsa | (all ? 1u << 8 : 0);
+	return cmd(h, &h->io, c, NULL);
+}
+
+struct zdesc {
+	uint8_t zt, zs;
+	uint64_t zcap, zslba, wp;
+};
+
+/* Report Zones from @slba into @buf (4 KiB: 63 descriptors); returns the number of zones. */
+static inline uint64_t zreport(struct h *h, uint64_t slba, uint8_t *buf, struct zdesc *z,
+			       unsigned n)
+{
+	struct sqe c = mk(0x7a, h->nsid ? h->nsid : 1, updk_iova(buf), 0);
+	uint64_t nz;
+
+	c.dw[10] = (uint32_t)slba;
+	c.dw[12] = 4096 / 4 - 1;
+	cr_assert_eq(cmd(h, &h->io, c, NULL), 0);
+	memcpy(&nz, buf, 8);
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *e = buf + 64 + 64 * i;
+
+		z[i].zt = e[0] & 0xf;
+		z[i].zs = e[1] >> 4;
+		memcpy(&z[i].zcap, e + 8, 8);
+		memcpy(&z[i].zslba, e + 16, 8);
+		memcpy(&z[i].wp, e + 24, 8);
+	}
+	return nz;
+}
+
+/* Zone Append of @nlb blocks (within one page at @buf) to @zslba; the LBA written from DW0-1. */
+static inline uint16_t zappend(struct h *h, uint64_t zslba, uint32_t nlb, void *buf, uint64_t *lba)
+{
+	struct sqe c = rw(0x7d, h->nsid ? h->nsid : 1, zslba, nlb, updk_iova(buf), 0);
+	struct cqe e;
+	uint16_t cid = submit(h, &h->io, &c);
+
+	cr_assert(reap(h, &h->io, &e, WAIT));
+	cr_assert_eq(e.dw3 & 0xffff, cid);
+	*lba = e.dw0 | (uint64_t)e.dw1 << 32;
+	return status(&e);
 }
 
 #endif

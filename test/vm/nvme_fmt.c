@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * Namespace formats on QEMU's NVMe controller (UPDK_VM_NVME_FMT, test/vm/run.sh), driven by
+ * hand through the rig of test/common/nvme_rig.h, with the guest kernel as the second opinion:
+ * - protection information made by lib/pi (16b and 64b Guards) is taken by QEMU's checks on
+ *   write and read back by the kernel's nvme driver, which verifies the Guard (block
+ *   integrity); PI QEMU made (PRACT) verifies in lib/pi; each check QEMU makes fails with the
+ *   status sim:nvme gives for it;
+ * - extended LBAs carry each block's metadata after its data;
+ * - zones: the write pointers, states and statuses sim:nvme models, and the zones the rig reports
+ *   equal `blkzone report` once the kernel has the controller.
+ * Devices are rebound with scripts/setup.sh, so these run one at a time (check.sh: --jobs 1).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include <updk/mem.h>
+#include <updk/pci.h>
+#include <updk/pi.h>
+
+#include "test/common/nvme_rig.h"
+#include "test/vm/vm_util.h"
+
+TestSuite(nvme_fmt_vm, .timeout = 600);
+
+/* Open the controller through vfio-pci with the rig: CC.CSS 110b, I/O queue pair 1. */
+static void fmt_open(struct h *h, const char *bdf)
+{
+	vm_bind(bdf, "vfio-pci");
+	z_open(h, bdf);
+}
+
+/* Read @len bytes at @off of the kernel's block device for namespace @nsid. */
+static void kernel_read(const char *bdf, uint32_t nsid, void *buf, size_t len, off_t off)
+{
+	char ctrl[64], blk[64];
+	int fd;
+
+	vm_nvme_devs(bdf, nsid, ctrl, blk, sizeof(blk));
+	fd = open(blk, O_RDONLY | O_DIRECT);
+	cr_assert_geq(fd, 0, "open %s", blk);
+	cr_assert_eq(pread(fd, buf, len, off), (ssize_t)len, "%s: read %zu bytes at %lld", blk, len,
+		     (long long)off);
+	close(fd);
+}
+
+Test(nvme_fmt_vm, pi_made_by_updk_checked_by_qemu_and_the_kernel)
+{
+	const char *bdf = vm_env("UPDK_VM_NVME_FMT");
+	struct updk_pi_fmt f1 = { .block_size = 512, .md_size = 8, .type = 1 };
+	struct updk_pi_fmt f4 = { .block_size = 4096, .md_size = 16, .type = 1, .guard = 2 };
+	struct updk_pi_tags t = { .ref = 64, .app = 0x0042, .app_mask = 0xffff };
+	struct updk_pi_error e;
+	struct h h;
+	uint64_t li;
+	uint64_t *list = dma(4096, &li);
+	uint8_t *w = dma(16384, &li), *r = dma(16384, &li), *md = dma(4096, &li);
+	uint8_t *k = aligned_alloc(4096, 16384);
+	struct sqe c;
+
+	fmt_open(&h, bdf);
+	/* namespace 1, 16b Guard: PI from lib/pi, which QEMU checks in full on the write */
+	fill(w, 16384, 21);
+	cr_assert_eq(updk_pi_generate(&f1, w, md, 32, &t), 0);
+	c = rwm(0x01, 64, 32, w, 16384, md, list);
+	c.dw[12] |= PRCHK_ALL;
+	c.dw[14] = 64;
+	c.dw[15] = 0xffff0000u | 0x42;
+	cr_assert_eq(io_md(&h, c), 0, "QEMU takes lib/pi's protection information");
+	/* the checks QEMU makes on a read, with the statuses sim:nvme gives */
+	c = rwm(0x02, 64, 32, r, 16384, md, list);
+	c.dw[12] |= PRCHK_ALL;
+	c.dw[14] = 64;
+	c.dw[15] = 0xffff0000u | 0x43;
+	cr_assert_eq(io_md(&h, c), SC_APPTAG);
+	c.dw[15] = 0xffff0000u | 0x42;
+	c.dw[14] = 65;
+	cr_assert_eq(io_md(&h, c), SC_INVALID_PI, "type 1: ILBRT is the SLBA");
+	/* a write whose Guard does not match: refused, and the blocks stay as they were */
+	c = rwm(0x01, 64, 1, r, 512, md + 8, list);
+	c.dw[12] |= PRCHK_GUARD;
+	memset(r, 0x5a, 512);
+	cr_assert_eq(io_md(&h, c), SC_GUARD);
+	/* PRACT: QEMU makes the PI, lib/pi verifies it */
+	c = rwm(0x01, 200, 8, w, 4096, NULL, list);
+	c.dw[12] |= PRACT;
+	c.dw[14] = 200;
+	c.dw[15] = 0x7;
+	cr_assert_eq(io_md(&h, c), 0);
+	memset(md, 0, 64);
+	c = rwm(0x02, 200, 8, r, 4096, md, list);
+	cr_assert_eq(io_md(&h, c), 0);
+	cr_assert_eq(updk_pi_verify(&f1, r, md, 8, &(struct updk_pi_tags){ 200, 7, 0xffff },
+				    UPDK_PI_CHECK_ALL, &e),
+		     0, "QEMU's PI: %s mismatch in block %u", updk_pi_err_str(e.kind), e.block);
+
+	/* namespace 4, 64b Guard last in 16 bytes: lib/crc's NVMe CRC-64 against QEMU's */
+	t.ref = 16;
+	cr_assert_eq(updk_pi_generate(&f4, w, md, 4, &t), 0);
+	c = rwm(0x01, 16, 4, w, 16384, md, list);
+	c.dw[1] = 4;
+	c.dw[12] |= PRCHK_ALL;
+	c.dw[14] = 16;
+	c.dw[15] = 0xffff0000u | 0x42;
+	cr_assert_eq(io_md(&h, c), 0, "QEMU takes lib/pi's 64b Guard PI");
+
+	/* namespace 3, extended LBA: 520-byte blocks, the metadata after the data */
+	c = rwm(0x01, 10, 8, w, 8 * 520, NULL, list);
+	c.dw[1] = 3;
+	cr_assert_eq(io_md(&h, c), 0);
+	c = rwm(0x02, 10, 8, r, 8 * 520, NULL, list);
+	c.dw[1] = 3;
+	cr_assert_eq(io_md(&h, c), 0);
+	cr_assert(!memcmp(w, r, 8 * 520));
+	h_close(&h);
+
+	/* the kernel reads them, its block integrity verifying the Guard of every block */
+	vm_bind(bdf, "nvme");
+	fill(w, 16384, 21);
+	kernel_read(bdf, 1, k, 16384, 64 * 512);
+	cr_assert(!memcmp(k, w, 16384), "namespace 1 through the kernel");
+	kernel_read(bdf, 4, k, 16384, 16 * 4096);
+	cr_assert(!memcmp(k, w, 16384), "namespace 4 (64b Guard) through the kernel");
+	free(k);
+	updk_dma_free(list);
+	updk_dma_free(w);
+	updk_dma_free(r);
+	updk_dma_free(md);
+}
+
+/* One zone's "start, wptr, zcond" from a line of blkzone report (512-byte sectors). */
+static int parse_blkzone(const char *line, uint64_t *start, uint64_t *wp, unsigned *cond)
+{
+	const char *s = strstr(line, "start: "), *w = strstr(line, "wptr "),
+		   *c = strstr(line, "zcond:");
+
+	if (!s || !w || !c)
+		return -1;
+	*start = strtoull(s + 7, NULL, 16);
+	*wp = strtoull(w + 5, NULL, 16);
+	*cond = (unsigned)strtoul(c + 6, NULL, 10);
+	return 0;
+}
+
+Test(nvme_fmt_vm, zones_as_sim_models_them_and_as_blkzone_reports)
+{
+	const char *bdf = vm_env("UPDK_VM_NVME_FMT");
+	struct h h;
+	uint64_t li, lba, start, wp;
+	uint8_t *w = dma(16384, &li), *rep = dma(4096, &li);
+	struct zdesc z[8];
+	char ctrl[64], blk[64], cmdline[128], *out, *line;
+	unsigned cond, n = 0;
+
+	fmt_open(&h, bdf);
+	h.nsid = 2;
+	cr_assert_eq(zsend(&h, 0, 0x04, true), 0, "reset all");
+	fill(w, 16384, 3);
+	/* zone 0: 10 blocks; zone 1: appends; zone 2: finished; zone 3: explicitly opened */
+	cr_assert_eq(io(&h, 0x01, 0, 4, w, 16384), 0);
+	cr_assert_eq(io(&h, 0x01, 4, 4, w, 16384), 0);
+	cr_assert_eq(io(&h, 0x01, 8, 2, w, 8192), 0);
+	cr_assert_eq(io(&h, 0x01, 5, 1, w, 4096), SC_ZONE_INVALID_WRITE);
+	cr_assert_eq(zappend(&h, 256, 1, w, &lba), 0);
+	cr_assert_eq(lba, 256);
+	cr_assert_eq(zappend(&h, 256, 1, w, &lba), 0);
+	cr_assert_eq(lba, 257, "Zone Append returns the LBA it wrote");
+	cr_assert_eq(zsend(&h, 256, 0x01, false), 0, "close zone 1");
+	cr_assert_eq(zsend(&h, 512, 0x02, false), 0, "finish zone 2");
+	cr_assert_eq(zappend(&h, 512, 1, w, &lba), SC_ZONE_FULL);
+	cr_assert_eq(zsend(&h, 768, 0x03, false), 0, "open zone 3");
+	/* open: 0 (implicitly), 3; active: 0, 1, 3. Zone 4 would be a fourth active one */
+	cr_assert_eq(io(&h, 0x01, 1024, 1, w, 4096), SC_TOO_MANY_ACTIVE);
+	cr_assert_eq(io(&h, 0x01, 256 + 190, 4, w, 16384), SC_ZONE_INVALID_WRITE);
+	cr_assert_eq(zreport(&h, 0, rep, z, 5), 128, "128 zones of 1 MiB");
+	cr_assert(z[1].zslba == 256 && z[1].wp == 258 && z[1].zs == 4, "zone 1 closed at 258");
+	cr_assert(z[2].zs == 0xe && z[3].zs == 3 && z[4].zs == 1);
+	cr_assert_eq(z[0].zcap, 192);
+	h_close(&h);
+
+	/* the zones as the controller keeps them across the resets of a rebind */
+	vm_bind(bdf, "vfio-pci");
+	z_open(&h, bdf);
+	h.nsid = 2;
+	zreport(&h, 0, rep, z, 8);
+	h_close(&h);
+
+	vm_bind(bdf, "nvme");
+	vm_nvme_devs(bdf, 2, ctrl, blk, sizeof(blk));
+	snprintf(cmdline, sizeof(cmdline), "blkzone report -c 8 %s", blk);
+	out = vm_capture(cmdline);
+	for (line = strtok(out, "\n"); line && n < 8; line = strtok(NULL, "\n")) {
+		if (parse_blkzone(line, &start, &wp, &cond))
+			continue;
+		/* 4 KiB blocks are 8 sectors; blkzone shows the write pointer from the zone's
+		 * start, and none for a full zone */
+		cr_assert_eq(start, z[n].zslba * 8, "zone %u start", n);
+		cr_assert_eq(cond, z[n].zs, "zone %u: blkzone zcond %u, updk %u", n, cond, z[n].zs);
+		if (z[n].zs != 0xe)
+			cr_assert_eq(wp, (z[n].wp - z[n].zslba) * 8, "zone %u write pointer", n);
+		n++;
+	}
+	cr_assert_eq(n, 8, "blkzone reported %u zones:\n%s", n, out);
+	free(out);
+	updk_dma_free(w);
+	updk_dma_free(rep);
+}
