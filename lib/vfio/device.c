@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * VFIO devices: the fd from VFIO_GROUP_GET_DEVICE_FD, its regions (BARs, config space) with
- * their capabilities, its interrupt indexes and its reset (include/uapi/linux/vfio.h).
+ * their capabilities and its reset (include/uapi/linux/vfio.h). Interrupts are irq.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -336,24 +336,6 @@ int vfio_region_write(struct vfio_dev *dev, const struct vfio_region_desc *r, co
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;
-}
-
-int vfio_dev_irq(struct vfio_dev *dev, unsigned index, struct vfio_irq_desc *out)
-{
-	struct vfio_irq_info info = { .argsz = sizeof(info), .index = index };
-
-	if (index >= dev->desc.num_irqs)
-		return -EINVAL;
-	if (ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) != 0) {
-		int rc = -errno;
-
-		log_err("%s: VFIO_DEVICE_GET_IRQ_INFO(%u): %s", dev->name, index, strerror(-rc));
-		return rc;
-	}
-	out->index = index;
-	out->flags = info.flags;
-	out->count = info.count;
-	return 0;
 }
 
 int vfio_dev_reset(struct vfio_dev *dev)

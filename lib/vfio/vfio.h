@@ -138,13 +138,41 @@ int vfio_region_read(struct vfio_dev *dev, const struct vfio_region_desc *r, voi
 int vfio_region_write(struct vfio_dev *dev, const struct vfio_region_desc *r, const void *buf,
 		      size_t len, uint64_t off);
 
+/* Interrupts (lib/vfio/irq.c) ----------------------------------------------------------------- */
+
+/* vfio-pci's interrupt indexes (VFIO_PCI_INTX_IRQ_INDEX ..). */
+#define VFIO_DEV_IRQ_INTX 0
+#define VFIO_DEV_IRQ_MSI 1
+#define VFIO_DEV_IRQ_MSIX 2
+
 /* One interrupt index (VFIO_DEVICE_GET_IRQ_INFO): VFIO_IRQ_INFO_* flags and vector count. */
 struct vfio_irq_desc {
 	uint32_t index;
-	uint32_t flags;
-	uint32_t count;
+	uint32_t flags; /* EVENTFD, MASKABLE, AUTOMASKED (INTx), NORESIZE */
+	uint32_t count; /* vectors; 0 when the function has none of this kind */
 };
+
+/* Describe interrupt index @index. 0, -EINVAL for an index the device lacks, or -errno. */
 int vfio_dev_irq(struct vfio_dev *dev, unsigned index, struct vfio_irq_desc *out);
+
+/*
+ * Bind vectors [@start, @start + @count) of @index to the eventfds @fds (-1 unbinds a vector):
+ * VFIO_DEVICE_SET_IRQS with DATA_EVENTFD | ACTION_TRIGGER. The first call on an index enables
+ * it (the kernel allocates the vectors and programs the MSI-X table); with NORESIZE the kernel
+ * cannot grow it later, so enable every vector at once. 0 or -errno, logged with the device.
+ */
+int vfio_dev_irq_set(struct vfio_dev *dev, unsigned index, unsigned start, unsigned count,
+		     const int *fds);
+
+/* Disable index @index and release its vectors (DATA_NONE | ACTION_TRIGGER, count 0). */
+int vfio_dev_irq_disable(struct vfio_dev *dev, unsigned index);
+
+/*
+ * Mask (@mask true) or unmask vector @vector of @index: ACTION_MASK / ACTION_UNMASK. vfio-pci
+ * offers it for INTx only (VFIO_IRQ_INFO_MASKABLE), where it also masks every INTx interrupt
+ * it delivers (AUTOMASKED) until unmasked. -ENOTSUP (logged) where the index is not maskable.
+ */
+int vfio_dev_irq_mask(struct vfio_dev *dev, unsigned index, unsigned vector, bool mask);
 
 /* VFIO_DEVICE_RESET (function-level or bus reset, as the kernel can). 0, -ENOTSUP, -errno. */
 int vfio_dev_reset(struct vfio_dev *dev);
