@@ -119,4 +119,77 @@ void updk_pci_reg_write64(struct updk_pci_dev *dev, int bar, uint32_t off, uint6
 /** Function-level reset through VFIO_DEVICE_RESET (sim: the model's reset). 0 or -errno. */
 int updk_pci_reset(struct updk_pci_dev *dev);
 
+/*
+ * Interrupts, for sleeping when idle (docs/interrupts.md). Each vector is an eventfd: it becomes
+ * readable when the device raises the vector (VFIO_DEVICE_SET_IRQS on a real function; the sim
+ * backend's model writes the same eventfd), so a thread can put it in its epoll set.
+ */
+
+/** The interrupt kinds of a PCI function, as VFIO indexes them. */
+enum updk_pci_irq_type {
+	UPDK_PCI_IRQ_NONE = 0, /**< interrupts disabled */
+	UPDK_PCI_IRQ_INTX, /**< legacy INTx: one level-triggered vector */
+	UPDK_PCI_IRQ_MSI, /**< MSI: up to 32 vectors */
+	UPDK_PCI_IRQ_MSIX, /**< MSI-X: up to 2048 vectors */
+};
+
+/** A bit for @type in the @types argument of updk_pci_irq_enable(). */
+#define UPDK_PCI_IRQ_BIT(type) (1u << (type))
+/** MSI-X, else MSI, else INTx. */
+#define UPDK_PCI_IRQ_ANY                                                            \
+	(UPDK_PCI_IRQ_BIT(UPDK_PCI_IRQ_MSIX) | UPDK_PCI_IRQ_BIT(UPDK_PCI_IRQ_MSI) | \
+	 UPDK_PCI_IRQ_BIT(UPDK_PCI_IRQ_INTX))
+
+/** "MSI-X", "MSI", "INTx", "none". */
+const char *updk_pci_irq_type_name(enum updk_pci_irq_type type);
+
+/** What a function offers of one interrupt kind. */
+struct updk_pci_irq_info {
+	unsigned count; /**< vectors; 0 when the function has none of this kind */
+	bool maskable; /**< updk_pci_irq_mask() works (INTx; MSI and MSI-X are masked in the device) */
+	bool automasked; /**< each interrupt masks the vector until updk_pci_irq_ack() (INTx) */
+};
+
+/** Describe what the function offers of @type. 0 or -errno (-EINVAL for a bad @type). */
+int updk_pci_irq_info(struct updk_pci_dev *dev, enum updk_pci_irq_type type,
+		      struct updk_pci_irq_info *info);
+
+/**
+ * Enable between @min and @max vectors (1 <= @min <= @max), each with its own non-blocking
+ * eventfd: MSI-X when the function offers at least @min MSI-X vectors, else MSI, else INTx (one
+ * vector), among the kinds in @types (UPDK_PCI_IRQ_ANY, or UPDK_PCI_IRQ_BIT()s). Returns the
+ * number of vectors enabled, or a negative errno with a message naming the device:
+ * -ENOSPC   no allowed kind offers @min vectors (the message says what each offers);
+ * -EMFILE/-ENFILE  the open-file limit was reached creating the eventfds (ulimit -n);
+ * -EBUSY    interrupts are enabled already (updk_pci_irq_disable() first).
+ * A failure leaves interrupts disabled and no eventfd open; the device works as before.
+ */
+int updk_pci_irq_enable(struct updk_pci_dev *dev, unsigned min, unsigned max, unsigned types);
+
+/** The kind enabled (UPDK_PCI_IRQ_NONE when disabled) and its vector count. */
+enum updk_pci_irq_type updk_pci_irq_type(const struct updk_pci_dev *dev);
+unsigned updk_pci_irq_count(const struct updk_pci_dev *dev);
+
+/** The eventfd of vector @vector, or -EINVAL when it is not enabled. Owned by lib/pci. */
+int updk_pci_irq_fd(const struct updk_pci_dev *dev, unsigned vector);
+
+/**
+ * Take what vector @vector has counted since the last call (0: it did not fire) and, for INTx,
+ * which is masked each time it fires, unmask it, so that the next interrupt is delivered. Call
+ * it before re-checking the device's queues and sleeping on the eventfd: an event after the
+ * call makes the eventfd readable, one before it is found by the re-check. Returns the count,
+ * or a negative errno. Owned by one thread per vector.
+ */
+int64_t updk_pci_irq_ack(struct updk_pci_dev *dev, unsigned vector);
+
+/**
+ * Mask or unmask vector @vector. INTx only: VFIO cannot mask MSI or MSI-X vectors, which a
+ * driver masks in the device (NVMe's IEN, ixgbe's EIMC, virtio's notification flags); those
+ * return -ENOTSUP with a message saying so.
+ */
+int updk_pci_irq_mask(struct updk_pci_dev *dev, unsigned vector, bool mask);
+
+/** Disable interrupts and close their eventfds. Also done by updk_pci_close(). */
+void updk_pci_irq_disable(struct updk_pci_dev *dev);
+
 #endif

@@ -39,6 +39,18 @@ struct pci_backend_ops {
 	uint64_t (*reg_read64)(struct updk_pci_dev *dev, int bar, uint32_t off);
 	void (*reg_write64)(struct updk_pci_dev *dev, int bar, uint32_t off, uint64_t val);
 	int (*reset)(struct updk_pci_dev *dev);
+	/*
+	 * Interrupts (lib/pci/irq.c holds the eventfds and the policy). irq_info: what the
+	 * function offers of @type. irq_set: bind @n vectors of @type to @fds, which enables
+	 * @type; @n 0 disables it. irq_mask: mask or unmask one vector, -ENOTSUP where @type
+	 * cannot be masked. NULL irq_info: the backend has no interrupts.
+	 */
+	int (*irq_info)(struct updk_pci_dev *dev, enum updk_pci_irq_type type,
+			struct updk_pci_irq_info *out);
+	int (*irq_set)(struct updk_pci_dev *dev, enum updk_pci_irq_type type, unsigned n,
+		       const int *fds);
+	int (*irq_mask)(struct updk_pci_dev *dev, enum updk_pci_irq_type type, unsigned vector,
+			bool mask);
 	/* Release the backend's state; BAR mappings are already gone. */
 	void (*close)(struct updk_pci_dev *dev);
 };
@@ -62,7 +74,16 @@ struct updk_pci_dev {
 	size_t bar_len[PCI_NUM_BARS];
 	struct pci_bar_map *maps; /* every mapping made, whole or partial */
 	pthread_mutex_t map_lock; /* guards bar[], bar_len[] and maps (set up by lib/pci) */
+	/* Enabled interrupts (lib/pci/irq.c); changed on the control path under irq_lock. */
+	pthread_mutex_t irq_lock;
+	enum updk_pci_irq_type irq_type;
+	unsigned irq_count;
+	int *irq_fds; /* [irq_count] eventfds */
+	bool irq_automasked;
 };
+
+/* Disable interrupts and close their eventfds (updk_pci_close() and failed opens). */
+void pci_irq_release(struct updk_pci_dev *dev);
 
 /* Backends: each fills in ops, priv, vendor/device ids and numa_node, or returns -errno. */
 int pci_vfio_open(const struct updk_pci_addr *addr, struct updk_pci_dev *dev);

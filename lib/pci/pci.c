@@ -60,6 +60,7 @@ int updk_pci_open(const char *addr, struct updk_pci_dev **devp)
 		return -ENOMEM;
 	dev->numa_node = UPDK_NUMA_ANY;
 	pthread_mutex_init(&dev->map_lock, NULL);
+	pthread_mutex_init(&dev->irq_lock, NULL);
 
 	if (!strncmp(addr, "sim:", 4)) {
 		/* "sim:nvme?ns=2" is named "sim:nvme"; the model may refine the name. */
@@ -85,6 +86,7 @@ int updk_pci_open(const char *addr, struct updk_pci_dev **devp)
 		if (err > 0) /* a backend bug must not read as success */
 			err = -EIO;
 		pthread_mutex_destroy(&dev->map_lock);
+		pthread_mutex_destroy(&dev->irq_lock);
 		free(dev);
 		return err;
 	}
@@ -98,6 +100,8 @@ void updk_pci_close(struct updk_pci_dev *dev)
 
 	if (!dev)
 		return;
+	/* Vectors first: the device must not signal an eventfd after it is closed. */
+	pci_irq_release(dev);
 	for (m = dev->maps; m; m = next) {
 		next = m->next;
 		if (dev->ops->unmap_bar)
@@ -108,6 +112,7 @@ void updk_pci_close(struct updk_pci_dev *dev)
 	if (dev->ops->close)
 		dev->ops->close(dev);
 	pthread_mutex_destroy(&dev->map_lock);
+	pthread_mutex_destroy(&dev->irq_lock);
 	free(dev);
 }
 

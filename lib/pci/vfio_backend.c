@@ -2,14 +2,17 @@
 /*
  * The vfio backend of lib/pci: a real PCI function bound to vfio-pci, reached through lib/vfio.
  * Config space is the device fd's config region (pread/pwrite); BARs are mmapped from their
- * regions, honouring sparse-mmap areas; reset is VFIO_DEVICE_RESET. Opening the first device
- * activates the VFIO container, and lib/mem then maps what was registered before
- * (mem_vfio_attach()); closing the last one drops every mapping (mem_vfio_detach()).
+ * regions, honouring sparse-mmap areas; reset is VFIO_DEVICE_RESET; interrupt vectors are
+ * eventfds bound with VFIO_DEVICE_SET_IRQS. Opening the first device activates the VFIO
+ * container, and lib/mem then maps what was registered before (mem_vfio_attach()); closing the
+ * last one drops every mapping (mem_vfio_detach()).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#include "lib/vfio/uapi.h"
 #include <unistd.h>
 
 #define LOG_COMPONENT "pci"
@@ -94,6 +97,49 @@ static int vfio_reset(struct updk_pci_dev *dev)
 	return vfio_dev_reset(priv_of(dev)->vd);
 }
 
+/* enum updk_pci_irq_type to vfio-pci's index. */
+static unsigned irq_index(enum updk_pci_irq_type type)
+{
+	return type == UPDK_PCI_IRQ_MSIX ? VFIO_DEV_IRQ_MSIX :
+	       type == UPDK_PCI_IRQ_MSI	 ? VFIO_DEV_IRQ_MSI :
+					   VFIO_DEV_IRQ_INTX;
+}
+
+static int vfio_irq_info(struct updk_pci_dev *dev, enum updk_pci_irq_type type,
+			 struct updk_pci_irq_info *out)
+{
+	struct vfio_irq_desc d;
+	int rc = vfio_dev_irq(priv_of(dev)->vd, irq_index(type), &d);
+
+	if (rc == -EINVAL)
+		return 0; /* an index the device lacks: none of this kind */
+	if (rc)
+		return rc;
+	/* Without eventfd signalling VFIO cannot deliver the vector to user space. */
+	if (!(d.flags & VFIO_IRQ_INFO_EVENTFD))
+		return 0;
+	out->count = d.count;
+	out->maskable = d.flags & VFIO_IRQ_INFO_MASKABLE;
+	out->automasked = d.flags & VFIO_IRQ_INFO_AUTOMASKED;
+	return 0;
+}
+
+static int vfio_irq_set(struct updk_pci_dev *dev, enum updk_pci_irq_type type, unsigned n,
+			const int *fds)
+{
+	struct vfio_dev *vd = priv_of(dev)->vd;
+
+	if (!n)
+		return vfio_dev_irq_disable(vd, irq_index(type));
+	return vfio_dev_irq_set(vd, irq_index(type), 0, n, fds);
+}
+
+static int vfio_irq_mask(struct updk_pci_dev *dev, enum updk_pci_irq_type type, unsigned vector,
+			 bool mask)
+{
+	return vfio_dev_irq_mask(priv_of(dev)->vd, irq_index(type), vector, mask);
+}
+
 static void vfio_close(struct updk_pci_dev *dev)
 {
 	struct vfio_priv *p = priv_of(dev);
@@ -116,6 +162,9 @@ static const struct pci_backend_ops vfio_ops = {
 	.bar_size = vfio_bar_size,
 	/* reg_* NULL: plain MMIO on the BAR mapping. */
 	.reset = vfio_reset,
+	.irq_info = vfio_irq_info,
+	.irq_set = vfio_irq_set,
+	.irq_mask = vfio_irq_mask,
 	.close = vfio_close,
 };
 
