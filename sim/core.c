@@ -19,6 +19,7 @@
 #include "lib/util/log.h"
 #include "lib/mem/mem_vfio.h"
 #include "lib/pci/backend.h"
+#include "sim/irq.h"
 #include "sim/opts.h"
 #include "sim/sim.h"
 
@@ -471,6 +472,7 @@ static void sim_free(struct sim_dev *sd)
 	for (int i = 0; i < 6; i++)
 		if (sd->bar[i])
 			munmap(sd->bar[i], sd->bar_size[i]);
+	sim_irq_free(sd);
 	pthread_mutex_destroy(&sd->lock);
 	free(sd);
 }
@@ -501,6 +503,9 @@ static const struct pci_backend_ops sim_ops = {
 	.reg_read64 = sim_reg_read64,
 	.reg_write64 = sim_reg_write64,
 	.reset = sim_reset,
+	.irq_info = sim_irq_info,
+	.irq_set = sim_irq_set,
+	.irq_mask = sim_irq_mask,
 	.close = sim_close,
 };
 
@@ -525,7 +530,8 @@ static int alloc_bars(struct sim_dev *sd)
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 
 	for (int i = 0; i < 6; i++) {
-		uint64_t size = sd->model->bar_size[i];
+		uint64_t size =
+			sd->model->bar_size[i] ? sd->model->bar_size[i] : sim_irq_bar_size(sd, i);
 		void *p;
 
 		if (!size)
@@ -572,9 +578,13 @@ int pci_sim_open(const char *spec, struct updk_pci_dev *dev)
 	snprintf(sd->name, sizeof(sd->name), "sim:%s", m->name);
 	pthread_mutex_init(&sd->lock, NULL);
 
-	err = alloc_bars(sd);
+	err = sim_irq_init(sd, &opts);
+	if (!err)
+		err = alloc_bars(sd);
 	if (!err)
 		err = cfg_init(sd);
+	if (!err)
+		err = sim_irq_cfg_init(sd);
 	if (!err)
 		err = m->create(sd, &opts);
 	if (err) {

@@ -63,7 +63,7 @@ static void dmacopy_destroy(struct sim_dev *sd)
 
 static bool read_only(uint32_t off)
 {
-	return off == DMACOPY_ID || off >= DMACOPY_TAG_DONE ||
+	return off == DMACOPY_ID || (off >= DMACOPY_TAG_DONE && off != DMACOPY_INTCTL) ||
 	       (off >= DMACOPY_ID + 4 && off < DMACOPY_SRC);
 }
 
@@ -129,6 +129,8 @@ static bool dmacopy_poll(struct sim_dev *sd)
 	sim_set_reg32(sd, 0, DMACOPY_STATUS, status);
 	/* Last, with release: whoever sees the tag sees the status, counters and data. */
 	sim_set_reg32(sd, 0, DMACOPY_TAG_DONE, tag);
+	if (sim_reg32(sd, 0, DMACOPY_INTCTL) & DMACOPY_INTCTL_IEN)
+		sim_irq_raise(sd, DMACOPY_INTCTL_VECTOR(sim_reg32(sd, 0, DMACOPY_INTCTL)));
 	return true;
 }
 
@@ -144,6 +146,8 @@ const struct sim_model sim_dmacopy_model = {
 	.device_id = DMACOPY_DEVICE_ID,
 	.class_code = DMACOPY_CLASS,
 	.bar_size = { DMACOPY_BAR_SIZE },
+	/* No interrupts unless asked for (msix=N, msi=N, intx=1): the table goes in BAR 2. */
+	.irq = { .msix_bar = DMACOPY_MSIX_BAR },
 	.create = dmacopy_create,
 	.destroy = dmacopy_destroy,
 	.reg_write32 = dmacopy_write32,

@@ -8,6 +8,8 @@
  * Config space: vendor 0x1234, device 0xdc01 (made-up ids; no such hardware), class 0x088000
  * (other system peripheral), one 4 KiB memory BAR 0; capabilities: Power Management, PCI
  * Express, a vendor-specific one (ID 0x09) holding "DMAC"; extended: Device Serial Number.
+ * Interrupts only when the address asks for them (msix=N puts an MSI-X table in BAR 2, msi=N,
+ * intx=1): none by default.
  *
  * BAR 0 registers (little-endian):
  *   0x00 ID        RO  0x444d4331 ("DMC1")
@@ -27,6 +29,8 @@
  *   0x28 COMPLETED RO  jobs that copied
  *   0x2c ERRORS    RO  jobs refused (FAULT or BADLEN)
  *   0x30 FAULT_IOVA RO the IOVA of the range refused by the last FAULT, 64-bit
+ *   0x38 INTCTL    RW  bit 31 IEN: raise interrupt vector VECTOR (bits 10:0) each time a job
+ *                      finishes (copied or refused), after TAG_DONE is written
  * Through updk_pci_reg_write32/64() writes to RO registers are ignored; a function-level reset
  * (updk_pci_reset()) zeroes every register but ID.
  */
@@ -53,6 +57,10 @@
 #define DMACOPY_COMPLETED 0x28
 #define DMACOPY_ERRORS 0x2c
 #define DMACOPY_FAULT_IOVA 0x30
+#define DMACOPY_INTCTL 0x38
+#define DMACOPY_INTCTL_IEN 0x80000000u
+#define DMACOPY_INTCTL_VECTOR(v) ((v)&0x7ffu)
+#define DMACOPY_MSIX_BAR 2
 
 #define DMACOPY_DEFAULT_MAXLEN (16u << 20)
 #define DMACOPY_DEFAULT_SERIAL 0x0123456789abcdefull

@@ -187,12 +187,13 @@ int sim_opts_check(const struct sim_dev *sd, const struct sim_opts *opts,
 				strncat(list, ", ", sizeof(list) - strlen(list) - 1);
 			strncat(list, *a, sizeof(list) - strlen(list) - 1);
 		}
+		/* msix, msi and intx were taken out by the core (sim/irq.c). */
 		if (*list)
-			log_err("%s: unknown option '%s' (options: %s)", sd->name, opts->kv[i].key,
-				list);
+			log_err("%s: unknown option '%s' (options: %s; and msix, msi, intx)",
+				sd->name, opts->kv[i].key, list);
 		else
-			log_err("%s: unknown option '%s' (this model takes no options)", sd->name,
-				opts->kv[i].key);
+			log_err("%s: unknown option '%s' (this model takes only msix, msi, intx)",
+				sd->name, opts->kv[i].key);
 		return -EINVAL;
 	}
 	return 0;

@@ -32,12 +32,25 @@ struct sim_opts {
 	} kv[SIM_MAX_OPTS];
 };
 
+/*
+ * The interrupts a model's function offers (sim/irq.c). The core adds the MSI-X and MSI
+ * capabilities and the interrupt pin to config space; the address options msix=N, msi=N and
+ * intx=0|1, which every model takes, override these defaults.
+ */
+struct sim_irq_caps {
+	uint16_t msix; /* MSI-X vectors, 0-2048 (0: no MSI-X capability) */
+	uint8_t msix_bar; /* the BAR holding the MSI-X table and PBA: one the model leaves unused */
+	uint8_t msi; /* MSI vectors: 0 (no capability), 1, 2, 4, 8, 16 or 32 */
+	bool intx; /* an interrupt pin, INTA# */
+};
+
 struct sim_model {
 	const char *name; /* "nvme", "ixgbe", "dmacopy" */
 	uint16_t vendor_id;
 	uint16_t device_id;
 	uint32_t class_code;
 	uint64_t bar_size[6]; /* 0: absent */
+	struct sim_irq_caps irq;
 	/*
 	 * Build the model's state from @opts (reject unknown keys with -EINVAL and a message naming
 	 * the key and the ones allowed), set up config space and registers. sd->priv is the model's.
@@ -55,6 +68,20 @@ struct sim_model {
 	bool (*poll)(struct sim_dev *sd);
 	/* Function-level reset. */
 	int (*reset)(struct sim_dev *sd);
+};
+
+/* The interrupt state of one device, under sd->lock (sim/irq.c). */
+struct sim_irq {
+	struct sim_irq_caps caps; /* the model's, after the address options */
+	uint64_t msix_bar_size; /* of caps.msix_bar, sized by the core */
+	uint16_t msix_cap, msi_cap; /* config-space offsets; 0: absent */
+	int type; /* enum updk_pci_irq_type the host enabled */
+	unsigned count; /* vectors enabled */
+	int *fds; /* [count] eventfds, lib/pci's, bound by the host */
+	uint64_t *raised; /* [count] interrupts signalled per vector */
+	bool intx_masked; /* INTx fired and the host has not unmasked it yet */
+	bool intx_pending; /* raised while masked: fires at unmask */
+	uint64_t lost; /* raised with nothing to deliver it (see sim_irq_raise) */
 };
 
 struct sim_dev {
@@ -78,6 +105,7 @@ struct sim_dev {
 	uint16_t cfg_ext_last; /* last extended capability (0: none yet) */
 	uint16_t cfg_ext_end; /* first free byte for the next extended capability */
 	bool has_thread;
+	struct sim_irq irq;
 };
 
 /*
@@ -185,6 +213,38 @@ static inline void sim_set_reg64(struct sim_dev *sd, int bar, uint32_t off, uint
 {
 	__atomic_store_n((uint64_t *)((char *)sd->bar[bar] + off), val, __ATOMIC_RELEASE);
 }
+
+/*
+ * Raise interrupt vector @vector (sd->lock held, as in every hook and poll()): what the host
+ * enabled decides what happens, as on hardware.
+ * - MSI-X: vector @vector's eventfd is written; a vector beyond those enabled is lost.
+ * - MSI: the vector's low bits select one of the enabled vectors, as with Multiple Message
+ *   Enable; one beyond them is lost.
+ * - INTx (one line for every vector): written unless the line is masked, and then masked, as
+ *   vfio-pci does; raised while masked, it fires when the host unmasks it. The Interrupt
+ *   Disable bit of the command register holds it back the same way.
+ * - nothing enabled: lost. MSI and MSI-X are memory writes: without Bus Master Enable, lost.
+ * Lost interrupts are counted in sd->irq.lost.
+ */
+void sim_irq_raise(struct sim_dev *sd, unsigned vector);
+
+/* What the host enabled: enum updk_pci_irq_type (UPDK_PCI_IRQ_NONE: nothing) and how many. */
+static inline int sim_irq_type(const struct sim_dev *sd)
+{
+	return sd->irq.type;
+}
+
+static inline unsigned sim_irq_count(const struct sim_dev *sd)
+{
+	return sd->irq.count;
+}
+
+/*
+ * For tests: the interrupts signalled on vector @vector of @dev (a sim device) since interrupts
+ * were enabled, and those lost (sim_irq_raise()). -EINVAL for a vector not enabled.
+ */
+struct updk_pci_dev;
+int sim_irq_stats(struct updk_pci_dev *dev, unsigned vector, uint64_t *raised, uint64_t *lost);
 
 /* The model table: every model updk knows, NULL-terminated (sim/models.c). */
 extern const struct sim_model *const sim_models[];
