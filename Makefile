@@ -84,9 +84,11 @@ check-example: lib
 		$(MAKE) -s -C examples hello_nvme CFLAGS="$(CFLAGS)" && mv examples/hello_nvme $(B)/examples/
 	$(B)/examples/hello_nvme
 
-# The model-ring soak: updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS (60).
-check-soak: $(APPS)
+# The model-ring soak: updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS (60);
+# then the hybrid loop's lost-wake-up test over a million posts (docs/interrupts.md).
+check-soak: $(APPS) $(if $(UNIT_SRCS),$(B)/test/unit-tests)
 	SOAK_SECONDS=$(SOAK_SECONDS) test/soak.sh
+	UPDK_LOOP_POSTS=1000000 $(B)/test/unit-tests --filter 'loop/no_lost_wakeup' --verbose
 
 # The real-VFIO ring: boots a QEMU guest with a virtual IOMMU and runs the suite inside it.
 check-vm: all
@@ -133,7 +135,8 @@ help:
 	@echo "make check       layer and cited-name checks, unit and model tests (CHECK_ARGS=--verbose)"
 	@echo "make check-vm    real-VFIO tests in a QEMU guest with a virtual IOMMU"
 	@echo "make check-fuzz  libFuzzer targets (clang), FUZZ_SECONDS each (default 20)"
-	@echo "make check-soak  updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS"
+	@echo "make check-soak  updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS;"
+	@echo "                 the hybrid loop over a million posts"
 	@echo "make install     library, headers, updk.pc and programs under PREFIX"
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

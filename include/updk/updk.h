@@ -5,6 +5,7 @@
 
 #include <updk/crc.h>
 #include <updk/log.h>
+#include <updk/loop.h>
 #include <updk/mem.h>
 #include <updk/mmio.h>
 #include <updk/net.h>
