@@ -51,14 +51,16 @@ static uint16_t create_cq(struct nvme_ctrl *c, const struct nvme_sqe *cmd)
 		return NVME_SC_QUEUE_SIZE;
 	if (!pc)
 		return NVME_SC_INVALID_FIELD; /* CAP.CQR: queues must be contiguous */
-	if (ien && (cmd->cdw11 >> 16) != 0)
-		return NVME_SC_INVALID_VECTOR; /* no MSI-X: vector 0 only */
+	if (intr_check_vector(c, ien, cmd->cdw11 >> 16))
+		return NVME_SC_INVALID_VECTOR; /* beyond the vectors the function offers */
 	if (cmd->prp1 & (c->mps - 1))
 		return NVME_SC_PRP_INVALID_OFFSET;
 	if (queue_make_cq(c, qid, size, cmd->prp1)) {
 		c->st.dma_faults++;
 		return NVME_SC_DATA_XFER_ERROR;
 	}
+	c->cq[qid].ien = ien;
+	c->cq[qid].iv = ien ? (uint16_t)(cmd->cdw11 >> 16) : 0;
 	c->io_queues_made = true;
 	return 0;
 }
@@ -179,10 +181,8 @@ static uint16_t set_features(struct nvme_ctrl *c, const struct nvme_sqe *cmd, ui
 			return NVME_SC_INVALID_FIELD;
 		v &= 0xffff;
 		break;
-	case FEAT_IVC:
-		if ((v & 0xffff) != 0) /* vector 0 only */
-			return NVME_SC_INVALID_FIELD;
-		return 0;
+	case FEAT_IVC: /* §5.27.1.8: Coalescing Disable of one vector */
+		return intr_set_ivc(c, v);
 	case FEAT_VWC:
 		v &= 1;
 		break;
@@ -209,7 +209,7 @@ static uint16_t get_features(struct nvme_ctrl *c, const struct nvme_sqe *cmd, ui
 		if (fid == FEAT_NQ)
 			*dw0 = c->nsqa | (uint32_t)c->ncqa << 16;
 		else if (fid == FEAT_IVC)
-			*dw0 = cmd->cdw11 & 0xffff;
+			*dw0 = intr_get_ivc(c, cmd->cdw11);
 		else
 			*dw0 = *slot;
 		return 0;

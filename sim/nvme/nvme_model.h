@@ -161,6 +161,10 @@ struct nvme_cq {
 	uint32_t ei_last;
 	uint32_t reserved; /* slots promised to delayed or held completions */
 	uint32_t nsq; /* SQs that complete into it */
+	bool ien; /* interrupts enabled (§5.4 CDW11 IEN; always for the admin queue) */
+	uint16_t iv; /* its interrupt vector (CDW11 IV) */
+	uint32_t irq_pending; /* entries posted since its last interrupt */
+	uint64_t irq_first; /* TSC of the first of them, for the aggregation time */
 };
 
 /* A completion not posted yet: delayed (due), or held (dropped, until Abort or reset). */
@@ -306,6 +310,9 @@ struct nvme_ctrl {
 	uint32_t mps; /* memory page size, bytes */
 	uint64_t max_xfer; /* bytes per command (MDTS), UINT64_MAX when unlimited */
 	uint32_t intms;
+	uint32_t intm_held; /* INTMS bits with an interrupt held back (intr.c) */
+	uint8_t *iv_cd; /* Interrupt Vector Configuration CD per vector, [intr_vectors()] */
+	bool irq_dirty; /* a queue has an interrupt to raise or aggregate */
 
 	struct nvme_sq *sq; /* [nqpairs + 1] */
 	struct nvme_cq *cq;
@@ -402,6 +409,18 @@ bool queue_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid);
 void queue_aen_kick(struct nvme_ctrl *c);
 uint32_t doorbell_off(uint16_t qid, bool cq);
 void faults_update(struct nvme_ctrl *c);
+
+/* intr.c: interrupts of the completion queues */
+unsigned intr_vectors(const struct nvme_ctrl *c);
+int intr_init(struct nvme_ctrl *c);
+void intr_free(struct nvme_ctrl *c);
+void intr_reset(struct nvme_ctrl *c);
+void intr_posted(struct nvme_ctrl *c, struct nvme_cq *cq);
+bool intr_flush(struct nvme_ctrl *c); /* raise what is due; true while one aggregates */
+void intr_unmasked(struct nvme_ctrl *c); /* INTMC cleared bits: raise what they held */
+uint16_t intr_check_vector(const struct nvme_ctrl *c, bool ien, uint32_t iv);
+uint16_t intr_set_ivc(struct nvme_ctrl *c, uint32_t cdw11);
+uint32_t intr_get_ivc(const struct nvme_ctrl *c, uint32_t cdw11);
 
 /* randfault.c */
 int faults_parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts);

@@ -184,6 +184,7 @@ int queue_make_cq(struct nvme_ctrl *c, uint16_t qid, uint32_t size, uint64_t iov
 	cq->size = size;
 	cq->ring = ring;
 	cq->phase = 1; /* the host zeroes the queue; the first pass posts P=1 (§4.6) */
+	cq->ien = qid == 0; /* the admin queue always interrupts, on vector 0 (§3.1.3.3) */
 	cq->ei_last = UINT32_MAX;
 	c->ei_dirty = true;
 	sim_set_reg32(c->sd, 0, doorbell_off(qid, true), 0);
@@ -337,6 +338,7 @@ bool queue_post(struct nvme_ctrl *c, uint16_t sqid, uint16_t cqid, uint16_t cid,
 	c->st.completions++;
 	if (status)
 		c->st.errors++;
+	intr_posted(c, cq);
 	return true;
 }
 
@@ -543,7 +545,7 @@ bool nvme_poll(struct sim_dev *sd)
 		return false;
 	work = regs_poll(c);
 	if (!processing(c) || c->paused)
-		return work;
+		return work | intr_flush(c);
 	c->passes++;
 	for (unsigned i = 0; i < c->nactive; i++) {
 		struct nvme_sq *sq = &c->sq[c->active[i]];
@@ -571,5 +573,7 @@ bool nvme_poll(struct sim_dev *sd)
 		queue_aen_kick(c);
 	if (c->dbbuf)
 		update_eventidx(c);
+	/* An aggregating queue keeps the thread awake until its time is up. */
+	work |= intr_flush(c);
 	return work;
 }

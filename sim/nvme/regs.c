@@ -83,6 +83,7 @@ void ctrl_reset_state(struct nvme_ctrl *c)
 	c->aen_ns_pending = c->aen_ns_masked = false;
 	c->aen_err_pending = c->aen_err_masked = false;
 	features_default(c);
+	intr_reset(c);
 	ctrl_set_csts(c, 0, NVME_CSTS_RDY | NVME_CSTS_CFS);
 }
 
@@ -169,6 +170,7 @@ static void nvme_reg_write32(struct sim_dev *sd, int bar, uint32_t off, uint32_t
 intm:
 		sim_set_reg32(sd, 0, NVME_REG_INTMS, c->intms);
 		sim_set_reg32(sd, 0, NVME_REG_INTMC, c->intms);
+		intr_unmasked(c);
 		break;
 	case NVME_REG_AQA:
 		sim_set_reg32(sd, 0, off, val & 0x0fff0fff);
@@ -321,6 +323,7 @@ static int parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 static void ctrl_free(struct nvme_ctrl *c)
 {
 	ns_destroy_all(c);
+	intr_free(c);
 	free(c->sq);
 	free(c->cq);
 	free(c->active);
@@ -366,6 +369,8 @@ static int nvme_create(struct sim_dev *sd, const struct sim_opts *opts)
 		return -ENOMEM;
 	}
 	rc = ns_create_all(c);
+	if (!rc && intr_init(c))
+		rc = -ENOMEM;
 	if (rc) {
 		ctrl_free(c);
 		return rc;
@@ -419,6 +424,8 @@ const struct sim_model sim_nvme_model = {
 	.device_id = SIM_NVME_DID,
 	.class_code = 0x010802, /* mass storage, NVM, NVM Express I/O controller */
 	.bar_size = { BAR0_SIZE },
+	/* As QEMU's NVMe: 65 MSI-X vectors (msix_qsize), no MSI, a pin; the table in BAR 4. */
+	.irq = { .msix = 65, .msix_bar = 4, .intx = true },
 	.create = nvme_create,
 	.destroy = nvme_destroy,
 	.reg_read32 = nvme_reg_read32,

@@ -25,6 +25,7 @@ struct sim_nvme_stats {
 	uint64_t shadow_cq_db; /* changes of a CQ head shadow doorbell */
 	uint64_t bad_db; /* doorbell values out of range (ignored, error event raised) */
 	uint64_t completions; /* CQEs posted */
+	uint64_t interrupts; /* interrupt vectors raised (a masked one when INTMC releases it) */
 	uint64_t errors; /* CQEs with a non-zero status */
 	uint64_t dma_faults; /* commands failed on an unmapped IOVA */
 	uint64_t injected_errors; /* random faults (faults=): I/O commands failed, not run */
