@@ -4,14 +4,15 @@
  * every queue's interrupt and sleep in epoll until one fires, a deadline passes or another
  * thread calls updk_loop_stop(). It is the pattern of Linux NAPI and of DPDK's l3fwd-power:
  * polling costs nothing when there is work, and an idle thread costs nothing either.
- * docs/interrupts.md explains it; examples/hybrid_loop.c uses it.
+ * docs/interrupts.md explains it.
  *
  * A queue brings an fd that becomes readable when its interrupt fires, a poll function that
  * does its work, and an arm function that enables the interrupt and then re-checks the queue:
  * a completion or packet that arrived before the arm is found by the re-check, one after it
- * makes the fd readable, so nothing is slept through (updk_nvme_qpair_intr_arm(),
- * updk_net_rx_intr_arm()). A loop is owned by one thread; updk_loop_stop() and
- * updk_loop_wake() may be called from any thread (and from a signal handler).
+ * makes the fd readable, so nothing is slept through. A loop is owned by one thread;
+ * updk_loop_stop() and updk_loop_wake() may be called from any thread (and from a signal
+ * handler). While it sleeps the thread is offline for lib/mem (updk_mem_thread_offline()), so a
+ * sleeping loop never holds up an updk_dma_free() or updk_mem_unregister() elsewhere.
  */
 #ifndef UPDK_LOOP_H
 #define UPDK_LOOP_H
@@ -37,7 +38,8 @@ struct updk_loop_opts {
 
 /** One queue in a loop. The loop calls these on its own thread only. */
 struct updk_loop_queue {
-	/** Readable when the queue's interrupt fires. Queues may share one (a shared vector). */
+	/** Readable when the queue's interrupt fires (updk_pci_irq_fd()). Queues may share one
+	 *  (a shared vector). */
 	int fd;
 	/** Do the queue's work; return how much was done (0: none), or a negative errno, which
 	 *  ends updk_loop_run(). */

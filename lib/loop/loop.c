@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <updk/loop.h>
+#include <updk/mem.h>
 #include <updk/tsc.h>
 
 #define LOG_COMPONENT "loop"
@@ -269,7 +270,10 @@ static int sleep_once(struct updk_loop *l, uint64_t now)
 	}
 	t0 = updk_tsc();
 	l->st.sleeps++;
+	/* Asleep, the thread holds no translation: lib/mem's grace periods need not wait. */
+	updk_mem_thread_offline();
 	n = wait_events(l, ev, 16, ns);
+	updk_mem_thread_online();
 	if (n < 0 && errno != EINTR) {
 		r = -errno;
 		log_err("updk_loop: epoll wait: %s", strerror(errno));
