@@ -140,17 +140,75 @@ uint16_t ixgbe_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n_req)
 	return (uint16_t)out;
 }
 
-/* Give back one batch of sent buffers if the device has written back its RS descriptor. */
-static inline bool tx_clean_batch(struct ixgbe_txq *q)
+/*
+ * Give back one batch of IXGBE_TX_RS_BATCH sent descriptors if the device has written back the
+ * DD of the one that carries its RS (§7.2.3.5.1), and say whether it had. @ctx: the ring may
+ * hold context descriptors (the checksum offload path): they have no buffer (their shadow entry
+ * is NULL) and take no RS, so when one sits at the batch's last index the RS went on the data
+ * descriptor after it, and the batch's buffers are gathered around the NULLs. Inlined with a
+ * constant @ctx, so the plain path pays for none of it.
+ */
+static inline __attribute__((always_inline)) bool tx_clean_batch(struct ixgbe_txq *q,
+								 const bool ctx)
 {
 	uint16_t last = (q->clean + IXGBE_TX_RS_BATCH - 1) & q->mask;
 
+	if (ctx && !q->shadow[last]) { /* a context: its data descriptor (next) carries the RS */
+		if (((last + 1 - q->clean) & q->mask) >= ((q->tail - q->clean) & q->mask))
+			return false;
+		last = (last + 1) & q->mask;
+	}
 	if (!(q->ring[last].wb.status & IXGBE_TXD_STAT_DD))
 		return false;
-	updk_pkt_free_bulk(&q->shadow[q->clean], IXGBE_TX_RS_BATCH);
+	if (ctx) {
+		struct updk_pkt *keep[IXGBE_TX_RS_BATCH];
+		unsigned n = 0;
+
+		for (unsigned i = 0; i < IXGBE_TX_RS_BATCH; i++) {
+			struct updk_pkt *p = q->shadow[(q->clean + i) & q->mask];
+
+			if (p)
+				keep[n++] = p;
+		}
+		updk_pkt_free_bulk(keep, n);
+	} else {
+		updk_pkt_free_bulk(&q->shadow[q->clean], IXGBE_TX_RS_BATCH);
+	}
 	q->clean = (q->clean + IXGBE_TX_RS_BATCH) & q->mask;
 	q->cleaned++;
 	return true;
+}
+
+/* Clean what the device has sent, batch by batch; returns the descriptors still in use. */
+static inline __attribute__((always_inline)) unsigned tx_reclaim(struct ixgbe_txq *q,
+								 const bool ctx)
+{
+	unsigned used = (q->tail - q->clean) & q->mask;
+
+	while (used >= IXGBE_TX_RS_BATCH && tx_clean_batch(q, ctx))
+		used -= IXGBE_TX_RS_BATCH;
+	return used;
+}
+
+/*
+ * Hand the @written descriptors from @first on to the device: RS on each at an index 31 mod 32
+ * (one write-back per 32 descriptors, §7.2.3.5.2; with @ctx a context descriptor there passes
+ * it to the data descriptor after it), then TDT, once per burst, after a write barrier.
+ */
+static inline __attribute__((always_inline)) void tx_hand_over(struct ixgbe_txq *q, unsigned first,
+							       unsigned written, const bool ctx)
+{
+	const unsigned mask = q->mask, tail = (first + written) & mask;
+
+	for (unsigned k = first | (IXGBE_TX_RS_BATCH - 1); ((k - first) & mask) < written;
+	     k = (k + IXGBE_TX_RS_BATCH) & mask) {
+		unsigned at = ctx && !q->shadow[k] ? (k + 1) & mask : k;
+
+		q->ring[at].read.cmd_type_len |= IXGBE_TXD_CMD_RS;
+	}
+	q->tail = (uint16_t)tail;
+	updk_wmb();
+	updk_mmio_write32(q->tdt, tail);
 }
 
 /*
@@ -196,11 +254,7 @@ uint16_t ixgbe_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 {
 	struct ixgbe_txq *q = queue;
 	const unsigned mask = q->mask;
-	unsigned used = (q->tail - q->clean) & mask;
-
-	while (used >= IXGBE_TX_RS_BATCH && tx_clean_batch(q))
-		used -= IXGBE_TX_RS_BATCH;
-
+	unsigned used = tx_reclaim(q, false);
 	unsigned room = mask - used; /* one slot stays empty: TDT == TDH means empty */
 
 	if (n > room) {
@@ -219,13 +273,7 @@ uint16_t ixgbe_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
 		ixgbe_tx_desc_data(&q->ring[tail], p->buf_iova + p->data_off, p->len, 0, 0);
 		tail = (tail + 1) & mask;
 	}
-	/* RS on each descriptor at index 31 mod 32 written in this burst: one per 32 packets. */
-	for (unsigned k = first | (IXGBE_TX_RS_BATCH - 1); ((k - first) & mask) < n;
-	     k = (k + IXGBE_TX_RS_BATCH) & mask)
-		q->ring[k].read.cmd_type_len |= IXGBE_TXD_CMD_RS;
-	q->tail = (uint16_t)tail;
-	updk_wmb();
-	updk_mmio_write32(q->tdt, tail);
+	tx_hand_over(q, first, n, false);
 	return n;
 }
 
@@ -236,33 +284,8 @@ uint16_t ixgbe_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n)
  *
  * A context descriptor holds no buffer (its shadow entry is NULL) and takes no RS, so when one
  * falls on an index 31 mod 32 the RS goes on the data descriptor after it, and the clean of that
- * batch looks for DD there.
+ * batch looks for DD there (tx_clean_batch() and tx_hand_over() with ctx set).
  */
-static bool tx_clean_batch_ctx(struct ixgbe_txq *q)
-{
-	unsigned last = (q->clean + IXGBE_TX_RS_BATCH - 1) & q->mask;
-	struct updk_pkt *keep[IXGBE_TX_RS_BATCH];
-	unsigned n = 0;
-
-	if (!q->shadow[last]) { /* a context: its data descriptor (next) carries the RS */
-		if (((last + 1 - q->clean) & q->mask) >= ((q->tail - q->clean) & q->mask))
-			return false;
-		last = (last + 1) & q->mask;
-	}
-	if (!(q->ring[last].wb.status & IXGBE_TXD_STAT_DD))
-		return false;
-	for (unsigned i = 0; i < IXGBE_TX_RS_BATCH; i++) {
-		struct updk_pkt *p = q->shadow[(q->clean + i) & q->mask];
-
-		if (p)
-			keep[n++] = p;
-	}
-	updk_pkt_free_bulk(keep, n);
-	q->clean = (q->clean + IXGBE_TX_RS_BATCH) & q->mask;
-	q->cleaned++;
-	return true;
-}
-
 static uint32_t offload_key(const struct updk_pkt *p)
 {
 	bool tcp = p->flags & UPDK_PKT_TX_TCP_CKSUM;
@@ -274,11 +297,7 @@ uint16_t ixgbe_tx_burst_offload(void *queue, struct updk_pkt **pkts, uint16_t n)
 {
 	struct ixgbe_txq *q = queue;
 	const unsigned mask = q->mask;
-	unsigned used = (q->tail - q->clean) & mask;
-
-	while (used >= IXGBE_TX_RS_BATCH && tx_clean_batch_ctx(q))
-		used = (q->tail - q->clean) & mask;
-
+	unsigned used = tx_reclaim(q, true);
 	unsigned room = mask - used, tail = q->tail, first = tail, i;
 
 	if (!room && n)
@@ -320,18 +339,8 @@ uint16_t ixgbe_tx_burst_offload(void *queue, struct updk_pkt **pkts, uint16_t n)
 		tail = (tail + 1) & mask;
 		room--;
 	}
-	unsigned written = (tail - first) & mask;
-
-	for (unsigned k = first | (IXGBE_TX_RS_BATCH - 1); ((k - first) & mask) < written;
-	     k = (k + IXGBE_TX_RS_BATCH) & mask) {
-		unsigned at = q->shadow[k] ? k : (k + 1) & mask;
-
-		q->ring[at].read.cmd_type_len |= IXGBE_TXD_CMD_RS;
-	}
-	if (!written)
+	if (tail == first)
 		return 0;
-	q->tail = (uint16_t)tail;
-	updk_wmb();
-	updk_mmio_write32(q->tdt, tail);
+	tx_hand_over(q, first, (tail - first) & mask, true);
 	return (uint16_t)i;
 }
