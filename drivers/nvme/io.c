@@ -70,9 +70,8 @@ NVME_INLINE bool io_fast_usable(const struct updk_nvme_ns *ns, const struct updk
 	return !failed & (qp->ctrlr == ns->io_ctrlr) & qp->inline_pcie;
 }
 
-/* A command of the NVM command set with its LBA (CDW10-11) and CDW12; no CID, no data. */
-static void cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint64_t lba,
-		     uint32_t cdw12)
+void nvme_cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint64_t lba,
+		   uint32_t cdw12)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->opc = opc;
@@ -82,8 +81,7 @@ static void cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint
 	cmd->cdw12 = cdw12;
 }
 
-/* Move the payload's start @len bytes on in its I/O vector. */
-static void payload_advance(struct nvme_payload *pl, uint64_t len)
+void nvme_payload_advance(struct nvme_payload *pl, uint64_t len)
 {
 	while (len) {
 		size_t avail = pl->iov[pl->iov_idx].iov_len - pl->iov_off;
@@ -98,10 +96,9 @@ static void payload_advance(struct nvme_payload *pl, uint64_t len)
 	}
 }
 
-/* Queue @req's command with its transport; the slot goes back on failure. */
-static int io_submit(struct updk_nvme_qpair *qp, struct nvme_req *req,
-		     const struct updk_nvme_cmd *cmd, const struct nvme_payload *pl,
-		     updk_nvme_cb cb, void *arg)
+int nvme_io_submit(struct updk_nvme_qpair *qp, struct nvme_req *req,
+		   const struct updk_nvme_cmd *cmd, const struct nvme_payload *pl, updk_nvme_cb cb,
+		   void *arg)
 {
 	int rc = qp->ops->submit(qp, req, cmd, pl);
 
@@ -113,30 +110,16 @@ static int io_submit(struct updk_nvme_qpair *qp, struct nvme_req *req,
 	return 0;
 }
 
-/* Undo what a failed general submission queued: nothing reached the controller yet. */
-static void rollback(struct updk_nvme_qpair *qp, uint32_t queued, struct nvme_req *parent)
-{
-	while (queued--) {
-		struct nvme_req *req = &qp->reqs[qp->ops->cancel_last(qp)];
-
-		req->parent = NULL;
-		nvme_slot_put(qp, req);
-		qp->stats.cmds_submitted--;
-	}
-	if (parent)
-		nvme_slot_put(qp, parent);
-}
-
 /* The general data path: any iovec, any length, split at the per-command limit. */
 static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8_t opc,
 		      const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
 		      updk_nvme_cb cb, void *arg, uint32_t cdw12_flags)
 {
 	struct nvme_payload pl = { .iov = iov, .iovcnt = iovcnt };
-	uint32_t per = ns->max_io_sectors;
-	uint32_t nchild, need, i;
+	uint32_t per = ns->max_io_sectors, nchild;
 	uint64_t total = 0;
-	struct nvme_req *parent = NULL;
+	struct updk_nvme_cmd cmd;
+	struct nvme_req *req;
 	int rc;
 
 	if (!io_usable(ns, qp))
@@ -163,46 +146,17 @@ static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8
 			return rc;
 	}
 	nchild = (nlb + per - 1) / per;
-	need = nchild + (nchild > 1);
+	if (nchild > 1)
+		return nvme_split_submit(qp, ns, opc, iov, iovcnt, lba, nlb, cb, arg, cdw12_flags);
 	/* only now: during a reset the admin thread may still be rebuilding the free slots */
-	if (qp->free_top < need) {
-		if (need > qp->depth) {
-			nvme_qp_log(qp, "%s: an I/O of %u blocks needs %u slots, the qpair has %u",
-				    ns->ctrlr->name, nlb, need, qp->depth);
-			return -EINVAL;
-		}
+	req = nvme_slot_get(qp);
+	if (!req) {
 		qp->stats.queue_full++;
 		return -EAGAIN;
 	}
-	if (nchild > 1) {
-		parent = nvme_slot_get(qp);
-		parent->cb = cb;
-		parent->arg = arg;
-		parent->opc = opc;
-		parent->state = NVME_REQ_PARENT;
-		parent->children = nchild;
-		memset(&parent->cpl, 0, sizeof(parent->cpl));
-		qp->stats.split_ios++;
-	}
-	for (i = 0; i < nchild; i++) {
-		uint32_t n = nlb - i * per < per ? nlb - i * per : per;
-		struct nvme_req *req = nvme_slot_get(qp);
-		struct updk_nvme_cmd cmd;
-
-		cmd_fill(&cmd, opc, ns->nsid, lba + (uint64_t)i * per, (n - 1) | cdw12_flags);
-		pl.len = n * ns->xfer_block;
-		rc = io_submit(qp, req, &cmd, &pl, parent ? NULL : cb, parent ? NULL : arg);
-		if (rc) {
-			rollback(qp, i, parent);
-			return rc;
-		}
-		if (parent) {
-			req->parent = parent;
-			req->state = NVME_REQ_CHILD;
-		}
-		payload_advance(&pl, pl.len);
-	}
-	return 0;
+	nvme_cmd_fill(&cmd, opc, ns->nsid, lba, (nlb - 1) | cdw12_flags);
+	pl.len = nlb * ns->xfer_block;
+	return nvme_io_submit(qp, req, &cmd, &pl, cb, arg);
 }
 
 /*
@@ -331,7 +285,7 @@ static int io_one(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
 		qp->stats.queue_full++;
 		return -EAGAIN;
 	}
-	return io_submit(qp, req, cmd, pl, cb, arg);
+	return nvme_io_submit(qp, req, cmd, pl, cb, arg);
 }
 
 int updk_nvme_ns_flush(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, updk_nvme_cb cb,
@@ -340,7 +294,7 @@ int updk_nvme_ns_flush(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, updk
 	struct nvme_payload none = { 0 };
 	struct updk_nvme_cmd cmd;
 
-	cmd_fill(&cmd, UPDK_NVME_OPC_FLUSH, ns->nsid, 0, 0);
+	nvme_cmd_fill(&cmd, UPDK_NVME_OPC_FLUSH, ns->nsid, 0, 0);
 	return io_one(ns, qp, &cmd, &none, cb, arg);
 }
 
@@ -360,8 +314,8 @@ int updk_nvme_ns_write_zeroes(struct updk_nvme_ns *ns, struct updk_nvme_qpair *q
 	}
 	if (lba + nlb > ns->nsze || lba + nlb < lba)
 		return range_error(ns, qp, lba, nlb);
-	cmd_fill(&cmd, UPDK_NVME_OPC_WRITE_ZEROES, ns->nsid, lba,
-		 (nlb - 1) | (io_flags & (RW_FLAGS | UPDK_NVME_IO_DEAC)));
+	nvme_cmd_fill(&cmd, UPDK_NVME_OPC_WRITE_ZEROES, ns->nsid, lba,
+		      (nlb - 1) | (io_flags & (RW_FLAGS | UPDK_NVME_IO_DEAC)));
 	return io_one(ns, qp, &cmd, &none, cb, arg);
 }
 
@@ -390,7 +344,7 @@ int updk_nvme_ns_deallocate(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
 		if (ranges[i].slba + ranges[i].nlb > ns->nsze ||
 		    ranges[i].slba + ranges[i].nlb < ranges[i].slba)
 			return range_error(ns, qp, ranges[i].slba, ranges[i].nlb);
-	cmd_fill(&cmd, UPDK_NVME_OPC_DATASET_MANAGEMENT, ns->nsid, 0, 0);
+	nvme_cmd_fill(&cmd, UPDK_NVME_OPC_DATASET_MANAGEMENT, ns->nsid, 0, 0);
 	cmd.cdw10 = n - 1u; /* NR, 0's based (NVM Command Set 1.0 §3.2.3) */
 	cmd.cdw11 = 1u << 2; /* AD: deallocate */
 	return io_one(ns, qp, &cmd, &pl, cb, arg);
@@ -429,5 +383,5 @@ int updk_nvme_io_raw(struct updk_nvme_qpair *qp, const struct updk_nvme_cmd *cmd
 	copy = *cmd;
 	copy.flags &= 0x3f; /* FUSE as given; PSDT is the transport's */
 	memset(&copy.dptr, 0, sizeof(copy.dptr));
-	return io_submit(qp, req, &copy, &pl, cb, arg);
+	return nvme_io_submit(qp, req, &copy, &pl, cb, arg);
 }

@@ -25,6 +25,7 @@
 #define NVME_ADMIN_MAX_XFER (128u * 1024)
 
 struct nvme_transport_ops;
+struct nvme_split;
 
 enum nvme_req_state {
 	NVME_REQ_FREE = 0,
@@ -123,6 +124,11 @@ struct updk_nvme_qpair {
 	uint64_t log_window_tsc;
 	uint32_t log_lines;
 	uint32_t log_dropped;
+	/* split I/Os (split.c): the pool, its free list, the FIFO of those waiting for slots */
+	struct nvme_split *split_pool;
+	struct nvme_split *split_free;
+	struct nvme_split *split_head;
+	struct nvme_split *split_tail;
 } __attribute__((aligned(64)));
 
 _Static_assert(offsetof(struct updk_nvme_qpair, free_top) == 32, "I/O fields in line 0");
@@ -205,6 +211,22 @@ struct updk_nvme_ctrlr {
 
 _Static_assert(offsetof(struct updk_nvme_ctrlr, failed) == 0, "failed in line 0");
 _Static_assert(offsetof(struct updk_nvme_ctrlr, name) == 64, "line 0 is the read-mostly part");
+
+/* split.c: I/O above the transfer limit, its parent in a bounded pool, children waiting in
+ * order for free slots (nvme_split_submit() and nvme_split_pump() in transport.h) */
+int nvme_split_init(struct updk_nvme_qpair *qp, uint32_t n);
+void nvme_split_fini(struct updk_nvme_qpair *qp);
+/* A split I/O's last child completed: its record goes back to the pool. */
+void nvme_split_parent_done(struct updk_nvme_qpair *qp, struct nvme_req *parent);
+/* Send the children waiting for slots, while slots are free (a child's completion, the
+ * poll's tick). */
+void nvme_split_pump(struct updk_nvme_qpair *qp);
+/* Fail the split I/Os whose children wait: each completes with (@sct, @sc) once its
+ * outstanding children have (fail-all). */
+void nvme_split_fail_waiting(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc);
+/* A command of the NVM command set with its LBA (CDW10-11) and CDW12; no CID, no data. */
+void nvme_cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint64_t lba,
+		   uint32_t cdw12);
 
 /* status.c */
 void nvme_log_cpl(const struct updk_nvme_ctrlr *ctrlr, const char *what,

@@ -36,6 +36,7 @@ void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *fr
 	to->aborts_sent += from->aborts_sent;
 	to->resets += from->resets;
 	to->bogus_completions += from->bogus_completions;
+	to->split_waited += from->split_waited;
 }
 
 int nvme_qpair_init(struct updk_nvme_qpair *qp, struct updk_nvme_ctrlr *c, uint16_t qid,
@@ -48,7 +49,8 @@ int nvme_qpair_init(struct updk_nvme_qpair *qp, struct updk_nvme_ctrlr *c, uint1
 	/* cache-line aligned: a slot is one line */
 	qp->reqs = aligned_alloc(64, (size_t)depth * sizeof(*qp->reqs));
 	qp->free_stack = calloc(depth, sizeof(*qp->free_stack));
-	if (!qp->reqs || !qp->free_stack) {
+	/* an I/O queue's split I/Os: as many as it has slots (split.c) */
+	if (!qp->reqs || !qp->free_stack || (qid && nvme_split_init(qp, depth))) {
 		nvme_qpair_fini(qp);
 		return -ENOMEM;
 	}
@@ -63,6 +65,7 @@ int nvme_qpair_init(struct updk_nvme_qpair *qp, struct updk_nvme_ctrlr *c, uint1
 
 void nvme_qpair_fini(struct updk_nvme_qpair *qp)
 {
+	nvme_split_fini(qp);
 	free(qp->reqs);
 	free(qp->free_stack);
 	qp->reqs = NULL;
@@ -187,6 +190,9 @@ nvme_child_done(struct updk_nvme_qpair *qp, struct nvme_req *child, const struct
 
 	child->parent = NULL;
 	nvme_slot_put(qp, child);
+	/* the slot freed goes to the next child waiting, in order */
+	if (qp->split_head)
+		nvme_split_pump(qp);
 	if (updk_nvme_cpl_is_error(cpl) && !updk_nvme_cpl_is_error(&parent->cpl))
 		parent->cpl = *cpl;
 	if (--parent->children)
@@ -198,7 +204,7 @@ nvme_child_done(struct updk_nvme_qpair *qp, struct nvme_req *child, const struct
 	}
 	cb = parent->cb;
 	arg = parent->arg;
-	nvme_slot_put(qp, parent);
+	nvme_split_parent_done(qp, parent);
 	cb(arg, &final);
 	return 1;
 }
@@ -235,6 +241,9 @@ void nvme_qpair_fail_all(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc)
 
 	if (qp->ops->qpair_abort_queued)
 		qp->ops->qpair_abort_queued(qp);
+	/* First the split I/Os whose children wait for slots: none of those goes out now (the
+	 * completions below would send them), and each parent completes with its last child. */
+	nvme_split_fail_waiting(qp, sct, sc);
 	for (uint16_t i = 0; i < qp->depth; i++) {
 		struct nvme_req *req = &qp->reqs[i];
 
@@ -328,6 +337,9 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 static void __attribute__((noinline)) nvme_qpair_tick(struct updk_nvme_qpair *qp)
 {
 	updk_mem_quiescent();
+	/* children of split I/Os that wait for slots other commands freed (split.c) */
+	if (qp->split_head)
+		nvme_split_pump(qp);
 	if ((qp->polls & 0x3ff) == 0)
 		nvme_qpair_check_timeouts(qp);
 }

@@ -170,4 +170,18 @@ struct nvme_transport_ops {
 
 extern const struct nvme_transport_ops nvme_pcie_ops;
 
+/* io.c: queue @req's command with its transport (the slot goes back on failure); move a
+ * payload's start @len bytes on in its I/O vector */
+int nvme_io_submit(struct updk_nvme_qpair *qp, struct nvme_req *req,
+		   const struct updk_nvme_cmd *cmd, const struct nvme_payload *pl, updk_nvme_cb cb,
+		   void *arg);
+void nvme_payload_advance(struct nvme_payload *pl, uint64_t len);
+
+/* split.c: an I/O of more than one child (above the transfer limit): 0 once its children are
+ * queued or waiting for slots, -EAGAIN when every split record of @qp is in use, or the
+ * transport's error for its first children (nothing queued then). */
+int nvme_split_submit(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint8_t opc,
+		      const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+		      updk_nvme_cb cb, void *arg, uint32_t cdw12);
+
 #endif

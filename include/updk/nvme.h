@@ -268,7 +268,9 @@ const struct updk_nvme_ns_ids *updk_nvme_ns_ids(const struct updk_nvme_ns *ns);
 struct updk_nvme_qpair_opts {
 	size_t opts_size;
 	/** Commands outstanding at once, 1..CAP.MQES; the queues get depth + 1 entries. 0: 127. An
-	 * I/O split at MDTS takes one slot per child. */
+	 * I/O above the transfer limit (MDTS) is split into children, one slot each; as many
+	 * split I/Os as depth may be in flight (their children waiting for slots in order, see
+	 * updk_nvme_ns_read()), each taking about 200 bytes of the qpair's memory. */
 	uint32_t depth;
 };
 
@@ -310,18 +312,24 @@ int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max
 /** Write the pending SQ tail doorbell now instead of at the next process_completions(). */
 void updk_nvme_qpair_flush(struct updk_nvme_qpair *qp);
 
-/** Commands submitted on @qp and not yet completed (children of a split I/O count apiece). */
+/** Commands submitted on @qp and not yet completed (children of a split I/O count apiece, those
+ * waiting for a slot not). */
 uint32_t updk_nvme_qpair_outstanding(const struct updk_nvme_qpair *qp);
 
 /** The qpair's queue identifier on the controller (1..). */
 uint16_t updk_nvme_qpair_id(const struct updk_nvme_qpair *qp);
 
 /* ---------------------------------------------------------------------------------------------
- * I/O commands. Each returns 0 once the command is queued (its callback runs later), or a
+ * I/O commands. An I/O of any length goes on any qpair: above the transfer limit (MDTS) it is
+ * split into children that complete as one (one callback, the first failure's status); the
+ * children that find no free slot wait in the qpair, in order, and go out as slots free (the
+ * poll). The I/O vector of readv/writev is copied: it need not outlive the call.
+ * Each returns 0 once the command is queued (its callback runs later), or a
  * negative errno with nothing queued: -EINVAL (LBA range beyond the namespace, zero blocks,
  * buffer not dword aligned while byte-aligned SGLs are not in use, buffer layout PRPs cannot
- * describe without SGL), -EAGAIN (not
- * enough free slots, or an automatic reset ended during the call: poll and retry), -EFAULT
+ * describe without SGL), -EAGAIN (no free slot for a command within the transfer limit; for
+ * an I/O above it, every one of the qpair's split records in use, one per slot; or an
+ * automatic reset ended during the call: poll and retry), -EFAULT
  * (buffer not DMA memory), -ENODEV (namespace inactive), -ENXIO (controller failed or being
  * reset), -ENOTSUP (the controller lacks the command, per ONCS).
  * @nlb is the number of logical blocks (1-based, unlike the command's 0's based field).
@@ -452,6 +460,7 @@ struct updk_nvme_stats {
 	uint64_t
 		resets; /**< controller resets (updk_nvme_ctrlr_reset and timeouts): 0 for a qpair */
 	uint64_t bogus_completions; /**< CQEs refused: CID not outstanding, SQ head out of range */
+	uint64_t split_waited; /**< split I/Os some of whose children waited for a free slot */
 };
 
 /** The counters of one qpair, into *@stats. */

@@ -110,7 +110,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 truncate -s 64M "$run/nvme0.img"
-for i in 1 2 3 4; do truncate -s 128M "$run/nvme3-$i.img"; done
+for i in 1 2 3 4 5; do truncate -s 128M "$run/nvme3-$i.img"; done
 cp "$here/guest-stage2.sh" "$io/stage2.sh"
 : > "$io/stdout"; : > "$io/stderr"
 
@@ -229,7 +229,7 @@ qemu=(
     # format them (issue 13): 1 PI type 1 in 8 bytes of separate metadata, 2
     # zoned (1 MiB zones, capacity 768 KiB, 2 open, 3 active), 3 extended LBAs
     # (8 bytes of metadata after each block), 4 the 64b Guard (PI type 1 last in
-    # 16 bytes, 4 KiB blocks).  Sparse files, fresh each run.
+    # 16 bytes, 4 KiB blocks), 5 plain.  Sparse files, fresh each run.
     -device nvme,id=nvme3,serial=updk3,addr=0e.0,mdts=2,zoned.zasl=2
     -drive "if=none,id=nvm3a,file=$run/nvme3-1.img,format=raw"
     -device nvme-ns,bus=nvme3,drive=nvm3a,nsid=1,ms=8,pi=1
@@ -239,6 +239,8 @@ qemu=(
     -device nvme-ns,bus=nvme3,drive=nvm3c,nsid=3,ms=8,mset=1
     -drive "if=none,id=nvm3d,file=$run/nvme3-4.img,format=raw"
     -device nvme-ns,bus=nvme3,drive=nvm3d,nsid=4,logical_block_size=4096,physical_block_size=4096,ms=16,pi=1,pif=2
+    -drive "if=none,id=nvm3e,file=$run/nvme3-5.img,format=raw"
+    -device nvme-ns,bus=nvme3,drive=nvm3e,nsid=5
     # 06.0 virtio-net (modern only, DMA through the IOMMU) and 07.0 e1000e,
     # wired together through a QEMU hub: what one sends, the other receives.
     -netdev hubport,id=hp0,hubid=0 -netdev hubport,id=hp1,hubid=0
