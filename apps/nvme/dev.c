@@ -46,9 +46,14 @@ static int finish(struct tool_dev *td, struct tool_wait *w, int rc, const char *
 	}
 	if (updk_nvme_cpl_is_error(&w->cpl)) {
 		uint8_t sct = updk_nvme_cpl_sct(&w->cpl), sc = updk_nvme_cpl_sc(&w->cpl);
+		const char *name = updk_nvme_status_str(sct, sc);
 
-		fprintf(stderr, "updk-nvme: %s: %s: NVMe status: %s (sct 0x%x, sc 0x%02x)\n",
-			td->addr, what, updk_nvme_status_str(sct, sc), sct, sc);
+		/* a code without a name reads "Unknown status (sct .., sc ..)": numbers once */
+		if (strchr(name, '('))
+			fprintf(stderr, "updk-nvme: %s: %s: NVMe status: %s\n", td->addr, what, name);
+		else
+			fprintf(stderr, "updk-nvme: %s: %s: NVMe status: %s (sct 0x%x, sc 0x%02x)\n",
+				td->addr, what, name, sct, sc);
 		return -EIO;
 	}
 	return 0;

@@ -2,9 +2,12 @@
 /*
  * Status codes to names, for errors and logs. Names follow the specification's wording:
  * NVMe Base 2.0 §4.6.1.2 (Figure 95 generic, Figure 96 command specific, Figure 97 media,
- * Figure 98 path related) and NVM Command Set 1.0 §3.3 (the 80h.. codes of each type).
+ * Figure 98 path related), NVM Command Set 1.0 §3.3 (the 80h.. codes of each type) and the
+ * Zoned Namespace Command Set 1.1 §3.4.1 (B8h..BFh). A code not named reads "Unknown status
+ * (sct X, sc YY)", so a message that prints the name needs no numbers beside it.
  */
 #include <stdio.h>
+#include <string.h>
 
 #define LOG_COMPONENT "nvme"
 #include "lib/util/log.h"
@@ -106,6 +109,14 @@ static const struct status_name cmd_specific[] = {
 	{ UPDK_NVME_SC_INVALID_PROTECTION_INFO, "Invalid Protection Information" },
 	{ UPDK_NVME_SC_ATTEMPTED_WRITE_TO_RO_RANGE, "Attempted Write to Read Only Range" },
 	{ UPDK_NVME_SC_COMMAND_SIZE_LIMIT_EXCEEDED, "Command Size Limit Exceeded" },
+	{ UPDK_NVME_SC_ZONE_BOUNDARY_ERROR, "Zone Boundary Error" },
+	{ UPDK_NVME_SC_ZONE_IS_FULL, "Zone Is Full" },
+	{ UPDK_NVME_SC_ZONE_IS_READ_ONLY, "Zone Is Read Only" },
+	{ UPDK_NVME_SC_ZONE_IS_OFFLINE, "Zone Is Offline" },
+	{ UPDK_NVME_SC_ZONE_INVALID_WRITE, "Zone Invalid Write" },
+	{ UPDK_NVME_SC_TOO_MANY_ACTIVE_ZONES, "Too Many Active Zones" },
+	{ UPDK_NVME_SC_TOO_MANY_OPEN_ZONES, "Too Many Open Zones" },
+	{ UPDK_NVME_SC_INVALID_ZONE_STATE_TRANSITION, "Invalid Zone State Transition" },
 };
 
 static const struct status_name media[] = {
@@ -117,6 +128,7 @@ static const struct status_name media[] = {
 	{ UPDK_NVME_SC_COMPARE_FAILURE, "Compare Failure" },
 	{ UPDK_NVME_SC_ACCESS_DENIED, "Access Denied" },
 	{ UPDK_NVME_SC_DEALLOCATED_OR_UNWRITTEN_BLOCK, "Deallocated or Unwritten Logical Block" },
+	{ UPDK_NVME_SC_STORAGE_TAG_CHECK_ERROR, "End-to-End Storage Tag Check Error" },
 };
 
 static const struct status_name path[] = {
@@ -183,7 +195,13 @@ void nvme_log_cpl(const struct updk_nvme_ctrlr *ctrlr, const char *what,
 {
 	uint8_t sct = updk_nvme_cpl_sct(cpl), sc = updk_nvme_cpl_sc(cpl);
 
-	log_err("%s: %s failed: %s (sct 0x%x, sc 0x%02x%s)", ctrlr->name, what,
-		updk_nvme_status_str(sct, sc), sct, sc,
-		updk_nvme_cpl_dnr(cpl) ? ", do not retry" : "");
+	const char *name = updk_nvme_status_str(sct, sc);
+
+	/* an unnamed code's string carries its numbers already: print them once */
+	if (strncmp(name, "Unknown status", 14) && strncmp(name, "Vendor Specific", 15))
+		log_err("%s: %s failed: %s (sct 0x%x, sc 0x%02x%s)", ctrlr->name, what, name, sct,
+			sc, updk_nvme_cpl_dnr(cpl) ? ", do not retry" : "");
+	else
+		log_err("%s: %s failed: %s%s", ctrlr->name, what, name,
+			updk_nvme_cpl_dnr(cpl) ? ", do not retry" : "");
 }

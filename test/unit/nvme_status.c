@@ -16,6 +16,19 @@ Test(nvme_status, known_names)
 	cr_assert_str_eq(updk_nvme_status_str(2, 0x85), "Compare Failure");
 	cr_assert_str_eq(updk_nvme_status_str(2, 0x81), "Unrecovered Read Error");
 	cr_assert_str_eq(updk_nvme_status_str(3, 0x71), "Command Aborted By Host");
+	/* the ones updk-nvme once printed as numbers: PI checks and the zones */
+	cr_assert_str_eq(updk_nvme_status_str(2, 0x82), "End-to-end Guard Check Error");
+	cr_assert_str_eq(updk_nvme_status_str(2, 0x83), "End-to-end Application Tag Check Error");
+	cr_assert_str_eq(updk_nvme_status_str(2, 0x84), "End-to-end Reference Tag Check Error");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0x81), "Invalid Protection Information");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0xb8), "Zone Boundary Error");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0xb9), "Zone Is Full");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0xba), "Zone Is Read Only");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0xbb), "Zone Is Offline");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0xbc), "Zone Invalid Write");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0xbd), "Too Many Active Zones");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0xbe), "Too Many Open Zones");
+	cr_assert_str_eq(updk_nvme_status_str(1, 0xbf), "Invalid Zone State Transition");
 }
 
 /* One enum per Status Code Type: a code is named by its pair, and the enums agree with the
