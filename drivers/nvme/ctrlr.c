@@ -147,8 +147,12 @@ static int init_step(struct updk_nvme_ctrlr *c, struct init_sm *sm)
 		if (rc)
 			return rc;
 		nvme_qpair_reset(aq);
-		cc = NVME_CC_CSS_NVM | NVME_CC_MPS(NVME_PAGE_SHIFT) | NVME_CC_AMS_RR |
-		     NVME_CC_IOSQES(6) | NVME_CC_IOCQES(4);
+		/* CC.CSS (§3.1.3.5): every I/O Command Set the controller has (the Zoned
+		 * Namespace one among them, ZNS 1.1 §5.1) when CAP.CSS says it can choose,
+		 * as Linux does; else the NVM command set alone */
+		cc = (NVME_CAP_CSS_IOCS(c->cap) ? NVME_CC_CSS_ALL : NVME_CC_CSS_NVM) |
+		     NVME_CC_MPS(NVME_PAGE_SHIFT) | NVME_CC_AMS_RR | NVME_CC_IOSQES(6) |
+		     NVME_CC_IOCQES(4);
 		nvme_reg_write4(c, NVME_REG_CC, cc);
 		nvme_reg_write4(c, NVME_REG_CC, cc | NVME_CC_EN);
 		sm_goto(c, sm, INIT_WAIT_RDY1);

@@ -24,12 +24,15 @@
 #define NVME_CAP_TO(cap) ((uint32_t)(((cap) >> 24) & 0xff)) /* ready timeout, 500 ms units */
 #define NVME_CAP_DSTRD(cap) ((uint32_t)(((cap) >> 32) & 0xf)) /* doorbell stride 2^(2+n) */
 #define NVME_CAP_CSS_NVM(cap) ((uint32_t)(((cap) >> 37) & 1)) /* NVM command set supported */
+/* CAP.CSS bit 6 (CAP bit 43): one or more I/O Command Sets, chosen with CC.CSS 110b */
+#define NVME_CAP_CSS_IOCS(cap) ((uint32_t)(((cap) >> 43) & 1))
 #define NVME_CAP_MPSMIN(cap) ((uint32_t)(((cap) >> 48) & 0xf)) /* 2^(12+n) bytes */
 #define NVME_CAP_MPSMAX(cap) ((uint32_t)(((cap) >> 52) & 0xf))
 
 /* CC, NVMe Base 2.0 §3.1.3.5 Figure 41. */
 #define NVME_CC_EN (1u << 0)
 #define NVME_CC_CSS_NVM (0u << 4) /* bits 6:4 I/O command set: 000b NVM */
+#define NVME_CC_CSS_ALL (6u << 4) /* 110b: every I/O Command Set the controller supports */
 #define NVME_CC_MPS(shift) ((uint32_t)((shift)-12) << 7) /* bits 10:7 page 2^(12+MPS) */
 #define NVME_CC_AMS_RR (0u << 11) /* bits 13:11 round robin arbitration */
 #define NVME_CC_SHN_MASK (3u << 14) /* bits 15:14 shutdown notification */
