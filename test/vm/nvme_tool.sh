@@ -11,19 +11,7 @@ T=build/bin/updk-nvme
 dev=${UPDK_VM_NVME:?run inside the test guest (make check-vm)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() { # check NAME COMMAND...: one verdict
-	local name=$1
-	shift
-	if "$@" >"$tmp/out" 2>&1; then
-		echo "ok   $name"
-		pass=$((pass + 1))
-	else
-		echo "FAIL $name"
-		sed 's/^/     /' "$tmp/out"
-		fail=$((fail + 1))
-	fi
-}
+. test/vm/check_lib.sh
 kernel() { scripts/setup.sh unbind "$dev" >/dev/null; }
 updk() { scripts/setup.sh bind "$dev" >/dev/null; }
 blockdev() { # the kernel's namespace 1 block device of $dev
@@ -87,5 +75,4 @@ check "kernel reads zero padding after it" \
 	bash -c "dd if=$blk bs=1 skip=\$((4096 * 512 + 12345)) count=455 status=none | cmp - <(head -c 455 /dev/zero)"
 check "kernel reads updk's write above MDTS" \
 	bash -c "dd if=$blk bs=65536 skip=64 count=10 iflag=direct status=none | cmp - $tmp/w2"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_done

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * updk-nvmf: a poller thread. It owns its connections (non-blocking sockets in one epoll set),
+ * their requests and buffers, and a qpair on every backing controller. Each turn of the loop:
+ * which sockets are ready (epoll_wait, no wait while busy), the qpairs' completions, the held
+ * requests, then every connection's input and output. With nothing to do for idle_ms it
+ * sleeps in epoll_wait, waking for a socket or every millisecond (the qpairs are polled then,
+ * as a reset of a backing controller needs).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <updk/tsc.h>
+
+#include "apps/nvmf/nvmf.h"
+
+#define SMALL_BUFS 1024
+#define LARGE_BUFS 128
+#define MAX_EVENTS 64
+
+struct nvmf_poller *nvmf_pollers;
+unsigned nvmf_npollers;
+
+void nvmf_poller_hold(struct nvmf_poller *p, struct nvmf_req *r)
+{
+	r->next = NULL;
+	*p->held_tail = r;
+	p->held_tail = &r->next;
+	r->conn->nheld++;
+}
+
+void nvmf_poller_unhold(struct nvmf_poller *p, struct nvmf_req *r)
+{
+	for (struct nvmf_req **pp = &p->held; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			if (p->held_tail == &r->next)
+				p->held_tail = pp;
+			r->conn->nheld--;
+			return;
+		}
+}
+
+/* Requests waiting for a buffer or for their qpair: try each once, in order. */
+static void retry_held(struct nvmf_poller *p)
+{
+	struct nvmf_req *list = p->held;
+
+	p->held = NULL;
+	p->held_tail = &p->held;
+	while (list) {
+		struct nvmf_req *r = list;
+
+		list = r->next;
+		r->conn->nheld--;
+		if (r->state == REQ_NEED_BUF) {
+			if (nvmf_req_buf(r))
+				nvmf_req_buf_ready(r);
+			else
+				nvmf_poller_hold(p, r);
+		} else {
+			nvmf_io_resubmit(r);
+		}
+	}
+}
+
+static void take_inbox(struct nvmf_poller *p)
+{
+	struct nvmf_conn *list;
+
+	if (!atomic_load_explicit(&p->has_inbox, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&p->inbox_lock);
+	list = p->inbox;
+	p->inbox = NULL;
+	atomic_store(&p->has_inbox, false);
+	pthread_mutex_unlock(&p->inbox_lock);
+	while (list) {
+		struct nvmf_conn *c = list;
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+		list = c->next;
+		c->next = p->conns;
+		p->conns = c;
+		p->nconns++;
+		c->readable = true;
+		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, c->fd, &ev))
+			nvmf_conn_close(c, "epoll_ctl failed");
+	}
+}
+
+void nvmf_poller_give(struct nvmf_poller *p, int fd)
+{
+	struct nvmf_conn *c = nvmf_conn_new(fd, p);
+	uint64_t one = 1;
+
+	if (!c) {
+		nvmf_log(UPDK_LOG_ERROR, "out of memory for a new connection: refused");
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&p->inbox_lock);
+	c->next = p->inbox;
+	p->inbox = c;
+	atomic_store_explicit(&p->has_inbox, true, memory_order_release);
+	pthread_mutex_unlock(&p->inbox_lock);
+	if (write(p->evfd, &one, sizeof(one)) < 0)
+		nvmf_log(UPDK_LOG_DEBUG, "poller %u: wake-up write: %s", p->id, strerror(errno));
+}
+
+static void handle_events(struct nvmf_poller *p, int timeout_ms)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	int n;
+
+	if (timeout_ms)
+		updk_mem_thread_offline();
+	n = epoll_wait(p->epfd, ev, MAX_EVENTS, timeout_ms);
+	if (timeout_ms)
+		updk_mem_thread_online();
+	for (int i = 0; i < n; i++) {
+		struct nvmf_conn *c = ev[i].data.ptr;
+
+		if (!c) { /* the inbox eventfd */
+			uint64_t v;
+
+			if (read(p->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				nvmf_log(UPDK_LOG_DEBUG, "poller %u: eventfd: %s", p->id,
+					 strerror(errno));
+			continue;
+		}
+		if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			c->readable = true;
+	}
+}
+
+static bool busy(const struct nvmf_poller *p)
+{
+	if (p->held)
+		return true;
+	for (const struct nvmf_conn *c = p->conns; c; c = c->next)
+		if (c->inflight || (c->txq && !c->want_out) || c->readable ||
+		    c->rx.head != c->rx.tail)
+			return true;
+	return false;
+}
+
+static void *poller_main(void *arg)
+{
+	struct nvmf_poller *p = arg;
+	uint64_t last_work = updk_tsc(), idle = (uint64_t)p->idle_ms * p->tsc_hz / 1000;
+
+	if (p->core >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(p->core, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+			nvmf_log(UPDK_LOG_WARN, "poller %u: cannot pin to core %d", p->id, p->core);
+	}
+	for (;;) {
+		bool stopping = atomic_load_explicit(&p->stop, memory_order_relaxed);
+		int sleep_ms = 0;
+
+		p->now = updk_tsc();
+		if (p->idle_ms && p->now - last_work > idle && !busy(p))
+			sleep_ms = 1;
+		handle_events(p, sleep_ms);
+		take_inbox(p);
+		p->now = updk_tsc();
+		p->work = 0;
+		for (unsigned i = 0; i < nvmf_tgt.ndevs; i++) {
+			int n = updk_nvme_qpair_process_completions(p->qp[i], 0);
+
+			if (n > 0)
+				p->work += (unsigned)n;
+		}
+		if (p->held)
+			retry_held(p);
+		for (struct nvmf_conn **pp = &p->conns; *pp;) {
+			struct nvmf_conn *c = *pp;
+
+			if (stopping)
+				nvmf_conn_drain(c);
+			if (nvmf_conn_poll(c)) {
+				pp = &c->next;
+				continue;
+			}
+			*pp = c->next;
+			p->nconns--;
+			nvmf_conn_free(c);
+		}
+		if (p->work)
+			last_work = p->now;
+		if (stopping && !p->conns && !p->has_inbox)
+			break;
+	}
+	updk_mem_thread_offline();
+	atomic_store(&p->exited, true);
+	return NULL;
+}
+
+void nvmf_poller_init(struct nvmf_poller *p, unsigned id)
+{
+	p->id = id;
+	p->epfd = p->evfd = -1;
+	p->held_tail = &p->held;
+	pthread_mutex_init(&p->inbox_lock, NULL);
+}
+
+int nvmf_poller_start(struct nvmf_poller *p, int core, uint32_t idle_ms)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	unsigned id = p->id;
+	char name[32];
+	int rc;
+
+	p->core = core;
+	p->idle_ms = idle_ms;
+	p->tsc_hz = updk_tsc_hz();
+	snprintf(name, sizeof(name), "nvmf%u-small", id);
+	p->small = updk_mempool_create(name, SMALL_BUFS, NVMF_SMALL_BUF, 0, UPDK_NUMA_ANY);
+	snprintf(name, sizeof(name), "nvmf%u-large", id);
+	p->large = updk_mempool_create(name, LARGE_BUFS, NVMF_MDTS_BYTES, 0, UPDK_NUMA_ANY);
+	if (!p->small || !p->large) {
+		fprintf(stderr,
+			"updk-nvmf: no DMA memory for poller %u's buffers (%u MiB): "
+			"scripts/setup.sh hugepages N\n",
+			id, (SMALL_BUFS * NVMF_SMALL_BUF + LARGE_BUFS * NVMF_MDTS_BYTES) >> 20);
+		return -ENOMEM;
+	}
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	p->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->epfd < 0 || p->evfd < 0 || epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->evfd, &ev)) {
+		fprintf(stderr, "updk-nvmf: poller %u: epoll/eventfd: %s\n", id, strerror(errno));
+		return -errno;
+	}
+	for (unsigned i = 0; i < nvmf_tgt.ndevs; i++) {
+		struct nvmf_dev *d = &nvmf_tgt.devs[i];
+		struct updk_nvme_qpair_opts o = { .opts_size = sizeof(o), .depth = d->qpair_depth };
+
+		rc = updk_nvme_qpair_alloc(d->ctrlr, &o, &p->qp[i]);
+		if (rc) {
+			fprintf(stderr, "updk-nvmf: %s: no I/O queue pair for poller %u: %s\n",
+				d->addr, id, strerror(-rc));
+			return rc;
+		}
+	}
+	rc = pthread_create(&p->thread, NULL, poller_main, p);
+	if (rc) {
+		fprintf(stderr, "updk-nvmf: poller %u: pthread_create: %s\n", id, strerror(rc));
+		return -rc;
+	}
+	p->started = true;
+	return 0;
+}
+
+void nvmf_poller_stop(struct nvmf_poller *p)
+{
+	uint64_t one = 1;
+
+	atomic_store(&p->stop, true);
+	if (p->evfd >= 0 && write(p->evfd, &one, sizeof(one)) < 0)
+		nvmf_log(UPDK_LOG_DEBUG, "poller %u: wake-up write: %s", p->id, strerror(errno));
+}
+
+void nvmf_poller_join(struct nvmf_poller *p)
+{
+	if (p->started)
+		pthread_join(p->thread, NULL);
+	p->started = false;
+	for (unsigned i = 0; i < nvmf_tgt.ndevs; i++) {
+		updk_nvme_qpair_free(p->qp[i]);
+		p->qp[i] = NULL;
+	}
+	updk_mempool_free(p->small);
+	updk_mempool_free(p->large);
+	p->small = p->large = NULL;
+	if (p->epfd >= 0)
+		close(p->epfd);
+	if (p->evfd >= 0)
+		close(p->evfd);
+	p->epfd = p->evfd = -1;
+	pthread_mutex_destroy(&p->inbox_lock);
+}

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * updk-nvmf serving QEMU's NVMe controller to the guest kernel's NVMe/TCP host, with nvme-cli
+ * and fio as the peers (test/vm/nvmf.sh: the checks connect, rebind and stop processes, so
+ * they are a shell script; this runs it and shows what it printed).
+ */
+#include <criterion/criterion.h>
+
+#include "test/vm/vm_util.h"
+
+TestSuite(nvmf_vm, .timeout = 600);
+
+Test(nvmf_vm, kernel_host_through_the_target)
+{
+	vm_env("UPDK_VM_NVME");
+	vm_run_script("test/vm/nvmf.sh");
+}
