@@ -8,6 +8,7 @@
 #define UPDK_APPS_PERF_NET_RUN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -73,6 +74,9 @@ struct net_worker {
 	uint64_t busy_cycles;
 	int stopped; /* the timed loop is over (atomic) */
 };
+
+/* pollers.h walks the workers by their first member. */
+_Static_assert(offsetof(struct net_worker, poller) == 0, "the poller comes first");
 
 struct net_run {
 	const struct net_args *args;

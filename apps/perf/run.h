@@ -8,6 +8,7 @@
 #define UPDK_APPS_PERF_RUN_H
 
 #include <pthread.h>
+#include <stddef.h>
 
 #include <updk/nvme.h>
 
@@ -90,6 +91,9 @@ struct perf_worker {
 	int failed; /* -ENXIO from a qpair: its controller failed */
 	unsigned ntasks, finished; /* --one-pass: tasks of the poller, and those done */
 };
+
+/* pollers.h walks the workers by their first member. */
+_Static_assert(offsetof(struct perf_worker, poller) == 0, "the poller comes first");
 
 struct perf_run {
 	const struct perf_args *args;
