@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * sim:nvme's interrupts, driven by hand (test/common/nvme_rig.h): the admin queue on vector 0, an I/O
- * completion queue on the vector its Create command names (IEN, IV; NVMe Base 2.0 §5.4) and on
- * none without IEN, vectors beyond those offered refused, Interrupt Coalescing (§5.27.1.7) by
- * threshold and by time, Coalescing Disable per vector (§5.27.1.8), and INTMS/INTMC holding a
- * pin-based interrupt (§3.1.3.3-4). The vectors are lib/pci's eventfds.
+ * sim:nvme's interrupts, driven by hand (test/common/nvme_rig.h): the admin queue on vector 0,
+ * an I/O completion queue on the vector its Create command names (IEN, IV; NVMe Base 2.0 §5.4)
+ * and on none without IEN, vectors beyond those offered refused, Interrupt Coalescing
+ * (§5.27.1.7) by threshold and by time, Coalescing Disable per vector (§5.27.1.8), and
+ * INTMS/INTMC holding a pin-based interrupt (§3.1.3.3-4). The vectors are lib/pci's eventfds.
  */
 #include <poll.h>
 #include <string.h>
