@@ -7,9 +7,11 @@
  * docs/interrupts.md explains it.
  *
  * A queue brings an fd that becomes readable when its interrupt fires, a poll function that
- * does its work, and an arm function that enables the interrupt and then re-checks the queue:
- * a completion or packet that arrived before the arm is found by the re-check, one after it
- * makes the fd readable, so nothing is slept through. A loop is owned by one thread;
+ * does its work, and an arm function that enables the interrupt and then re-checks the queue.
+ * Before arming, the loop consumes what each fd counted (once per fd: queues on a shared
+ * vector share it); so a completion or packet that arrived before the arm is found by the
+ * re-check, and one after it makes the fd readable: nothing is slept through. A loop is owned
+ * by one thread;
  * updk_loop_stop() and updk_loop_wake() may be called from any thread (and from a signal
  * handler). While it sleeps the thread is offline for lib/mem (updk_mem_thread_offline()), so a
  * sleeping loop never holds up an updk_dma_free() or updk_mem_unregister() elsewhere.
@@ -44,8 +46,12 @@ struct updk_loop_queue {
 	/** Do the queue's work; return how much was done (0: none), or a negative errno, which
 	 *  ends updk_loop_run(). */
 	int (*poll)(void *arg);
-	/** Enable the interrupt, consume what the fd counted, then re-check the queue: 0 when
-	 *  it is armed and empty (safe to sleep), > 0 when work is waiting, or a negative errno. */
+	/** Optional: consume what the fd counted (a vector of lib/pci: updk_pci_irq_ack(), which
+	 *  also unmasks INTx); 0 or a negative errno. Called once per fd before the queues on it
+	 *  are armed (the first such queue's). NULL: the loop read()s the fd as an eventfd. */
+	int (*ack)(void *arg);
+	/** Enable the interrupt, then re-check the queue: 0 when it is armed and empty (safe to
+	 *  sleep), > 0 when work is waiting, or a negative errno. */
 	int (*arm)(void *arg);
 	/** Optional: called after a sleep (or an arm that found work) for every queue armed. */
 	void (*disarm)(void *arg);

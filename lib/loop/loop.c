@@ -2,11 +2,13 @@
 /*
  * The hybrid loop (include/updk/loop.h): poll while busy, arm and sleep in epoll when idle.
  *
- * Why nothing is slept through: a queue's arm enables its interrupt, consumes what its fd
- * counted and only then looks at the queue. An event before that look is found by it (arm
- * returns > 0 and the loop does not sleep); an event after it raises the interrupt, whose fd
- * stays readable until the next arm consumes it, so the epoll wait returns at once. The fds
- * are registered level-triggered for that reason.
+ * Why nothing is slept through: before a sleep the loop consumes what every fd counted (once
+ * per fd, so queues sharing a vector share one consumption), then each queue's arm enables
+ * its interrupt and only then looks at the queue. An event before that look is found by it
+ * (arm returns > 0 and the loop does not sleep); an event after the consumption raises the
+ * interrupt, whose fd stays readable until the next consumption, so the epoll wait returns at
+ * once. The fds are registered level-triggered for that reason. (Consumed per queue instead, a
+ * second queue's consumption could swallow the interrupt of a first queue already looked at.)
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -206,12 +208,39 @@ static void disarm_all(struct updk_loop *l)
 	}
 }
 
+/* Consume every fd's count: the first queue's ack on it, or a read of the eventfd. */
+static int ack_all(struct updk_loop *l)
+{
+	for (unsigned f = 0; f < l->nfds; f++) {
+		for (unsigned i = 0; i < l->nq; i++) {
+			const struct updk_loop_queue *q = &l->qs[i].q;
+			uint64_t v;
+
+			if (q->fd != l->fds[f].fd)
+				continue;
+			if (q->ack) {
+				int r = q->ack(q->arg);
+
+				if (r < 0)
+					return r;
+			} else if (read(q->fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+				return -errno;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
 /* Arm every queue: 0 when all are armed and empty, > 0 when one has work, or -errno. */
 static int arm_all(struct updk_loop *l)
 {
-	for (unsigned i = 0; i < l->nq; i++) {
-		int r = l->qs[i].q.arm(l->qs[i].q.arg);
+	int r = ack_all(l);
 
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < l->nq; i++) {
+		r = l->qs[i].q.arm(l->qs[i].q.arg);
 		if (r < 0)
 			return r;
 		l->qs[i].armed = true;
