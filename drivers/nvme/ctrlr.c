@@ -232,6 +232,7 @@ static void ctrlr_free(struct updk_nvme_ctrlr *c)
 	nvme_qpair_free_retired(c);
 	nvme_qpair_destroy(c->adminq);
 	free(c->qid_used);
+	free(c->irq_used);
 	c->ops->ctrlr_close(c);
 }
 
@@ -325,6 +326,10 @@ int updk_nvme_ctrlr_open(const char *addr, const struct updk_nvme_ctrlr_opts *op
 	if (rc)
 		goto fail;
 	rc = ctrlr_probe_regs(c);
+	if (rc)
+		goto fail;
+	/* Vectors before the enable: the admin queue interrupts from its first completion. */
+	rc = nvme_intr_setup(c);
 	if (rc)
 		goto fail;
 

@@ -59,8 +59,11 @@ int updk_nvme_qpair_alloc(struct updk_nvme_ctrlr *c, const struct updk_nvme_qpai
 	rc = nvme_qpair_create(c, qid, depth + 1, &qp);
 	if (rc)
 		return rc;
-	rc = c->ops->qpair_connect(qp);
+	rc = nvme_intr_assign(qp, o.interrupts);
+	if (!rc)
+		rc = c->ops->qpair_connect(qp);
 	if (rc) {
+		nvme_intr_release(qp);
 		nvme_qpair_destroy(qp);
 		return rc;
 	}
@@ -102,6 +105,7 @@ void updk_nvme_qpair_free(struct updk_nvme_qpair *qp)
 	}
 	nvme_qpair_fail_all(qp, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
 	c->qid_used[qp->qid] = 0;
+	nvme_intr_release(qp);
 	nvme_stats_add(&c->freed_stats, &qp->stats);
 	nvme_qpair_retire(qp);
 }

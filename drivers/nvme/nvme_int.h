@@ -119,6 +119,8 @@ struct updk_nvme_qpair {
 	uint32_t reset_ack;
 	/* bytes of caller memory one I/O command can carry by copy (NVME_PAYLOAD_COPY) */
 	uint32_t copy_max;
+	/* interrupt vector of its completion queue (intr.c), -1: polled only */
+	int32_t iv;
 	bool warned; /* a use after free has been logged */
 	/* nvme_qp_log(): the current one-second window, lines logged in it, lines dropped */
 	uint64_t log_window_tsc;
@@ -206,6 +208,9 @@ struct updk_nvme_ctrlr {
 	 */
 	uint32_t reset_request;
 	uint32_t reset_gen;
+	/* interrupts (intr.c): vectors enabled (0: none), which are given to a queue */
+	uint32_t irq_count;
+	uint8_t *irq_used;
 	struct updk_nvme_id_ctrl id;
 };
 
@@ -399,6 +404,18 @@ void nvme_ns_free_all(struct updk_nvme_ctrlr *ctrlr);
 /* aer.c */
 int nvme_aer_start(struct updk_nvme_ctrlr *ctrlr);
 void nvme_aer_handle(struct updk_nvme_ctrlr *ctrlr);
+
+/* intr.c */
+/* Enable the controller's vectors when opts.interrupts asks (vector 0 to the admin queue). */
+int nvme_intr_setup(struct updk_nvme_ctrlr *ctrlr);
+/* Give @qp a vector when @want (its own, or vector 0 when that is the only one): 0 or -errno,
+ * logged; qp->iv -1 without. */
+int nvme_intr_assign(struct updk_nvme_qpair *qp, bool want);
+void nvme_intr_release(struct updk_nvme_qpair *qp);
+/* Make vector @iv's fd readable (a wake-up without the device): a sleeping owner then polls. */
+void nvme_intr_kick(struct updk_nvme_ctrlr *ctrlr, int32_t iv);
+/* Interrupt Coalescing from opts (nvme_ctrlr_setup(): open and every reset). */
+void nvme_intr_coalescing_apply(struct updk_nvme_ctrlr *ctrlr);
 
 /* reset.c */
 /* Ask the admin thread for an automatic reset (any thread); false when it is disabled. */

@@ -59,6 +59,7 @@ int nvme_qpair_init(struct updk_nvme_qpair *qp, struct updk_nvme_ctrlr *c, uint1
 		qp->reqs[i].cid = i;
 	nvme_qpair_reset_slots(qp);
 	qp->reset_ack = c->reset_gen; /* nothing of an earlier reset to fail */
+	qp->iv = -1; /* polled until intr.c gives it a vector */
 	qp->last_check_tsc = updk_tsc();
 	return 0;
 }
@@ -324,6 +325,8 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 			qp->stats.timeouts++;
 			log_warn("%s: queue %u: command %u (opcode 0x%02x) timed out: aborting it",
 				 ctrlr->name, qp->qid, req->cid, req->opc);
+			/* the admin thread sends it: wake it if it sleeps on its vector */
+			nvme_intr_kick(ctrlr, 0);
 			continue;
 		}
 		if (req->age < UINT8_MAX)

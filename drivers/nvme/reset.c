@@ -100,6 +100,8 @@ bool nvme_reset_request(struct updk_nvme_ctrlr *c)
 	if (c->opts.no_auto_reset)
 		return false;
 	__atomic_store_n(&c->reset_request, 1, __ATOMIC_RELEASE);
+	/* the admin thread resets: wake it if it sleeps on its vector */
+	nvme_intr_kick(c, 0);
 	return true;
 }
 
@@ -136,6 +138,9 @@ int nvme_reset_poll(struct updk_nvme_ctrlr *c)
 			return -ENXIO;
 		}
 		c->reset_waiting = true;
+		/* Owners asleep on their vectors would not see it before their next timeout. */
+		for (struct updk_nvme_qpair *qp = c->qpairs; qp; qp = qp->next)
+			nvme_intr_kick(c, qp->iv);
 		if (!owners_done(c))
 			log_info("%s: controller disabled; its qpairs' commands complete with "
 				 "Command Aborted By Host at their threads' next poll",

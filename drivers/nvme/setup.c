@@ -2,8 +2,8 @@
 /*
  * What follows CC.EN=1 and CSTS.RDY=1, at open and after every reset (NVMe Base 2.0 §3.5.1
  * steps 7-9): Identify Controller, the limits it implies (MDTS, SGL), Set Features Number of
- * Queues, the transport's own setup (PCIe: shadow doorbells), the namespaces, and the
- * Asynchronous Event Requests.
+ * Queues, the transport's own setup (PCIe: shadow doorbells), the namespaces, Interrupt
+ * Coalescing, and the Asynchronous Event Requests.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -137,5 +137,6 @@ int nvme_ctrlr_setup(struct updk_nvme_ctrlr *c)
 	rc = nvme_ns_scan(c);
 	if (rc)
 		return rc;
+	nvme_intr_coalescing_apply(c);
 	return nvme_aer_start(c);
 }

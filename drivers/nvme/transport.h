@@ -160,12 +160,20 @@ struct nvme_transport_ops {
 	int (*poll)(struct updk_nvme_qpair *qp, uint32_t max);
 
 	/*
-	 * Interrupts (issue 14) take their place here, two ops: one giving the qpair's eventfd
-	 * (PCIe: the MSI-X vector of its CQ, which qpair_connect() then creates with IEN=1 and
-	 * that IV; the admin queue's vector 0) and an arm call that enables the interrupt and
-	 * then checks the CQ once more, so a completion posted in between is not slept through.
-	 * Not in the table until they work: a qpair is polled.
+	 * Interrupts (intr.c has the core's part; NULL intr_setup: the transport has none).
+	 * intr_setup() enables between 1 and @want vectors of the controller (PCIe: the
+	 * function's MSI-X, else MSI, else INTx, each one of lib/pci's eventfds) and returns how
+	 * many, or -errno (logged, naming the controller) with none enabled; they go with
+	 * ctrlr_close(). intr_fd() is vector @vector's eventfd; intr_ack() consumes what it counted
+	 * (PCIe: and unmasks INTx) and returns the count; intr_pending() says whether @qp has a
+	 * completion waiting (PCIe: the phase tag at its CQ head). qpair_connect() creates a
+	 * qpair whose iv is 0 or more with its interrupt on that vector (PCIe: Create I/O CQ with
+	 * IEN and IV, §5.4).
 	 */
+	int (*intr_setup)(struct updk_nvme_ctrlr *ctrlr, uint32_t want);
+	int (*intr_fd)(const struct updk_nvme_ctrlr *ctrlr, uint32_t vector);
+	int64_t (*intr_ack)(struct updk_nvme_ctrlr *ctrlr, uint32_t vector);
+	bool (*intr_pending)(struct updk_nvme_qpair *qp);
 };
 
 extern const struct nvme_transport_ops nvme_pcie_ops;

@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <updk/nvme_intr.h>
 #include <updk/nvme_spec.h>
 
 #ifdef __cplusplus
@@ -116,6 +117,21 @@ struct updk_nvme_ctrlr_opts {
 	 * counted in timeouts) until the application calls updk_nvme_ctrlr_reset().
 	 */
 	bool no_auto_reset;
+	/**
+	 * Interrupts, to sleep when idle (<updk/nvme_intr.h>, docs/interrupts.md): enable up to
+	 * num_io_queues + 1 of the function's vectors at open, MSI-X, else MSI, else INTx. The
+	 * admin queue always interrupts, on vector 0; each qpair allocated with
+	 * updk_nvme_qpair_opts.interrupts gets a vector of its own (with one vector only, INTx or
+	 * a single MSI, every queue shares it). The open fails, naming the device, when the
+	 * function offers no interrupts or the open-file limit is reached: open without to poll.
+	 */
+	bool interrupts;
+	/** Interrupt Coalescing of the I/O queues (NVMe Base 2.0 §5.27.1.7), set at open and after
+	 * every reset: a vector is raised once intr_coal_threshold + 1 completions wait, or
+	 * intr_coal_time_100us x 100 µs after the first, whichever comes first. Both 0: left as
+	 * the controller has it (by default an interrupt for every completion). */
+	uint8_t intr_coal_threshold;
+	uint8_t intr_coal_time_100us;
 };
 
 /**
@@ -272,6 +288,9 @@ struct updk_nvme_qpair_opts {
 	 * split I/Os as depth may be in flight (their children waiting for slots in order, see
 	 * updk_nvme_ns_read()), each taking about 200 bytes of the qpair's memory. */
 	uint32_t depth;
+	/** Give the qpair an interrupt vector, to sleep on (<updk/nvme_intr.h>); the controller
+	 * must have been opened with interrupts. */
+	bool interrupts;
 };
 
 /**

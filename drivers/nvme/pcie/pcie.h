@@ -108,6 +108,7 @@ void pcie_dbbuf_free(struct nvme_pcie_ctrlr *pc);
 
 /* pcie_poll.c */
 int pcie_poll(struct updk_nvme_qpair *qp, uint32_t max);
+bool pcie_intr_pending(struct updk_nvme_qpair *qp);
 
 /* pcie_submit.c */
 int pcie_check_payload(struct updk_nvme_qpair *qp, const struct iovec *iov, int iovcnt,

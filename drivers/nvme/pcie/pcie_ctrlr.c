@@ -116,6 +116,29 @@ static int pcie_admin_queue_attach(struct updk_nvme_ctrlr *c)
 	return 0;
 }
 
+/* The function's vectors through lib/pci: MSI-X, else MSI, else INTx, an eventfd each. */
+static int pcie_intr_setup(struct updk_nvme_ctrlr *c, uint32_t want)
+{
+	struct updk_pci_dev *dev = pcie_ctrlr(c)->dev;
+	int n = updk_pci_irq_enable(dev, 1, want, UPDK_PCI_IRQ_ANY);
+
+	if (n > 0)
+		log_info("%s: %d %s interrupt vector(s)%s", c->name, n,
+			 updk_pci_irq_type_name(updk_pci_irq_type(dev)),
+			 n == 1 ? ", shared by every queue" : "");
+	return n;
+}
+
+static int pcie_intr_fd(const struct updk_nvme_ctrlr *c, uint32_t vector)
+{
+	return updk_pci_irq_fd(pcie_ctrlr((struct updk_nvme_ctrlr *)c)->dev, vector);
+}
+
+static int64_t pcie_intr_ack(struct updk_nvme_ctrlr *c, uint32_t vector)
+{
+	return updk_pci_irq_ack(pcie_ctrlr(c)->dev, vector);
+}
+
 bool updk_nvme_ctrlr_shadow_doorbell(const struct updk_nvme_ctrlr *c)
 {
 	return c->ops == &nvme_pcie_ops && pcie_ctrlr((struct updk_nvme_ctrlr *)c)->shadow;
@@ -143,4 +166,8 @@ const struct nvme_transport_ops nvme_pcie_ops = {
 	.cancel_last = pcie_cancel_last,
 	.ring = pcie_ring,
 	.poll = pcie_poll,
+	.intr_setup = pcie_intr_setup,
+	.intr_fd = pcie_intr_fd,
+	.intr_ack = pcie_intr_ack,
+	.intr_pending = pcie_intr_pending,
 };

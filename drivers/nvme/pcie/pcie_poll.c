@@ -140,6 +140,17 @@ NVME_INLINE int poll_impl(struct nvme_pcie_qpair *pq, uint32_t max, const bool a
 	return done;
 }
 
+/* A completion waits at the CQ head: its phase tag is the current pass's (§4.6). */
+bool pcie_intr_pending(struct updk_nvme_qpair *qp)
+{
+	struct nvme_pcie_qpair *pq = pcie_qp(qp);
+	volatile struct updk_nvme_cpl *e = pq->cq + pq->cq_head;
+
+	/* The consumption of the vector's count (the caller's) comes before this load. */
+	updk_mb();
+	return (e->status & 1) == pq->phase;
+}
+
 int pcie_poll(struct updk_nvme_qpair *qp, uint32_t max)
 {
 	struct nvme_pcie_qpair *pq = pcie_qp(qp);

@@ -134,7 +134,8 @@ void pcie_ring(struct updk_nvme_qpair *qp)
 	pcie_sq_ring(pcie_qp(qp));
 }
 
-/* Create I/O CQ then SQ (§5.4, §5.5): CDW10 QSIZE 31:16 (0's based) | QID; PC=1, no IRQ. */
+/* Create I/O CQ then SQ (§5.4, §5.5): CDW10 QSIZE 31:16 (0's based) | QID; PC=1; the CQ with
+ * IEN and its IV when the qpair has a vector, else without interrupts. */
 int pcie_qpair_connect(struct updk_nvme_qpair *qp)
 {
 	struct nvme_pcie_qpair *pq = pcie_qp(qp);
@@ -146,6 +147,8 @@ int pcie_qpair_connect(struct updk_nvme_qpair *qp)
 	cmd.dptr.prp.prp1 = pq->cq_iova;
 	cmd.cdw10 = ((uint32_t)(pq->qsize - 1) << 16) | qp->qid;
 	cmd.cdw11 = NVME_QUEUE_PC;
+	if (qp->iv >= 0)
+		cmd.cdw11 |= NVME_QUEUE_IEN | NVME_QUEUE_IV(qp->iv);
 	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
 	if (rc) {
 		if (rc == -EIO)

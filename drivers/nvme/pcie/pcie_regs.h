@@ -52,5 +52,8 @@ _Static_assert(sizeof(struct nvme_sgl_desc) == 16, "SGL descriptor is 16 bytes")
 
 /* Create I/O queue CDW11 bit 0 Physically Contiguous (NVMe Base 2.0 §5.4, §5.5). */
 #define NVME_QUEUE_PC 1u
+/* Create I/O Completion Queue CDW11 bit 1 Interrupts Enabled, 31:16 Interrupt Vector (§5.4). */
+#define NVME_QUEUE_IEN 2u
+#define NVME_QUEUE_IV(v) ((uint32_t)(v) << 16)
 
 #endif
