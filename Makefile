@@ -80,9 +80,11 @@ check-model: $(if $(MODEL_SRCS),$(B)/test/model-tests) $(APPS)
 check-example: lib
 	@rm -rf $(B)/stage
 	$(call quiet,INST,$(B)/stage/)$(MAKE) -s install DESTDIR= PREFIX=$(CURDIR)/$(B)/stage >/dev/null
-	$(call quiet,CC,$(B)/examples/hello_nvme)PKG_CONFIG_PATH=$(CURDIR)/$(B)/stage/lib/pkgconfig \
-		$(MAKE) -s -C examples hello_nvme CFLAGS="$(CFLAGS)" && mv examples/hello_nvme $(B)/examples/
+	$(call quiet,CC,$(B)/examples/)PKG_CONFIG_PATH=$(CURDIR)/$(B)/stage/lib/pkgconfig \
+		$(MAKE) -s -C examples hello_nvme hybrid_loop CFLAGS="$(CFLAGS)" && \
+		mv examples/hello_nvme examples/hybrid_loop $(B)/examples/
 	$(B)/examples/hello_nvme
+	$(B)/examples/hybrid_loop
 
 # The model-ring soak: updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS (60);
 # then the hybrid loop's lost-wake-up test over a million posts (docs/interrupts.md).
