@@ -32,8 +32,11 @@ void nvmf_usage(FILE *f)
 		"  --allow-host HOSTNQN      a host allowed to connect to the subsystem\n"
 		"  -c, --cores LIST          one poller thread per core, pinned (0,1 or 0-3);\n"
 		"                            default one unpinned poller\n"
-		"  --idle-ms N               a poller with nothing to do for N ms sleeps until a\n"
-		"                            socket wakes it (default 1; 0: never sleep)\n"
+		"  --idle-us N               a poller with nothing in flight for N us sleeps until a\n"
+		"                            socket wakes it (default 1000; 0: at once)\n"
+		"  --busy-poll               pollers never sleep\n"
+		"  --io-timeout MS           the backing controllers' I/O timeout: abort, then reset\n"
+		"                            the controller (default the driver's, 30000)\n"
 		"  -h, --help                this text\n\n"
 		"SIGINT or SIGTERM: in-flight commands complete, hosts are disconnected, the\n"
 		"controllers are shut down cleanly.\n");
@@ -163,13 +166,15 @@ bad:
 
 int nvmf_args_parse(int argc, char **argv, struct nvmf_args *a, char *err)
 {
-	enum { OPT_LISTEN = 256, OPT_NQN, OPT_HOST, OPT_IDLE };
+	enum { OPT_LISTEN = 256, OPT_NQN, OPT_HOST, OPT_IDLE, OPT_BUSY, OPT_IO_TIMEOUT };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "nqn", required_argument, NULL, OPT_NQN },
 		{ "allow-host", required_argument, NULL, OPT_HOST },
 		{ "cores", required_argument, NULL, 'c' },
-		{ "idle-ms", required_argument, NULL, OPT_IDLE },
+		{ "idle-us", required_argument, NULL, OPT_IDLE },
+		{ "busy-poll", no_argument, NULL, OPT_BUSY },
+		{ "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,7 +185,7 @@ int nvmf_args_parse(int argc, char **argv, struct nvmf_args *a, char *err)
 	memset(a, 0, sizeof(*a));
 	a->npollers = 1;
 	a->cores[0] = -1;
-	a->idle_ms = 1;
+	a->idle_us = 1000;
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "-:c:h", opts, NULL)) != -1) {
@@ -236,11 +241,23 @@ int nvmf_args_parse(int argc, char **argv, struct nvmf_args *a, char *err)
 				return rc;
 			break;
 		case OPT_IDLE:
-			a->idle_ms = (uint32_t)strtoul(optarg, &end, 10);
-			if (!*optarg || *end || a->idle_ms > 60000)
-				return fail(err,
-					    "updk-nvmf: --idle-ms '%s': a number of ms, 0..60000",
-					    optarg);
+			a->idle_us = (uint32_t)strtoul(optarg, &end, 10);
+			if (!*optarg || *end || a->idle_us > 60000000)
+				return fail(
+					err,
+					"updk-nvmf: --idle-us '%s': a number of us, 0..60000000",
+					optarg);
+			break;
+		case OPT_BUSY:
+			a->idle_us = NVMF_NEVER_IDLE;
+			break;
+		case OPT_IO_TIMEOUT:
+			a->io_timeout_ms = (uint32_t)strtoul(optarg, &end, 10);
+			if (!*optarg || *end || !a->io_timeout_ms || a->io_timeout_ms > 3600000)
+				return fail(
+					err,
+					"updk-nvmf: --io-timeout '%s': a number of ms, 1..3600000",
+					optarg);
 			break;
 		case 'h':
 			a->help = true;

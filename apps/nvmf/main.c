@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < a.npollers; i++)
 		nvmf_poller_init(&nvmf_pollers[i], i);
 	for (unsigned i = 0; i < a.npollers; i++) {
-		rc = nvmf_poller_start(&nvmf_pollers[i], a.cores[i], a.idle_ms);
+		rc = nvmf_poller_start(&nvmf_pollers[i], a.cores[i], a.idle_us);
 		if (rc)
 			goto out;
 	}

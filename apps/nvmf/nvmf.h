@@ -65,11 +65,13 @@ struct nvmf_args {
 	struct nvmf_subsys_args subsys[NVMF_MAX_SUBSYS];
 	unsigned npollers;
 	int cores[NVMF_MAX_POLLERS]; /* -1: not pinned */
-	uint32_t idle_ms; /* sleep in epoll after this long without work; 0 never */
+	uint32_t idle_us; /* sleep in epoll after this long without work; NVMF_NEVER_IDLE */
+	uint32_t io_timeout_ms; /* the backing controllers' I/O timeout; 0: the driver's */
 	bool help;
 };
 
 #define NVMF_ERR_MAX 512
+#define NVMF_NEVER_IDLE UINT32_MAX
 
 /**
  * Parse the command line into @a. Returns 0, 1 for --help, or -EINVAL with @err saying what
@@ -372,7 +374,7 @@ struct nvmf_poller {
 	_Atomic bool stop;
 	_Atomic bool exited;
 	bool started;
-	uint32_t idle_ms;
+	uint32_t idle_us; /* NVMF_NEVER_IDLE: busy polling only */
 	uint64_t tsc_hz;
 	uint64_t now; /* TSC at the top of the loop */
 	unsigned work; /* things done this loop: 0 for long enough and the poller sleeps */
@@ -386,7 +388,7 @@ extern unsigned nvmf_npollers;
 
 /** Set up what nvmf_poller_join() may undo; before nvmf_poller_start(). */
 void nvmf_poller_init(struct nvmf_poller *p, unsigned id);
-int nvmf_poller_start(struct nvmf_poller *p, int core, uint32_t idle_ms);
+int nvmf_poller_start(struct nvmf_poller *p, int core, uint32_t idle_us);
 /** Ask the poller to finish: its connections drain and close, then the thread ends. */
 void nvmf_poller_stop(struct nvmf_poller *p);
 /** Wait for the thread, then free its qpairs, buffers and file descriptors. */

@@ -3,7 +3,7 @@
  * updk-nvmf: a poller thread. It owns its connections (non-blocking sockets in one epoll set),
  * their requests and buffers, and a qpair on every backing controller. Each turn of the loop:
  * which sockets are ready (epoll_wait, no wait while busy), the qpairs' completions, the held
- * requests, then every connection's input and output. With nothing to do for idle_ms it
+ * requests, then every connection's input and output. With nothing to do for idle_us it
  * sleeps in epoll_wait, waking for a socket or every millisecond (the qpairs are polled then,
  * as a reset of a backing controller needs).
  */
@@ -153,7 +153,7 @@ static bool busy(const struct nvmf_poller *p)
 static void *poller_main(void *arg)
 {
 	struct nvmf_poller *p = arg;
-	uint64_t last_work = updk_tsc(), idle = (uint64_t)p->idle_ms * p->tsc_hz / 1000;
+	uint64_t last_work = updk_tsc(), idle = (uint64_t)p->idle_us * p->tsc_hz / 1000000;
 
 	if (p->core >= 0) {
 		cpu_set_t set;
@@ -168,7 +168,7 @@ static void *poller_main(void *arg)
 		int sleep_ms = 0;
 
 		p->now = updk_tsc();
-		if (p->idle_ms && p->now - last_work > idle && !busy(p))
+		if (p->idle_us != NVMF_NEVER_IDLE && p->now - last_work >= idle && !busy(p))
 			sleep_ms = 1;
 		handle_events(p, sleep_ms);
 		take_inbox(p);
@@ -213,7 +213,7 @@ void nvmf_poller_init(struct nvmf_poller *p, unsigned id)
 	pthread_mutex_init(&p->inbox_lock, NULL);
 }
 
-int nvmf_poller_start(struct nvmf_poller *p, int core, uint32_t idle_ms)
+int nvmf_poller_start(struct nvmf_poller *p, int core, uint32_t idle_us)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	unsigned id = p->id;
@@ -221,7 +221,7 @@ int nvmf_poller_start(struct nvmf_poller *p, int core, uint32_t idle_ms)
 	int rc;
 
 	p->core = core;
-	p->idle_ms = idle_ms;
+	p->idle_us = idle_us;
 	p->tsc_hz = updk_tsc_hz();
 	snprintf(name, sizeof(name), "nvmf%u-small", id);
 	p->small = updk_mempool_create(name, SMALL_BUFS, NVMF_SMALL_BUF, 0, UPDK_NUMA_ANY);

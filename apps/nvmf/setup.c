@@ -72,7 +72,7 @@ static void serve_ns(struct nvmf_subsys *s, struct nvmf_ns *n)
 		memcpy(n->id.eui64, ids->eui64, 8);
 }
 
-static struct nvmf_dev *open_dev(const char *addr, unsigned npollers)
+static struct nvmf_dev *open_dev(const char *addr, const struct nvmf_args *a)
 {
 	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o) };
 	struct nvmf_dev *d;
@@ -92,18 +92,19 @@ static struct nvmf_dev *open_dev(const char *addr, unsigned npollers)
 	}
 	d = &nvmf_tgt.devs[nvmf_tgt.ndevs];
 	snprintf(d->addr, sizeof(d->addr), "%s", addr);
-	o.num_io_queues = npollers;
+	o.num_io_queues = a->npollers;
+	o.io_timeout_ms = a->io_timeout_ms;
 	rc = updk_nvme_ctrlr_open(addr, &o, &d->ctrlr);
 	if (rc) {
 		fprintf(stderr, "updk-nvmf: cannot open %s: %s (the lines above say why)\n", addr,
 			strerror(-rc));
 		return NULL;
 	}
-	if (updk_nvme_ctrlr_max_qpairs(d->ctrlr) < npollers) {
+	if (updk_nvme_ctrlr_max_qpairs(d->ctrlr) < a->npollers) {
 		fprintf(stderr,
 			"updk-nvmf: %s grants %u I/O queue pairs, fewer than the %u pollers (-c): "
 			"use fewer pollers\n",
-			addr, updk_nvme_ctrlr_max_qpairs(d->ctrlr), npollers);
+			addr, updk_nvme_ctrlr_max_qpairs(d->ctrlr), a->npollers);
 		updk_nvme_ctrlr_close(d->ctrlr);
 		return NULL;
 	}
@@ -115,9 +116,9 @@ static struct nvmf_dev *open_dev(const char *addr, unsigned npollers)
 	return d;
 }
 
-static int add_dev(struct nvmf_subsys *s, const char *addr, unsigned npollers)
+static int add_dev(struct nvmf_subsys *s, const char *addr, const struct nvmf_args *a)
 {
-	struct nvmf_dev *d = open_dev(addr, npollers);
+	struct nvmf_dev *d = open_dev(addr, a);
 	const struct updk_nvme_id_ctrl *id;
 	unsigned served = 0;
 
@@ -183,7 +184,7 @@ int nvmf_subsys_setup(const struct nvmf_args *a)
 			snprintf(s->hosts[k], sizeof(s->hosts[k]), "%s", sa->hosts[k]);
 		s->oncs = 0xffff;
 		for (unsigned k = 0; k < sa->ndevs; k++) {
-			int rc = add_dev(s, sa->devs[k], a->npollers);
+			int rc = add_dev(s, sa->devs[k], a);
 
 			if (rc)
 				return rc;

@@ -8,6 +8,7 @@
  * cleanly.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,8 +122,9 @@ Test(nvmf_bad_input, unknown_nqn_and_wrong_controller)
 
 Test(nvmf_bad_input, host_not_allowed)
 {
-	const char *args[] = { "--nqn", NQN, "--allow-host", TEST_HOSTNQN, "sim:nvme?size=16M",
-			       NULL };
+	const char *args[] = {
+		"--nqn", NQN, "--allow-host", TEST_HOSTNQN, "sim:nvme?size=16M", NULL
+	};
 	struct nvmf_host h;
 	struct updk_nvme_cpl cpl;
 	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_GET_LOG_PAGE };
@@ -263,8 +265,8 @@ Test(nvmf_bad_input, truncated_pdu_then_gone)
  * A Write capsule built by hand into @pdu: @nlb blocks at @slba of namespace 1, its data
  * (@len bytes) in the capsule when @icd, else asked for by R2T. Returns the header's length.
  */
-static size_t write_capsule(uint8_t *pdu, uint16_t cid, uint32_t slba, uint32_t nlb,
-			    uint32_t len, bool icd, bool ddgst)
+static size_t write_capsule(uint8_t *pdu, uint16_t cid, uint32_t slba, uint32_t nlb, uint32_t len,
+			    bool icd, bool ddgst)
 {
 	struct updk_nvme_tcp_cmd *c = (void *)pdu;
 	struct updk_nvme_sgl *sgl = (void *)c->ccsqe.dptr.sgl1;
@@ -302,9 +304,9 @@ Test(nvmf_bad_input, data_digest_error_fails_the_command)
 	cr_assert_eq(nvmf_host_send(&h, pdu, sizeof(pdu)), 0);
 	/* the next command's response comes after the failed one's */
 	h.cid = 77;
-	cr_assert_eq(nvmf_host_cmd(&h, &(struct updk_nvme_cmd){ .opc = 0x18 }, NULL, 0, NULL, 0,
-				   &cpl),
-		     -EBADMSG); /* CID 77's response: the failed write */
+	cr_assert_eq(
+		nvmf_host_cmd(&h, &(struct updk_nvme_cmd){ .opc = 0x18 }, NULL, 0, NULL, 0, &cpl),
+		-EBADMSG); /* CID 77's response: the failed write */
 	cr_assert_eq(cpl.cid, 77);
 	cr_assert_eq(updk_nvme_cpl_sc(&cpl), UPDK_NVME_SC_TRANSIENT_TRANSPORT_ERROR);
 	nvmf_host_close(&h);
@@ -359,5 +361,89 @@ Test(nvmf_bad_input, host_vanishes_mid_write)
 	cr_assert_eq(memcmp(blk, back, sizeof(blk)), 0);
 	still_working(7);
 	close_good();
+	stop_clean();
+}
+
+/*
+ * The backing controller resets while four hosts' queues write and read back: sim:nvme holds
+ * the completion of its 150th I/O and never answers the Abort (drop_io, hang_abort), so the
+ * driver resets the controller by itself (--io-timeout 300). The commands the reset aborts and
+ * those that come meanwhile are held and submitted again: every host sees every command
+ * succeed, and every block reads back as written.
+ */
+#define RQ 4
+#define ROUNDS 120
+
+struct rq_host {
+	int port;
+	uint16_t cntlid, qid;
+	int bad, done;
+	struct updk_nvme_cpl last;
+};
+
+static void *reset_worker(void *arg)
+{
+	struct rq_host *w = arg;
+	struct nvmf_host h;
+	static _Thread_local uint8_t out[4096], in[4096];
+	struct updk_nvme_cpl cpl;
+
+	if (nvmf_host_io(&h, w->port, NQN, TEST_HOSTNQN, w->cntlid, w->qid)) {
+		w->bad = -1;
+		return NULL;
+	}
+	for (int i = 0; i < ROUNDS; i++) {
+		uint64_t lba = (uint64_t)w->qid * 4096 + (uint64_t)(i % 32) * 8;
+
+		for (size_t k = 0; k < sizeof(out); k++)
+			out[k] = (uint8_t)(k + (size_t)i * 7 + w->qid * 13);
+		if (nvmf_host_rw(&h, true, 1, lba, 8, out, sizeof(out), &cpl) ||
+		    nvmf_host_rw(&h, false, 1, lba, 8, in, sizeof(in), &cpl) ||
+		    memcmp(in, out, sizeof(in))) {
+			w->bad++;
+			w->last = cpl;
+		}
+		w->done++;
+	}
+	nvmf_host_close(&h);
+	return NULL;
+}
+
+Test(nvmf_bad_input, backing_controller_reset_under_load, .timeout = 120)
+{
+	const char *args[] = { "--io-timeout",
+			       "300",
+			       "--nqn",
+			       NQN,
+			       "sim:nvme?size=64M,drop_io=150,hang_abort=1",
+			       NULL };
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_SET_FEATURES };
+	struct updk_nvme_cpl cpl;
+	struct rq_host w[RQ];
+	pthread_t t[RQ];
+	char *log;
+
+	start_with(args);
+	cr_assert_eq(nvmf_host_admin(&adm, tgt.port, NQN, TEST_HOSTNQN), 0);
+	cmd.cdw10 = UPDK_NVME_FEAT_NUMBER_OF_QUEUES;
+	cmd.cdw11 = (RQ - 1) << 16 | (RQ - 1);
+	cr_assert_eq(nvmf_host_cmd(&adm, &cmd, NULL, 0, NULL, 0, &cpl), 0);
+	for (int i = 0; i < RQ; i++) {
+		w[i] = (struct rq_host){ .port = tgt.port,
+					 .cntlid = adm.cntlid,
+					 .qid = (uint16_t)(i + 1) };
+		cr_assert_eq(pthread_create(&t[i], NULL, reset_worker, &w[i]), 0);
+	}
+	for (int i = 0; i < RQ; i++) {
+		pthread_join(t[i], NULL);
+		cr_expect_eq(w[i].bad, 0, "queue %d: %d of %d round trips failed (last status %#x)",
+			     i + 1, w[i].bad, w[i].done, w[i].last.status);
+		cr_expect_eq(w[i].done, ROUNDS);
+	}
+	nvmf_host_close(&adm);
+	log = nvmf_target_log(&tgt);
+	cr_expect(strstr(log, "resetting"), "no reset happened:\n%s", log);
+	cr_expect(strstr(log, "working"), "the controller did not come back:\n%s", log);
+	free(log);
 	stop_clean();
 }
