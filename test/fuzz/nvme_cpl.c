@@ -76,6 +76,35 @@ void nvme_qpair_reset_ack(struct updk_nvme_qpair *qp)
 	abort();
 }
 
+/* split.c: this target submits single commands, so no I/O is split and no child waits. */
+int nvme_split_init(struct updk_nvme_qpair *qp, uint32_t n)
+{
+	return 0;
+}
+
+void nvme_split_fini(struct updk_nvme_qpair *qp)
+{
+}
+
+void nvme_split_pump(struct updk_nvme_qpair *qp)
+{
+}
+
+void nvme_split_fail_waiting(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc)
+{
+}
+
+void nvme_split_parent_done(struct updk_nvme_qpair *qp, struct nvme_req *parent)
+{
+	abort();
+}
+
+/* intr.c: wakes a sleeping owner after a timeout's Abort; this target's qpairs poll. */
+void nvme_intr_kick(struct updk_nvme_ctrlr *ctrlr, int32_t iv)
+{
+	abort();
+}
+
 static uint8_t done[64];
 
 static void cpl_cb(void *arg, const struct updk_nvme_cpl *cpl)

@@ -76,6 +76,11 @@ void nvme_log_cpl(const struct updk_nvme_ctrlr *c, const char *what,
 {
 }
 
+/* intr.c: Interrupt Coalescing is set only when the controller was opened with interrupts. */
+void nvme_intr_coalescing_apply(struct updk_nvme_ctrlr *c)
+{
+}
+
 static void check_limits(const struct updk_nvme_ctrlr *c, uint32_t admin_depth)
 {
 	const struct updk_nvme_id_ctrl *id = &c->id;
