@@ -269,17 +269,22 @@ int updk_nvme_ns_compare(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, co
 		     UPDK_NVME_OPC_COMPARE | (io_flags & RW_FLAGS));
 }
 
-/* One command on one slot: @cmd (no CID, no data pointer) with @pl's data, if any. */
-static int io_one(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
-		  const struct updk_nvme_cmd *cmd, const struct nvme_payload *pl, updk_nvme_cb cb,
-		  void *arg)
+int nvme_io_one(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+		const struct updk_nvme_cmd *cmd, const struct nvme_payload *pl, updk_nvme_cb cb,
+		void *arg)
 {
 	struct nvme_req *req;
+	int rc;
 
 	if (!io_usable(ns, qp))
 		return io_refused(ns, qp);
 	if (!cb)
 		return -EINVAL;
+	if (pl->len && !(pl->flags & NVME_PAYLOAD_COPY) && qp->ops->check_payload) {
+		rc = qp->ops->check_payload(qp, pl->iov, pl->iovcnt, "namespace", ns->nsid);
+		if (rc)
+			return rc;
+	}
 	req = nvme_slot_get(qp);
 	if (!req) {
 		qp->stats.queue_full++;
@@ -295,7 +300,7 @@ int updk_nvme_ns_flush(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, updk
 	struct updk_nvme_cmd cmd;
 
 	nvme_cmd_fill(&cmd, UPDK_NVME_OPC_FLUSH, ns->nsid, 0, 0);
-	return io_one(ns, qp, &cmd, &none, cb, arg);
+	return nvme_io_one(ns, qp, &cmd, &none, cb, arg);
 }
 
 int updk_nvme_ns_write_zeroes(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint64_t lba,
@@ -316,7 +321,7 @@ int updk_nvme_ns_write_zeroes(struct updk_nvme_ns *ns, struct updk_nvme_qpair *q
 		return range_error(ns, qp, lba, nlb);
 	nvme_cmd_fill(&cmd, UPDK_NVME_OPC_WRITE_ZEROES, ns->nsid, lba,
 		      (nlb - 1) | (io_flags & (RW_FLAGS | UPDK_NVME_IO_DEAC)));
-	return io_one(ns, qp, &cmd, &none, cb, arg);
+	return nvme_io_one(ns, qp, &cmd, &none, cb, arg);
 }
 
 int updk_nvme_ns_deallocate(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
@@ -347,7 +352,7 @@ int updk_nvme_ns_deallocate(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
 	nvme_cmd_fill(&cmd, UPDK_NVME_OPC_DATASET_MANAGEMENT, ns->nsid, 0, 0);
 	cmd.cdw10 = n - 1u; /* NR, 0's based (NVM Command Set 1.0 §3.2.3) */
 	cmd.cdw11 = 1u << 2; /* AD: deallocate */
-	return io_one(ns, qp, &cmd, &pl, cb, arg);
+	return nvme_io_one(ns, qp, &cmd, &pl, cb, arg);
 }
 
 int updk_nvme_io_raw(struct updk_nvme_qpair *qp, const struct updk_nvme_cmd *cmd, void *buf,

@@ -64,8 +64,10 @@ static struct updk_nvme_ns *ns_add(struct updk_nvme_ctrlr *c, uint32_t nsid)
 
 void nvme_ns_free_all(struct updk_nvme_ctrlr *c)
 {
-	for (uint32_t i = 0; i < c->ns_count; i++)
+	for (uint32_t i = 0; i < c->ns_count; i++) {
+		nvme_zns_ns_free(c->ns[i]);
 		free(c->ns[i]);
+	}
 	free(c->ns);
 	c->ns = NULL;
 	c->ns_count = c->ns_cap = 0;
@@ -191,6 +193,9 @@ static int ns_identify(struct updk_nvme_ctrlr *c, struct updk_nvme_ns *ns)
 		if (page && nvme_identify(c, NVME_CNS_NS_DESC_LIST, ns->nsid, page) == 0)
 			ns_parse_descs(ns, page);
 	}
+	rc = nvme_zns_ns_read(c, ns);
+	if (rc)
+		goto out;
 	ns->active = true;
 	ns->io_ok = !(ns->md_size && !ns->md_extended);
 	ns->io_ctrlr = ns->io_ok ? c : NULL;

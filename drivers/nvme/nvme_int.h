@@ -155,6 +155,7 @@ struct updk_nvme_ns {
 		*io_ctrlr; /* ctrlr while io_ok, else NULL (one check on the fast path) */
 	struct updk_nvme_id_ns id;
 	struct updk_nvme_ns_ids ids;
+	struct nvme_zns *zns; /* zns.c: the zone geometry of a zoned namespace, else NULL */
 };
 
 /*
@@ -236,6 +237,15 @@ void nvme_cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint64
 /* status.c */
 void nvme_log_cpl(const struct updk_nvme_ctrlr *ctrlr, const char *what,
 		  const struct updk_nvme_cpl *cpl);
+
+/* zns.c: the zone geometry of @ns when its CSI is 02h (kept in ns->zns; NULL, logged, when
+ * it cannot be read); 0 or -ENOMEM. Freed with nvme_zns_ns_free(). */
+int nvme_zns_ns_read(struct updk_nvme_ctrlr *ctrlr, struct updk_nvme_ns *ns);
+void nvme_zns_ns_free(struct updk_nvme_ns *ns);
+/* split.c: a write to a zoned namespace is not split (its parts could arrive out of order):
+ * logged, -EINVAL. */
+int nvme_zns_split_refused(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint64_t lba,
+			   uint32_t nlb);
 
 /* ctrlr.c: controller registers (NVMe Base 2.0 §3.1.3) through the transport; a read that
  * fails reads all ones, as a removed PCIe function does. */

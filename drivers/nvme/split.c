@@ -162,6 +162,8 @@ int nvme_split_submit(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint8
 	uint32_t queued = 0;
 	int rc;
 
+	if (ns->zns && opc == UPDK_NVME_OPC_WRITE)
+		return nvme_zns_split_refused(qp, ns, lba, nlb);
 	if (!s) {
 		qp->stats.queue_full++;
 		return -EAGAIN;

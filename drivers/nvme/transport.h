@@ -184,6 +184,11 @@ int nvme_io_submit(struct updk_nvme_qpair *qp, struct nvme_req *req,
 		   const struct updk_nvme_cmd *cmd, const struct nvme_payload *pl, updk_nvme_cb cb,
 		   void *arg);
 void nvme_payload_advance(struct nvme_payload *pl, uint64_t len);
+/* io.c: one command on one slot of @qp for @ns: @cmd (no CID, no data pointer) with @pl's
+ * data, checked by the transport when it is caller memory (zns.c's commands go this way). */
+int nvme_io_one(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+		const struct updk_nvme_cmd *cmd, const struct nvme_payload *pl, updk_nvme_cb cb,
+		void *arg);
 
 /* split.c: an I/O of more than one child (above the transfer limit): 0 once its children are
  * queued or waiting for slots, -EAGAIN when every split record of @qp is in use, or the
