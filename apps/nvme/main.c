@@ -26,6 +26,7 @@ static const struct {
 	{ "error-log", cmd_error_log, "Error Information log" },
 	{ "get-feature", cmd_get_feature, "Get Features" },
 	{ "reset", cmd_reset, "reset the controller" },
+	{ "zns", cmd_zns, "Zoned Namespace commands (updk-nvme zns help)" },
 };
 
 static void usage(FILE *f)

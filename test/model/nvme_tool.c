@@ -5,60 +5,15 @@
  * each kind of bad input. Each run is its own process, so the simulated namespace starts
  * zeroed every time.
  */
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "test/model/tool_run.h"
+
 TestSuite(nvme_tool, .timeout = 60);
-
-static char tool[PATH_MAX + 32];
-
-/* Run "updk-nvme ARGS" through sh (ARGS may hold pipes and redirections around it). */
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-	char args[2048], cmd[sizeof(tool) + sizeof(args) + 16];
-	size_t len = 0, cap = 1 << 16;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	if (!tool[0]) {
-		char exe[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-		cr_assert_gt(n, 0);
-		exe[n] = '\0';
-		*strrchr(exe, '/') = '\0';
-		snprintf(tool, sizeof(tool), "%s/../bin/updk-nvme", exe);
-		cr_assert_eq(access(tool, X_OK), 0, "%s is missing: make apps", tool);
-	}
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	/* TOOL in ARGS stands for the binary, so input can be piped into it. */
-	snprintf(cmd, sizeof(cmd), "T=%s; %s", tool, args);
-	p = popen(cmd, "r");
-	cr_assert(p);
-	*out = malloc(cap);
-	cr_assert(*out);
-	while (len < cap - 1) {
-		size_t n = fread(*out + len, 1, cap - 1 - len, p);
-
-		if (!n)
-			break;
-		len += n;
-	}
-	(*out)[len] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 Test(nvme_tool, id_ctrl_normal_and_json)
 {
@@ -169,11 +124,7 @@ Test(nvme_tool, other_commands)
 
 Test(nvme_tool, bad_input_is_refused_with_a_reason)
 {
-	static const struct {
-		const char *args;
-		int status;
-		const char *says;
-	} cases[] = {
+	static const struct tool_case cases[] = {
 		{ "frobnicate sim:nvme", 2, "unknown command 'frobnicate'" },
 		{ "id-ctrl", 2, "no device given" },
 		{ "id-ctrl sim:nvme --bogus", 2, "unknown option '--bogus'" },
@@ -197,17 +148,7 @@ Test(nvme_tool, bad_input_is_refused_with_a_reason)
 		{ "id-ctrl sim:nvme --cdw11 5", 2, "option --cdw11 is not valid here" },
 		{ "write -fx sim:nvme", 2, "unknown option '-x'" },
 	};
-	char *o;
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int st = run(&o, "$T %s </dev/null 2>&1", cases[i].args);
-
-		cr_expect_eq(st, cases[i].status, "updk-nvme %s: status %d, want %d: %s",
-			     cases[i].args, st, cases[i].status, o);
-		cr_expect(strstr(o, cases[i].says), "updk-nvme %s: want \"%s\" in: %s",
-			  cases[i].args, cases[i].says, o);
-		free(o);
-	}
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 Test(nvme_tool, help_lists_every_command)
