@@ -307,6 +307,7 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_IO_TIMEOUT,
 	OPT_ONE_PASS,
+	OPT_ZONES,
 };
 
 static const struct option long_opts[] = {
@@ -329,6 +330,7 @@ static const struct option long_opts[] = {
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
 	{ "one-pass", no_argument, NULL, OPT_ONE_PASS },
+	{ "zones", required_argument, NULL, OPT_ZONES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -342,7 +344,10 @@ void perf_usage(FILE *out)
 	      "\n"
 	      "  -q, --io-depth N         I/Os outstanding per namespace per core (default 32)\n"
 	      "  -o, --io-size SIZE       bytes per I/O: 4096, 4k, 128K, 1M (default 4096)\n"
-	      "  -w, --io-pattern P       read, write, randread, randwrite, rw, randrw\n"
+	      "  -w, --io-pattern P       read, write, randread, randwrite, rw, randrw, or on\n"
+	      "                           zoned namespaces zone-append: appends to --zones\n"
+	      "                           zones at once, each reset when full (-M PCT: reads\n"
+	      "                           of what was written)\n"
 	      "                           (default randread)\n"
 	      "  -M, --rwmixread PCT      reads in percent for rw/randrw, 0..100 (default 50)\n"
 	      "  -t, --time SEC           measured seconds (default 5)\n"
@@ -359,6 +364,8 @@ void perf_usage(FILE *out)
 	      "      --json               the result as one JSON object on stdout\n"
 	      "      --verify             every I/O writes a pattern encoding LBA and generation,\n"
 	      "                           reads it back and counts mismatches (-M is ignored)\n"
+	      "      --zones N            -w zone-append: zones written at once per namespace\n"
+	      "                           (default: its open limit, else 8)\n"
 	      "      --one-pass           with --verify -w write: every I/O-sized slot of each\n"
 	      "                           namespace once, then stop (-t stays a time limit)\n"
 	      "      --io-timeout MS      abort an I/O not completed after MS ms (the driver\n"
@@ -404,8 +411,9 @@ static int parse_workload(struct perf_args *a, const char *w, char *err)
 		bool random;
 		int read_pct; /* -1: mixed, from -M */
 	} kinds[] = {
-		{ "read", false, 100 },	  { "write", false, 0 }, { "randread", true, 100 },
-		{ "randwrite", true, 0 }, { "rw", false, -1 },	 { "randrw", true, -1 },
+		{ "read", false, 100 },	      { "write", false, 0 }, { "randread", true, 100 },
+		{ "randwrite", true, 0 },     { "rw", false, -1 },   { "randrw", true, -1 },
+		{ "zone-append", false, -1 },
 	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -414,9 +422,12 @@ static int parse_workload(struct perf_args *a, const char *w, char *err)
 		a->workload = kinds[i].name;
 		a->random = kinds[i].random;
 		a->read_pct = kinds[i].read_pct < 0 ? UINT32_MAX : (uint32_t)kinds[i].read_pct;
+		a->zone_append = !strcmp(w, "zone-append");
 		return 0;
 	}
-	return perf_fail(err, "-w '%s': expected read, write, randread, randwrite, rw or randrw",
+	return perf_fail(err,
+			 "-w '%s': expected read, write, randread, randwrite, rw, randrw or "
+			 "zone-append",
 			 w);
 }
 
@@ -524,6 +535,9 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 		case OPT_ONE_PASS:
 			a->one_pass = true;
 			break;
+		case OPT_ZONES:
+			rc = perf_flag_u32("--zones", optarg, 1, 1u << 20, &a->zones, err);
+			break;
 		case 'h':
 			a->help = true;
 			return 0;
@@ -541,7 +555,7 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 		return perf_fail(err, "unexpected argument '%s': options only (see --help)",
 				 argv[optind]);
 	if (a->read_pct == UINT32_MAX)
-		a->read_pct = mix;
+		a->read_pct = a->zone_append && !a->read_pct_given ? 0 : mix;
 	else if (a->read_pct_given && !a->verify && mix != a->read_pct)
 		return perf_fail(err,
 				 "-M %u contradicts -w %s (which is %u%% reads): use -w rw or "
@@ -551,6 +565,8 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 		return perf_fail(err,
 				 "--one-pass needs --verify and -w write (a sequential pass of "
 				 "writes, each read back)");
+	if (a->zones && !a->zone_append)
+		return perf_fail(err, "--zones goes with -w zone-append");
 	if (a->qpairs_per_ns > a->queue_depth)
 		return perf_fail(err, "-P %u is more than -q %u: each qpair needs at least one I/O",
 				 a->qpairs_per_ns, a->queue_depth);

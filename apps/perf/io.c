@@ -34,6 +34,8 @@ static bool task_pick(struct perf_task *t)
 	const struct perf_args *a = ctx->w->run->args;
 	uint64_t slot;
 
+	if (ctx->zoned)
+		return perf_zoned_pick(t);
 	if (a->verify) {
 		/* The task owns slots slot0, slot0 + ntasks, ... below nslots: no other task writes
 		 * them meanwhile, and together the tasks own every slot. */
@@ -82,7 +84,9 @@ static void task_issue(struct perf_task *t)
 	int rc;
 
 	t->submit_tsc = updk_tsc();
-	if (t->is_read)
+	if (__builtin_expect(ctx->zoned != NULL, 0) && !t->is_read)
+		rc = perf_zoned_append(t, io_done);
+	else if (t->is_read)
 		rc = updk_nvme_ns_read(ns->ns, t->qp, t->buf, t->lba, ns->nlb, io_done, t, 0);
 	else
 		rc = updk_nvme_ns_write(ns->ns, t->qp, t->buf, t->lba, ns->nlb, io_done, t, 0);
@@ -145,6 +149,8 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 		else
 			s->write_errors++;
 	}
+	if (__builtin_expect(ctx->zoned != NULL, 0) && !t->is_read)
+		perf_zoned_append_done(t, cpl);
 	if (w->run->args->verify) {
 		/* A failed write is not read back and a failed read-back not compared: the task
 		 * moves to a fresh write, so no slot is ever read before a write to it succeeded. */
@@ -252,6 +258,8 @@ static int poll_once(struct perf_worker *w, uint32_t batch)
 			ctx->in_reset = false;
 			ctx->after_reset = true;
 		}
+		if (__builtin_expect(ctx->zoned != NULL, 0))
+			perf_zoned_poll(ctx);
 		if (__builtin_expect(ctx->npending != 0, 0) && !w->stopping)
 			retry_pending(ctx);
 	}

@@ -67,7 +67,7 @@ static int report(struct perf_run *run, bool interrupted)
 	struct perf_core_result *cores = calloc(run->nworkers ? run->nworkers : 1, sizeof(*cores));
 	struct perf_hist *th = calloc(1, sizeof(*th));
 	struct perf_report r;
-	uint64_t mismatches = 0;
+	uint64_t mismatches = 0, zone_resets = 0, zone_finishes = 0;
 	int status;
 
 	if (!rows || !cores || !th) {
@@ -82,6 +82,8 @@ static int report(struct perf_run *run, bool interrupted)
 	perf_release_qpairs(run);
 	perf_collect(run, rows, cores, &r.first_mismatch, &r.has_mismatch, &r.failed,
 		     &r.pass_complete, &r.controller_resets);
+	for (unsigned i = 0; i < run->nctxs; i++)
+		perf_zoned_counts(&run->ctxs[i], &zone_resets, &zone_finishes);
 	/* Everything the device touched goes before the report: the run is over. */
 	perf_teardown(run);
 	r.args = run->args;
@@ -97,6 +99,9 @@ static int report(struct perf_run *run, bool interrupted)
 		perf_report_json(stdout, &r);
 	else
 		perf_report_text(stdout, &r);
+	if (run->args->zone_append && !run->args->json)
+		printf("Zones: %llu reset, %llu finished before they were full\n",
+		       (unsigned long long)zone_resets, (unsigned long long)zone_finishes);
 	fflush(stdout);
 	for (unsigned i = 0; i < r.nrows; i++)
 		mismatches += rows[i].s.mismatches;

@@ -53,6 +53,8 @@ struct perf_args {
 	bool one_pass; /* --one-pass: --verify -w write over each namespace once */
 	bool progress; /* false with --no-progress */
 	bool help; /* --help: print usage, nothing else */
+	bool zone_append; /* -w zone-append (zoned namespaces) */
+	uint32_t zones; /* --zones: zones written at once per namespace, 0: its open limit */
 };
 
 /** The default address when no -r is given: the simulated controller. */

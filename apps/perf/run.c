@@ -119,6 +119,8 @@ static int add_ns(struct perf_run *run, struct perf_ctrlr *pc, uint32_t nsid)
 	}
 	max_io = updk_nvme_ns_max_io_sectors(ns);
 	pn->children = max_io ? (pn->nlb + max_io - 1) / max_io : 1;
+	if (perf_zoned_check_ns(a, pn))
+		return -EINVAL;
 	run->nns++;
 	return 0;
 }
@@ -219,7 +221,7 @@ static int setup_ctx(struct perf_run *run, struct perf_ctx *ctx, unsigned index)
 		ctx->w->ntasks++;
 		t->gen = (uint32_t)(run->seed >> 32) + k * 0x10000u;
 	}
-	return 0;
+	return perf_zoned_ctx_init(run, ctx);
 }
 
 int perf_setup(struct perf_run *run, const struct perf_args *args)
@@ -493,6 +495,7 @@ void perf_teardown(struct perf_run *run)
 		free(ctx->qps);
 		free(ctx->tasks);
 		free(ctx->pending);
+		perf_zoned_free(ctx);
 		free(ctx->db_base);
 		free(ctx->db_end);
 		ctx->qps = NULL;

@@ -52,6 +52,7 @@ struct perf_task {
 	bool verify_read; /* --verify: the read-back of a write */
 	bool pass_done; /* --one-pass: the task has had each of its slots once */
 	bool finished; /* --one-pass: ... and its last read-back completed: no more I/O */
+	uint32_t zslot, zidx; /* -w zone-append: its zone slot, the zone of its append */
 };
 
 /* A namespace on a core: a row of the report. */
@@ -78,6 +79,7 @@ struct perf_ctx {
 	int submit_err; /* first error a submission returned, other than -EAGAIN */
 	bool in_reset; /* the last pass found a qpair of the row being reset */
 	bool after_reset; /* a reset of the row's controller has ended (ios_after_reset) */
+	struct perf_zoned *zoned; /* -w zone-append: the row's zones (zoned.c) */
 };
 
 struct perf_worker {
@@ -144,5 +146,15 @@ void perf_free(struct perf_run *run);
 void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_result *cores,
 		  struct perf_mismatch *first, bool *has_mismatch, bool *failed,
 		  bool *pass_complete, uint64_t *resets);
+
+/* zoned.c: -w zone-append, and the workloads a zoned namespace cannot take refused up front */
+int perf_zoned_check_ns(const struct perf_args *a, const struct perf_ns *pn);
+int perf_zoned_ctx_init(struct perf_run *run, struct perf_ctx *ctx);
+void perf_zoned_free(struct perf_ctx *ctx);
+bool perf_zoned_pick(struct perf_task *t);
+int perf_zoned_append(struct perf_task *t, updk_nvme_cb cb);
+void perf_zoned_append_done(struct perf_task *t, const struct updk_nvme_cpl *cpl);
+void perf_zoned_poll(struct perf_ctx *ctx);
+void perf_zoned_counts(const struct perf_ctx *ctx, uint64_t *resets, uint64_t *finishes);
 
 #endif

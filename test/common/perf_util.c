@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -197,4 +198,22 @@ void perf_test_check_consistent(const char *json)
 	cr_assert_eq(perf_test_jnum(json, "\"pollers\": [", "ios"), ios);
 	cr_assert_geq(perf_test_jnum(json, "\"total\": {", "commands_completed"), ios);
 	cr_assert_gt(perf_test_jnum(json, NULL, "cycles_per_io"), 0);
+}
+
+void perf_test_two_cpus(char *cores, size_t len)
+{
+	cpu_set_t set;
+	int c0 = -1, c1 = -1;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set)) {
+			if (c0 < 0)
+				c0 = c;
+			else if (c1 < 0)
+				c1 = c;
+		}
+	if (c1 < 0)
+		cr_skip_test("one CPU only");
+	snprintf(cores, len, "%d,%d", c0, c1);
 }

@@ -7,6 +7,7 @@
 #define UPDK_TEST_PERF_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct perf_result {
 	int status; /* exit status, or 128 + signal */
@@ -30,6 +31,8 @@ unsigned perf_test_count(const char *s, const char *piece);
  * agree.
  */
 void perf_test_check_consistent(const char *json);
+/* "-c" for two CPUs this process may run on, into @cores; skips the test where there is one. */
+void perf_test_two_cpus(char *cores, size_t len);
 /* |x| and the square root by Newton's method (no libm in the test link). */
 double perf_test_abs(double x);
 double perf_test_sqrt(double x);

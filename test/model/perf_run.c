@@ -5,7 +5,6 @@
  * mismatch), SIGINT stops it with partial results and status 0, and bad arguments get status 2
  * with a message naming the flag. Never a speed.
  */
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -252,25 +251,6 @@ Test(perf_run, text_report)
 	perf_test_result_free(&r);
 }
 
-/* "-c" for two CPUs this process may run on; skips the test where there is one only. */
-static void two_cpus(char *cores, size_t len)
-{
-	cpu_set_t set;
-	int c0 = -1, c1 = -1;
-
-	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &set)) {
-			if (c0 < 0)
-				c0 = c;
-			else if (c1 < 0)
-				c1 = c;
-		}
-	if (c1 < 0)
-		cr_skip_test("one CPU only");
-	snprintf(cores, len, "%d,%d", c0, c1);
-}
-
 /*
  * A controller reset still under way when the run's time is up. Two pollers, one namespace
  * each, on one controller: the 50th I/O's completion is held and its Abort hangs, so the
@@ -288,7 +268,7 @@ Test(perf_run, reset_under_way_when_the_time_is_up)
 	const char *row2;
 	double resets;
 
-	two_cpus(cores, sizeof(cores));
+	perf_test_two_cpus(cores, sizeof(cores));
 	const char *const args[] = { "-t",	 "1",
 				     "-q",	 "4",
 				     "-c",	 cores,
@@ -349,7 +329,7 @@ Test(perf_run, two_namespaces_two_cores)
 	char cores[32];
 	struct perf_result r;
 
-	two_cpus(cores, sizeof(cores));
+	perf_test_two_cpus(cores, sizeof(cores));
 	const char *const args[] = { "-t",
 				     "1",
 				     "-q",

@@ -131,6 +131,16 @@ Test(perf_args, workloads)
 	cr_assert_eq(a.read_pct, 0);
 	cr_assert_eq(parse(&a, err, "-w", "randread", "-M", "100", NULL), 0, "%s", err);
 	cr_assert_eq(a.read_pct, 100);
+	/* zone-append: appends only unless -M asks for reads; --zones with it only */
+	cr_assert_eq(parse(&a, err, "-w", "zone-append", "--zones", "4", NULL), 0, "%s", err);
+	cr_assert(a.zone_append);
+	cr_assert_eq(a.read_pct, 0);
+	cr_assert_eq(a.zones, 4);
+	cr_assert_eq(parse(&a, err, "-w", "zone-append", "-M", "30", NULL), 0, "%s", err);
+	cr_assert_eq(a.read_pct, 30);
+	cr_assert_eq(parse(&a, err, "-w", "randrw", "--zones", "4", NULL), -EINVAL);
+	cr_assert(strstr(err, "--zones goes with -w zone-append"), "%s", err);
+	cr_assert_eq(parse(&a, err, "-w", "zone-append", "--zones", "0", NULL), -EINVAL);
 }
 
 Test(perf_args, sizes)
