@@ -10,7 +10,10 @@
  * - zones: the write pointers, states and statuses sim:nvme models, and the zones the rig reports
  *   equal `blkzone report` once the kernel has the controller;
  * - a 64 MiB write through the driver on this controller of 16 KiB a command, through a qpair of
- *   depth 4, reads back the same through the kernel.
+ *   depth 4, reads back the same through the kernel;
+ * - the driver's zone API (<updk/nvme_zns.h>): the geometry QEMU gives, Zone Append's LBAs, the
+ *   zone actions and Report Zones, whose zones equal `blkzone report`; then updk-perf -w
+ *   zone-append runs on the namespace within its open and active limits without an error.
  * Devices are rebound with scripts/setup.sh, so these run one at a time (check.sh: --jobs 1).
  */
 #include <fcntl.h>
@@ -24,9 +27,11 @@
 #include <updk/mem.h>
 #include <updk/nvme.h>
 #include <updk/pci.h>
+#include <updk/nvme_zns.h>
 #include <updk/pi.h>
 
 #include "test/common/nvme_rig.h"
+#include "test/common/perf_util.h"
 #include "test/vm/vm_util.h"
 
 TestSuite(nvme_fmt_vm, .timeout = 600);
@@ -254,4 +259,115 @@ Test(nvme_fmt_vm, write_of_64_mib_at_16_kib_a_command_reads_back_through_the_ker
 	cr_assert(!memcmp(k, buf, len), "64 MiB through the kernel as updk wrote them");
 	free(k);
 	updk_dma_free(buf);
+}
+
+/* One zone command through the API, waited for; its completion in *@cpl. */
+static void zns_wait(struct updk_nvme_qpair *qp, int rc, struct updk_nvme_cpl *cpl, int *done)
+{
+	cr_assert_eq(rc, 0);
+	while (!*done)
+		cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0);
+	cr_assert_not(updk_nvme_cpl_is_error(cpl), "status %s",
+		      updk_nvme_status_str(updk_nvme_cpl_sct(cpl), updk_nvme_cpl_sc(cpl)));
+	*done = 0;
+}
+
+static struct updk_nvme_cpl zcpl;
+static int zdone;
+
+static void zns_cb(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	zcpl = *cpl;
+	*(int *)arg = 1;
+}
+
+Test(nvme_fmt_vm, zone_api_and_zone_append_workload_agree_with_blkzone)
+{
+	const char *bdf = vm_env("UPDK_VM_NVME_FMT");
+	struct updk_nvme_qpair_opts qo = { .opts_size = sizeof(qo), .depth = 8 };
+	struct updk_nvme_ctrlr *c = NULL;
+	struct updk_nvme_zone_report *r;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_ns *ns;
+	char ctrl[64], blk[64], cmdline[128], target[96], *out, *line;
+	uint64_t start, wp;
+	unsigned cond, n = 0;
+	uint8_t *buf;
+	struct perf_result pr;
+
+	vm_bind(bdf, "vfio-pci");
+	cr_assert_eq(updk_nvme_ctrlr_open(bdf, NULL, &c), 0);
+	ns = updk_nvme_ns_get(c, 2);
+	cr_assert_not_null(ns);
+	cr_assert(updk_nvme_ns_is_zoned(ns));
+	cr_assert_eq(updk_nvme_zns_zone_size(ns), 256, "1 MiB zones of 4 KiB blocks");
+	cr_assert_eq(updk_nvme_zns_num_zones(ns), 128);
+	cr_assert_eq(updk_nvme_zns_max_open_zones(ns), 2);
+	cr_assert_eq(updk_nvme_zns_max_active_zones(ns), 3);
+	cr_assert_eq(updk_nvme_ns_is_zoned(updk_nvme_ns_get(c, 5)), false);
+	cr_assert_eq(updk_nvme_qpair_alloc(c, &qo, &qp), 0);
+	buf = updk_dma_zalloc(16384, 4096, UPDK_NUMA_ANY, NULL);
+	cr_assert_not_null(buf);
+	fill(buf, 16384, 9);
+
+	zns_wait(qp, updk_nvme_zns_zone_send(ns, qp, 0, UPDK_NVME_ZSA_RESET, true, zns_cb, &zdone),
+		 &zcpl, &zdone);
+	zns_wait(qp, updk_nvme_zns_zone_append(ns, qp, buf, 256, 2, zns_cb, &zdone, 0), &zcpl,
+		 &zdone);
+	cr_assert_eq(updk_nvme_zns_append_lba(&zcpl), 256);
+	zns_wait(qp, updk_nvme_zns_zone_append(ns, qp, buf, 256, 2, zns_cb, &zdone, 0), &zcpl,
+		 &zdone);
+	cr_assert_eq(updk_nvme_zns_append_lba(&zcpl), 258, "the LBA QEMU wrote the second at");
+	zns_wait(qp, updk_nvme_ns_write(ns, qp, buf, 0, 4, zns_cb, &zdone, 0), &zcpl, &zdone);
+	zns_wait(qp,
+		 updk_nvme_zns_zone_send(ns, qp, 512, UPDK_NVME_ZSA_FINISH, false, zns_cb, &zdone),
+		 &zcpl, &zdone);
+	zns_wait(qp,
+		 updk_nvme_zns_report_zones(ns, qp, buf, 64 + 4 * 64, 0, UPDK_NVME_ZRASF_ALL, true,
+					    zns_cb, &zdone),
+		 &zcpl, &zdone);
+	r = (struct updk_nvme_zone_report *)buf;
+	cr_assert_eq(r->nr_zones, 4);
+	cr_assert_eq(r->descs[0].wp, 4);
+	cr_assert_eq(r->descs[1].wp, 260);
+	cr_assert_eq(updk_nvme_zone_state_of(&r->descs[2]), UPDK_NVME_ZS_FULL);
+	cr_assert_eq(updk_nvme_zone_state_of(&r->descs[3]), UPDK_NVME_ZS_EMPTY);
+	cr_assert_eq(r->descs[0].zcap, 192);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+
+	vm_bind(bdf, "nvme");
+	vm_nvme_devs(bdf, 2, ctrl, blk, sizeof(blk));
+	snprintf(cmdline, sizeof(cmdline), "blkzone report -c 4 %s", blk);
+	out = vm_capture(cmdline);
+	for (line = strtok(out, "\n"); line && n < 4; line = strtok(NULL, "\n")) {
+		if (parse_blkzone(line, &start, &wp, &cond))
+			continue;
+		/* 512-byte sectors of 4 KiB blocks; no write pointer shown for a full zone. The
+		 * driver's close shut the controller down, and QEMU closed the open zones then. */
+		enum updk_nvme_zone_state st = updk_nvme_zone_state_of(&r->descs[n]);
+
+		if (st == UPDK_NVME_ZS_IMPLICIT_OPEN || st == UPDK_NVME_ZS_EXPLICIT_OPEN)
+			st = UPDK_NVME_ZS_CLOSED;
+		cr_assert_eq(start, r->descs[n].zslba * 8, "zone %u start", n);
+		cr_assert_eq(cond, st, "zone %u condition: blkzone %u, updk %u", n, cond, st);
+		if (cond != UPDK_NVME_ZS_FULL)
+			cr_assert_eq(wp, (r->descs[n].wp - r->descs[n].zslba) * 8, "zone %u wp", n);
+		n++;
+	}
+	cr_assert_eq(n, 4, "blkzone reported %u zones:\n%s", n, out);
+	free(out);
+	updk_dma_free(buf);
+
+	/* the workload: two zones at once (the open limit), one I/O in five a read */
+	vm_bind(bdf, "vfio-pci");
+	snprintf(target, sizeof(target), "trtype:PCIe traddr:%s ns:2", bdf);
+	const char *args[] = { "-t", "2",  "-q",     "4",  "-w",   "zone-append",
+			       "-M", "20", "--json", "-r", target, NULL };
+	perf_test_run(args, 0, &pr);
+	cr_assert_eq(pr.status, 0, "exit %d; stderr:\n%s", pr.status, pr.err);
+	cr_assert_eq(perf_test_jnum(pr.out, "\"total\": {", "errors"), 0, "%s", pr.out);
+	cr_assert_gt(perf_test_jnum(pr.out, "\"total\": {", "writes"), 0, "%s", pr.out);
+	perf_test_result_free(&pr);
+	vm_bind(bdf, "nvme");
 }
