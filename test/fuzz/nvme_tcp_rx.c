@@ -20,25 +20,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* lib/crc stands in as a table-driven CRC32C (the target links no ISA-L). */
-uint32_t updk_crc32c(uint32_t crc, const void *buf, size_t len)
-{
-	static uint32_t table[256];
-	const uint8_t *p = buf;
-
-	if (!table[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-
-			for (int k = 0; k < 8; k++)
-				c = (c >> 1) ^ (0x82f63b78u & -(c & 1));
-			table[i] = c;
-		}
-	crc = ~crc;
-	while (len--)
-		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
+#include "test/fuzz/crc32c_soft.h"
 
 #define MAX_EVENTS 256
 
