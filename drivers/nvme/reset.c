@@ -124,9 +124,7 @@ int nvme_reset_poll(struct updk_nvme_ctrlr *c)
 		if (c->failed || !__atomic_load_n(&c->reset_request, __ATOMIC_ACQUIRE))
 			return c->failed ? -ENXIO : 0;
 		c->resets++;
-		log_warn("%s: a timed-out command was not resolved by its Abort: resetting the "
-			 "controller",
-			 c->name);
+		log_warn("%s: resetting the controller (why: logged above)", c->name);
 		__atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
 		rc = reset_disable(c);
 		fail_qpair(c->adminq);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <updk/mem.h>
+#include <updk/nvmf_spec.h>
 
 #define LOG_COMPONENT "nvme"
 #include "lib/util/log.h"
@@ -108,6 +109,15 @@ int nvme_ctrlr_setup(struct updk_nvme_ctrlr *c)
 	if (reinit && c->max_xfer != old_max_xfer && c->qpairs) {
 		/* qpairs' PRP lists were sized for the old limit: keep it */
 		c->max_xfer = old_max_xfer < c->max_xfer ? old_max_xfer : c->max_xfer;
+	}
+	/* A Discovery controller (NVMe Base 2.0 §3.1.2.3) has no I/O queues and no namespaces:
+	 * it answers Identify Controller and Get Log Page; Number of Queues and namespaces do not
+	 * apply. */
+	if (c->id.cntrltype == UPDK_NVME_CNTRLTYPE_DISCOVERY) {
+		c->max_qpairs = 0;
+		if (!reinit && !(c->qid_used = calloc(1, 1)))
+			return -ENOMEM;
+		return nvme_aer_start(c);
 	}
 	rc = nvme_set_num_queues(c);
 	if (rc)

@@ -18,6 +18,7 @@
 /* One line per transport: a table rather than constructors, so a static link pulls each in. */
 static const struct nvme_transport_ops *const transports[] = {
 	&nvme_pcie_ops,
+	&nvme_tcp_ops,
 };
 
 #define NTRANSPORTS (sizeof(transports) / sizeof(transports[0]))

@@ -177,6 +177,7 @@ struct nvme_transport_ops {
 };
 
 extern const struct nvme_transport_ops nvme_pcie_ops;
+extern const struct nvme_transport_ops nvme_tcp_ops;
 
 /* io.c: queue @req's command with its transport (the slot goes back on failure); move a
  * payload's start @len bytes on in its I/O vector */

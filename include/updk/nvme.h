@@ -132,6 +132,14 @@ struct updk_nvme_ctrlr_opts {
 	 * the controller has it (by default an interrupt for every completion). */
 	uint8_t intr_coal_threshold;
 	uint8_t intr_coal_time_100us;
+	/** NVMe over TCP: ask for header and data digests (CRC32C over each PDU header and its
+	 * data, NVMe/TCP 1.0); the open fails if the controller will not use them. */
+	bool header_digest;
+	bool data_digest;
+	/** NVMe over Fabrics: the Keep Alive Timeout asked for at Connect, in ms (0: 10000;
+	 * UINT32_MAX: none). updk_nvme_admin_process_completions() sends the Keep Alive commands,
+	 * so call it well within this. */
+	uint32_t keep_alive_ms;
 };
 
 /**

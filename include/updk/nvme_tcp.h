@@ -295,6 +295,12 @@ uint32_t updk_nvme_tcp_rx_data_len(const struct updk_nvme_tcp_rx *rx);
  */
 int updk_nvme_tcp_rx_set_data(struct updk_nvme_tcp_rx *rx, const struct iovec *iov, int iovcnt);
 
+/**
+ * Drop the rest of the current PDU's data instead of putting it where updk_nvme_tcp_rx_set_data()
+ * said (its buffer is going away): it is still read from the stream, and nothing else changes.
+ */
+void updk_nvme_tcp_rx_discard(struct updk_nvme_tcp_rx *rx);
+
 /* ---------------------------------------------------------------------------------------------
  * Sending.
  */

@@ -168,6 +168,12 @@ int updk_nvme_tcp_rx_set_data(struct updk_nvme_tcp_rx *rx, const struct iovec *i
 	return 0;
 }
 
+void updk_nvme_tcp_rx_discard(struct updk_nvme_tcp_rx *rx)
+{
+	if (rx->state == ST_PAD || rx->state == ST_DATA || rx->state == ST_DDGST)
+		rx->iovcnt = 0;
+}
+
 /* @n bytes of data arrived at the current destination position (already there or @src). */
 static void data_advance(struct updk_nvme_tcp_rx *rx, const uint8_t *src, size_t n)
 {

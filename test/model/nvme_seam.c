@@ -36,8 +36,8 @@ Test(nvme_seam, bad_transport_ids_are_refused_by_name)
 	static const struct {
 		const char *addr, *says;
 	} bad[] = {
-		{ "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:4420 subnqn:nqn.x",
-		  "trtype 'TCP' is not a transport this build of updk has (it has: PCIe)" },
+		{ "trtype:FC traddr:nn-0x1", "trtype 'FC' is not a transport this build of updk "
+					    "has (it has: PCIe, TCP)" },
 		{ "trtype:RDMA traddr:10.0.0.1", "trtype 'RDMA'" },
 		{ "trtype:PCIe", "no traddr" },
 		{ "trtype:PCIe traddr:sim:nvme?size=1M trsvcid:4420",

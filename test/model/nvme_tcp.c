@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * The NVMe/TCP initiator (drivers/nvme/tcp) through the ordinary updk_nvme_* calls, against
+ * updk-nvmf over loopback with sim:nvme behind it: bring-up through Property Get/Set, data
+ * both ways (in the capsule, on R2T, C2HData, split above MDTS, with and without digests),
+ * checked through a second, independent host (test/common/nvmf_host.c); the Discovery log;
+ * Keep Alive over an idle spell longer than the target's timeout; and the refusals: nothing
+ * listening, an unknown subsystem, a host not allowed, a connection lost with commands
+ * outstanding.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test/common/nvmf_host.h"
+#include "test/model/held.h"
+#include "test/model/nvme_util.h"
+
+#define NQN "nqn.2026-12.io.updk:tcp1"
+
+TestSuite(nvme_tcp, .init = nvme_test_mem_setup, .timeout = 120);
+
+static struct nvmf_target_proc tgt;
+
+static void start(const char *const *args)
+{
+	nvmf_target_start(&tgt, args);
+}
+
+static void start_sim(const char *dev)
+{
+	const char *args[] = { "--nqn", NQN, dev, NULL };
+
+	start(args);
+}
+
+static void stop_clean(void)
+{
+	int st = nvmf_target_stop(&tgt, SIGTERM);
+
+	cr_assert_eq(st, 0, "updk-nvmf exited with %d:\n%s", st, tgt.log);
+	free(tgt.log);
+}
+
+/* The transport ID of @nqn on the running target, with the test's host NQN. */
+static const char *trid(const char *nqn)
+{
+	static char s[512];
+
+	snprintf(s, sizeof(s),
+		 "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%d subnqn:%s "
+		 "hostnqn:%s",
+		 tgt.port, nqn, TEST_HOSTNQN);
+	return s;
+}
+
+static void has(const char *text, const char *piece)
+{
+	cr_assert(strstr(text, piece), "the log lacks '%s':\n%s", piece, text);
+}
+
+static void pattern(uint8_t *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 7 + seed + (i >> 9) * 13);
+}
+
+/* Run one read or write on @qp and wait for it: its status (0 success). */
+static int rw_sync(struct updk_nvme_ctrlr *c, struct updk_nvme_qpair *qp, bool write, void *buf,
+		   uint64_t lba, uint32_t nlb)
+{
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct io_done d = { 0 };
+	int rc = write ? updk_nvme_ns_write(ns, qp, buf, lba, nlb, io_done_cb, &d, 0) :
+			 updk_nvme_ns_read(ns, qp, buf, lba, nlb, io_done_cb, &d, 0);
+
+	cr_assert_eq(rc, 0, "submit: %d", rc);
+	POLL_UNTIL(d.done, updk_nvme_qpair_process_completions(qp, 0));
+	cr_assert_eq(d.done, 1, "no completion in 10 s");
+	return d.cpl.status >> 1;
+}
+
+/* A second host, which updk had no part in, on I/O queue 1 of a controller of its own. */
+static void other_host(struct nvmf_host *adm, struct nvmf_host *io)
+{
+	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_SET_FEATURES };
+	struct updk_nvme_cpl cpl;
+
+	cr_assert_eq(nvmf_host_admin(adm, tgt.port, NQN, TEST_HOSTNQN2), 0);
+	cmd.cdw10 = UPDK_NVME_FEAT_NUMBER_OF_QUEUES;
+	cr_assert_eq(nvmf_host_cmd(adm, &cmd, NULL, 0, NULL, 0, &cpl), 0);
+	cr_assert_eq(nvmf_host_io(io, tgt.port, NQN, TEST_HOSTNQN2, adm->cntlid, 1), 0);
+}
+
+static void round_trips(bool digests)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o),
+					  .header_digest = digests,
+					  .data_digest = digests };
+	/* 512 B and 4-8 KiB in the capsule, 12 KiB to 128 KiB on R2T, 1 MiB split at MDTS */
+	const uint32_t sizes[] = { 512, 4096, 8192, 12288, 65536, 131072, 1u << 20 };
+	const size_t max = 1u << 20;
+	uint8_t *out = malloc(max), *in = malloc(max);
+	struct nvmf_host adm, io;
+	struct updk_nvme_ctrlr *c;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_ns *ns;
+	struct updk_nvme_cpl cpl;
+	uint64_t lba = 0;
+
+	cr_assert(out && in);
+	start_sim("sim:nvme?ns=1,size=64M,lba=512");
+	c = open_ctrlr_opts(trid(NQN), &o);
+	cr_assert_str_eq(updk_nvme_ctrlr_id(c)->subnqn, NQN);
+	cr_assert_eq(updk_nvme_ctrlr_id(c)->cntrltype, UPDK_NVME_CNTRLTYPE_IO);
+	/* CAP, VS and CSTS came through Property Get: the target's CAP.MQES is 127 */
+	cr_assert_eq(updk_nvme_ctrlr_cap(c) & 0xffff, 127);
+	cr_assert_eq(updk_nvme_ctrlr_version(c), 0x10300);
+	cr_assert_eq(updk_nvme_ctrlr_max_xfer_size(c), 128 * 1024);
+	cr_assert_eq(updk_nvme_ctrlr_num_ns(c), 1);
+	ns = updk_nvme_ns_get(c, 1);
+	cr_assert_eq(updk_nvme_ns_size(ns), 64u << 20);
+	cr_assert_eq(updk_nvme_ns_sector_size(ns), 512);
+	qp = alloc_qp(c, 32);
+	other_host(&adm, &io);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint32_t n = sizes[i], nlb = n / 512;
+
+		/* updk writes, the other host reads */
+		pattern(out, n, (unsigned)i);
+		cr_assert_eq(rw_sync(c, qp, true, out, lba, nlb), 0, "write of %u bytes", n);
+		memset(in, 0, n);
+		for (uint32_t at = 0; at < n; at += 131072) {
+			uint32_t k = n - at < 131072 ? n - at : 131072;
+
+			cr_assert_eq(nvmf_host_rw(&io, false, 1, lba + at / 512, k / 512, in + at,
+						  k, &cpl),
+				     0);
+		}
+		cr_assert_arr_eq(in, out, n, "%u bytes written by updk, read by the other host", n);
+		/* the other host writes, updk reads */
+		pattern(out, n, (unsigned)i + 100);
+		for (uint32_t at = 0; at < n; at += 131072) {
+			uint32_t k = n - at < 131072 ? n - at : 131072;
+
+			cr_assert_eq(nvmf_host_rw(&io, true, 1, lba + at / 512, k / 512, out + at,
+						  k, &cpl),
+				     0);
+		}
+		memset(in, 0, n);
+		cr_assert_eq(rw_sync(c, qp, false, in, lba, nlb), 0, "read of %u bytes", n);
+		cr_assert_arr_eq(in, out, n, "%u bytes written by the other host, read by updk", n);
+		lba += nlb;
+	}
+	nvmf_host_close(&io);
+	nvmf_host_close(&adm);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	free(out);
+	free(in);
+	stop_clean();
+}
+
+Test(nvme_tcp, data_both_ways)
+{
+	round_trips(false);
+}
+
+Test(nvme_tcp, data_both_ways_with_digests)
+{
+	round_trips(true);
+}
+
+/* 4 queues x 32 deep of random writes then reads, many PDUs interleaved on each socket. */
+Test(nvme_tcp, queue_depth_on_several_queues)
+{
+	enum { NQ = 4, QD = 32, BS = 4096 };
+	static uint8_t bufs[NQ][QD][BS];
+	struct io_done d[NQ][QD];
+	struct updk_nvme_ctrlr *c;
+	struct updk_nvme_qpair *qp[NQ];
+	struct updk_nvme_ns *ns;
+	int done = 0;
+
+	start_sim("sim:nvme?ns=1,size=16M,lba=4096");
+	c = open_ctrlr(trid(NQN));
+	ns = updk_nvme_ns_get(c, 1);
+	for (int q = 0; q < NQ; q++)
+		qp[q] = alloc_qp(c, QD);
+	for (int pass = 0; pass < 2; pass++) {
+		memset(d, 0, sizeof(d));
+		for (int q = 0; q < NQ; q++)
+			for (int i = 0; i < QD; i++) {
+				uint64_t lba = (uint64_t)q * QD + i;
+
+				if (pass == 0)
+					pattern(bufs[q][i], BS, (unsigned)lba);
+				else
+					memset(bufs[q][i], 0, BS);
+				cr_assert_eq(pass ? updk_nvme_ns_read(ns, qp[q], bufs[q][i], lba, 1,
+								      io_done_cb, &d[q][i], 0) :
+						    updk_nvme_ns_write(ns, qp[q], bufs[q][i], lba,
+								       1, io_done_cb, &d[q][i], 0),
+					     0);
+			}
+		done = 0;
+		POLL_UNTIL(done == NQ * QD, {
+			done = 0;
+			for (int q = 0; q < NQ; q++) {
+				updk_nvme_qpair_process_completions(qp[q], 0);
+				for (int i = 0; i < QD; i++)
+					done += d[q][i].done;
+			}
+		});
+		cr_assert_eq(done, NQ * QD);
+		for (int q = 0; q < NQ; q++)
+			for (int i = 0; i < QD; i++)
+				cr_assert_eq(d[q][i].cpl.status >> 1, 0);
+	}
+	for (int q = 0; q < NQ; q++)
+		for (int i = 0; i < QD; i++) {
+			static uint8_t want[BS];
+
+			pattern(want, BS, (unsigned)(q * QD + i));
+			cr_assert_arr_eq(bufs[q][i], want, BS, "queue %d block %d", q, i);
+		}
+	for (int q = 0; q < NQ; q++)
+		updk_nvme_qpair_free(qp[q]);
+	updk_nvme_ctrlr_close(c);
+	stop_clean();
+}
+
+Test(nvme_tcp, discovery_log)
+{
+	const char *args[] = { "--nqn",
+			       NQN,
+			       "sim:nvme?ns=1,size=1M",
+			       "--nqn",
+			       "nqn.2026-12.io.updk:tcp2",
+			       "sim:nvme?ns=1,size=2M",
+			       NULL };
+	uint8_t *page = calloc(1, 4096);
+	const struct updk_nvmf_disc_log *log = (const void *)page;
+	struct updk_nvme_ctrlr *c;
+	struct io_done d = { 0 };
+	char port[8];
+
+	cr_assert_not_null(page);
+	start(args);
+	c = open_ctrlr(trid(UPDK_NVMF_DISCOVERY_NQN));
+	cr_assert_eq(updk_nvme_ctrlr_id(c)->cntrltype, UPDK_NVME_CNTRLTYPE_DISCOVERY);
+	cr_assert_eq(updk_nvme_ctrlr_max_qpairs(c), 0);
+	cr_assert_eq(updk_nvme_ctrlr_get_log_page(c, UPDK_NVMF_LOG_DISCOVERY, 0, page, 3072, 0,
+						  io_done_cb, &d),
+		     0);
+	POLL_UNTIL(d.done, updk_nvme_admin_process_completions(c));
+	cr_assert_eq(d.done, 1);
+	cr_assert_not(updk_nvme_cpl_is_error(&d.cpl));
+	cr_assert_eq(log->numrec, 2);
+	snprintf(port, sizeof(port), "%d", tgt.port);
+	for (int i = 0; i < 2; i++) {
+		const struct updk_nvmf_disc_entry *e = (const void *)(page + 1024 * (i + 1));
+
+		cr_assert_eq(e->trtype, UPDK_NVMF_TRTYPE_TCP);
+		cr_assert_eq(e->adrfam, UPDK_NVMF_ADRFAM_IPV4);
+		cr_assert_eq(e->subtype, UPDK_NVMF_SUBTYPE_NVME);
+		cr_assert_eq(strncmp(e->trsvcid, port, strlen(port)), 0);
+		cr_assert_eq(strncmp(e->traddr, "127.0.0.1", 9), 0);
+		cr_assert_str_eq(e->subnqn, i ? "nqn.2026-12.io.updk:tcp2" : NQN);
+	}
+	updk_nvme_ctrlr_close(c);
+	free(page);
+	stop_clean();
+}
+
+/* A Keep Alive Timeout of 1 s, and 3 s without a command of ours: the association lives. */
+Test(nvme_tcp, keep_alive_holds_an_idle_association)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .keep_alive_ms = 1000 };
+	static uint8_t buf[4096];
+	struct updk_nvme_ctrlr *c;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_stats st;
+	double until;
+	char *log;
+
+	start_sim("sim:nvme?ns=1,size=1M,lba=4096");
+	c = open_ctrlr_opts(trid(NQN), &o);
+	qp = alloc_qp(c, 8);
+	for (until = now_s() + 3; now_s() < until;) {
+		updk_nvme_admin_process_completions(c);
+		usleep(10000);
+	}
+	cr_assert_not(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_eq(rw_sync(c, qp, true, buf, 0, 1), 0, "a write after 3 idle seconds");
+	updk_nvme_ctrlr_get_stats(c, &st);
+	cr_assert_eq(st.resets, 0, "the connection held: no reset");
+	log = nvmf_target_log(&tgt);
+	cr_assert_null(strstr(log, "keep alive"), "the target ended nothing:\n%s", log);
+	free(log);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	stop_clean();
+}
+
+/* An open that fails with @want and logs @piece, leaving nothing behind. */
+static void open_refused(const char *addr, int want, const char *piece)
+{
+	struct updk_nvme_ctrlr *c = (struct updk_nvme_ctrlr *)1;
+	struct log_capture cap;
+	struct held b = held_now();
+	char *log;
+	int rc;
+
+	log_capture_start(&cap);
+	rc = updk_nvme_ctrlr_open(addr, NULL, &c);
+	log = log_capture_stop(&cap);
+	cr_assert_eq(rc, want, "open %s: %d, not %d", addr, rc, want);
+	cr_assert_null(c);
+	has(log, piece);
+	free(log);
+	held_assert_same(b, addr);
+}
+
+Test(nvme_tcp, refusals)
+{
+	const char *args[] = { "--nqn", NQN, "--allow-host", TEST_HOSTNQN2, "sim:nvme?ns=1,size=1M",
+			       NULL };
+	char addr[512];
+	int port;
+
+	/* nothing listening: a port the target had, after it stopped */
+	start_sim("sim:nvme?ns=1,size=1M");
+	port = tgt.port;
+	stop_clean();
+	snprintf(addr, sizeof(addr), "trtype:TCP traddr:127.0.0.1 trsvcid:%d subnqn:%s", port, NQN);
+	open_refused(addr, -ECONNREFUSED, "connection refused");
+
+	start(args);
+	snprintf(addr, sizeof(addr), "trtype:TCP traddr:127.0.0.1 trsvcid:%d subnqn:nqn.x:none",
+		 tgt.port);
+	open_refused(addr, -ENOENT, "the target has no subsystem nqn.x:none");
+	open_refused(trid(NQN), -EACCES, "does not allow host " TEST_HOSTNQN);
+	snprintf(addr, sizeof(addr), "trtype:TCP adrfam:IB traddr:127.0.0.1 trsvcid:%d", tgt.port);
+	open_refused(addr, -EINVAL, "adrfam 'IB'");
+	snprintf(addr, sizeof(addr), "trtype:TCP traddr:no-such-host.invalid trsvcid:%d", tgt.port);
+	open_refused(addr, -EINVAL, "no-such-host.invalid");
+	/* and the allowed host gets in */
+	snprintf(addr, sizeof(addr), "trtype:TCP traddr:127.0.0.1 trsvcid:%d subnqn:%s hostnqn:%s",
+		 tgt.port, NQN, TEST_HOSTNQN2);
+	updk_nvme_ctrlr_close(open_ctrlr(addr));
+	stop_clean();
+}
+
+/* The target dies with commands outstanding: each completes with an error, none is lost, and
+ * the controller is failed (the reset cannot reach the target), then closes cleanly. */
+Test(nvme_tcp, lost_connection_fails_outstanding_commands)
+{
+	enum { QD = 16 };
+	static uint8_t bufs[QD][8192];
+	struct io_done d[QD] = { 0 };
+	struct updk_nvme_ctrlr *c;
+	struct updk_nvme_qpair *qp;
+	struct updk_nvme_ns *ns;
+	int done = 0;
+
+	start_sim("sim:nvme?ns=1,size=1M,lba=4096");
+	c = open_ctrlr(trid(NQN));
+	ns = updk_nvme_ns_get(c, 1);
+	qp = alloc_qp(c, QD);
+	/* stopped, the target takes in nothing: every command stays outstanding */
+	kill(tgt.pid, SIGSTOP);
+	for (int i = 0; i < QD; i++)
+		cr_assert_eq(i % 2 ? updk_nvme_ns_read(ns, qp, bufs[i], (uint64_t)i * 2, 2,
+						       io_done_cb, &d[i], 0) :
+				     updk_nvme_ns_write(ns, qp, bufs[i], (uint64_t)i * 2, 2,
+							io_done_cb, &d[i], 0),
+			     0);
+	updk_nvme_qpair_process_completions(qp, 0);
+	cr_assert_eq(updk_nvme_qpair_outstanding(qp), QD);
+	nvmf_target_stop(&tgt, SIGKILL);
+	free(tgt.log);
+	POLL_UNTIL(done == QD, {
+		updk_nvme_admin_process_completions(c);
+		updk_nvme_qpair_process_completions(qp, 0);
+		done = 0;
+		for (int i = 0; i < QD; i++)
+			done += d[i].done;
+		usleep(1000);
+	});
+	cr_assert_eq(done, QD, "%d of %d commands completed", done, QD);
+	for (int i = 0; i < QD; i++) {
+		cr_assert_eq(d[i].done, 1);
+		cr_assert(updk_nvme_cpl_is_error(&d[i].cpl), "command %d succeeded", i);
+	}
+	cr_assert(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, bufs[0], 0, 1, io_done_cb, &d[0], 0), -ENXIO);
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+}
