@@ -27,6 +27,7 @@ static const struct {
 	{ "get-feature", cmd_get_feature, "Get Features" },
 	{ "reset", cmd_reset, "reset the controller" },
 	{ "zns", cmd_zns, "Zoned Namespace commands (updk-nvme zns help)" },
+	{ "discover", cmd_discover, "the Discovery log of an NVMe/TCP target (-t tcp -a ADDR)" },
 };
 
 static void usage(FILE *f)
@@ -34,7 +35,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: updk-nvme COMMAND DEVICE [OPTIONS]\n\n"
 		"DEVICE is a PCI address bound to vfio-pci (0000:01:00.0; scripts/setup.sh bind)\n"
-		"or a simulated controller (sim:nvme?ns=2,size=1G,lba=4096,mdts=5).\n\nCommands:\n");
+		"or a simulated controller (sim:nvme?ns=2,size=1G,lba=4096,mdts=5), or an NVMe/TCP\n"
+		"subsystem: 'trtype:TCP traddr:192.0.2.10 trsvcid:4420 subnqn:NQN'.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-14s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f,

@@ -125,5 +125,6 @@ int cmd_error_log(int argc, char **argv);
 int cmd_get_feature(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
 int cmd_zns(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
 
 #endif

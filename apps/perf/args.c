@@ -229,12 +229,38 @@ static int set_addr(struct perf_target *t, const char *addr, const char *whole, 
 	return 0;
 }
 
+/* NVMe over TCP: the transport ID as updk_nvme_ctrlr_open() takes it, from the keys given. */
+static int set_fabrics(struct perf_target *t, const char *whole, const char *traddr,
+		       char *const fab[4], char *err)
+{
+	static const char *const keys[4] = { "adrfam", "trsvcid", "subnqn", "hostnqn" };
+	int n = snprintf(t->addr, sizeof(t->addr), "trtype:TCP traddr:%s", traddr);
+
+	if (!traddr[0])
+		return perf_fail(err,
+				 "-r '%s': no traddr (traddr:192.0.2.10 trsvcid:4420 subnqn:...)",
+				 whole);
+	for (int k = 0; k < 4 && n > 0 && (size_t)n < sizeof(t->addr); k++)
+		if (fab[k])
+			n += snprintf(t->addr + n, sizeof(t->addr) - (size_t)n, " %s:%s", keys[k],
+				      fab[k]);
+	if (n < 0 || (size_t)n >= sizeof(t->addr))
+		return perf_fail(err, "-r '%s': transport id too long", whole);
+	if (!fab[2])
+		return perf_fail(err,
+				 "-r '%s': no subnqn (the subsystem to drive: updk-nvme discover "
+				 "lists them)",
+				 whole);
+	return 0;
+}
+
 int perf_parse_target(const char *s, struct perf_target *t, char *err)
 {
-	char buf[1024], *tok, *save;
+	char buf[1024], *tok, *save, *traddr = NULL, *fab[4] = { NULL };
+	static const char *const fab_keys[4] = { "adrfam", "trsvcid", "subnqn", "hostnqn" };
 	struct updk_pci_addr pa;
 	size_t len = strlen(s);
-	bool trtype_sim = false;
+	bool trtype_sim = false, trtype_tcp = false;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
@@ -244,6 +270,7 @@ int perf_parse_target(const char *s, struct perf_target *t, char *err)
 	for (tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
 		char *sep, *val;
 		uint64_t v;
+		int k;
 
 		/* Bare addresses first: "0000:00:04.0" contains the key separator. */
 		if (!strncmp(tok, "sim:", 4) || !updk_pci_addr_parse(tok, &pa)) {
@@ -259,18 +286,23 @@ int perf_parse_target(const char *s, struct perf_target *t, char *err)
 				tok);
 		*sep = '\0';
 		val = sep + 1;
+		for (k = 0; k < 4 && strcasecmp(tok, fab_keys[k]); k++)
+			;
 		if (!strcasecmp(tok, "trtype")) {
 			if (!strcasecmp(val, "sim"))
 				trtype_sim = true;
+			else if (!strcasecmp(val, "tcp"))
+				trtype_tcp = true;
 			else if (strcasecmp(val, "pcie"))
 				return perf_fail(err,
 						 "-r '%s': trtype '%s' is not supported: updk-perf "
-						 "drives PCIe (and sim) controllers",
+						 "drives PCIe, TCP (NVMe over TCP) and sim "
+						 "controllers",
 						 s, val);
 		} else if (!strcasecmp(tok, "traddr")) {
-			rc = set_addr(t, val, s, err);
-			if (rc)
-				return rc;
+			if (traddr)
+				return perf_fail(err, "-r '%s': more than one address", s);
+			traddr = val;
 		} else if (!strcasecmp(tok, "ns") || !strcasecmp(tok, "nsid")) {
 			if (parse_u64_range(val, 1, UINT32_MAX - 1, &v))
 				return perf_fail(err,
@@ -278,17 +310,30 @@ int perf_parse_target(const char *s, struct perf_target *t, char *err)
 						 "to 4294967294",
 						 s, val);
 			t->nsid = (uint32_t)v;
-		} else if (!strcasecmp(tok, "adrfam") || !strcasecmp(tok, "trsvcid") ||
-			   !strcasecmp(tok, "subnqn") || !strcasecmp(tok, "hostnqn")) {
-			return perf_fail(err,
-					 "-r '%s': '%s' belongs to NVMe over Fabrics, which "
-					 "updk-perf does not drive (PCIe and sim only)",
-					 s, tok);
+		} else if (k < 4) {
+			fab[k] = val;
 		} else {
 			return perf_fail(err,
-					 "-r '%s': unknown key '%s' (keys: trtype, traddr, ns)", s,
-					 tok);
+					 "-r '%s': unknown key '%s' (keys: trtype, traddr, ns; "
+					 "for TCP also adrfam, trsvcid, subnqn, hostnqn)",
+					 s, tok);
 		}
+	}
+	if (trtype_tcp) {
+		if (t->addr[0])
+			return perf_fail(err, "-r '%s': trtype TCP takes traddr:ADDRESS", s);
+		return set_fabrics(t, s, traddr ? traddr : "", fab, err);
+	}
+	for (int k = 0; k < 4; k++)
+		if (fab[k])
+			return perf_fail(err,
+					 "-r '%s': '%s' belongs to NVMe over Fabrics: give "
+					 "trtype:TCP with it",
+					 s, fab_keys[k]);
+	if (traddr) {
+		rc = set_addr(t, traddr, s, err);
+		if (rc)
+			return rc;
 	}
 	if (!t->addr[0])
 		return perf_fail(err, "-r '%s': no address (traddr:0000:00:04.0, or sim:nvme)", s);

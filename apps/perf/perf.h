@@ -18,12 +18,13 @@
 
 #define PERF_MAX_CORES 256
 #define PERF_MAX_TARGETS 32
-#define PERF_ADDR_MAX 256
+#define PERF_ADDR_MAX 768 /* room for an NVMe/TCP transport id and its two NQNs */
 #define PERF_ERR_MAX 512
 
 /** One -r: a controller address and a namespace on it (0: every active namespace). */
 struct perf_target {
-	char addr[PERF_ADDR_MAX]; /* "0000:00:04.0" (normalised) or "sim:nvme?..." */
+	char addr
+		[PERF_ADDR_MAX]; /* "0000:00:04.0" (normalised), "sim:nvme?..." or "trtype:TCP ..." */
 	uint32_t nsid;
 };
 

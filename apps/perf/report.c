@@ -229,12 +229,16 @@ void perf_report_text(FILE *out, const struct perf_report *r)
 		const struct perf_row *row = &r->rows[i];
 		const struct perf_stats *s = &row->s;
 
-		fprintf(out,
-			"Driver %s: %.3f MMIO doorbell writes per I/O (SQ %.3f, CQ %.3f), "
-			"shadow doorbells %s (%.3f shadow updates per I/O)",
-			row->name, per_io(s->sq_db_mmio + s->cq_db_mmio, s->ios),
-			per_io(s->sq_db_mmio, s->ios), per_io(s->cq_db_mmio, s->ios),
-			row->shadow_doorbell ? "on" : "off", per_io(s->shadow_updates, s->ios));
+		if (!strncmp(row->device, "trtype:TCP", 10)) /* no doorbells over a socket */
+			fprintf(out, "Driver %s: NVMe/TCP", row->name);
+		else
+			fprintf(out,
+				"Driver %s: %.3f MMIO doorbell writes per I/O (SQ %.3f, CQ %.3f), "
+				"shadow doorbells %s (%.3f shadow updates per I/O)",
+				row->name, per_io(s->sq_db_mmio + s->cq_db_mmio, s->ios),
+				per_io(s->sq_db_mmio, s->ios), per_io(s->cq_db_mmio, s->ios),
+				row->shadow_doorbell ? "on" : "off",
+				per_io(s->shadow_updates, s->ios));
 		if (s->queue_full || s->timeouts || s->resets)
 			fprintf(out,
 				", %" PRIu64 " queue-full, %" PRIu64 " timeouts, %" PRIu64

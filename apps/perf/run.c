@@ -429,10 +429,14 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 		struct perf_row *row = &rows[i];
 		struct perf_ns *ns = ctx->ns;
 		bool sim = !strncmp(ns->pc->addr, "sim:", 4);
+		bool tcp = !strncmp(ns->pc->addr, "trtype:TCP", 10);
 
 		memset(row, 0, sizeof(*row));
 		snprintf(row->name, sizeof(row->name), "%s (%.100s) NSID %u from core %u",
-			 sim ? "SIM" : "PCIE", ns->pc->addr, ns->nsid, ctx->w->poller.core);
+			 tcp ? "TCP" :
+			 sim ? "SIM" :
+			       "PCIE",
+			 ns->pc->addr, ns->nsid, ctx->w->poller.core);
 		snprintf(row->device, sizeof(row->device), "%s", ns->pc->addr);
 		row->nsid = ns->nsid;
 		row->core = ctx->w->poller.core;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "test/common/nvmf_host.h"
+#include "test/common/perf_util.h"
 #include "test/model/held.h"
 #include "test/model/nvme_util.h"
 
@@ -403,4 +404,102 @@ Test(nvme_tcp, lost_connection_fails_outstanding_commands)
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, bufs[0], 0, 1, io_done_cb, &d[0], 0), -ENXIO);
 	updk_nvme_qpair_free(qp);
 	updk_nvme_ctrlr_close(c);
+}
+
+/* Run "sh -c CMD" with BIN standing for build/bin: its exit status, stdout+stderr in *@out. */
+static int sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sh(char **out, const char *fmt, ...)
+{
+	char exe[PATH_MAX], cmd[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t len = 0, cap = 1 << 16, at;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	cr_assert_gt(n, 0);
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	at = (size_t)snprintf(cmd, sizeof(cmd), "BIN=%s/../bin; exec 2>&1; ", exe);
+	va_start(ap, fmt);
+	vsnprintf(cmd + at, sizeof(cmd) - at, fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	*out = malloc(cap);
+	cr_assert(*out);
+	while (len < cap - 1) {
+		size_t k = fread(*out + len, 1, cap - 1 - len, p);
+
+		if (!k)
+			break;
+		len += k;
+	}
+	(*out)[len] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+Test(nvme_tcp, updk_nvme_tool_over_tcp)
+{
+	const char *args[] = { "--nqn",
+			       NQN,
+			       "sim:nvme?ns=1,size=4M,lba=512",
+			       "--nqn",
+			       "nqn.2026-12.io.updk:tcp2",
+			       "sim:nvme?ns=1,size=2M",
+			       NULL };
+	char *out, want[64];
+
+	start(args);
+	/* discover: nvme-cli's shape, both subsystems */
+	cr_assert_eq(sh(&out, "$BIN/updk-nvme discover -t tcp -a 127.0.0.1 -s %d -q %s", tgt.port,
+			TEST_HOSTNQN),
+		     0, "%s", out);
+	has(out, "Discovery Log Number of Records 2, Generation counter");
+	has(out, "=====Discovery Log Entry 1======\ntrtype:  tcp\nadrfam:  ipv4\nsubtype: nvme "
+		 "subsystem\n");
+	has(out, "subnqn:  " NQN "\n");
+	has(out, "subnqn:  nqn.2026-12.io.updk:tcp2\ntraddr:  127.0.0.1\n");
+	snprintf(want, sizeof(want), "trsvcid: %d\n", tgt.port);
+	has(out, want);
+	free(out);
+	cr_assert_eq(
+		sh(&out, "$BIN/updk-nvme discover -t tcp -a 127.0.0.1 -s %d -o json", tgt.port), 0,
+		"%s", out);
+	has(out, "\"subnqn\":\"nqn.2026-12.io.updk:tcp2\"");
+	has(out, "\"trtype\":\"tcp\"");
+	free(out);
+	cr_assert_eq(sh(&out, "$BIN/updk-nvme discover -t rdma -a 127.0.0.1"), 2, "%s", out);
+	has(out, "only tcp");
+	free(out);
+	/* write, then read back and compare, through the transport ID */
+	cr_assert_eq(sh(&out,
+			"head -c 65536 /dev/urandom > /tmp/updk-tcp-$$ && "
+			"$BIN/updk-nvme write 'trtype:TCP traddr:127.0.0.1 trsvcid:%d subnqn:%s' "
+			"-s 3 -c 127 -d /tmp/updk-tcp-$$ && "
+			"$BIN/updk-nvme read 'trtype:TCP traddr:127.0.0.1 trsvcid:%d subnqn:%s' "
+			"-s 3 -c 127 -z 65536 | cmp - /tmp/updk-tcp-$$; st=$?; "
+			"rm -f /tmp/updk-tcp-$$; exit $st",
+			tgt.port, NQN, tgt.port, NQN),
+		     0, "%s", out);
+	free(out);
+	stop_clean();
+}
+
+Test(nvme_tcp, updk_perf_verify_over_tcp)
+{
+	char *out;
+
+	start_sim("sim:nvme?ns=1,size=16M,lba=4096");
+	cr_assert_eq(sh(&out,
+			"$BIN/updk-perf -r 'trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%d "
+			"subnqn:%s ns:1' -q 8 -t 1 -w randrw --verify --json --no-progress",
+			tgt.port, NQN),
+		     0, "%s", out);
+	has(out, "\"verify\": true");
+	perf_test_check_consistent(strchr(out, '{'));
+	cr_assert_gt(perf_test_jnum(strchr(out, '{'), "\"total\": {", "reads"), 0);
+	free(out);
+	stop_clean();
 }

@@ -221,6 +221,10 @@ Test(perf_args, targets)
 		{ "sim:nvme?ns=2,size=1G ns:2", "sim:nvme?ns=2,size=1G", 2 },
 		{ "trtype:sim traddr:sim:nvme?ns=2 nsid:1", "sim:nvme?ns=2", 1 },
 		{ "TRTYPE:PCIE TRADDR:0000:00:04.0 NS:1", "0000:00:04.0", 1 },
+		{ "trtype:TCP adrfam:IPv4 traddr:192.0.2.1 trsvcid:4420 subnqn:nqn.x:a ns:2",
+		  "trtype:TCP traddr:192.0.2.1 adrfam:IPv4 trsvcid:4420 subnqn:nqn.x:a", 2 },
+		{ "subnqn=nqn.x:a trtype=tcp traddr=host1",
+		  "trtype:TCP traddr:host1 subnqn:nqn.x:a", 0 },
 	};
 	static const struct {
 		const char *s;
@@ -234,6 +238,9 @@ Test(perf_args, targets)
 		{ "traddr:0000:00:04.0 ns:0", "ns '0'" },
 		{ "traddr:0000:00:04.0 ns:x", "ns 'x'" },
 		{ "traddr:0000:00:04.0 subnqn:nqn.x", "Fabrics" },
+		{ "trtype:TCP traddr:192.0.2.1", "no subnqn" },
+		{ "trtype:TCP subnqn:nqn.x", "no traddr" },
+		{ "trtype:TCP 0000:00:04.0 subnqn:nqn.x", "trtype TCP takes traddr" },
 		{ "traddr:0000:00:04.0 bogus:1", "unknown key 'bogus'" },
 		{ "0000:00:04.0 0000:00:05.0", "more than one address" },
 		{ "trtype:sim traddr:0000:00:04.0", "sim" },
