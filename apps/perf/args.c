@@ -366,6 +366,8 @@ static const struct option long_opts[] = {
 	{ "num-qpairs", required_argument, NULL, 'P' },
 	{ "transport", required_argument, NULL, 'r' },
 	{ "enable-sw-latency-tracking", no_argument, NULL, 'L' },
+	{ "enable-tcp-hdgst", no_argument, NULL, 'H' },
+	{ "enable-tcp-ddgst", no_argument, NULL, 'I' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "no-shadow-doorbell", no_argument, NULL, OPT_NO_SHADOW },
@@ -406,6 +408,8 @@ void perf_usage(FILE *out)
 	      "                           'sim:nvme?ns=2,size=1G ns:2' (simulated controller)\n"
 	      "  -L, --enable-sw-latency-tracking\n"
 	      "                           -L: latency percentiles; -LL: histogram as well\n"
+	      "  -H, --enable-tcp-hdgst   NVMe/TCP: header digests (CRC32C)\n"
+	      "  -I, --enable-tcp-ddgst   NVMe/TCP: data digests (CRC32C)\n"
 	      "      --json               the result as one JSON object on stdout\n"
 	      "      --verify             every I/O writes a pattern encoding LBA and generation,\n"
 	      "                           reads it back and counts mismatches (-M is ignored)\n"
@@ -502,7 +506,7 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 	err[0] = '\0';
 	optind = 0; /* GNU getopt: start afresh, so the parser can be called more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:q:o:w:M:t:a:c:P:r:Lh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:q:o:w:M:t:a:c:P:r:LHIh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			rc = perf_flag_u32("-q", optarg, 1, 65536, &a->queue_depth, err);
@@ -544,6 +548,12 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 			rc = perf_parse_target(optarg, &a->targets[a->ntargets], err);
 			if (!rc)
 				a->ntargets++;
+			break;
+		case 'H':
+			a->tcp_hdgst = true;
+			break;
+		case 'I':
+			a->tcp_ddgst = true;
 			break;
 		case 'L':
 			if (a->latency < 2)

@@ -44,6 +44,7 @@ struct perf_args {
 	unsigned ntargets; /* -r */
 	struct perf_target targets[PERF_MAX_TARGETS];
 	unsigned latency; /* 0, 1 (-L percentiles), 2 (-LL histogram too) */
+	bool tcp_hdgst, tcp_ddgst; /* -H, -I: NVMe/TCP header and data digests */
 	bool json; /* --json */
 	bool verify; /* --verify */
 	bool no_shadow_doorbell; /* --no-shadow-doorbell */

@@ -54,6 +54,8 @@ static int open_ctrlrs(struct perf_run *run)
 		opts.opts_size = sizeof(opts);
 		opts.no_shadow_doorbell = a->no_shadow_doorbell;
 		opts.io_timeout_ms = a->io_timeout_ms;
+		opts.header_digest = a->tcp_hdgst;
+		opts.data_digest = a->tcp_ddgst;
 		if (queues > 64)
 			opts.num_io_queues = queues;
 		rc = updk_nvme_ctrlr_open(pc->addr, &opts, &pc->ctrlr);

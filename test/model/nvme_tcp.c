@@ -494,7 +494,7 @@ Test(nvme_tcp, updk_perf_verify_over_tcp)
 	start_sim("sim:nvme?ns=1,size=16M,lba=4096");
 	cr_assert_eq(sh(&out,
 			"$BIN/updk-perf -r 'trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%d "
-			"subnqn:%s ns:1' -q 8 -t 1 -w randrw --verify --json --no-progress",
+			"subnqn:%s ns:1' -H -I -q 8 -t 1 -w randrw --verify --json --no-progress",
 			tgt.port, NQN),
 		     0, "%s", out);
 	has(out, "\"verify\": true");
