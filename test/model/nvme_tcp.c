@@ -25,9 +25,18 @@
 
 #define NQN "nqn.2026-12.io.updk:tcp1"
 
-TestSuite(nvme_tcp, .init = nvme_test_mem_setup, .timeout = 120);
-
 static struct nvmf_target_proc tgt;
+
+/* A test that fails halfway leaves no target running behind it. */
+static void kill_target(void)
+{
+	if (tgt.pid > 0 && kill(tgt.pid, 0) == 0) {
+		nvmf_target_stop(&tgt, SIGKILL);
+		free(tgt.log);
+	}
+}
+
+TestSuite(nvme_tcp, .init = nvme_test_mem_setup, .fini = kill_target, .timeout = 120);
 
 static void start(const char *const *args)
 {
