@@ -26,12 +26,39 @@
 #define IXGBE_EEC_PRES (1u << 8) /* EEPROM present */
 #define IXGBE_EEC_ARD (1u << 9) /* EEPROM auto-read done */
 
-/* §8.2.3.5 Interrupts */
-#define IXGBE_EICR 0x00800 /* §8.2.3.5 Extended Interrupt Cause, read to clear */
+/*
+ * §8.2.3.5 Interrupts (how they work: §7.3). Bits 15:0 of EICR/EICS/EIMS/EIMC/EIAC/EIAM are
+ * the queue causes (RTxQ), as mapped by IVAR; in MSI-X mode the _EX registers hold those of
+ * vectors 0..63, 32 per register, and bits 15:0 of the first alias vectors 0..15.
+ */
+#define IXGBE_EICR 0x00800 /* §8.2.3.5 Extended Interrupt Cause, read to clear, write 1 to clear */
+#define IXGBE_EICS 0x00808 /* §8.2.3.5 Extended Interrupt Cause Set */
 #define IXGBE_EIMS 0x00880 /* §8.2.3.5 Extended Interrupt Mask Set/Read */
 #define IXGBE_EIMC 0x00888 /* §8.2.3.5 Extended Interrupt Mask Clear */
+#define IXGBE_EIAC 0x00810 /* §8.2.3.5 Extended Interrupt Auto Clear (MSI-X: on the message) */
+#define IXGBE_EIAM 0x00890 /* §8.2.3.5 Extended Interrupt Auto Mask (with GPIE.EIAME) */
 #define IXGBE_EIMC_ALL 0x7fffffffu
+#define IXGBE_EIxx_RTXQ 0x0000ffffu /* the queue causes of the registers above */
+#define IXGBE_EICR_EX(i) (0x00a80 + 4 * (i)) /* §8.2.3.5 causes of vectors 32i..32i+31 */
+#define IXGBE_EICS_EX(i) (0x00a90 + 4 * (i))
+#define IXGBE_EIMS_EX(i) (0x00aa0 + 4 * (i))
 #define IXGBE_EIMC_EX(i) (0x00ab0 + 4 * (i)) /* §8.2.3.5 queue causes 0..63 */
+#define IXGBE_EIAM_EX(i) (0x00ad0 + 4 * (i))
+#define IXGBE_GPIE 0x00898 /* §8.2.3.5 General Purpose Interrupt Enable */
+#define IXGBE_GPIE_MSIX_MODE (1u << 4) /* MSI-X: one vector per IVAR allocation */
+#define IXGBE_GPIE_OCD (1u << 5) /* other causes not auto-cleared */
+#define IXGBE_GPIE_EIAME (1u << 30) /* EIAM masks a vector when its message is sent */
+#define IXGBE_GPIE_PBA_SUPPORT (1u << 31)
+#define IXGBE_EITR(v) (0x00820 + 4 * (v)) /* §8.2.3.5 Interrupt Throttle, vectors 0..23 */
+#define IXGBE_EITR_INTERVAL(us) ((((us) / 2u) & 0x1ffu) << 3) /* bits 11:3, 2 µs units */
+#define IXGBE_EITR_CNT_WDIS (1u << 31) /* the write does not reset the counter */
+#define IXGBE_EITR_VECTORS 24
+#define IXGBE_IVAR(i) (0x00900 + 4 * (i)) /* §8.2.3.5 Interrupt Vector Allocation, 64 */
+/* IVAR(i): a byte per queue cause: RX queue 2i bits 7:0, TX 2i 15:8, RX 2i+1 23:16, TX
+ * 2i+1 31:24; each INT_Alloc bits 5:0 (the vector; EICR bit 3:0 outside MSI-X) and valid 7. */
+#define IXGBE_IVAR_SHIFT(q, tx) (16u * ((q)&1u) + 8u * (tx))
+#define IXGBE_IVAR_ALLOC_VAL 0x80u
+#define IXGBE_IVAR_MISC 0x00a00 /* §8.2.3.5 vectors of the other causes */
 
 /* §8.2.3.8 Receive DMA */
 #define IXGBE_RDBAL(q) (0x01000 + 0x40 * (q)) /* §8.2.3.8.1 */

@@ -14,7 +14,11 @@
  * Transmit: advanced data and context descriptors, IPv4/TCP/UDP checksum insertion, padding
  * (HLREG0.TXPADEN), DD written back for RS descriptors (WTHRESH = 0).
  *
- * Not modelled: interrupts (EIMS/EIMC/EICR are kept only as registers), DCB, VT, flow control,
+ * Interrupts (intr.c): queue causes through IVAR, EIMS/EIMC masks, EIAC/EIAM auto clear and
+ * mask, EITR throttling, MSI-X vectors (64) or the one INTx/MSI vector, raised through lib/pci's
+ * eventfds.
+ *
+ * Not modelled: the other interrupt causes (link, mailbox, ...), DCB, VT, flow control,
  * multi-descriptor receive frames, VLAN stripping, TSO, the EEPROM and PHY.
  */
 #include <endian.h>
@@ -120,6 +124,7 @@ void port_reset(struct port *p)
 	memset(p->tx_ctx, 0, sizeof(p->tx_ctx));
 	memset(p->cnt, 0, sizeof(p->cnt));
 	p->wb_head = p->wb_count = 0;
+	port_intr_reset(p);
 	fifo_clear(&p->rx_in);
 }
 
@@ -132,7 +137,8 @@ void port_reset(struct port *p)
  * device was just given, with its length and status cleared. A receive write-back (§7.1.6.2)
  * carries DD in its status word at byte 8; a transmit one (§7.2.3.2.4) is that word alone.
  */
-static void dma_wb_now(struct port *p, uint64_t iova, const uint8_t *d, uint32_t len)
+static void dma_wb_now(struct port *p, int q, bool tx, uint64_t iova, const uint8_t *d,
+		       uint32_t len)
 {
 	uint32_t at = len == 16 ? 8 : 0, word;
 	bool fault = false;
@@ -141,29 +147,37 @@ static void dma_wb_now(struct port *p, uint64_t iova, const uint8_t *d, uint32_t
 		fault = sim_dma_write(p->sd, iova, d, 8) ||
 			sim_dma_write(p->sd, iova + 12, d + 12, 4);
 	memcpy(&word, d + at, 4);
-	if (fault || sim_dma_store32(p->sd, iova + at, le32toh(word)))
+	if (fault || sim_dma_store32(p->sd, iova + at, le32toh(word))) {
 		model_error(p, "DMA fault writing back a %s descriptor at 0x%llx",
 			    len == 16 ? "receive" : "transmit", (unsigned long long)iova);
+		return;
+	}
+	/* §7.3: the queue's cause is set once the descriptor is the driver's. */
+	if (q >= 0)
+		port_intr_queue_event(p, (unsigned)q, tx);
 }
 
-void port_write_back(struct port *p, uint64_t iova, const void *data, uint32_t len)
+void port_write_back(struct port *p, unsigned q, bool tx, uint64_t iova, const void *data,
+		     uint32_t len)
 {
 	if (p->wb_off) /* wb=off: the device works but never says so (DD never set) */
 		return;
 	if (!p->wb_delay_ns && !p->wb_count) {
-		dma_wb_now(p, iova, data, len);
+		dma_wb_now(p, (int)q, tx, iova, data, len);
 		return;
 	}
 	if (p->wb_count == WB_QUEUE) { /* full: land the oldest now, keeping the order */
 		struct wb *w = &p->wbq[p->wb_head];
 
-		dma_wb_now(p, w->iova, w->data, w->len);
+		dma_wb_now(p, w->queue, w->tx, w->iova, w->data, w->len);
 		p->wb_head = (p->wb_head + 1) % WB_QUEUE;
 		p->wb_count--;
 	}
 	struct wb *w = &p->wbq[(p->wb_head + p->wb_count) % WB_QUEUE];
 
 	w->due_ns = now_ns() + p->wb_delay_ns;
+	w->queue = (int16_t)q;
+	w->tx = tx;
 	w->iova = iova;
 	w->len = len;
 	memcpy(w->data, data, len);
@@ -178,7 +192,7 @@ static bool flush_write_backs(struct port *p)
 	while (p->wb_count && p->wbq[p->wb_head].due_ns <= now) {
 		struct wb *w = &p->wbq[p->wb_head];
 
-		dma_wb_now(p, w->iova, w->data, w->len);
+		dma_wb_now(p, w->queue, w->tx, w->iova, w->data, w->len);
 		p->wb_head = (p->wb_head + 1) % WB_QUEUE;
 		p->wb_count--;
 		did = true;
@@ -216,6 +230,8 @@ static bool ixgbe_poll(struct sim_dev *sd)
 
 	did |= port_tx_poll(p);
 	did |= port_rx_poll(p);
+	/* A vector waiting for its EITR interval keeps the thread awake until it is raised. */
+	did |= port_intr_poll(p);
 	return did;
 }
 
@@ -473,6 +489,8 @@ const struct sim_model sim_ixgbe_model = {
 	.device_id = 0x10fb, /* 82599 SFP+ */
 	.class_code = 0x020000, /* Ethernet controller */
 	.bar_size = { IXGBE_BAR0_SIZE },
+	/* 82599: an MSI-X table of 64 vectors (in BAR 3 on the part, §9.3.6.1), MSI, INTA#. */
+	.irq = { .msix = 64, .msix_bar = 3, .msi = 1, .intx = true },
 	.create = ixgbe_create,
 	.destroy = ixgbe_destroy,
 	.reg_read32 = port_reg_read32,

@@ -58,6 +58,8 @@ struct wb {
 	uint64_t due_ns;
 	uint64_t iova;
 	uint32_t len;
+	int16_t queue; /* the queue whose cause the landing sets (intr.c), -1: none */
+	bool tx;
 	uint8_t data[16];
 };
 
@@ -103,6 +105,10 @@ struct port {
 	pthread_mutex_t trace_lock;
 	struct sim_ixgbe_reg_access *tlog;
 	unsigned tlog_n;
+
+	/* interrupts (intr.c): vectors 0..63 (EICR_EX, EIMS_EX, EIAM_EX; bits 15:0 also EICR's) */
+	uint64_t icause, imask, iauto;
+	uint64_t last_fire_ns[64]; /* for the EITR interval */
 };
 
 static inline uint64_t now_ns(void)
@@ -160,9 +166,11 @@ static inline unsigned stat_index(struct port *p, uint32_t map_base, unsigned q)
 void model_error(struct port *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* CTRL.RST (or a function-level reset): everything back to its initial state. */
 void port_reset(struct port *p);
-/* Write a descriptor back (16 bytes for receive, the 4-byte status for transmit), now or
- * wb_delay_us later, in order; never with wb=off. */
-void port_write_back(struct port *p, uint64_t iova, const void *data, uint32_t len);
+/* Write a descriptor of queue @q back (16 bytes for receive, the 4-byte status for transmit,
+ * @tx), now or wb_delay_us later, in order; never with wb=off. Its landing sets the queue's
+ * interrupt cause (intr.c). */
+void port_write_back(struct port *p, unsigned q, bool tx, uint64_t iova, const void *data,
+		     uint32_t len);
 /* Put a frame on the wire: into the peer's packet buffer, or the sink without a peer. */
 void port_deliver(struct port *p, const uint8_t *data, uint16_t len);
 
@@ -178,5 +186,19 @@ void port_reg_write32(struct sim_dev *sd, int bar, uint32_t off, uint32_t val);
 
 bool port_rx_poll(struct port *p);
 bool port_tx_poll(struct port *p);
+
+/* ---- intr.c: interrupts (82599 datasheet §7.3) ---- */
+
+void port_intr_reset(struct port *p);
+/* A descriptor of queue @q (transmit: @tx) was written back: set the cause IVAR maps it to. */
+void port_intr_queue_event(struct port *p, unsigned q, bool tx);
+/* Raise the vectors whose cause and mask are set and EITR interval over; true while one
+ * waits for its interval. */
+bool port_intr_poll(struct port *p);
+/* The interrupt registers: known offsets, and reads and writes with their side effects
+ * (false: a plain register, stored as written). */
+bool port_intr_reg_known(uint32_t off);
+bool port_intr_reg_read(struct port *p, uint32_t off, uint32_t *v);
+bool port_intr_reg_write(struct port *p, uint32_t off, uint32_t val);
 
 #endif

@@ -32,9 +32,6 @@ static enum reg_kind reg_kind(uint32_t off)
 	case IXGBE_CTRL:
 	case IXGBE_CTRL_EXT:
 	case IXGBE_EEC:
-	case IXGBE_EICR:
-	case IXGBE_EIMS:
-	case IXGBE_EIMC:
 	case IXGBE_RDRXCTL:
 	case IXGBE_RXCTRL:
 	case IXGBE_RXCSUM:
@@ -61,6 +58,8 @@ static enum reg_kind reg_kind(uint32_t off)
 	case IXGBE_GOTCH:
 		return R_RC;
 	}
+	if (port_intr_reg_known(off))
+		return R_RW;
 	if (off >= IXGBE_MPC(0) && off <= IXGBE_MPC(7) && !(off & 3))
 		return R_RC;
 	if ((off >= IXGBE_RXPBSIZE(0) && off <= IXGBE_RXPBSIZE(7)) ||
@@ -217,6 +216,10 @@ uint32_t port_reg_read32(struct sim_dev *sd, int bar, uint32_t off)
 		return 0xffffffff;
 	}
 	off = canon(off);
+	if (port_intr_reg_read(p, off, &v)) {
+		trace(p, false, off, v);
+		return v;
+	}
 	switch (reg_kind(off)) {
 	case R_RC:
 		v = read_counter(p, off);
@@ -234,8 +237,6 @@ uint32_t port_reg_read32(struct sim_dev *sd, int bar, uint32_t off)
 	} else if (off == IXGBE_RDRXCTL && p->dmaidone_reads) {
 		p->dmaidone_reads--;
 		v &= ~IXGBE_RDRXCTL_DMAIDONE;
-	} else if (off == IXGBE_EICR) {
-		set_reg(p, IXGBE_EICR, 0); /* §8.2.3.5.1: read to clear */
 	} else if (off == IXGBE_LINKS) {
 		v = link_up(p) ? IXGBE_LINKS_UP | IXGBE_LINKS_SPEED_10G : 0;
 	} else if (in_queue_block(off, 0x01000, 0x28, &q) && p->rxdctl_reads[q]) {
@@ -262,21 +263,14 @@ void port_reg_write32(struct sim_dev *sd, int bar, uint32_t off, uint32_t val)
 	}
 	off = canon(off);
 	trace(p, true, off, val);
+	if (port_intr_reg_write(p, off, val))
+		return;
 	switch (off) {
 	case IXGBE_CTRL:
 		if (val & IXGBE_CTRL_RST_MASK) {
 			port_reset(p);
 			return;
 		}
-		break;
-	case IXGBE_EIMS:
-		val |= reg(p, IXGBE_EIMS);
-		break;
-	case IXGBE_EIMC:
-		set_reg(p, IXGBE_EIMS, reg(p, IXGBE_EIMS) & ~val);
-		return;
-	case IXGBE_EICR:
-		val = reg(p, IXGBE_EICR) & ~val; /* write 1 to clear */
 		break;
 	case IXGBE_AUTOC:
 		if (val & IXGBE_AUTOC_AN_RESTART) {

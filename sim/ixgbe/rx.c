@@ -267,7 +267,7 @@ static enum rx_result receive(struct port *p, const struct frame *fr)
 	wb.wb.rss_hash = rss_type ? hash : 0;
 	wb.wb.status_err = st;
 	wb.wb.length = fr->len;
-	port_write_back(p, daddr, &wb, sizeof(wb));
+	port_write_back(p, q, false, daddr, &wb, sizeof(wb));
 	p->rx_head[q] = (p->rx_head[q] + 1) % size;
 	set_reg(p, IXGBE_RDH(q), p->rx_head[q]);
 	p->cnt[C_GPRC]++;

@@ -166,7 +166,7 @@ static bool tx_queue(struct port *p, unsigned q)
 		    (ctl & IXGBE_TXD_DTYP_MASK) == IXGBE_TXD_DTYP_DATA) {
 			uint32_t status = IXGBE_TXD_STAT_DD;
 
-			port_write_back(p, daddr + 12, &status, 4);
+			port_write_back(p, q, true, daddr + 12, &status, 4);
 		}
 		p->tx_head[q] = (p->tx_head[q] + 1) % size;
 		set_reg(p, IXGBE_TDH(q), p->tx_head[q]);
