@@ -610,6 +610,11 @@ static int ixgbe_init(struct net_dev *nd)
 		goto fail_reset;
 	if (nd->opts.promiscuous)
 		ixgbe_set_promiscuous(nd, true);
+	if (nd->opts.rx_interrupts) {
+		rc = ixgbe_rx_intr_setup(dev);
+		if (rc)
+			goto fail_reset;
+	}
 	rc = start_queues(dev);
 	if (rc)
 		goto fail_reset;
@@ -654,4 +659,6 @@ const struct net_driver ixgbe_driver = {
 	.link = ixgbe_link,
 	.set_promiscuous = ixgbe_set_promiscuous,
 	.stats_update = ixgbe_stats_update,
+	.rx_intr_arm = ixgbe_rx_intr_arm,
+	.rx_intr_disarm = ixgbe_rx_intr_disarm,
 };

@@ -31,6 +31,7 @@ struct ixgbe_rxq {
 	uint16_t buf_len; /* the pool's updk_pkt.buf_len */
 	uint16_t qid;
 	bool discard; /* inside a frame that spans descriptors: drop up to its EOP */
+	uint8_t irq_bit; /* its interrupt: the MSI-X vector, or the EICR bit (ixgbe_intr.c) */
 	uint64_t nobuf; /* bursts that found the pool empty */
 	uint64_t errors; /* frames dropped by the driver: device-flagged errors, bad lengths */
 	uint64_t ring_iova;
@@ -69,6 +70,8 @@ struct ixgbe_dev {
 	uint8_t *bar;
 	enum ixgbe_mac mac_type;
 	uint16_t n_rxq, n_txq;
+	bool intr_msix; /* receive interrupts on MSI-X vectors (ixgbe_intr.c) */
+	bool intr_shared; /* ... one vector for several queues: their cause is one EICR_EX bit */
 	struct ixgbe_rxq rxq[UPDK_NET_MAX_QUEUES];
 	struct ixgbe_txq txq[UPDK_NET_MAX_QUEUES];
 	struct {
@@ -77,6 +80,11 @@ struct ixgbe_dev {
 };
 
 uint16_t ixgbe_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
+
+/* ixgbe_intr.c: receive interrupts (opts.rx_interrupts); setup before the queues start. */
+int ixgbe_rx_intr_setup(struct ixgbe_dev *dev);
+int ixgbe_rx_intr_arm(struct net_dev *nd, uint16_t q);
+void ixgbe_rx_intr_disarm(struct net_dev *nd, uint16_t q);
 uint16_t ixgbe_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
 /* Transmit honouring UPDK_PKT_TX_* checksum requests (context descriptors, §7.2.3.2.3). */
 uint16_t ixgbe_tx_burst_offload(void *queue, struct updk_pkt **pkts, uint16_t n);

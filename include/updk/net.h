@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <updk/loop.h>
+
 /** Size of struct updk_pkt: the buffer follows it at this offset. */
 #define UPDK_PKT_HDR_SIZE 64
 /** Default headroom in front of received data (a multiple of 64). */
@@ -149,6 +151,17 @@ struct updk_net_opts {
 	bool tx_offload;
 	/** Milliseconds to wait for the link at open; 0: 10000. Link down is not an error. */
 	unsigned link_wait_ms;
+	/**
+	 * Receive interrupts, to sleep when idle (updk_net_rx_intr_*() below, docs/interrupts.md):
+	 * an interrupt vector per receive queue (MSI-X or MSI; one shared by every queue when the
+	 * function has fewer), each queue's interrupt masked until armed. The open fails, naming
+	 * the device, when the function offers none, the driver has none, or the open-file limit
+	 * is reached: open without to poll.
+	 */
+	bool rx_interrupts;
+	/** With rx_interrupts: at most one interrupt per queue every this many µs (ixgbe's EITR,
+	 * in 2 µs steps, up to 1022; virtio-net has no moderation and ignores it); 0: none. */
+	uint16_t rx_intr_usecs;
 };
 
 /** Counters of one queue, as the device counts them. */
@@ -241,6 +254,35 @@ int updk_net_stats(struct updk_net_dev *dev, struct updk_net_stats *stats);
 
 /** Zero the counters. 0 or -errno (-EINVAL: @dev NULL). */
 int updk_net_stats_reset(struct updk_net_dev *dev);
+
+/*
+ * Receive interrupts (opts.rx_interrupts). To sleep while receive queue @q is empty: ack its
+ * vector (once for queues that share one), arm the queue (0: empty, sleep; 1: a packet waits),
+ * wait for the fd in poll(2) or epoll; after the wake-up, disarm and burst again. A packet that
+ * came before the arm looked is found by it; one after the ack makes the fd readable. The hybrid
+ * loop (<updk/loop.h>) does it with updk_net_rx_loop_queue(). The queue's thread only.
+ */
+
+/** The eventfd of receive queue @q's vector, or a negative errno (logged). */
+int updk_net_rx_intr_fd(struct updk_net_dev *dev, uint16_t q);
+
+/** Consume what @q's vector counted (and unmask INTx): the count or a negative errno. */
+int updk_net_rx_intr_ack(struct updk_net_dev *dev, uint16_t q);
+
+/** Unmask @q's interrupt in the device, then look at its ring: 0 empty, 1 a packet waits, or a
+ * negative errno. */
+int updk_net_rx_intr_arm(struct updk_net_dev *dev, uint16_t q);
+
+/** Mask @q's interrupt again (interrupts while polling cost a little each). */
+void updk_net_rx_intr_disarm(struct updk_net_dev *dev, uint16_t q);
+
+/**
+ * Receive queue @q as a queue of the hybrid loop: @poll(@arg) is the application's work (bursts,
+ * processing; returns how much it did), ack, arm and disarm the calls above. The fd is
+ * negative when @q has no interrupt, and updk_loop_add() refuses it.
+ */
+struct updk_loop_queue updk_net_rx_loop_queue(struct updk_net_dev *dev, uint16_t q,
+					      int (*poll)(void *arg), void *arg);
 
 /* Reports an out-of-range queue on the data path (cold, logs once per device). */
 uint16_t updk_net_bad_queue(struct updk_net_dev *dev, uint16_t q, bool rx);

@@ -103,6 +103,11 @@ static int check_opts(const char *addr, const struct updk_net_opts *in, struct u
 		return -EINVAL;
 	if (out->link_wait_ms == 0)
 		out->link_wait_ms = LINK_WAIT_DEFAULT_MS;
+	if (out->rx_intr_usecs > 1022) {
+		log_err("%s: rx_intr_usecs %u: at most 1022 (ixgbe's EITR: 511 steps of 2 us)",
+			addr, out->rx_intr_usecs);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -166,6 +171,12 @@ int updk_net_open(const char *addr, const struct updk_net_opts *opts, struct upd
 	}
 
 	snprintf(nd->name, sizeof(nd->name), "%s", updk_pci_name(nd->pci));
+	if (nd->opts.rx_interrupts && !nd->drv->rx_intr_arm) {
+		log_err("%s: the %s driver has no receive interrupts: open without rx_interrupts",
+			addr, nd->drv->name);
+		rc = -ENOTSUP;
+		goto fail_pool;
+	}
 	rc = nd->drv->init(nd);
 	if (rc)
 		goto fail_pool;

@@ -34,6 +34,23 @@ struct net_driver {
 	int (*set_promiscuous)(struct net_dev *nd, bool on);
 	/* Add the device's counters since the last call to *st (which lib/net keeps). */
 	int (*stats_update)(struct net_dev *nd, struct updk_net_stats *st);
+	/*
+	 * Receive interrupts (NULL: the driver has none, and lib/net refuses rx_interrupts). With
+	 * nd->opts.rx_interrupts, init() calls net_rx_intr_enable() and points receive queue q's
+	 * interrupt at vector net_rx_intr_vector(nd, q), masked, before the queues start.
+	 * rx_intr_arm() unmasks queue @q's interrupt, then returns 1 if a packet waits in its
+	 * ring, else 0; rx_intr_disarm() masks it.
+	 */
+	int (*rx_intr_arm)(struct net_dev *nd, uint16_t q);
+	void (*rx_intr_disarm)(struct net_dev *nd, uint16_t q);
+};
+
+/* A loop queue's state for updk_net_rx_loop_queue(): the queue and the application's poll. */
+struct net_rx_loop {
+	struct net_dev *nd;
+	uint16_t q;
+	int (*poll)(void *arg);
+	void *arg;
 };
 
 struct net_dev {
@@ -50,6 +67,7 @@ struct net_dev {
 	char name[64]; /* the PCI address or sim: spec, kept past close for the log */
 	/* updk_net_close() is done: the struct is kept only to refuse the handle (net_dev.c) */
 	bool closed;
+	struct net_rx_loop rx_loop[UPDK_NET_MAX_QUEUES]; /* net_intr.c */
 	struct net_dev *retired_next;
 };
 
@@ -57,6 +75,14 @@ static inline struct net_dev *net_dev_of(struct updk_net_dev *dev)
 {
 	return (struct net_dev *)dev;
 }
+
+/*
+ * net_intr.c: enable the vectors for the receive queues (one each with MSI-X or MSI when the
+ * function has enough, else one shared): how many, or -errno (logged, naming the device). And
+ * the vector of receive queue @q.
+ */
+int net_rx_intr_enable(struct net_dev *nd);
+unsigned net_rx_intr_vector(const struct net_dev *nd, uint16_t q);
 
 /* Every NIC driver updk has, NULL-terminated (lib/net/drivers.c). */
 extern const struct net_driver *const net_drivers[];

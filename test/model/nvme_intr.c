@@ -18,6 +18,7 @@
 #include <updk/pci.h>
 
 #include "sim/sim.h"
+#include "test/common/loop_thread.h"
 #include "test/model/held.h"
 #include "test/model/nvme_util.h"
 
@@ -194,19 +195,6 @@ Test(nvme_intr, no_lost_wakeup_with_random_completion_times)
 	updk_dma_free(buf);
 }
 
-struct sleeper {
-	struct updk_loop *l;
-	int rc;
-};
-
-static void *run_loop(void *arg)
-{
-	struct sleeper *s = arg;
-
-	s->rc = updk_loop_run(s->l);
-	return NULL;
-}
-
 /* Closed with its queues armed and a command held by the controller: nothing stays open. */
 Test(nvme_intr, close_with_armed_queues)
 {
@@ -215,29 +203,20 @@ Test(nvme_intr, close_with_armed_queues)
 	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
 	struct updk_nvme_qpair *qp = alloc_intr_qp(c, 15);
 	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
-	struct updk_loop_stats st;
-	struct sleeper s = { 0 };
+	struct loop_thread lt;
 	struct io_done d = { 0 };
-	pthread_t t;
 
 	cr_assert_gt(open_fds(), before.fds + 60, "an eventfd per vector");
 	cr_assert_eq(sim_nvme_fault_drop(ctrlr_dev(c), 1), 0);
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 8, io_done_cb, &d, 0), 0);
-	s.l = loop_for(c, qp, UPDK_LOOP_SLEEP_FOREVER);
-	cr_assert_eq(pthread_create(&t, NULL, run_loop, &s), 0);
-	do {
-		usleep(1000);
-		updk_loop_stats(s.l, &st);
-	} while (!st.sleeps);
-	updk_loop_stop(s.l);
-	pthread_join(t, NULL);
-	cr_assert_eq(s.rc, 0);
+	loop_thread_start_asleep(&lt, loop_for(c, qp, UPDK_LOOP_SLEEP_FOREVER));
+	cr_assert_eq(loop_thread_stop(&lt), 0);
 	cr_assert_eq(d.done, 0, "the held command is still outstanding");
 	/* The queues were armed last; the controller goes with them and the command. */
 	updk_nvme_ctrlr_close(c);
 	cr_assert_eq(d.done, 1, "completed by the close (aborted with its queue's deletion)");
 	cr_assert(updk_nvme_cpl_is_error(&d.cpl));
-	updk_loop_destroy(s.l);
+	updk_loop_destroy(lt.l);
 	updk_dma_free(buf);
 	held_assert_same(before, "the close");
 }
