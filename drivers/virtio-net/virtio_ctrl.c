@@ -33,7 +33,7 @@ int vnet_ctrl_setup(struct vnet_dev *dev)
 	if (!dev->ctrl_buf)
 		return -ENOMEM;
 	return vnet_vq_setup(dev, &dev->ctrl, (uint16_t)(2 * dev->max_pairs), CTRL_QUEUE_SIZE,
-			     dev->ctrl_cookie);
+			     VIRTIO_MSI_NO_VECTOR, dev->ctrl_cookie);
 }
 
 void vnet_ctrl_free(struct vnet_dev *dev)

@@ -224,6 +224,36 @@ static int read_mac(struct vnet_dev *dev)
 	return 0;
 }
 
+/* The MSI-X vector of receive queue @q: lib/net's, with rx_interrupts; none otherwise (the
+ * queues beyond those asked for exist only to pair transmit queues). */
+static uint16_t rx_vector(struct vnet_dev *dev, uint16_t q)
+{
+	if (!dev->nd->opts.rx_interrupts || q >= dev->n_rxq)
+		return VIRTIO_MSI_NO_VECTOR;
+	return (uint16_t)net_rx_intr_vector(dev->nd, q);
+}
+
+/*
+ * Receive interrupts: the vectors before the queues are given theirs (§4.1.5.1.2). MSI-X only:
+ * without it a virtio PCI device interrupts through INTx and its ISR status (§4.1.4.5), which
+ * this driver does not serve.
+ */
+static int rx_intr_enable(struct vnet_dev *dev)
+{
+	int n = net_rx_intr_enable(dev->nd);
+
+	if (n < 0)
+		return n;
+	if (updk_pci_irq_type(dev->pci) != UPDK_PCI_IRQ_MSIX) {
+		log_err("%s: receive interrupts of virtio-net need MSI-X, and the function gave %s: "
+			"open without rx_interrupts",
+			dname(dev), updk_pci_irq_type_name(updk_pci_irq_type(dev->pci)));
+		updk_pci_irq_disable(dev->pci);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static int setup_queues(struct vnet_dev *dev)
 {
 	struct net_dev *nd = dev->nd;
@@ -247,10 +277,12 @@ static int setup_queues(struct vnet_dev *dev)
 		r->mrg_rxbuf = vnet_has(dev, VIRTIO_NET_F_MRG_RXBUF);
 		t->dev = dev;
 		t->stall_tsc = updk_tsc_hz() * TX_STALL_MS / 1000;
-		rc = vnet_vq_setup(dev, &r->vq, (uint16_t)(2 * q), nd->opts.rx_ring_size, NULL);
+		rc = vnet_vq_setup(dev, &r->vq, (uint16_t)(2 * q), nd->opts.rx_ring_size,
+				   rx_vector(dev, q), NULL);
 		if (rc)
 			return rc;
-		rc = vnet_vq_setup(dev, &t->vq, (uint16_t)(2 * q + 1), nd->opts.tx_ring_size, NULL);
+		rc = vnet_vq_setup(dev, &t->vq, (uint16_t)(2 * q + 1), nd->opts.tx_ring_size,
+				   VIRTIO_MSI_NO_VECTOR, NULL);
 		if (rc)
 			return rc;
 	}
@@ -333,7 +365,12 @@ static int vnet_init(struct net_dev *nd)
 	rc = read_mac(dev);
 	if (rc)
 		goto fail_dev;
-	vnet_config_vector(dev, VIRTIO_MSI_NO_VECTOR); /* polled: no interrupts */
+	vnet_config_vector(dev, VIRTIO_MSI_NO_VECTOR); /* no configuration change interrupts */
+	if (nd->opts.rx_interrupts) {
+		rc = rx_intr_enable(dev);
+		if (rc)
+			goto fail_dev;
+	}
 	rc = setup_queues(dev);
 	if (rc)
 		goto fail_dev;
@@ -429,4 +466,6 @@ const struct net_driver virtio_net_driver = {
 	.link = vnet_link,
 	.set_promiscuous = vnet_set_promiscuous,
 	.stats_update = vnet_stats_update,
+	.rx_intr_arm = vnet_rx_intr_arm,
+	.rx_intr_disarm = vnet_rx_intr_disarm,
 };

@@ -98,6 +98,10 @@ static inline uint64_t now_ms(void)
 extern const struct net_driver virtio_net_driver;
 
 uint16_t vnet_rx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
+/* Receive interrupts (lib/net's rx_intr_arm/disarm): used buffer notifications of the receive
+ * virtqueue on its MSI-X vector (§2.7.7, §4.1.4.3). */
+int vnet_rx_intr_arm(struct net_dev *nd, uint16_t q);
+void vnet_rx_intr_disarm(struct net_dev *nd, uint16_t q);
 uint16_t vnet_tx_burst(void *queue, struct updk_pkt **pkts, uint16_t n);
 /*
  * Read the device status (§2.1) and, on DEVICE_NEEDS_RESET, FAILED or a device that is gone,
@@ -140,10 +144,11 @@ void vnet_config_vector(struct vnet_dev *dev, uint16_t vector);
 /* Read @len bytes at @off of the device configuration (§4.1.4.6) at their natural widths,
  * again until config_generation is the same before and after (§2.4.1). */
 void vnet_devcfg_read(struct vnet_dev *dev, uint32_t off, void *buf, uint32_t len);
-/* Allocate and program virtqueue @index with at most @want entries, and enable it
- * (§4.1.5.1.3). @cookies NULL: allocated here. 0 or -errno, logged; vnet_vq_free() either way. */
+/* Allocate and program virtqueue @index with at most @want entries and MSI-X vector @vector
+ * (VIRTIO_MSI_NO_VECTOR: none), and enable it (§4.1.5.1.3). @cookies NULL: allocated here. 0 or
+ * -errno, logged; vnet_vq_free() either way. */
 int vnet_vq_setup(struct vnet_dev *dev, struct virtq *vq, uint16_t index, uint16_t want,
-		  void **cookies);
+		  uint16_t vector, void **cookies);
 /* Free a data queue's ring and cookie table (the control queue's table is in vnet_dev). */
 void vnet_vq_free(struct virtq *vq);
 

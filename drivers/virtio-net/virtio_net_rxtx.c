@@ -226,3 +226,18 @@ void vnet_txq_drain(struct vnet_txq *q)
 {
 	vq_drain(&q->vq);
 }
+
+/* Receive interrupts: the virtqueue's used buffer notifications (virtq.h). */
+int vnet_rx_intr_arm(struct net_dev *nd, uint16_t q)
+{
+	struct vnet_rxq *r = &((struct vnet_dev *)nd->priv)->rxq[q];
+
+	if (r->broken)
+		return -EIO; /* the device needs a reset: nothing will come (vnet_check_status) */
+	return virtq_enable_interrupt(&r->vq) ? 1 : 0;
+}
+
+void vnet_rx_intr_disarm(struct net_dev *nd, uint16_t q)
+{
+	virtq_disable_interrupt(&((struct vnet_dev *)nd->priv)->rxq[q].vq);
+}

@@ -277,7 +277,7 @@ void vnet_vq_free(struct virtq *vq)
  * maximum; split queues are a power of two, §2.6). @cookies NULL: allocated here.
  */
 int vnet_vq_setup(struct vnet_dev *dev, struct virtq *vq, uint16_t index, uint16_t want,
-		  void **cookies)
+		  uint16_t vector, void **cookies)
 {
 	uint16_t max, size, noff;
 	uint64_t iova;
@@ -330,7 +330,15 @@ int vnet_vq_setup(struct vnet_dev *dev, struct virtq *vq, uint16_t index, uint16
 	}
 	vq->notify = (volatile uint16_t *)(dev->notify_base + at);
 	cc_w16(dev, VIRTIO_COMMON_Q_SIZE, size);
-	cc_w16(dev, VIRTIO_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR); /* polled: no interrupts */
+	/* §4.1.5.1.2: the queue's used buffer notifications on @vector; the device reads back
+	 * NO_VECTOR when it could not map it. */
+	cc_w16(dev, VIRTIO_COMMON_Q_MSIX, vector);
+	if (vector != VIRTIO_MSI_NO_VECTOR && cc_r16(dev, VIRTIO_COMMON_Q_MSIX) != vector) {
+		log_err("%s: virtqueue %u: the device did not take MSI-X vector %u (reads back "
+			"0x%x)",
+			dname(dev), index, vector, cc_r16(dev, VIRTIO_COMMON_Q_MSIX));
+		return -EIO; /* caller frees through vnet_vq_free */
+	}
 	cc_w64(dev, VIRTIO_COMMON_Q_DESCLO, vq->iova_desc);
 	cc_w64(dev, VIRTIO_COMMON_Q_AVAILLO, vq->iova_avail);
 	cc_w64(dev, VIRTIO_COMMON_Q_USEDLO, vq->iova_used);

@@ -185,6 +185,33 @@ static inline uint16_t virtq_used_pending(struct virtq *vq)
 	return n;
 }
 
+/*
+ * Used buffer notifications (virtio 1.2 §2.7.7, §2.7.10), for sleeping on a queue's interrupt.
+ * Enable: with VIRTIO_F_EVENT_IDX used_event is set to the next used element, so the device
+ * notifies once the used index passes it; without, VIRTQ_AVAIL_F_NO_INTERRUPT is cleared. Then,
+ * after a full barrier (our store before the device's index is read), whether a used element is
+ * already there: a buffer used before the device saw the store is found here, one after makes
+ * the device notify. Disable: the flag again, or used_event just behind the used index, which
+ * the device passes next only after 65536 buffers (virtq_init() starts that way).
+ */
+static inline bool virtq_enable_interrupt(struct virtq *vq)
+{
+	if (vq->event_idx)
+		*(volatile uint16_t *)virtq_used_event(vq) = vq->last_used;
+	else
+		*(volatile uint16_t *)&vq->avail->flags = 0;
+	updk_mb();
+	return virtq_used_pending(vq) != 0;
+}
+
+static inline void virtq_disable_interrupt(struct virtq *vq)
+{
+	if (vq->event_idx)
+		*(volatile uint16_t *)virtq_used_event(vq) = (uint16_t)(vq->last_used - 1);
+	else
+		*(volatile uint16_t *)&vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+}
+
 /* Give a chain starting at @head back to the free list. */
 static inline void virtq_free_chain(struct virtq *vq, uint16_t head)
 {

@@ -89,6 +89,42 @@ Test(virtq, interrupts_suppressed)
 	cr_assert_eq(*virtq_used_event(&vq), 0xffff, "used_event far from the used index");
 }
 
+/*
+ * Armed for sleeping (virtio 1.2 §2.7.7, §2.7.10): the device, which notifies when it passes
+ * used_event (or sees the flag clear), would notify for the next used buffer and, disarmed, for
+ * none; a buffer used before the arm is reported by it.
+ */
+Test(virtq, interrupt_enable_and_disable)
+{
+	uint16_t heads[4];
+	uint32_t len;
+
+	make(8, true);
+	cr_assert_eq(virtq_add_chain(&vq, &(struct virtq_buf){ 0x1000, 64, true }, 1, &tokens[0]),
+		     0);
+	virtq_publish(&vq);
+	cr_assert_not(virtq_enable_interrupt(&vq), "nothing used yet");
+	cr_assert_eq(*virtq_used_event(&vq), vq.last_used);
+	/* The device's rule, for the buffer it uses next: notify. */
+	cr_assert(virtq_need_event(*virtq_used_event(&vq), (uint16_t)(dev_used + 1), dev_used));
+	cr_assert_eq(dev_take(heads, 4), 1);
+	dev_return(heads[0], 64);
+	cr_assert(virtq_enable_interrupt(&vq), "used before the arm looked: reported");
+	cr_assert_eq(virtq_take_used(&vq, &len), &tokens[0]);
+	virtq_disable_interrupt(&vq);
+	/* Disarmed: the next 65535 buffers pass without a notification. */
+	cr_assert_not(virtq_need_event(*virtq_used_event(&vq), (uint16_t)(dev_used + 1), dev_used));
+	cr_assert_not(
+		virtq_need_event(*virtq_used_event(&vq), (uint16_t)(dev_used + 65535), dev_used));
+	fini();
+
+	make(8, false);
+	cr_assert_not(virtq_enable_interrupt(&vq));
+	cr_assert_eq(vq.avail->flags, 0, "the flag cleared: notify");
+	virtq_disable_interrupt(&vq);
+	cr_assert_eq(vq.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
 Test(virtq, need_event_rule)
 {
 	/* §2.6.7.2: notify iff event_idx is in [old, new) modulo 2^16 */

@@ -32,51 +32,6 @@ static void give_back(void)
 
 TestSuite(nvme_irq_vm, .timeout = 300, .fini = give_back);
 
-/* Interrupts /proc/interrupts counts on @bdf's vfio-msix vector @v (all CPUs); -1: no line. */
-static long long msix_count(unsigned v)
-{
-	FILE *f = fopen("/proc/interrupts", "r");
-	char line[4096], want[64];
-	long long n = -1;
-
-	cr_assert_not_null(f);
-	snprintf(want, sizeof(want), "vfio-msix[%u](%s)", v, bdf);
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, ':'), *end;
-
-		if (!p || !strstr(line, want))
-			continue;
-		n = 0;
-		/* "  NN:  c0  c1 ...  PCI-MSIX-... vfio-msix[v](bdf)": the per-CPU counts */
-		for (p++;; p = end) {
-			long long c = strtoll(p, &end, 10);
-
-			if (end == p)
-				break;
-			n += c;
-		}
-	}
-	fclose(f);
-	return n;
-}
-
-static double cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_THREAD, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-static double wall_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* The run: @n reads of 4 KiB (one every @period_us, 0: back to back) through the loop. */
 struct run {
 	struct updk_nvme_ns *ns;
@@ -150,7 +105,7 @@ Test(nvme_irq_vm, msix_vectors_fire_and_every_read_completes)
 	vm_bind(bdf, "vfio-pci");
 	cr_assert_eq(updk_nvme_ctrlr_open(bdf, &o, &c), 0);
 	cr_assert_geq(updk_nvme_ctrlr_intr_vectors(c), 2);
-	cr_assert_geq(msix_count(0), 0, "vfio-msix[0](%s) in /proc/interrupts", bdf);
+	cr_assert_geq(vm_msix_count(bdf, 0), 0, "vfio-msix[0](%s) in /proc/interrupts", bdf);
 	cr_assert_eq(updk_nvme_qpair_alloc(c, &qo, &qp), 0);
 	cr_assert_eq(updk_nvme_qpair_id(qp), 1);
 	r.ns = updk_nvme_ns_get(c, 1);
@@ -158,31 +113,31 @@ Test(nvme_irq_vm, msix_vectors_fire_and_every_read_completes)
 	cr_assert(r.ns && r.buf);
 
 	/* Back to back: the queue's vector fires as the reads complete. */
-	before = msix_count(1);
+	before = vm_msix_count(bdf, 1);
 	cr_assert_geq(before, 0, "vfio-msix[1](%s): the qpair's vector", bdf);
 	run_loop(c, qp, &r, &st);
 	cr_assert_eq(r.failed, 0);
 	cr_log_info("%u reads back to back: vector 1 counted %lld, the loop slept %llu times "
 		    "(%llu woken by the interrupt)",
-		    r.n, msix_count(1) - before, (unsigned long long)st.sleeps,
+		    r.n, vm_msix_count(bdf, 1) - before, (unsigned long long)st.sleeps,
 		    (unsigned long long)st.wakeups);
-	cr_assert_gt(msix_count(1), before, "the guest counted the qpair's vector");
+	cr_assert_gt(vm_msix_count(bdf, 1), before, "the guest counted the qpair's vector");
 	cr_assert_gt(st.wakeups, 0, "the loop slept and the vector woke it");
 
 	/* Paced at 200 reads a second: asleep between reads. */
 	r = (struct run){ .n = 200, .ns = r.ns, .buf = r.buf, .period = updk_tsc_hz() / 200 };
-	before = msix_count(1);
-	cpu = cpu_s();
-	wall = wall_s();
+	before = vm_msix_count(bdf, 1);
+	cpu = vm_thread_cpu_s();
+	wall = vm_wall_s();
 	run_loop(c, qp, &r, &st);
-	cpu = cpu_s() - cpu;
-	wall = wall_s() - wall;
+	cpu = vm_thread_cpu_s() - cpu;
+	wall = vm_wall_s() - wall;
 	cr_log_info("200 reads paced at 200/s: %.2f s, CPU %.3f s (%.1f%% of a core), %llu "
 		    "sleeps, vector 1 counted %lld",
 		    wall, cpu, 100 * cpu / wall, (unsigned long long)st.sleeps,
-		    msix_count(1) - before);
+		    vm_msix_count(bdf, 1) - before);
 	cr_assert_eq(r.failed, 0);
-	cr_assert_geq(msix_count(1) - before, 100, "most reads woke the thread");
+	cr_assert_geq(vm_msix_count(bdf, 1) - before, 100, "most reads woke the thread");
 	/*
 	 * Asleep between reads: a sleep for most reads, where a polling thread sleeps never.
 	 * The CPU time is printed, not asserted (a time, and under TCG a guest's CPU time swells
@@ -195,5 +150,5 @@ Test(nvme_irq_vm, msix_vectors_fire_and_every_read_completes)
 	updk_nvme_qpair_free(qp);
 	updk_nvme_ctrlr_close(c);
 	updk_dma_free(r.buf);
-	cr_assert_eq(msix_count(0), -1, "the vectors are gone with the controller");
+	cr_assert_eq(vm_msix_count(bdf, 0), -1, "the vectors are gone with the controller");
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -114,4 +116,48 @@ void vm_nvme_devs(const char *bdf, uint32_t nsid, char *ctrl, char *ns, size_t l
 		usleep(50 * 1000);
 	}
 	cr_assert_fail("the nvme driver brought up no namespace %u on %s in 20 s", nsid, bdf);
+}
+
+long long vm_msix_count(const char *bdf, unsigned v)
+{
+	FILE *f = fopen("/proc/interrupts", "r");
+	char line[4096], want[64];
+	long long n = -1;
+
+	cr_assert_not_null(f);
+	snprintf(want, sizeof(want), "vfio-msix[%u](%s)", v, bdf);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':'), *end;
+
+		if (!p || !strstr(line, want))
+			continue;
+		n = 0;
+		/* "  NN:  c0  c1 ...  PCI-MSIX-... vfio-msix[v](bdf)": the per-CPU counts */
+		for (p++;; p = end) {
+			long long c = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			n += c;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+double vm_thread_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+double vm_wall_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }

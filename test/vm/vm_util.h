@@ -42,4 +42,12 @@ void vm_nvme_devs(const char *bdf, uint32_t nsid, char *ctrl, char *ns, size_t l
 /* Run a test script (stderr joined to stdout) and show its output; fail unless it exits 0. */
 void vm_run_script(const char *script);
 
+/* Interrupts the guest counted on @bdf's vfio-msix vector @v (/proc/interrupts, every CPU);
+ * -1 when it lists no such vector (not enabled). */
+long long vm_msix_count(const char *bdf, unsigned v);
+
+/* The calling thread's CPU time (user and system), and CLOCK_MONOTONIC, in seconds. */
+double vm_thread_cpu_s(void);
+double vm_wall_s(void);
+
 #endif
