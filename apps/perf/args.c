@@ -353,6 +353,8 @@ enum {
 	OPT_IO_TIMEOUT,
 	OPT_ONE_PASS,
 	OPT_ZONES,
+	OPT_INTR,
+	OPT_RATE,
 };
 
 static const struct option long_opts[] = {
@@ -378,6 +380,8 @@ static const struct option long_opts[] = {
 	{ "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
 	{ "one-pass", no_argument, NULL, OPT_ONE_PASS },
 	{ "zones", required_argument, NULL, OPT_ZONES },
+	{ "interrupt-mode", no_argument, NULL, OPT_INTR },
+	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -425,6 +429,10 @@ void perf_usage(FILE *out)
 	      "      --doorbell-per-cmd   write the SQ doorbell after every command instead of\n"
 	      "                           once per burst (to measure what batching saves)\n"
 	      "      --cpl-batch N        completions reaped per poll at most (default 0: all)\n"
+	      "      --interrupt-mode     each poller sleeps when its qpairs are idle and is\n"
+	      "                           woken by their interrupt vectors (docs/interrupts.md)\n"
+	      "      --rate IOPS          pace the I/Os: IOPS a second over the whole run,\n"
+	      "                           spread over the cores, -q at most in flight\n"
 	      "      --seed N             seed of the random offsets (default: from the clock)\n"
 	      "      --no-progress        no progress line on stderr each second\n"
 	      "  -h, --help               this text\n"
@@ -593,6 +601,12 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 		case OPT_ZONES:
 			rc = perf_flag_u32("--zones", optarg, 1, 1u << 20, &a->zones, err);
 			break;
+		case OPT_INTR:
+			a->interrupt_mode = true;
+			break;
+		case OPT_RATE:
+			rc = perf_flag_u32("--rate", optarg, 1, 100000000, &a->rate, err);
+			break;
 		case 'h':
 			a->help = true;
 			return 0;
@@ -625,5 +639,11 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 	if (a->qpairs_per_ns > a->queue_depth)
 		return perf_fail(err, "-P %u is more than -q %u: each qpair needs at least one I/O",
 				 a->qpairs_per_ns, a->queue_depth);
+	if (a->rate && a->ncores > a->rate)
+		return perf_fail(
+			err,
+			"--rate %u is less than one I/O a second for each of the %u cores: "
+			"raise it or use fewer cores",
+			a->rate, a->ncores);
 	return 0;
 }

@@ -9,8 +9,16 @@
  * and count as errors, the poller keeps polling the qpair (-ENXIO meanwhile) and parks the
  * tasks whose submissions are refused, and resubmits them once the qpair works again. Only a
  * controller the main thread finds failed for good (failed and not being reset) stops it.
+ *
+ * --rate paces the submissions: a task whose I/O completed waits in its row's ready list, and
+ * the poller hands one out every period (round-robin over its rows). --interrupt-mode runs
+ * the passes in the hybrid loop (lib/loop): after an idle spell it arms every qpair and
+ * sleeps until a vector fires or the next paced submission is due. The plain polled loop
+ * stays as it was.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <updk/tsc.h>
@@ -178,7 +186,11 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 		}
 		t->verify_read = false;
 	}
-	if (!w->stopping)
+	if (w->stopping)
+		return;
+	if (w->period)
+		ctx->ready[ctx->nready++] = t; /* its next I/O when pace() says */
+	else
 		task_next(t);
 }
 
@@ -186,6 +198,17 @@ static void snapshot_stats(struct perf_ctx *ctx, struct updk_nvme_stats *to)
 {
 	for (unsigned i = 0; i < ctx->nqps; i++)
 		updk_nvme_qpair_get_stats(ctx->qps[i], &to[i]);
+}
+
+/* The loop's counters of sleeps into *@sleeps and *@wakeups (0 without a loop). */
+static void loop_counts(const struct perf_worker *w, uint64_t *sleeps, uint64_t *wakeups)
+{
+	struct updk_loop_stats st = { 0 };
+
+	if (w->loop)
+		updk_loop_stats(w->loop, &st);
+	*sleeps = st.sleeps;
+	*wakeups = st.wakeups;
 }
 
 static void start_measuring(struct perf_worker *w, uint64_t now)
@@ -202,6 +225,8 @@ static void start_measuring(struct perf_worker *w, uint64_t now)
 		snapshot_stats(ctx, ctx->db_base);
 	}
 	w->busy_cycles = 0;
+	w->cpu_start_ns = perf_thread_cpu_ns();
+	loop_counts(w, &w->sleeps, &w->wakeups);
 	w->measure_start = now;
 	w->measuring = true;
 }
@@ -210,9 +235,15 @@ static void stop_measuring(struct perf_worker *w, uint64_t now)
 {
 	if (!w->measuring)
 		return;
+	uint64_t sleeps, wakeups;
+
 	w->measuring = false;
 	w->measure_end = now;
 	w->loop_cycles = now - w->measure_start;
+	w->cpu_ns = perf_thread_cpu_ns() - w->cpu_start_ns;
+	loop_counts(w, &sleeps, &wakeups);
+	w->sleeps = sleeps - w->sleeps;
+	w->wakeups = wakeups - w->wakeups;
 	for (unsigned i = 0; i < w->nctxs; i++)
 		snapshot_stats(w->ctxs[i], w->ctxs[i]->db_end);
 }
@@ -227,41 +258,52 @@ static void retry_pending(struct perf_ctx *ctx)
 }
 
 /*
- * One pass over every qpair of the poller. Returns completions, or -ENXIO once a controller
- * has failed for good. A qpair being reset returns -ENXIO too: its row waits (its first such
- * poll has failed its outstanding I/Os) and resubmits its parked tasks when it works again.
+ * One pass over every qpair of a row. Returns completions, or -ENXIO once the controller has
+ * failed for good. A qpair being reset returns -ENXIO too: the row waits (its first such poll
+ * has failed its outstanding I/Os) and resubmits its parked tasks when it works again.
  */
+static inline int poll_ctx(struct perf_worker *w, struct perf_ctx *ctx, uint32_t batch)
+{
+	bool down = false;
+	int got = 0;
+
+	for (unsigned q = 0; q < ctx->nqps; q++) {
+		int rc = updk_nvme_qpair_process_completions(ctx->qps[q], batch);
+
+		if (__builtin_expect(rc < 0, 0)) {
+			if (ctrlr_dead(ctx))
+				return rc;
+			down = true;
+			continue;
+		}
+		got += rc;
+	}
+	if (__builtin_expect(down, 0)) {
+		ctx->in_reset = true;
+		return 0;
+	}
+	if (__builtin_expect(ctx->in_reset, 0)) {
+		ctx->in_reset = false;
+		ctx->after_reset = true;
+	}
+	if (__builtin_expect(ctx->zoned != NULL, 0))
+		perf_zoned_poll(ctx);
+	if (__builtin_expect(ctx->npending != 0, 0) && !w->stopping)
+		retry_pending(ctx);
+	return got;
+}
+
+/* One pass over every row of the poller: completions, or -ENXIO (poll_ctx()). */
 static int poll_once(struct perf_worker *w, uint32_t batch)
 {
 	int got = 0;
 
 	for (unsigned i = 0; i < w->nctxs; i++) {
-		struct perf_ctx *ctx = w->ctxs[i];
-		bool down = false;
+		int rc = poll_ctx(w, w->ctxs[i], batch);
 
-		for (unsigned q = 0; q < ctx->nqps; q++) {
-			int rc = updk_nvme_qpair_process_completions(ctx->qps[q], batch);
-
-			if (__builtin_expect(rc < 0, 0)) {
-				if (ctrlr_dead(ctx))
-					return rc;
-				down = true;
-				continue;
-			}
-			got += rc;
-		}
-		if (__builtin_expect(down, 0)) {
-			ctx->in_reset = true;
-			continue;
-		}
-		if (__builtin_expect(ctx->in_reset, 0)) {
-			ctx->in_reset = false;
-			ctx->after_reset = true;
-		}
-		if (__builtin_expect(ctx->zoned != NULL, 0))
-			perf_zoned_poll(ctx);
-		if (__builtin_expect(ctx->npending != 0, 0) && !w->stopping)
-			retry_pending(ctx);
+		if (__builtin_expect(rc < 0, 0))
+			return rc;
+		got += rc;
 	}
 	return got;
 }
@@ -276,24 +318,106 @@ static uint32_t outstanding(const struct perf_worker *w)
 	return n;
 }
 
-void *perf_worker_main(void *arg)
+/* --rate: hand out the tasks that are due, round-robin over the rows; true while a task waits
+ * for its turn (the loop must wake for it), false when every task is in flight. */
+static bool pace(struct perf_worker *w, uint64_t now)
 {
-	struct perf_worker *w = arg;
+	/* -q in flight held the rate back: start afresh rather than burst to catch up. */
+	if (now > w->next_due + 4 * w->period)
+		w->next_due = now;
+	for (;;) {
+		struct perf_ctx *ctx = NULL;
+
+		for (unsigned i = 0; i < w->nctxs && !ctx; i++) {
+			struct perf_ctx *c = w->ctxs[(w->rr + i) % w->nctxs];
+
+			if (c->nready)
+				ctx = c;
+		}
+		if (!ctx)
+			return false;
+		if (now < w->next_due)
+			return true;
+		w->rr = (w->rr + 1) % w->nctxs;
+		task_next(ctx->ready[--ctx->nready]);
+		w->next_due += w->period;
+	}
+}
+
+/* --interrupt-mode: a qpair as a queue of the poller's loop. The row's first qpair polls the
+ * row (poll_ctx() decides for the row as a whole); the others bring their vector and arm. */
+static int lq_poll(void *arg)
+{
+	struct perf_lq *lq = arg;
+	struct perf_ctx *ctx = lq->ctx;
+
+	return lq->q ? 0 : poll_ctx(ctx->w, ctx, ctx->w->run->args->cpl_batch);
+}
+
+static int lq_ack(void *arg)
+{
+	struct perf_lq *lq = arg;
+	int rc = updk_nvme_qpair_intr_ack(lq->ctx->qps[lq->q]);
+
+	return rc < 0 ? rc : 0;
+}
+
+static int lq_arm(void *arg)
+{
+	struct perf_lq *lq = arg;
+
+	return updk_nvme_qpair_intr_arm(lq->ctx->qps[lq->q]);
+}
+
+int perf_worker_loop_setup(struct perf_worker *w)
+{
+	int rc = perf_poller_loop_create(&w->poller, &w->loop);
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < w->nctxs; i++) {
+		struct perf_ctx *ctx = w->ctxs[i];
+
+		ctx->lqs = calloc(ctx->nqps, sizeof(*ctx->lqs));
+		if (!ctx->lqs)
+			return -ENOMEM;
+		for (unsigned q = 0; q < ctx->nqps; q++) {
+			struct updk_loop_queue lq = { .fd = updk_nvme_qpair_intr_fd(ctx->qps[q]),
+						      .poll = lq_poll,
+						      .ack = lq_ack,
+						      .arm = lq_arm,
+						      .arg = &ctx->lqs[q] };
+
+			ctx->lqs[q] = (struct perf_lq){ .ctx = ctx, .q = q };
+			rc = updk_loop_add(w->loop, &lq);
+			if (rc) {
+				fprintf(stderr,
+					"updk-perf: core %u: cannot sleep on qpair %u of %s: %s\n",
+					w->poller.core, q + 1, ctx->ns->pc->addr, strerror(-rc));
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Whether the run is over for @w at @now. */
+static bool run_over(struct perf_worker *w, uint64_t now)
+{
+	struct perf_run *run = w->run;
+
+	return now >= run->end_tsc || __atomic_load_n(&run->stop, __ATOMIC_RELAXED) ||
+	       (run->args->one_pass && w->finished == w->ntasks);
+}
+
+/* The plain polled loop: every I/O resubmitted as it completes. Returns when it ended. */
+static uint64_t run_polled(struct perf_worker *w)
+{
 	struct perf_run *run = w->run;
 	uint32_t batch = run->args->cpl_batch;
-	uint64_t now, prev, deadline;
+	uint64_t now, prev = updk_tsc();
 	int rc;
 
-	/* All pollers start together, once the run's deadlines are set. */
-	perf_poller_wait_go(&w->poller, &run->go);
-	now = updk_tsc();
-	if (now >= run->warmup_end)
-		start_measuring(w, now);
-	for (unsigned i = 0; i < w->nctxs; i++)
-		for (unsigned k = 0; k < w->ctxs[i]->ntasks; k++)
-			task_next(&w->ctxs[i]->tasks[k]);
-
-	prev = updk_tsc();
 	for (;;) {
 		rc = poll_once(w, batch);
 		now = updk_tsc();
@@ -307,10 +431,77 @@ void *perf_worker_main(void *arg)
 		if (__builtin_expect(!w->measuring, 0) && now >= run->warmup_end &&
 		    now < run->end_tsc)
 			start_measuring(w, now);
-		if (now >= run->end_tsc || __atomic_load_n(&run->stop, __ATOMIC_RELAXED) ||
-		    (run->args->one_pass && w->finished == w->ntasks))
+		if (run_over(w, now))
 			break;
 	}
+	return now;
+}
+
+/* --rate and/or --interrupt-mode: paced submissions, passes in the hybrid loop. */
+static uint64_t run_paced(struct perf_worker *w)
+{
+	struct perf_run *run = w->run;
+	uint32_t batch = run->args->cpl_batch;
+	uint64_t now = updk_tsc(), prev = now;
+	int rc;
+
+	w->next_due = now;
+	for (;;) {
+		bool waiting = w->period && pace(w, now);
+
+		if (w->loop) {
+			/* Asleep at most until the next paced task, measuring's start or the end. */
+			uint64_t wake = run->end_tsc;
+
+			if (waiting && w->next_due < wake)
+				wake = w->next_due;
+			if (!w->measuring && now < run->warmup_end && run->warmup_end < wake)
+				wake = run->warmup_end;
+			updk_loop_wake_at(w->loop, wake);
+			rc = updk_loop_run_once(w->loop);
+		} else {
+			rc = poll_once(w, batch);
+		}
+		now = updk_tsc();
+		if (rc < 0) {
+			w->failed = rc;
+			break;
+		}
+		if (rc && w->measuring)
+			w->busy_cycles += now - prev;
+		prev = now;
+		if (!w->measuring && now >= run->warmup_end && now < run->end_tsc)
+			start_measuring(w, now);
+		if (run_over(w, now))
+			break;
+	}
+	return now;
+}
+
+void *perf_worker_main(void *arg)
+{
+	struct perf_worker *w = arg;
+	struct perf_run *run = w->run;
+	bool paced = w->period || w->loop;
+	uint64_t now, deadline;
+	int rc;
+
+	/* All pollers start together, once the run's deadlines are set. */
+	perf_poller_wait_go(&w->poller, &run->go);
+	now = updk_tsc();
+	if (now >= run->warmup_end)
+		start_measuring(w, now);
+	for (unsigned i = 0; i < w->nctxs; i++)
+		for (unsigned k = 0; k < w->ctxs[i]->ntasks; k++) {
+			struct perf_ctx *ctx = w->ctxs[i];
+
+			if (w->period)
+				ctx->ready[ctx->nready++] = &ctx->tasks[k];
+			else
+				task_next(&ctx->tasks[k]);
+		}
+
+	now = paced ? run_paced(w) : run_polled(w);
 	stop_measuring(w, now);
 
 	/* Drain: no new I/O (a --verify write still gets its read-back), bounded wait. */

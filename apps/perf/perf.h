@@ -53,6 +53,8 @@ struct perf_args {
 	uint64_t seed; /* --seed: random offsets (0: from the TSC) */
 	uint32_t io_timeout_ms; /* --io-timeout: 0, the driver's default */
 	bool one_pass; /* --one-pass: --verify -w write over each namespace once */
+	bool interrupt_mode; /* --interrupt-mode: sleep in the hybrid loop when idle */
+	uint32_t rate; /* --rate: I/Os a second over the whole run, paced (0: as fast as -q) */
 	bool progress; /* false with --no-progress */
 	bool help; /* --help: print usage, nothing else */
 	bool zone_append; /* -w zone-append (zoned namespaces) */
@@ -234,6 +236,9 @@ struct perf_core_result {
 	uint64_t ios; /* completed in the measured interval on this core */
 	uint64_t loop_cycles; /* TSC cycles in the poll loop while measuring */
 	uint64_t busy_cycles; /* of those, in passes that reaped a completion */
+	uint64_t cpu_ns; /* the poller thread's CPU time while measuring (getrusage) */
+	uint64_t sleeps, wakeups; /* --interrupt-mode, while measuring: the loop's sleeps, and
+				   * those an interrupt ended */
 };
 
 struct perf_report {

@@ -4,9 +4,11 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <updk/loop.h>
 #include <updk/mem.h>
 #include <updk/tsc.h>
 
@@ -161,4 +163,25 @@ void perf_signals_block(sigset_t *old)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+uint64_t perf_thread_cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		return 0;
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+}
+
+int perf_poller_loop_create(const struct perf_poller *p, struct updk_loop **loop)
+{
+	struct updk_loop_opts lo = { .opts_size = sizeof(lo), .max_sleep_ms = 100 };
+	int rc = updk_loop_create(&lo, loop);
+
+	if (rc)
+		fprintf(stderr, "updk-perf: cannot create the loop of core %u: %s\n", p->core,
+			strerror(-rc));
+	return rc;
 }

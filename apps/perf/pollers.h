@@ -72,6 +72,14 @@ bool perf_ticker_wait(struct perf_ticker *t);
  */
 int perf_signals_install(int *stop, const char *msg);
 
+/* --interrupt-mode: the hybrid loop of poller @p, whose longest sleep is short enough for the
+ * end of the run and a Ctrl-C to be noticed. 0, or -errno after a message naming the core. */
+struct updk_loop;
+int perf_poller_loop_create(const struct perf_poller *p, struct updk_loop **loop);
+
+/* The calling thread's CPU time, user and system, in ns (getrusage(RUSAGE_THREAD)). */
+uint64_t perf_thread_cpu_ns(void);
+
 /* Whether SIGINT or SIGTERM has arrived (the run was interrupted). */
 bool perf_signals_seen(void);
 

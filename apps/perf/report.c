@@ -217,6 +217,15 @@ void perf_report_text(FILE *out, const struct perf_report *r)
 			"completions), %.2f GHz TSC\n",
 			c->core, per_io(c->loop_cycles, c->ios), per_io(c->busy_cycles, c->ios),
 			(double)r->tsc_hz / 1e9);
+		fprintf(out,
+			"Poller core %u: CPU %.3f s in %.3f s (%.1f%% of a core), %.2f us per I/O",
+			c->core, (double)c->cpu_ns * 1e-9, c->seconds,
+			c->seconds > 0 ? (double)c->cpu_ns * 1e-7 / c->seconds : 0.0,
+			per_io(c->cpu_ns, c->ios) * 1e-3);
+		if (r->args->interrupt_mode)
+			fprintf(out, "; %" PRIu64 " sleeps, %" PRIu64 " woken by an interrupt",
+				c->sleeps, c->wakeups);
+		fputc('\n', out);
 		loop += c->loop_cycles;
 		busy += c->busy_cycles;
 		cios += c->ios;
@@ -349,11 +358,13 @@ void perf_report_json(FILE *out, const struct perf_report *r)
 		"\"time_s\": %u, \"warmup_s\": %u, \"qpairs_per_ns\": %u, \"verify\": %s, "
 		"\"one_pass\": %s, \"io_timeout_ms\": %u, "
 		"\"shadow_doorbell_allowed\": %s, \"doorbell_per_cmd\": %s, \"cpl_batch\": %u, "
+		"\"interrupt_mode\": %s, \"rate\": %u, "
 		"\"seed\": %" PRIu64 ", \"cores\": [",
 		a->queue_depth, a->io_size, a->workload, a->read_pct, a->time_s, a->warmup_s,
 		a->qpairs_per_ns, a->verify ? "true" : "false", a->one_pass ? "true" : "false",
 		a->io_timeout_ms, a->no_shadow_doorbell ? "false" : "true",
-		a->doorbell_per_cmd ? "true" : "false", a->cpl_batch, r->seed);
+		a->doorbell_per_cmd ? "true" : "false", a->cpl_batch,
+		a->interrupt_mode ? "true" : "false", a->rate, r->seed);
 	for (unsigned i = 0; i < r->ncores; i++)
 		fprintf(out, "%s%u", i ? ", " : "", r->cores[i].core);
 	fprintf(out,
@@ -386,9 +397,13 @@ void perf_report_json(FILE *out, const struct perf_report *r)
 		fprintf(out,
 			"%s{\"core\": %u, \"seconds\": %.6f, \"ios\": %" PRIu64
 			", \"loop_cycles\": %" PRIu64 ", \"busy_cycles\": %" PRIu64
-			", \"cycles_per_io\": %.2f, \"busy_cycles_per_io\": %.2f}",
+			", \"cycles_per_io\": %.2f, \"busy_cycles_per_io\": %.2f"
+			", \"cpu_seconds\": %.6f, \"cpu_us_per_io\": %.3f, \"sleeps\": %" PRIu64
+			", \"wakeups\": %" PRIu64 "}",
 			i ? ", " : "", c->core, c->seconds, c->ios, c->loop_cycles, c->busy_cycles,
-			per_io(c->loop_cycles, c->ios), per_io(c->busy_cycles, c->ios));
+			per_io(c->loop_cycles, c->ios), per_io(c->busy_cycles, c->ios),
+			(double)c->cpu_ns * 1e-9, per_io(c->cpu_ns, c->ios) * 1e-3, c->sleeps,
+			c->wakeups);
 		loop += c->loop_cycles;
 		busy += c->busy_cycles;
 		cios += c->ios;

@@ -56,12 +56,16 @@ static int open_ctrlrs(struct perf_run *run)
 		opts.io_timeout_ms = a->io_timeout_ms;
 		opts.header_digest = a->tcp_hdgst;
 		opts.data_digest = a->tcp_ddgst;
+		opts.interrupts = a->interrupt_mode;
 		if (queues > 64)
 			opts.num_io_queues = queues;
 		rc = updk_nvme_ctrlr_open(pc->addr, &opts, &pc->ctrlr);
 		if (rc) {
-			fprintf(stderr, "updk-perf: cannot open NVMe controller %s: %s\n", pc->addr,
-				strerror(-rc));
+			fprintf(stderr, "updk-perf: cannot open NVMe controller %s: %s%s\n",
+				pc->addr, strerror(-rc),
+				a->interrupt_mode ? " (see the message above; without "
+						    "--interrupt-mode it polls)" :
+						    "");
 			return rc;
 		}
 		pc->numa = ctrlr_numa(pc->addr);
@@ -181,11 +185,13 @@ static int setup_ctx(struct perf_run *run, struct perf_ctx *ctx, unsigned index)
 	ctx->qps = calloc(ctx->nqps, sizeof(*ctx->qps));
 	ctx->tasks = calloc(ctx->ntasks, sizeof(*ctx->tasks));
 	ctx->pending = calloc(ctx->ntasks, sizeof(*ctx->pending));
+	if (a->rate)
+		ctx->ready = calloc(ctx->ntasks, sizeof(*ctx->ready));
 	ctx->hist = calloc(1, sizeof(*ctx->hist));
 	ctx->db_base = calloc(ctx->nqps, sizeof(*ctx->db_base));
 	ctx->db_end = calloc(ctx->nqps, sizeof(*ctx->db_end));
 	if (!ctx->qps || !ctx->tasks || !ctx->pending || !ctx->hist || !ctx->db_base ||
-	    !ctx->db_end) {
+	    !ctx->db_end || (a->rate && !ctx->ready)) {
 		fprintf(stderr, "updk-perf: out of memory\n");
 		return -ENOMEM;
 	}
@@ -196,12 +202,16 @@ static int setup_ctx(struct perf_run *run, struct perf_ctx *ctx, unsigned index)
 	memset(&qo, 0, sizeof(qo));
 	qo.opts_size = sizeof(qo);
 	qo.depth = depth;
+	qo.interrupts = a->interrupt_mode;
 	for (unsigned q = 0; q < ctx->nqps; q++) {
 		rc = updk_nvme_qpair_alloc(ns->pc->ctrlr, &qo, &ctx->qps[q]);
 		if (rc) {
 			fprintf(stderr, "updk-perf: cannot create qpair %u of %u for %s: %s%s\n",
 				q + 1, ctx->nqps, ns->pc->addr, strerror(-rc),
-				rc == -EBUSY ? " (no I/O queues left: lower -P or the cores)" : "");
+				rc == -EBUSY  ? " (no I/O queues left: lower -P or the cores)" :
+				rc == -ENOSPC ? " (no interrupt vector left: lower -P or the "
+						"cores, or leave out --interrupt-mode)" :
+						"");
 			return rc;
 		}
 	}
@@ -289,6 +299,18 @@ int perf_setup(struct perf_run *run, const struct perf_args *args)
 					run->nss[i].nslots, a->io_size);
 				return -EINVAL;
 			}
+	for (unsigned i = 0; i < run->nworkers; i++) {
+		struct perf_worker *w = &run->workers[i];
+
+		/* --rate over the pollers evenly: each hands out rate / nworkers a second. */
+		if (a->rate)
+			w->period = run->tsc_hz * run->nworkers / a->rate;
+		if (a->interrupt_mode) {
+			rc = perf_worker_loop_setup(w);
+			if (rc)
+				return rc;
+		}
+	}
 	return 0;
 }
 
@@ -423,6 +445,9 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 		c->seconds = (double)(w->measure_end - w->measure_start) / (double)run->tsc_hz;
 		c->loop_cycles = w->loop_cycles;
 		c->busy_cycles = w->busy_cycles;
+		c->cpu_ns = w->cpu_ns;
+		c->sleeps = w->sleeps;
+		c->wakeups = w->wakeups;
 		if (w->failed)
 			*failed = true;
 	}
@@ -487,6 +512,10 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 
 void perf_teardown(struct perf_run *run)
 {
+	for (unsigned i = 0; i < run->nworkers; i++) {
+		updk_loop_destroy(run->workers[i].loop);
+		run->workers[i].loop = NULL;
+	}
 	/* qpairs first: they fail what is still outstanding, and only then may the buffers go. */
 	perf_release_qpairs(run);
 	for (unsigned i = 0; i < run->nctrlrs; i++) {
@@ -502,11 +531,14 @@ void perf_teardown(struct perf_run *run)
 		free(ctx->tasks);
 		free(ctx->pending);
 		perf_zoned_free(ctx);
+		free(ctx->ready);
+		free(ctx->lqs);
 		free(ctx->db_base);
 		free(ctx->db_end);
 		ctx->qps = NULL;
 		ctx->tasks = NULL;
-		ctx->pending = NULL;
+		ctx->pending = ctx->ready = NULL;
+		ctx->lqs = NULL;
 		ctx->db_base = ctx->db_end = NULL;
 	}
 }

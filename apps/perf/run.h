@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include <updk/loop.h>
 #include <updk/nvme.h>
 
 #include "apps/perf/perf.h"
@@ -67,6 +68,11 @@ struct perf_ctx {
 	 * retried at the next pass whose polls succeed */
 	struct perf_task **pending;
 	unsigned npending;
+	/* --rate: tasks waiting for their turn (io.c pace()) */
+	struct perf_task **ready;
+	unsigned nready;
+	/* --interrupt-mode: the qpairs as queues of the poller's loop (io.c) */
+	struct perf_lq *lqs;
 	uint64_t rng;
 	uint64_t seq_next; /* sequential workloads: next slot */
 	uint64_t read_threshold;
@@ -82,6 +88,12 @@ struct perf_ctx {
 	struct perf_zoned *zoned; /* -w zone-append: the row's zones (zoned.c) */
 };
 
+/* --interrupt-mode: qpair @q of a row as a queue of the poller's hybrid loop. */
+struct perf_lq {
+	struct perf_ctx *ctx;
+	unsigned q;
+};
+
 struct perf_worker {
 	struct perf_poller poller; /* first: the thread, its core and its flags */
 	struct perf_run *run;
@@ -92,6 +104,12 @@ struct perf_worker {
 	uint64_t loop_cycles, busy_cycles;
 	int failed; /* -ENXIO from a qpair: its controller failed */
 	unsigned ntasks, finished; /* --one-pass: tasks of the poller, and those done */
+	struct updk_loop *loop; /* --interrupt-mode: the poller's hybrid loop */
+	uint64_t period; /* --rate: TSC ticks between this poller's submissions (0: unpaced) */
+	uint64_t next_due; /* --rate: when the next submission is due */
+	unsigned rr; /* --rate: the row the next paced task comes from */
+	uint64_t cpu_start_ns, cpu_ns; /* thread CPU time: at measuring's start, then its length */
+	uint64_t sleeps, wakeups; /* the loop's counters at measuring's start, then the deltas */
 };
 
 /* pollers.h walks the workers by their first member. */
@@ -120,6 +138,9 @@ struct perf_run {
 
 /** A poller's thread (io.c): the I/O loop over its rows, then the drain. */
 void *perf_worker_main(void *arg);
+/** --interrupt-mode (io.c): the poller's hybrid loop with its qpairs' vectors. 0 or -errno,
+ * printed; what was made is freed by perf_teardown(). */
+int perf_worker_loop_setup(struct perf_worker *w);
 
 /** Open the controllers and namespaces, spread them over the cores, allocate qpairs and
  * buffers. Returns 0 or a negative errno with the reason printed; perf_teardown() either way. */

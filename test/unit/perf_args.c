@@ -315,6 +315,10 @@ Test(perf_args, refusals_name_the_flag)
 		{ { "--time" }, "--time needs a value" },
 		{ { "extra" }, "unexpected argument 'extra'" },
 		{ { "-w", "read", "-M", "50" }, "-M 50 contradicts -w read" },
+		{ { "--rate", "0" }, "--rate '0'" },
+		{ { "--rate", "x" }, "--rate 'x'" },
+		{ { "--rate" }, "--rate needs a value" },
+		{ { "-c", "0x3", "--rate", "1" }, "--rate 1 is less than one I/O a second" },
 	};
 	struct perf_args a;
 	char err[PERF_ERR_MAX];
@@ -327,6 +331,23 @@ Test(perf_args, refusals_name_the_flag)
 		cr_assert(strstr(err, bad[i].msg), "case %zu: message '%s' lacks '%s'", i, err,
 			  bad[i].msg);
 	}
+}
+
+Test(perf_args, interrupt_mode_and_rate)
+{
+	struct perf_args a;
+	char err[PERF_ERR_MAX];
+
+	cr_assert_eq(parse(&a, err, NULL), 0, "%s", err);
+	cr_assert(!a.interrupt_mode);
+	cr_assert_eq(a.rate, 0, "unpaced by default");
+	cr_assert_eq(parse(&a, err, "--interrupt-mode", "--rate", "1000", "-q", "1", NULL), 0, "%s",
+		     err);
+	cr_assert(a.interrupt_mode);
+	cr_assert_eq(a.rate, 1000);
+	cr_assert_eq(parse(&a, err, "--rate=250", NULL), 0, "%s", err);
+	cr_assert_eq(a.rate, 250);
+	cr_assert(!a.interrupt_mode);
 }
 
 Test(perf_args, help_and_verify_mix)
