@@ -41,6 +41,8 @@ struct net_args {
 	bool dst_mac_given;
 	bool json; /* --json */
 	bool progress; /* false with --no-progress */
+	bool interrupt_mode; /* --interrupt-mode: receivers sleep on their queue's interrupt */
+	uint32_t rate; /* --rate: frames a second the generators send together (0: at once) */
 	bool help;
 };
 

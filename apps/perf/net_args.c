@@ -73,6 +73,8 @@ enum {
 	OPT_DST_MAC,
 	OPT_JSON,
 	OPT_NO_PROGRESS,
+	OPT_NET_INTR,
+	OPT_NET_RATE,
 	OPT_NVME_ONLY,
 };
 
@@ -88,6 +90,8 @@ static const struct option long_opts[] = {
 	{ "dst-mac", required_argument, NULL, OPT_DST_MAC },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "interrupt-mode", no_argument, NULL, OPT_NET_INTR },
+	{ "rate", required_argument, NULL, OPT_NET_RATE },
 	{ "help", no_argument, NULL, 'h' },
 	/* NVMe-only: named in the refusal */
 	{ "io-depth", required_argument, NULL, OPT_NVME_ONLY },
@@ -131,6 +135,9 @@ void perf_net_usage(FILE *out)
 	      "                           0..4096 (default 256 on the built-in pair, else 0)\n"
 	      "      --dst-mac MAC        txonly destination (default: the paired port's MAC,\n"
 	      "                           broadcast for a port alone)\n"
+	      "      --interrupt-mode     receive queues sleep when idle, woken by their\n"
+	      "                           interrupt (rx_interrupts, docs/interrupts.md)\n"
+	      "      --rate PPS           pace the generators: PPS frames a second together\n"
 	      "      --json               the result as one JSON object on stdout\n"
 	      "      --no-progress        no progress line on stderr each second\n"
 	      "  -h, --help               this text\n"
@@ -153,7 +160,7 @@ static void defaults(struct net_args *a)
 
 int perf_net_args_parse(int argc, char **argv, struct net_args *a, char *err)
 {
-	bool mode_given = false;
+	bool mode_given = false, gens;
 	uint64_t size;
 	char name[64];
 	int c, rc = 0;
@@ -219,6 +226,12 @@ int perf_net_args_parse(int argc, char **argv, struct net_args *a, char *err)
 		case OPT_NO_PROGRESS:
 			a->progress = false;
 			break;
+		case OPT_NET_INTR:
+			a->interrupt_mode = true;
+			break;
+		case OPT_NET_RATE:
+			rc = perf_flag_u32("--rate", optarg, 1, 100000000, &a->rate, err);
+			break;
 		case 'h':
 			a->help = true;
 			return 0;
@@ -263,5 +276,13 @@ int perf_net_args_parse(int argc, char **argv, struct net_args *a, char *err)
 	if (a->mode == NET_FWD && a->prime > 0 && a->ring_size && a->prime > a->ring_size)
 		return perf_fail(err, "--prime %u is more than --ring-size %u holds", a->prime,
 				 a->ring_size);
+	/* Generators: txonly's, and the built-in pair's sending port in rxonly. */
+	gens = a->mode == NET_TXONLY || (a->sim_pair && a->mode == NET_RXONLY);
+	if (a->rate && !gens)
+		return perf_fail(err, "--rate paces generators: --net txonly, or rxonly on the "
+				      "built-in pair (without -r)");
+	if (a->interrupt_mode && gens && !a->rate)
+		return perf_fail(err, "--interrupt-mode: a generator sending as fast as it can is "
+				      "never idle; pace it with --rate PPS");
 	return 0;
 }

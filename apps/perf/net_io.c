@@ -10,7 +10,14 @@
  * a magic word, the stream id (the generator's task index), the frame length and a 64-bit
  * sequence number; the rest is zero. A checker trusts nothing in it: a frame that is not ours
  * is counted as foreign, one of ours with a bad stream or length as malformed.
+ *
+ * --rate paces the generators (a frame every period each, those due sent as one burst);
+ * --interrupt-mode runs the rounds in the hybrid loop (lib/loop), the receiving tasks' queues
+ * in it, asleep until a receive interrupt or the next paced frame. The plain loop stays as
+ * it was.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <updk/tsc.h>
@@ -46,7 +53,7 @@ static inline void fill_frame(struct net_task *t, struct updk_pkt *p, uint16_t l
 /* Build frames up to a burst (buffers are reused as they are: the padding stays zero). */
 static unsigned gen_burst(struct net_task *t, uint16_t burst, uint16_t len)
 {
-	unsigned want = burst - t->npend, sent;
+	unsigned want = burst > t->npend ? burst - t->npend : 0, sent;
 
 	if (want && !updk_pkt_alloc_bulk(t->pool, t->pend + t->npend, want)) {
 		for (unsigned i = t->npend; i < burst; i++)
@@ -177,37 +184,159 @@ static unsigned fwd_burst(struct net_task *t, uint16_t burst, uint16_t len)
 	return sent;
 }
 
-void *net_worker_main(void *arg)
+/* A task's round: its burst, by role. */
+static inline unsigned task_round(struct net_task *t, uint16_t burst, uint16_t len)
 {
-	struct net_worker *w = arg;
-	struct net_run *run = w->run;
-	uint16_t burst = (uint16_t)run->args->burst;
-	uint16_t len = (uint16_t)(run->args->frame_size - NET_FCS);
-	uint64_t start, now, prev, busy = 0;
+	if (t->role == ROLE_GEN)
+		return gen_burst(t, burst, len);
+	if (t->role == ROLE_CHK)
+		return chk_burst(t, burst);
+	return fwd_burst(t, burst, len);
+}
 
-	perf_poller_wait_go(&w->poller, &run->go);
-	start = prev = updk_tsc();
+/* The plain loop: every task a burst in turn, as fast as it goes. Returns when it ended. */
+static uint64_t run_plain(struct net_worker *w, uint16_t burst, uint16_t len, uint64_t *busy)
+{
+	struct net_run *run = w->run;
+	uint64_t now, prev = updk_tsc();
+
 	for (;;) {
+		unsigned moved = 0;
+
+		for (unsigned i = 0; i < w->ntasks; i++)
+			moved += task_round(w->tasks[i], burst, len);
+		/* One clock read a round, as before: the round's cycles go to busy if it moved any. */
+		now = updk_tsc();
+		if (moved)
+			*busy += now - prev;
+		prev = now;
+		if (now >= run->end_tsc || LOAD(run->stop))
+			break;
+	}
+	return now;
+}
+
+/* A paced generator: the frames due by @now (a burst at most), sent; when the next is due
+ * in *@wake if earlier. */
+static unsigned gen_paced(struct net_task *t, uint64_t now, uint16_t burst, uint16_t len,
+			  uint64_t *wake)
+{
+	uint64_t due;
+	unsigned sent;
+
+	/* A full transmit queue held it back: start afresh rather than burst to catch up. */
+	if (now > t->next_due + (uint64_t)burst * t->period)
+		t->next_due = now;
+	if (now >= t->next_due) {
+		due = (now - t->next_due) / t->period + 1;
+		sent = gen_burst(t, (uint16_t)(due < burst ? due : burst), len);
+		t->next_due += sent * t->period;
+	} else {
+		sent = 0;
+	}
+	if (t->next_due < *wake)
+		*wake = t->next_due;
+	return sent;
+}
+
+/* A receiving task's round, as the loop's poll. */
+static int lq_poll(void *arg)
+{
+	struct net_task *t = arg;
+	const struct net_args *a = t->w->run->args;
+
+	return (int)task_round(t, (uint16_t)a->burst, (uint16_t)(a->frame_size - NET_FCS));
+}
+
+int net_worker_loop_setup(struct net_worker *w)
+{
+	int rc = perf_poller_loop_create(&w->poller, &w->loop);
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < w->ntasks; i++) {
+		struct net_task *t = w->tasks[i];
+		struct updk_loop_queue q;
+
+		if (t->role == ROLE_GEN)
+			continue; /* paced: the loop wakes for its next frame */
+		q = updk_net_rx_loop_queue(t->rx->dev, 0, lq_poll, t);
+		rc = q.fd < 0 ? q.fd : updk_loop_add(w->loop, &q);
+		if (rc) {
+			fprintf(stderr, "updk-perf: core %u: cannot sleep on port %s: %s\n",
+				w->poller.core, t->rx->addr, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* --rate and/or --interrupt-mode: paced generators, rounds in the hybrid loop. */
+static uint64_t run_paced(struct net_worker *w, uint16_t burst, uint16_t len, uint64_t *busy)
+{
+	struct net_run *run = w->run;
+	uint64_t now = updk_tsc(), prev = now;
+
+	for (unsigned i = 0; i < w->ntasks; i++)
+		w->tasks[i]->next_due = now;
+	for (;;) {
+		uint64_t wake = run->end_tsc;
 		unsigned moved = 0;
 
 		for (unsigned i = 0; i < w->ntasks; i++) {
 			struct net_task *t = w->tasks[i];
 
 			if (t->role == ROLE_GEN)
-				moved += gen_burst(t, burst, len);
-			else if (t->role == ROLE_CHK)
-				moved += chk_burst(t, burst);
-			else
-				moved += fwd_burst(t, burst, len);
+				moved += gen_paced(t, now, burst, len, &wake);
+			else if (!w->loop)
+				moved += task_round(t, burst, len);
 		}
-		/* One clock read a round, as before: the round's cycles go to busy if it moved any. */
+		if (w->loop) {
+			int rc;
+
+			updk_loop_wake_at(w->loop, wake);
+			rc = updk_loop_run_once(w->loop);
+			if (rc < 0) {
+				fprintf(stderr, "updk-perf: core %u: %s\n", w->poller.core,
+					strerror(-rc));
+				__atomic_store_n(&run->stop, 1, __ATOMIC_RELAXED);
+			} else {
+				moved += (unsigned)rc;
+			}
+		}
 		now = updk_tsc();
 		if (moved)
-			busy += now - prev;
+			*busy += now - prev;
 		prev = now;
 		if (now >= run->end_tsc || LOAD(run->stop))
 			break;
 	}
+	return now;
+}
+
+void *net_worker_main(void *arg)
+{
+	struct net_worker *w = arg;
+	struct net_run *run = w->run;
+	uint16_t burst = (uint16_t)run->args->burst;
+	uint16_t len = (uint16_t)(run->args->frame_size - NET_FCS);
+	uint64_t start, now, busy = 0, cpu;
+	struct updk_loop_stats ls0 = { 0 }, ls1 = { 0 };
+
+	perf_poller_wait_go(&w->poller, &run->go);
+	cpu = perf_thread_cpu_ns();
+	if (w->loop)
+		updk_loop_stats(w->loop, &ls0);
+	start = updk_tsc();
+	if (run->args->rate || w->loop)
+		now = run_paced(w, burst, len, &busy);
+	else
+		now = run_plain(w, burst, len, &busy);
+	w->cpu_ns = perf_thread_cpu_ns() - cpu;
+	if (w->loop)
+		updk_loop_stats(w->loop, &ls1);
+	w->sleeps = ls1.sleeps - ls0.sleeps;
+	w->wakeups = ls1.wakeups - ls0.wakeups;
 	w->cycles = now - start;
 	w->busy_cycles = busy;
 	for (unsigned i = 0; i < w->ntasks; i++) {

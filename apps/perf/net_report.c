@@ -126,6 +126,23 @@ void net_report_text(FILE *out, const struct net_run *run, bool interrupted)
 	fprintf(out, "Pollers together: %.1f TSC cycles per packet (%.1f busy)\n",
 		s.m_packets ? (double)s.cycles / (double)s.m_packets : 0.0,
 		s.m_packets ? (double)s.busy_cycles / (double)s.m_packets : 0.0);
+	for (unsigned i = 0; i < run->nworkers; i++) {
+		const struct net_worker *w = &run->workers[i];
+		double sec = (double)w->cycles / (double)run->tsc_hz;
+		uint64_t pk = 0;
+
+		for (unsigned k = 0; k < w->ntasks; k++)
+			pk += w->tasks[k]->m_packets;
+		fprintf(out,
+			"Poller core %u: CPU %.3f s in %.3f s (%.1f%% of a core), %.2f us per packet",
+			w->poller.core, (double)w->cpu_ns * 1e-9, sec,
+			sec > 0 ? (double)w->cpu_ns * 1e-7 / sec : 0.0,
+			pk ? (double)w->cpu_ns * 1e-3 / (double)pk : 0.0);
+		if (a->interrupt_mode)
+			fprintf(out, "; %" PRIu64 " sleeps, %" PRIu64 " woken by an interrupt",
+				w->sleeps, w->wakeups);
+		fputc('\n', out);
+	}
 	if (run->drain_timeout)
 		fprintf(out, "Note: traffic was still arriving %u ms after the end\n",
 			NET_DRAIN_MS);
@@ -195,10 +212,13 @@ void net_report_json(FILE *out, const struct net_run *run, bool interrupted)
 		fprintf(out,
 			"%s{\"core\": %u, \"cycles\": %" PRIu64 ", \"busy_cycles\": %" PRIu64
 			", \"packets\": %" PRIu64
-			", \"cycles_per_packet\": %.2f, \"busy_cycles_per_packet\": %.2f}",
+			", \"cycles_per_packet\": %.2f, \"busy_cycles_per_packet\": %.2f"
+			", \"cpu_seconds\": %.6f, \"cpu_us_per_packet\": %.3f"
+			", \"sleeps\": %" PRIu64 ", \"wakeups\": %" PRIu64 "}",
 			i ? ", " : "", w->poller.core, w->cycles, w->busy_cycles, pk,
 			pk ? (double)w->cycles / (double)pk : 0.0,
-			pk ? (double)w->busy_cycles / (double)pk : 0.0);
+			pk ? (double)w->busy_cycles / (double)pk : 0.0, (double)w->cpu_ns * 1e-9,
+			pk ? (double)w->cpu_ns * 1e-3 / (double)pk : 0.0, w->sleeps, w->wakeups);
 	}
 	fprintf(out,
 		"],\n  \"total\": {\"seconds\": %.6f, \"tx_packets\": %" PRIu64

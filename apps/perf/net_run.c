@@ -123,10 +123,16 @@ static int open_ports(struct net_run *run)
 		o.promiscuous = true;
 		o.rx_ring_size = (uint16_t)a->ring_size;
 		o.tx_ring_size = (uint16_t)a->ring_size;
+		/* Receive interrupts on the ports that receive (plan_tasks()). */
+		o.rx_interrupts = a->interrupt_mode && a->mode != NET_TXONLY &&
+				  !(a->sim_pair && a->mode != NET_FWD && i == 0);
 		rc = updk_net_open(p->addr, &o, &p->dev);
 		if (rc) {
-			fprintf(stderr, "updk-perf: cannot open port %s: %s\n", p->addr,
-				strerror(-rc));
+			fprintf(stderr, "updk-perf: cannot open port %s: %s%s\n", p->addr,
+				strerror(-rc),
+				o.rx_interrupts ? " (see the message above; without "
+						  "--interrupt-mode it polls)" :
+						  "");
 			return rc;
 		}
 		run->nports++;
@@ -138,12 +144,25 @@ static int open_ports(struct net_run *run)
 	return 0;
 }
 
+/* --rate over the generators evenly: the TSC ticks between two frames of each. */
+static void set_pace(struct net_run *run)
+{
+	unsigned gens = 0;
+
+	for (unsigned i = 0; i < run->ntasks; i++)
+		gens += run->tasks[i].role == ROLE_GEN;
+	for (unsigned i = 0; i < run->ntasks; i++)
+		if (run->tasks[i].role == ROLE_GEN && run->args->rate)
+			run->tasks[i].period = run->tsc_hz * gens / run->args->rate;
+}
+
 int net_setup(struct net_run *run)
 {
 	int rc = open_ports(run);
 
 	if (!rc) {
 		plan_tasks(run);
+		set_pace(run);
 		rc = make_pools(run);
 	}
 	if (!rc)
@@ -153,6 +172,10 @@ int net_setup(struct net_run *run)
 
 void net_teardown(struct net_run *run)
 {
+	for (unsigned i = 0; i < run->nworkers; i++) {
+		updk_loop_destroy(run->workers[i].loop);
+		run->workers[i].loop = NULL;
+	}
 	/* Ports first: generator buffers may still sit in their transmit rings. */
 	for (unsigned i = 0; i < run->nports; i++)
 		updk_net_close(run->ports[i].dev);
@@ -180,6 +203,14 @@ int net_start_workers(struct net_run *run)
 		run->tasks[i].w = w;
 		w->tasks[w->ntasks++] = &run->tasks[i];
 	}
+	if (a->interrupt_mode)
+		for (unsigned i = 0; i < n; i++) {
+			rc = net_worker_loop_setup(&run->workers[i]);
+			if (rc) {
+				run->stop = 1; /* no poller started: the report says nothing ran */
+				return rc;
+			}
+		}
 	rc = perf_pollers_start(run->workers, sizeof(run->workers[0]), n, net_worker_main,
 				&run->stop);
 	run->start_tsc = updk_tsc();

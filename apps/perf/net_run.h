@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <updk/loop.h>
 #include <updk/net.h>
 
 #include "apps/perf/net.h"
@@ -51,6 +52,7 @@ struct net_task {
 	unsigned npend; /* generator: built frames the queue has not taken yet */
 	struct updk_pkt *pend[NET_BURST_MAX];
 	uint32_t primed; /* forwarder: prime frames sent so far */
+	uint64_t period, next_due; /* generator with --rate: TSC ticks a frame, the next one due */
 
 	/* Written by the poller only; packets (and bytes) read by the main thread as it runs. */
 	uint64_t packets; /* sent, received or forwarded */
@@ -73,6 +75,10 @@ struct net_worker {
 	 * --record-core-cycles counts its rxonly bursts the same way. */
 	uint64_t busy_cycles;
 	int stopped; /* the timed loop is over (atomic) */
+	struct updk_loop *loop; /* --interrupt-mode: the receive queues of its tasks */
+	uint64_t cpu_ns; /* the thread's CPU time in the timed loop (getrusage) */
+	uint64_t sleeps,
+		wakeups; /* --interrupt-mode: the loop's sleeps, those an interrupt ended */
 };
 
 /* pollers.h walks the workers by their first member. */
@@ -109,6 +115,9 @@ void net_teardown(struct net_run *run);
 
 /** A poller's thread (net_io.c): the timed loop over its tasks, then the checkers' drain. */
 void *net_worker_main(void *arg);
+/** --interrupt-mode (net_io.c): the poller's hybrid loop with its receiving tasks' queues.
+ * 0 or -errno, printed; net_teardown() destroys it. */
+int net_worker_loop_setup(struct net_worker *w);
 
 /** The run's figures, summed over tasks and pollers. */
 void net_totals(const struct net_run *run, struct net_totals *s);
