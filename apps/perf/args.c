@@ -398,7 +398,8 @@ void perf_usage(FILE *out)
 	      "  -w, --io-pattern P       read, write, randread, randwrite, rw, randrw, or on\n"
 	      "                           zoned namespaces zone-append: appends to --zones\n"
 	      "                           zones at once, each reset when full (-M PCT: reads\n"
-	      "                           of what was written)\n"
+	      "                           of what was written), or zone-write: the same with\n"
+	      "                           writes at the write pointer, one a zone at a time\n"
 	      "                           (default randread)\n"
 	      "  -M, --rwmixread PCT      reads in percent for rw/randrw, 0..100 (default 50)\n"
 	      "  -t, --time SEC           measured seconds (default 5)\n"
@@ -417,7 +418,8 @@ void perf_usage(FILE *out)
 	      "      --json               the result as one JSON object on stdout\n"
 	      "      --verify             every I/O writes a pattern encoding LBA and generation,\n"
 	      "                           reads it back and counts mismatches (-M is ignored)\n"
-	      "      --zones N            -w zone-append: zones written at once per namespace\n"
+	      "      --zones N            -w zone-append, zone-write: zones written at once per\n"
+	      "                           namespace\n"
 	      "                           (default: its open limit, else 8)\n"
 	      "      --one-pass           with --verify -w write: every I/O-sized slot of each\n"
 	      "                           namespace once, then stop (-t stays a time limit)\n"
@@ -468,9 +470,10 @@ static int parse_workload(struct perf_args *a, const char *w, char *err)
 		bool random;
 		int read_pct; /* -1: mixed, from -M */
 	} kinds[] = {
-		{ "read", false, 100 },	      { "write", false, 0 }, { "randread", true, 100 },
-		{ "randwrite", true, 0 },     { "rw", false, -1 },   { "randrw", true, -1 },
-		{ "zone-append", false, -1 },
+		{ "read", false, 100 },	      { "write", false, 0 },
+		{ "randread", true, 100 },    { "randwrite", true, 0 },
+		{ "rw", false, -1 },	      { "randrw", true, -1 },
+		{ "zone-append", false, -1 }, { "zone-write", false, -1 },
 	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -479,12 +482,13 @@ static int parse_workload(struct perf_args *a, const char *w, char *err)
 		a->workload = kinds[i].name;
 		a->random = kinds[i].random;
 		a->read_pct = kinds[i].read_pct < 0 ? UINT32_MAX : (uint32_t)kinds[i].read_pct;
-		a->zone_append = !strcmp(w, "zone-append");
+		a->zone_write = !strcmp(w, "zone-write");
+		a->zone_append = a->zone_write || !strcmp(w, "zone-append");
 		return 0;
 	}
 	return perf_fail(err,
 			 "-w '%s': expected read, write, randread, randwrite, rw, randrw or "
-			 "zone-append",
+			 "zone-append or zone-write",
 			 w);
 }
 
@@ -635,7 +639,7 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 				 "--one-pass needs --verify and -w write (a sequential pass of "
 				 "writes, each read back)");
 	if (a->zones && !a->zone_append)
-		return perf_fail(err, "--zones goes with -w zone-append");
+		return perf_fail(err, "--zones goes with -w zone-append or zone-write");
 	if (a->qpairs_per_ns > a->queue_depth)
 		return perf_fail(err, "-P %u is more than -q %u: each qpair needs at least one I/O",
 				 a->qpairs_per_ns, a->queue_depth);

@@ -57,7 +57,8 @@ struct perf_args {
 	uint32_t rate; /* --rate: I/Os a second over the whole run, paced (0: as fast as -q) */
 	bool progress; /* false with --no-progress */
 	bool help; /* --help: print usage, nothing else */
-	bool zone_append; /* -w zone-append (zoned namespaces) */
+	bool zone_append; /* -w zone-append or zone-write: the zoned workload (zoned.c) */
+	bool zone_write; /* -w zone-write: writes at the write pointer instead of appends */
 	uint32_t zones; /* --zones: zones written at once per namespace, 0: its open limit */
 };
 

@@ -12,7 +12,9 @@
  * its slot waits for the appends in flight, finishes the zone if it is not full (so it leaves
  * the open set), and moves on to the next zone of its own, resetting it first when it was
  * written before. With -M PCT, that share of the I/Os reads -o bytes of what was written: at a
- * random place below the write pointer of a zone no slot is writing.
+ * random place below the write pointer of a zone no slot is writing. -w zone-write does the same
+ * with Write at the write pointer, one command a zone at a time (two in flight could reach the
+ * zone out of order), so --zones is its parallelism.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -87,9 +89,9 @@ int perf_zoned_check_ns(const struct perf_args *a, const struct perf_ns *pn)
 		if (!a->zone_append)
 			return 0;
 		fprintf(stderr,
-			"updk-perf: -w zone-append needs a zoned namespace; %s namespace %u is not "
-			"(run -w write or randwrite on it)\n",
-			pn->pc->addr, pn->nsid);
+			"updk-perf: -w %s needs a zoned namespace; %s namespace %u is not (run -w "
+			"write or randwrite on it)\n",
+			a->workload, pn->pc->addr, pn->nsid);
 		return -EINVAL;
 	}
 	snprintf(what, sizeof(what),
@@ -100,19 +102,26 @@ int perf_zoned_check_ns(const struct perf_args *a, const struct perf_ns *pn)
 		fprintf(stderr,
 			"updk-perf: %s: -w %s writes where its zones do not take writes (each zone "
 			"only at its write pointer, in order): run -w zone-append (appends to --zones "
-			"zones, reset when full; -M PCT reads what was written), or -w read or "
-			"randread\n",
+			"zones, reset when full; -M PCT reads what was written), -w zone-write (the "
+			"same with writes at the write pointer, one a zone), or -w read or randread\n",
 			what, a->workload);
 		return -EINVAL;
 	}
 	if (!a->zone_append)
 		return 0;
 	if (a->verify) {
-		fprintf(stderr, "updk-perf: %s: --verify is not offered with -w zone-append\n",
-			what);
+		fprintf(stderr, "updk-perf: %s: --verify is not offered with -w %s\n", what,
+			a->workload);
 		return -EINVAL;
 	}
-	if (pn->nlb > updk_nvme_zns_append_max_sectors(ns)) {
+	if (a->zone_write && pn->nlb > updk_nvme_ns_max_io_sectors(ns)) {
+		fprintf(stderr,
+			"updk-perf: %s: -o %u is above the transfer limit of %u blocks, and a write "
+			"to a zone is not split: lower -o\n",
+			what, a->io_size, updk_nvme_ns_max_io_sectors(ns));
+		return -EINVAL;
+	}
+	if (!a->zone_write && pn->nlb > updk_nvme_zns_append_max_sectors(ns)) {
 		fprintf(stderr,
 			"updk-perf: %s: -o %u is above its Zone Append Size Limit of %u blocks: lower "
 			"-o\n",
@@ -388,10 +397,18 @@ int perf_zoned_append(struct perf_task *t, updk_nvme_cb cb)
 			zslot_drained(s);
 		return -EAGAIN;
 	}
-	rc = updk_nvme_zns_zone_append(t->ctx->ns->ns, t->qp, t->buf, zone->zslba, nlb, cb, t, 0);
+	if (!t->ctx->w->run->args->zone_write) {
+		rc = updk_nvme_zns_zone_append(t->ctx->ns->ns, t->qp, t->buf, zone->zslba, nlb, cb,
+					       t, 0);
+		t->lba = zone->zslba;
+	} else if (s->inflight) {
+		return -EAGAIN; /* one write a zone at a time, at its write pointer */
+	} else {
+		t->lba = zone->zslba + s->reserved;
+		rc = updk_nvme_ns_write(t->ctx->ns->ns, t->qp, t->buf, t->lba, nlb, cb, t, 0);
+	}
 	if (rc)
 		return rc;
-	t->lba = zone->zslba;
 	t->zidx = s->cur;
 	s->reserved += nlb;
 	s->inflight++;

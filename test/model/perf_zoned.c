@@ -3,7 +3,8 @@
  * build/bin/updk-perf on zoned namespaces of sim:nvme: -w zone-append keeps its zones within
  * the open and active limits (an I/O past them would fail, and count), finishes the zones a
  * whole number of I/Os leaves partly written, resets zones to reuse them, reads what it wrote
- * with -M, shares the zones between two cores on one namespace, and the workloads a zoned
+ * with -M, shares the zones between two cores on one namespace; -w zone-write does the same with
+ * one write a zone at a time at its write pointer; and the workloads a zoned
  * namespace cannot take are refused before the run with a message saying what would work.
  */
 #include <stdio.h>
@@ -59,6 +60,36 @@ Test(perf_zoned, zone_append_resets_and_finishes_within_the_limits)
 	perf_test_result_free(&r);
 }
 
+Test(perf_zoned, zone_write_one_write_a_zone_at_its_write_pointer)
+{
+	/* each write where the zone's write pointer is, across finishes and resets: one that
+	 * missed it would fail with Zone Invalid Write and count */
+	static const char *const args[] = { "-t",
+					    "2",
+					    "-q",
+					    "4",
+					    "-o",
+					    "12k",
+					    "-w",
+					    "zone-write",
+					    "-M",
+					    "25",
+					    "--no-progress",
+					    "-r",
+					    ZONED,
+					    NULL };
+	unsigned long resets, finished;
+	struct perf_result r;
+
+	perf_test_run(args, 0, &r);
+	cr_assert_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
+	cr_assert(strstr(r.out, " 0 errors"), "%s", r.out);
+	zone_counts(r.out, &resets, &finished);
+	cr_assert_gt(finished, 0, "%s", r.out);
+	cr_assert_gt(resets, 0, "%s", r.out);
+	perf_test_result_free(&r);
+}
+
 Test(perf_zoned, two_cores_share_a_namespace_s_zones)
 {
 	char cores[32];
@@ -94,6 +125,11 @@ Test(perf_zoned, refused_up_front_with_what_would_work)
 		  "-o 32768 is above its Zone Append Size Limit of 4 blocks" },
 		{ { "-w", "zone-append", "--verify", "-r", ZONED, NULL },
 		  "--verify is not offered with -w zone-append" },
+		{ { "-w", "zone-write", "-o", "256k", "-r", ZONED, NULL },
+		  "-o 262144 is above the transfer limit of 32 blocks, and a write to a zone is "
+		  "not split" },
+		{ { "-w", "zone-write", "-r", "sim:nvme?size=4M", NULL },
+		  "-w zone-write needs a zoned namespace" },
 	};
 	struct perf_result r;
 

@@ -141,6 +141,8 @@ Test(perf_args, workloads)
 	cr_assert_eq(parse(&a, err, "-w", "randrw", "--zones", "4", NULL), -EINVAL);
 	cr_assert(strstr(err, "--zones goes with -w zone-append"), "%s", err);
 	cr_assert_eq(parse(&a, err, "-w", "zone-append", "--zones", "0", NULL), -EINVAL);
+	cr_assert_eq(parse(&a, err, "-w", "zone-write", NULL), 0, "%s", err);
+	cr_assert(a.zone_append && a.zone_write);
 }
 
 Test(perf_args, sizes)
