@@ -83,6 +83,14 @@ static void cq_set_head(struct nvme_ctrl *c, void *q, uint32_t v)
  * looks like a doorbell outside the posted entries.) A shadow the host no longer updates (MMIO
  * alone) does not change and is not applied. Each value not seen before is counted and handed
  * to set().
+ *
+ * Across passes the same holds only with one more read: an MMIO value stored before a newer
+ * shadow value the pass read (the host's MMIO write of Xk, then its shadow store of Xk+1, both
+ * between this pass's MMIO load and its shadow load) would be read as new by the next pass and
+ * move the queue back to Xk. So once a pass applies a new shadow value it reads MMIO again and
+ * takes what is there as seen, not to apply: the host stores the shadow before MMIO, so every
+ * MMIO value older than that shadow value is already visible, and a newer one is in the
+ * shadow too, for the next pass.
  */
 static void doorbell_pair(struct nvme_ctrl *c, uint16_t qid, bool cq, uint32_t *mmio_seen,
 			  uint32_t *shadow_seen, uint64_t *mmio_cnt, uint64_t *shadow_cnt,
@@ -103,6 +111,11 @@ static void doorbell_pair(struct nvme_ctrl *c, uint16_t qid, bool cq, uint32_t *
 		*shadow_seen = s;
 		(*shadow_cnt)++;
 		set(c, q, s);
+		m = sim_reg32(c->sd, 0, doorbell_off(qid, cq));
+		if (m != *mmio_seen) {
+			*mmio_seen = m;
+			(*mmio_cnt)++;
+		}
 	}
 }
 
