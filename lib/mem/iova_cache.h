@@ -30,8 +30,17 @@ struct mem_iova_cache {
 	uint64_t iova; /* the IOVA of va */
 };
 
-/* initial-exec: two instructions to reach it from libupdk.a, never a __tls_get_addr call. */
+/*
+ * initial-exec: two instructions to reach it from libupdk.a, never a __tls_get_addr call. Not in
+ * a copy of the library built into a shared object that is dlopen()ed (UPDK_DLOPEN, the fio
+ * engine): there the whole object's thread-local block would have to fit the little static TLS
+ * glibc keeps spare, and does not.
+ */
+#ifdef UPDK_DLOPEN
+extern __thread struct mem_iova_cache mem_iova_cache;
+#else
 extern __thread struct mem_iova_cache mem_iova_cache __attribute__((tls_model("initial-exec")));
+#endif
 
 /*
  * The IOVA of @vaddr when [@vaddr, @vaddr + @need) lies in the cached registration, else
