@@ -41,6 +41,9 @@ tests:
 	@echo "tests need criterion: apt-get install libcriterion-dev, then ./configure" >&2; exit 1
 endif
 
+# The fio ioengine: adds itself to all, check and install when ./configure --with-fio found fio.
+include plugins/fio/engine.mk
+
 $(B)/obj/%.o: %.c mk/config.mk
 	$(call quiet,CC,$@)$(CC) $(ALL_CFLAGS) $(if $(filter test/%,$<),$(CRITERION_CFLAGS)) -c $< -o $@
 
@@ -121,10 +124,13 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(DEP_LIBS)|' mk/updk.pc.in \
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/updk.pc
 	$(if $(APPS),install -d $(DESTDIR)$(PREFIX)/bin && install -m 755 $(APPS) $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(FIO_ENGINE_SO),install -m 755 $(FIO_ENGINE_SO) $(DESTDIR)$(PREFIX)/lib/ && \
+		ln -sf fio_updk.so $(DESTDIR)$(PREFIX)/lib/updk)
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/updk $(DESTDIR)$(PREFIX)/lib/libupdk.a \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig/updk.pc $(APPS:$(B)/bin/%=$(DESTDIR)$(PREFIX)/bin/%)
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/updk.pc $(APPS:$(B)/bin/%=$(DESTDIR)$(PREFIX)/bin/%) \
+		$(DESTDIR)$(PREFIX)/lib/fio_updk.so $(DESTDIR)$(PREFIX)/lib/updk
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i
@@ -139,6 +145,7 @@ help:
 	@echo "make check-fuzz  libFuzzer targets (clang), FUZZ_SECONDS each (default 20)"
 	@echo "make check-soak  updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS;"
 	@echo "                 the hybrid loop over a million posts"
-	@echo "make install     library, headers, updk.pc and programs under PREFIX"
+	@echo "make check-fio   fio with the updk engine on sim:nvme (./configure --with-fio)"
+	@echo "make install     library, headers, updk.pc, programs (and the fio engine) under PREFIX"
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * fio_updk.so: an fio ioengine on updk's NVMe driver (docs/fio.md).
+ *
+ *   fio --thread --ioengine=external:build/lib/fio_updk.so --filename='trtype=PCIe traddr=0000.01.00.0 ns=1' ...
+ *
+ * The hooks fio calls, in the order a job thread meets them:
+ * - setup (fio's main thread, or the job's with create_serialize=0): parse each file name, take
+ *   a reference to its controller (opened by the first job that names it) and its namespace,
+ *   and tell fio the namespace's size;
+ * - init, iomem_alloc: the thread's state; fio's I/O buffers from updk's DMA memory, so the
+ *   driver takes them as they are (no copy);
+ * - open_file: a qpair of the job's own on the file's controller (one per controller per job);
+ * - queue: the command goes into the submission queue, no doorbell; commit: one SQ doorbell
+ *   per qpair for everything queued since the last commit; getevents: poll the qpairs until
+ *   enough completions arrived; event: hand them to fio one by one;
+ * - close_file, iomem_free, cleanup: the qpair, the buffers and the reference go back; the
+ *   last reference closes the controller (ctrlrs.c).
+ *
+ * A job thread is online for updk's memory (QSBR, include/updk/mem.h) only from its first
+ * queue or getevents to the end of the getevents call that follows: between calls fio may sleep
+ * (thinktime, rate limits), and an online thread asleep would hold up every other thread's
+ * updk_dma_free() or qpair free.
+ */
+#include "fio.h"
+#include "optgroup.h"
+
+#include <updk/log.h>
+#include <updk/mem.h>
+#include <updk/nvme.h>
+#include <updk/tsc.h>
+
+#include "plugins/fio/engine.h"
+
+/* Errors of one job logged in full; after that, only counted by fio. */
+#define FU_LOGGED_ERRORS 10
+
+/* Engine options (docs/fio.md): fio fills them from the job file or command line. */
+struct fu_options {
+	void *pad; /* fio keeps the job's thread_data here */
+	unsigned int shadow_doorbell;
+	unsigned int qpair_depth;
+};
+
+/* One of the job's files: a namespace, and the qpair it is reached through while open. */
+struct fu_file {
+	struct fu_ctrlr *c; /* a reference, from setup to cleanup */
+	struct updk_nvme_ns *ns;
+	unsigned int lba_shift; /* log2 of the sector size */
+	struct fu_qpair *q;
+};
+
+/* A qpair of the job on one controller, for all its open files there. */
+struct fu_qpair {
+	struct fu_ctrlr *c;
+	struct updk_nvme_qpair *qp;
+	unsigned int files;
+};
+
+/* One job thread (td->io_ops_data). */
+struct fu_thread {
+	struct fu_qpair *qps; /* one per controller the job opened files on */
+	unsigned int nqps, cap_qps;
+	/* Completed by callbacks, in order; the first nreturned went to fio with the last
+	 * getevents() (a callback may also run outside it, in queue()). */
+	struct io_u **done;
+	unsigned int ndone, nreturned, cap_done;
+	struct io_u **queued; /* queued since the last commit(), for their issue time */
+	unsigned int nqueued;
+	unsigned int errors;
+	bool online;
+};
+
+struct ioengine_ops ioengine;
+
+/*
+ * fio's structures as these headers lay them out must be the binary's: a layout from headers of
+ * another fio puts io_ops elsewhere in thread_data, and it would not point at this engine.
+ */
+static bool fu_abi_ok(struct thread_data *td)
+{
+	if (td->io_ops == &ioengine)
+		return true;
+	log_err("fio_updk: built against the headers of %s, whose structures are not this fio's: "
+		"rebuild the engine for the fio you run (./configure --with-fio; make)\n",
+		FU_FIO_VERSION);
+	return false;
+}
+
+static struct fu_thread *fu_thread_get(struct thread_data *td)
+{
+	struct fu_thread *t = td->io_ops_data;
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->cap_qps = td->o.nr_files ? td->o.nr_files : 1;
+	t->cap_done = td->o.iodepth ? td->o.iodepth : 1;
+	t->qps = calloc(t->cap_qps, sizeof(*t->qps));
+	t->done = calloc(t->cap_done, sizeof(*t->done));
+	t->queued = calloc(t->cap_done, sizeof(*t->queued));
+	if (!t->qps || !t->done || !t->queued) {
+		free(t->qps);
+		free(t->done);
+		free(t->queued);
+		free(t);
+		return NULL;
+	}
+	td->io_ops_data = t;
+	return t;
+}
+
+static inline void fu_online(struct fu_thread *t)
+{
+	if (!t->online) {
+		updk_mem_thread_online();
+		t->online = true;
+	}
+}
+
+static inline void fu_offline(struct fu_thread *t)
+{
+	updk_mem_thread_offline();
+	t->online = false;
+}
+
+/* td_verror() with the engine's own line first: fio then prints its usual error. */
+static int fu_fail(struct thread_data *td, int err, const char *func, const char *why)
+{
+	log_err("fio_updk: %s: %s\n", td->o.name, why);
+	td_verror(td, err, func);
+	return 1;
+}
+
+/* Every block size of the job a whole number of the namespace's sectors. */
+static int fu_check_bs(struct thread_data *td, struct fio_file *f, uint32_t ss)
+{
+	char why[1024];
+
+	for (int d = DDIR_READ; d <= DDIR_TRIM; d++) {
+		if (td->o.min_bs[d] % ss == 0 && td->o.max_bs[d] % ss == 0)
+			continue;
+		snprintf(why, sizeof(why),
+			 "'%s': %s block size %llu..%llu is not a multiple of its %u-byte sectors",
+			 f->file_name, io_ddir_name(d), (unsigned long long)td->o.min_bs[d],
+			 (unsigned long long)td->o.max_bs[d], ss);
+		return fu_fail(td, EINVAL, "bs", why);
+	}
+	return 0;
+}
+
+/* The job's files, as fio's own for_each_file macro walks them (in a function clang-format lays
+ * out). */
+static struct fio_file *fu_file_at(struct thread_data *td, unsigned int i)
+{
+	return td->files_index && i < td->o.nr_files ? td->files[i] : NULL;
+}
+
+static void fu_release_files(struct thread_data *td)
+{
+	struct fio_file *f;
+
+	for (unsigned int i = 0; (f = fu_file_at(td, i)); i++) {
+		struct fu_file *ff = FILE_ENG_DATA(f);
+
+		if (!ff)
+			continue;
+		fu_ctrlr_put(ff->c);
+		free(ff);
+		FILE_SET_ENG_DATA(f, NULL);
+	}
+}
+
+static int fu_setup_file(struct thread_data *td, struct fio_file *f)
+{
+	const struct fu_options *o = td->eo;
+	struct fu_ctrlr_opts copts = { .shadow_doorbell = o->shadow_doorbell };
+	struct fu_target tg;
+	struct fu_ctrlr *c;
+	struct updk_nvme_ns *ns;
+	struct fu_file *ff;
+	char why[768];
+	uint32_t nsid;
+	int rc;
+
+	if (fu_parse_filename(f->file_name, &tg, why, sizeof(why)))
+		return fu_fail(td, EINVAL, "filename", why);
+	rc = fu_ctrlr_get(tg.addr, &copts, &c, why, sizeof(why));
+	if (rc)
+		return fu_fail(td, -rc, "updk_nvme_ctrlr_open", why);
+	nsid = tg.nsid ? tg.nsid : updk_nvme_ctrlr_first_active_ns(c->ctrlr);
+	ns = nsid ? updk_nvme_ns_get(c->ctrlr, nsid) : NULL;
+	if (!ns) {
+		snprintf(why, sizeof(why),
+			 "'%s': %s has no active namespace %u (first active: %u, largest id %u)",
+			 f->file_name, tg.addr, nsid, updk_nvme_ctrlr_first_active_ns(c->ctrlr),
+			 updk_nvme_ctrlr_num_ns(c->ctrlr));
+		fu_ctrlr_put(c);
+		return fu_fail(td, ENODEV, "updk_nvme_ns_get", why);
+	}
+	if (fu_check_bs(td, f, updk_nvme_ns_sector_size(ns))) {
+		fu_ctrlr_put(c);
+		return 1;
+	}
+	ff = calloc(1, sizeof(*ff));
+	if (!ff) {
+		fu_ctrlr_put(c);
+		return fu_fail(td, ENOMEM, "setup", "no memory");
+	}
+	ff->c = c;
+	ff->ns = ns;
+	ff->lba_shift = (unsigned int)__builtin_ctz(updk_nvme_ns_sector_size(ns));
+	FILE_SET_ENG_DATA(f, ff);
+	f->filetype = FIO_TYPE_BLOCK;
+	f->real_file_size = updk_nvme_ns_size(ns);
+	fio_file_set_size_known(f);
+	return 0;
+}
+
+static int fu_setup(struct thread_data *td)
+{
+	struct fio_file *f;
+	int rc = 0;
+
+	if (!fu_abi_ok(td))
+		return 1;
+	/* Jobs share controllers and DMA memory: one process. */
+	if (!td->o.use_thread)
+		return fu_fail(td, EINVAL, "thread",
+			       "the updk engine needs thread=1 (--thread): its jobs share one "
+			       "process's controllers and DMA memory");
+	if (!fu_thread_get(td))
+		return fu_fail(td, ENOMEM, "setup", "no memory");
+	for (unsigned int i = 0; (f = fu_file_at(td, i)); i++) {
+		if (FILE_ENG_DATA(f))
+			continue;
+		rc = fu_setup_file(td, f);
+		if (rc)
+			break;
+	}
+	/* A failed job never cleans up: give back what it took now. */
+	if (rc)
+		fu_release_files(td);
+	/* Setup may run on fio's main thread, which sleeps from here on. */
+	updk_mem_thread_offline();
+	return rc;
+}
+
+static int fu_init(struct thread_data *td)
+{
+	if (!fu_abi_ok(td))
+		return 1;
+	if (!fu_thread_get(td))
+		return fu_fail(td, ENOMEM, "init", "no memory");
+	return 0;
+}
+
+static int fu_open_file(struct thread_data *td, struct fio_file *f)
+{
+	const struct fu_options *o = td->eo;
+	struct fu_thread *t = td->io_ops_data;
+	struct fu_file *ff = FILE_ENG_DATA(f);
+	struct fu_qpair *q = NULL;
+	char why[1024];
+	int rc;
+
+	if (!ff)
+		return fu_fail(td, EINVAL, "open_file", "file was not set up");
+	for (unsigned int i = 0; i < t->nqps; i++)
+		if (t->qps[i].c == ff->c && t->qps[i].qp)
+			q = &t->qps[i];
+	if (!q) {
+		uint32_t depth = o->qpair_depth ? o->qpair_depth : td->o.iodepth;
+
+		for (unsigned int i = 0; i < t->nqps && !q; i++)
+			if (!t->qps[i].qp)
+				q = &t->qps[i];
+		if (!q)
+			q = &t->qps[t->nqps++];
+		rc = fu_qpair_alloc(ff->c, depth, &q->qp);
+		if (rc) {
+			q->qp = NULL;
+			snprintf(
+				why, sizeof(why),
+				"'%s': no qpair of depth %u on %s: %s (updk's message above says why)",
+				f->file_name, depth, ff->c->addr, strerror(-rc));
+			return fu_fail(td, -rc, "updk_nvme_qpair_alloc", why);
+		}
+		q->c = ff->c;
+		q->files = 0;
+	}
+	q->files++;
+	ff->q = q;
+	return 0;
+}
+
+static int fu_close_file(struct thread_data *td, struct fio_file *f)
+{
+	struct fu_file *ff = FILE_ENG_DATA(f);
+	struct fu_qpair *q = ff ? ff->q : NULL;
+
+	if (!q)
+		return 0;
+	ff->q = NULL;
+	if (--q->files == 0) {
+		fu_qpair_free(q->c, q->qp);
+		q->qp = NULL;
+	}
+	return 0;
+}
+
+/* Runs in updk_nvme_qpair_process_completions() on the job's thread. */
+static void fu_complete(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	struct io_u *io_u = arg;
+	struct fu_thread *t = io_u->engine_data;
+
+	if (updk_nvme_cpl_is_error(cpl)) {
+		io_u->error = EIO;
+		if (t->errors++ < FU_LOGGED_ERRORS)
+			log_err("fio_updk: '%s': %s of %llu bytes at %llu failed: %s\n",
+				io_u->file->file_name, io_ddir_name(io_u->ddir), io_u->xfer_buflen,
+				io_u->offset,
+				updk_nvme_status_str(updk_nvme_cpl_sct(cpl),
+						     updk_nvme_cpl_sc(cpl)));
+	}
+	if (t->ndone < t->cap_done)
+		t->done[t->ndone++] = io_u;
+}
+
+static int fu_submit(struct fu_file *ff, struct updk_nvme_qpair *qp, struct io_u *io_u)
+{
+	uint64_t lba = io_u->offset >> ff->lba_shift;
+	uint32_t nlb = (uint32_t)(io_u->xfer_buflen >> ff->lba_shift);
+
+	switch (io_u->ddir) {
+	case DDIR_READ:
+		return updk_nvme_ns_read(ff->ns, qp, io_u->xfer_buf, lba, nlb, fu_complete, io_u,
+					 0);
+	case DDIR_WRITE:
+		return updk_nvme_ns_write(ff->ns, qp, io_u->xfer_buf, lba, nlb, fu_complete, io_u,
+					  0);
+	case DDIR_TRIM: {
+		struct updk_nvme_dsm_range r = { .nlb = nlb, .slba = lba };
+
+		return updk_nvme_ns_deallocate(ff->ns, qp, &r, 1, fu_complete, io_u);
+	}
+	case DDIR_SYNC:
+	case DDIR_DATASYNC:
+		return updk_nvme_ns_flush(ff->ns, qp, fu_complete, io_u);
+	default:
+		return -EINVAL;
+	}
+}
+
+static enum fio_q_status fu_queue(struct thread_data *td, struct io_u *io_u)
+{
+	struct fu_thread *t = td->io_ops_data;
+	struct fu_file *ff = FILE_ENG_DATA(io_u->file);
+	struct updk_nvme_qpair *qp = ff->q->qp;
+	uint64_t unaligned = (io_u->offset | io_u->xfer_buflen) & ((1ull << ff->lba_shift) - 1);
+	int rc;
+
+	fu_online(t);
+	io_u->engine_data = t;
+	rc = unaligned && ddir_rw(io_u->ddir) ? -EINVAL : fu_submit(ff, qp, io_u);
+	if (rc == -EAGAIN && updk_nvme_qpair_outstanding(qp))
+		return FIO_Q_BUSY;
+	if (rc == -EAGAIN) {
+		/* Empty and still refused: an automatic reset ended meanwhile, or the I/O needs
+		 * more commands (split at the transfer limit) than the qpair holds. */
+		updk_nvme_qpair_process_completions(qp, 0);
+		fu_admin_poll(ff->c, updk_tsc());
+		rc = fu_submit(ff, qp, io_u);
+	}
+	if (!rc) {
+		t->queued[t->nqueued++] = io_u;
+		return FIO_Q_QUEUED;
+	}
+	io_u->error = -rc;
+	if (t->errors++ < FU_LOGGED_ERRORS)
+		log_err("fio_updk: '%s': %s of %llu bytes at %llu refused: %s%s\n",
+			io_u->file->file_name, io_ddir_name(io_u->ddir), io_u->xfer_buflen,
+			io_u->offset, strerror(-rc),
+			rc == -EAGAIN ? " (more commands than qpair_depth holds: raise it)" :
+			unaligned     ? " (not on a sector boundary)" :
+			rc == -ENXIO  ? " (the controller failed or is being reset)" :
+					"");
+	return FIO_Q_COMPLETED;
+}
+
+static int fu_commit(struct thread_data *td)
+{
+	struct fu_thread *t = td->io_ops_data;
+	struct timespec now;
+
+	if (!t->nqueued)
+		return 0;
+	/* One SQ doorbell per qpair for the whole batch. */
+	for (unsigned int i = 0; i < t->nqps; i++)
+		if (t->qps[i].qp)
+			updk_nvme_qpair_flush(t->qps[i].qp);
+	if (fio_fill_issue_time(td)) {
+		fio_gettime(&now, NULL);
+		for (unsigned int i = 0; i < t->nqueued; i++) {
+			t->queued[i]->issue_time = now;
+			io_u_queued(td, t->queued[i]);
+		}
+	}
+	io_u_mark_submit(td, t->nqueued);
+	t->nqueued = 0;
+	return 0;
+}
+
+static int fu_getevents(struct thread_data *td, unsigned int min, unsigned int max,
+			const struct timespec *ts)
+{
+	struct fu_thread *t = td->io_ops_data;
+	uint64_t now = updk_tsc(), end = UINT64_MAX;
+	int rc = 0;
+
+	if (ts)
+		end = now + (uint64_t)ts->tv_sec * updk_tsc_hz() +
+		      (uint64_t)ts->tv_nsec * updk_tsc_hz() / 1000000000u;
+	/* What the last call returned fio has taken; what came since stays. */
+	t->ndone -= t->nreturned;
+	if (t->ndone)
+		memmove(t->done, t->done + t->nreturned, t->ndone * sizeof(*t->done));
+	t->nreturned = 0;
+	fu_online(t);
+	for (;;) {
+		for (unsigned int i = 0; i < t->nqps && t->ndone < max; i++) {
+			struct fu_qpair *q = &t->qps[i];
+
+			if (!q->qp)
+				continue;
+			rc = updk_nvme_qpair_process_completions(q->qp, max - t->ndone);
+			if (rc == -ENXIO && fu_ctrlr_dead(q->c)) {
+				log_err("fio_updk: %s failed and is not coming back: %u commands "
+					"of job %s left without completion\n",
+					q->c->addr, updk_nvme_qpair_outstanding(q->qp), td->o.name);
+				fu_offline(t);
+				return -ENXIO;
+			}
+		}
+		now = updk_tsc();
+		for (unsigned int i = 0; i < t->nqps; i++)
+			if (t->qps[i].qp)
+				fu_admin_poll(t->qps[i].c, now);
+		if (t->ndone >= min || now >= end)
+			break;
+	}
+	fu_offline(t);
+	t->nreturned = t->ndone < max ? t->ndone : max;
+	return (int)t->nreturned;
+}
+
+static struct io_u *fu_event(struct thread_data *td, int event)
+{
+	struct fu_thread *t = td->io_ops_data;
+
+	return t->done[event];
+}
+
+static void fu_cleanup(struct thread_data *td)
+{
+	struct fu_thread *t = td->io_ops_data;
+
+	if (!t)
+		return;
+	for (unsigned int i = 0; i < t->nqps; i++)
+		if (t->qps[i].qp)
+			fu_qpair_free(t->qps[i].c, t->qps[i].qp);
+	fu_release_files(td);
+	free(t->qps);
+	free(t->done);
+	free(t->queued);
+	free(t);
+	td->io_ops_data = NULL;
+	/* The thread ends soon after: no grace period is to wait for it any more. */
+	updk_mem_thread_exit();
+}
+
+static int fu_iomem_alloc(struct thread_data *td, size_t total)
+{
+	struct fio_file *f = td->files ? td->files[0] : NULL;
+	struct fu_file *ff = f ? FILE_ENG_DATA(f) : NULL;
+	int node = ff ? ff->c->numa_node : UPDK_NUMA_ANY;
+
+	td->orig_buffer = updk_dma_alloc(total, 4096, node, NULL);
+	updk_mem_thread_offline();
+	if (td->orig_buffer)
+		return 0;
+	log_err("fio_updk: %s: cannot allocate %zu bytes of DMA memory for fio's I/O buffers (%s): "
+		"reserve more hugepages (scripts/setup.sh hugepages N), lower iodepth or bs, or "
+		"set UPDK_MEM=4k\n",
+		td->o.name, total, strerror(errno));
+	return 1;
+}
+
+static void fu_iomem_free(struct thread_data *td)
+{
+	updk_dma_free(td->orig_buffer);
+	updk_mem_thread_offline();
+}
+
+static int fu_invalidate(struct thread_data *td, struct fio_file *f)
+{
+	/* No cache between fio and the device. */
+	return 0;
+}
+
+static struct fio_option fu_option_table[] = {
+	{
+		.name = "shadow_doorbell",
+		.lname = "updk: shadow doorbells",
+		.type = FIO_OPT_BOOL,
+		.off1 = offsetof(struct fu_options, shadow_doorbell),
+		.def = "1",
+		.help = "Use NVMe shadow doorbells (Doorbell Buffer Config) where the controller "
+			"offers them; every job on one controller must give the same value",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "qpair_depth",
+		.lname = "updk: qpair depth",
+		.type = FIO_OPT_INT,
+		.off1 = offsetof(struct fu_options, qpair_depth),
+		.def = "0",
+		.minval = 0,
+		.maxval = 65535,
+		.help = "Commands outstanding at once on each job's qpair (at most the controller's "
+			"CAP.MQES + 1); 0: iodepth",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = NULL,
+	},
+};
+
+__attribute__((visibility("default"))) struct ioengine_ops ioengine = {
+	.name = "updk",
+	.version = FIO_IOOPS_VERSION,
+	.flags = FIO_DISKLESSIO | FIO_NODISKUTIL | FIO_NOEXTEND | FIO_NO_OFFLOAD |
+		 FIO_ASYNCIO_SETS_ISSUE_TIME,
+	.setup = fu_setup,
+	.init = fu_init,
+	.queue = fu_queue,
+	.commit = fu_commit,
+	.getevents = fu_getevents,
+	.event = fu_event,
+	.cleanup = fu_cleanup,
+	.open_file = fu_open_file,
+	.close_file = fu_close_file,
+	.invalidate = fu_invalidate,
+	.iomem_alloc = fu_iomem_alloc,
+	.iomem_free = fu_iomem_free,
+	.option_struct_size = sizeof(struct fu_options),
+	.options = fu_option_table,
+};
