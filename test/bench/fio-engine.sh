@@ -26,6 +26,7 @@ core=${BENCH_CORE:-$(($(nproc) - 1))} # the last guest CPU: the first one takes 
 command -v fio >/dev/null || { echo "fio-engine.sh: fio is not installed" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+source test/common/kernel_nvme.sh
 
 json() { python3 -c "import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index('{'):]); print($1)"; }
 fio_iops="round(d['jobs'][0]['read']['iops'])"
@@ -35,17 +36,7 @@ common=(--name=r --thread --rw=randread --bs=4k --numjobs=1 --cpus_allowed="$cor
 declare -A iops lat
 
 # --- the kernel's nvme driver with a poll queue, fio over io_uring ----------------------------
-scripts/setup.sh unbind "$bdf" >/dev/null 2>&1 || true
-modprobe -r nvme 2>/dev/null || true
-modprobe nvme poll_queues=1
-dev=
-for _ in $(seq 100); do
-	for n in /sys/bus/pci/devices/$bdf/nvme/nvme*/nvme*n1; do
-		[ -e "$n" ] && dev=/dev/$(basename "$n")
-	done
-	[ -n "$dev" ] && [ -b "$dev" ] && break
-	sleep 0.1
-done
+dev=$(kernel_nvme_polled "$bdf")
 [ -n "$dev" ] || { echo "fio-engine.sh: no block device for $bdf under nvme" >&2; exit 1; }
 for qd in 1 32; do
 	out=$(cd "$tmp" && fio "${common[@]}" --filename="$dev" --ioengine=io_uring --hipri=1 \

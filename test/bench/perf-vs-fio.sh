@@ -22,17 +22,8 @@ command -v fio >/dev/null || { echo "perf-vs-fio: fio is not installed" >&2; exi
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # --- the kernel's nvme driver with a poll queue, fio over io_uring ----------------------------
-scripts/setup.sh unbind "$bdf" >/dev/null 2>&1 || true
-modprobe -r nvme 2>/dev/null || true
-modprobe nvme poll_queues=1
-dev=
-for _ in $(seq 100); do
-    for n in /sys/bus/pci/devices/$bdf/nvme/nvme*/nvme*n1; do
-        [ -e "$n" ] && dev=/dev/$(basename "$n")
-    done
-    [ -n "$dev" ] && [ -b "$dev" ] && break
-    sleep 0.1
-done
+source test/common/kernel_nvme.sh
+dev=$(kernel_nvme_polled "$bdf")
 [ -n "$dev" ] || { echo "perf-vs-fio: no block device for $bdf under nvme" >&2; exit 1; }
 echo "kernel: $bdf is $dev (poll_queues=$(cat /sys/module/nvme/parameters/poll_queues))" >&2
 

@@ -16,19 +16,7 @@ engine=$PWD/build/lib/fio_updk.so
 command -v fio >/dev/null || { echo "check.sh: fio is not installed" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() { # check NAME COMMAND...: one verdict; the output of a failure is shown
-	local name=$1
-	shift
-	if "$@" >"$tmp/why" 2>&1; then
-		echo "ok   $name"
-		pass=$((pass + 1))
-	else
-		echo "FAIL $name"
-		sed 's/^/     /' "$tmp/why"
-		fail=$((fail + 1))
-	fi
-}
+source test/common/checks.sh
 # fio with the engine, in $tmp (fio leaves verify state and exec_prerun output files where it
 # runs); symbols bound at load, so a missing one fails the load and not a job.
 ufio() { (cd "$tmp" && exec env LD_BIND_NOW=1 UPDK_LOG=debug fio --thread \
@@ -183,5 +171,4 @@ ${MAKE:-make} -s install DESTDIR= PREFIX="$tmp/prefix" >"$tmp/install.out" 2>&1 
 check "make install; fio --ioengine=updk with LD_LIBRARY_PATH=PREFIX/lib" \
 	bash -c '[ "$0" = 0 ] || { cat "$1"; exit 1; }' $? "$tmp/install.out"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+checks_done

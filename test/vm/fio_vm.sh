@@ -16,28 +16,8 @@ engine=$root/build/lib/fio_updk.so
 dev=${UPDK_VM_NVME:?run inside the test guest (make check-vm)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() { # check NAME COMMAND...: one verdict; the output of a failure is shown
-	local name=$1
-	shift
-	if "$@" >"$tmp/why" 2>&1; then
-		echo "ok   $name"
-		pass=$((pass + 1))
-	else
-		echo "FAIL $name"
-		sed 's/^/     /' "$tmp/why"
-		fail=$((fail + 1))
-	fi
-}
-blockdev() { # the kernel's namespace 1 block device of $dev, once it is there
-	local c
-	for _ in $(seq 100); do
-		for c in /sys/bus/pci/devices/"$dev"/nvme/nvme*/nvme*n1; do
-			[ -b "/dev/${c##*/}" ] && { echo "/dev/${c##*/}"; return; }
-		done
-		sleep 0.1
-	done
-}
+source test/common/checks.sh
+source test/common/kernel_nvme.sh
 no_errors() { # FIO-OUTPUT: every job err=0, and at least one job
 	grep -q "err= 0" "$1" && ! grep -q "err=[1-9]" "$1" || { cat "$1"; return 1; }
 }
@@ -97,7 +77,7 @@ check "... teardown leaves no descriptor, mapping or thread behind" \
 	diff "$tmp/before" "$tmp/after"
 
 scripts/setup.sh unbind "$dev" >/dev/null
-blk=$(blockdev)
+blk=$(kernel_nvme_blockdev "$dev")
 check "the kernel's nvme driver has $dev back${blk:+ as $blk}" test -n "$blk"
 jobfile psync "$blk" "verify_only=1
 direct=1" n >"$tmp/kernel.fio"
@@ -117,5 +97,4 @@ check "bound to nvme: fio fails with updk's reason, no crash (status $st)" \
 		grep -q "fio_updk: bound: cannot open" "$1" || { cat "$1"; exit 1; }' $st \
 	"$tmp/bound.out"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_done
