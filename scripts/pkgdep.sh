@@ -10,6 +10,9 @@ pkgs=(
     build-essential pkg-config libnuma-dev liburcu-dev libhugetlbfs-dev libisal-dev
     # unit and model tests
     libcriterion-dev valgrind python3
+    # the fio engine (./configure --with-fio): fio (below) and its Debian source,
+    # fetched with apt-get source and unpacked with dpkg-source
+    dpkg-dev
     # fuzz targets (make fuzz: clang's libFuzzer and sanitizers)
     clang libclang-rt-dev
     # the QEMU guest (test/vm): TCG machine, busybox initramfs, module tools,
