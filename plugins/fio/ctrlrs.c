@@ -53,6 +53,7 @@ static int open_ctrlr(const char *addr, const struct fu_ctrlr_opts *opts, struct
 	if (!c)
 		return -ENOMEM;
 	o.no_shadow_doorbell = !opts->shadow_doorbell;
+	o.interrupts = opts->interrupts;
 	rc = updk_nvme_ctrlr_open(addr, &o, &c->ctrlr);
 	if (rc) {
 		free(c);
@@ -78,11 +79,12 @@ int fu_ctrlr_get(const char *addr, const struct fu_ctrlr_opts *opts, struct fu_c
 	for (c = ctrlrs; c; c = c->next)
 		if (!strcmp(c->addr, addr))
 			break;
-	if (c && c->opts.shadow_doorbell != opts->shadow_doorbell) {
+	if (c && (c->opts.shadow_doorbell != opts->shadow_doorbell ||
+		  c->opts.interrupts != opts->interrupts)) {
 		snprintf(err, errlen,
-			 "%s is open already with shadow_doorbell=%d: give every job on one "
-			 "controller the same value",
-			 addr, c->opts.shadow_doorbell);
+			 "%s is open already with shadow_doorbell=%d interrupt_mode=%d: give every "
+			 "job on one controller the same values",
+			 addr, c->opts.shadow_doorbell, c->opts.interrupts);
 		rc = -EINVAL;
 	} else if (!c) {
 		rc = open_ctrlr(addr, opts, &c);
@@ -122,13 +124,30 @@ void fu_ctrlr_put(struct fu_ctrlr *c)
 	fu_admin_unlock();
 }
 
-int fu_qpair_alloc(struct fu_ctrlr *c, uint32_t depth, struct updk_nvme_qpair **qp)
+int fu_qpair_alloc(struct fu_ctrlr *c, uint32_t depth, struct updk_nvme_qpair **qp, char *err,
+		   size_t errlen)
 {
 	struct updk_nvme_qpair_opts o = { .opts_size = sizeof(o), .depth = depth };
 	int rc;
 
+	o.interrupts = c->opts.interrupts;
 	fu_admin_lock();
-	rc = updk_nvme_qpair_alloc(c->ctrlr, &o, qp);
+	/*
+	 * A job consumes its vector's count before it sleeps (<updk/nvme_intr.h>), which is safe
+	 * only for the one thread that then looks at every queue on that vector: with a single
+	 * vector (INTx, one MSI) the jobs' threads would take each other's wake-ups.
+	 */
+	if (o.interrupts && updk_nvme_ctrlr_intr_vectors(c->ctrlr) < 2) {
+		snprintf(err, errlen,
+			 "%s has a single interrupt vector (INTx or one MSI), which the admin "
+			 "queue and the jobs' qpairs would share: use interrupt_mode=0 (polling)",
+			 c->addr);
+		rc = -ENOTSUP;
+	} else {
+		rc = updk_nvme_qpair_alloc(c->ctrlr, &o, qp);
+		if (rc)
+			snprintf(err, errlen, "%s (updk's message above says why)", strerror(-rc));
+	}
 	if (!rc)
 		c->qpairs++;
 	fu_admin_unlock();

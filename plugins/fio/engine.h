@@ -18,6 +18,7 @@
 /* How a controller is opened: every job on one controller must ask for the same. */
 struct fu_ctrlr_opts {
 	bool shadow_doorbell; /**< use Doorbell Buffer Config where offered */
+	bool interrupts; /**< enable the function's interrupt vectors (interrupt_mode=1) */
 };
 
 /* One controller, shared by every job of the process that names it. */
@@ -51,8 +52,12 @@ int fu_ctrlr_get(const char *addr, const struct fu_ctrlr_opts *opts, struct fu_c
 /** Drop a reference; the last one closes the controller (CC.SHN) and frees its memory. */
 void fu_ctrlr_put(struct fu_ctrlr *c);
 
-/** Allocate a qpair of @depth on @c (admin lock taken here); 0 or the driver's -errno. */
-int fu_qpair_alloc(struct fu_ctrlr *c, uint32_t depth, struct updk_nvme_qpair **qp);
+/**
+ * Allocate a qpair of @depth on @c (admin lock taken here), with an interrupt vector of its own
+ * when @c was opened with interrupts. 0, or a negative errno with the reason in @err.
+ */
+int fu_qpair_alloc(struct fu_ctrlr *c, uint32_t depth, struct updk_nvme_qpair **qp, char *err,
+		   size_t errlen);
 
 /** Free a qpair of @c (admin lock taken here). */
 void fu_qpair_free(struct fu_ctrlr *c, struct updk_nvme_qpair *qp);

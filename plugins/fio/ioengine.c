@@ -13,7 +13,8 @@
  * - open_file: a qpair of the job's own on the file's controller (one per controller per job);
  * - queue: the command goes into the submission queue, no doorbell; commit: one SQ doorbell
  *   per qpair for everything queued since the last commit; getevents: poll the qpairs until
- *   enough completions arrived; event: hand them to fio one by one;
+ *   enough completions arrived (with interrupt_mode=1, sleep on their interrupt vectors when a
+ *   pass finds none); event: hand them to fio one by one;
  * - close_file, iomem_free, cleanup: the qpair, the buffers and the reference go back; the
  *   last reference closes the controller (ctrlrs.c).
  *
@@ -25,6 +26,8 @@
  * job does so, because going offline empties the thread's translation cache, and the next
  * submission then takes the driver's slow path (about 200 instructions per I/O at QD 32).
  */
+#include <poll.h>
+
 #include "fio.h"
 #include "optgroup.h"
 
@@ -43,6 +46,7 @@ struct fu_options {
 	void *pad; /* fio keeps the job's thread_data here */
 	unsigned int shadow_doorbell;
 	unsigned int qpair_depth;
+	unsigned int interrupt_mode;
 };
 
 /* One of the job's files: a namespace, and the qpair it is reached through while open. */
@@ -58,6 +62,7 @@ struct fu_qpair {
 	struct fu_ctrlr *c;
 	struct updk_nvme_qpair *qp;
 	unsigned int files;
+	int fd; /* its interrupt vector's eventfd (interrupt_mode=1), else -1 */
 };
 
 /* One job thread (td->io_ops_data). */
@@ -73,6 +78,9 @@ struct fu_thread {
 	unsigned int errors;
 	bool online;
 	bool sleeps; /* the job may sleep between getevents and queue */
+	bool intr; /* interrupt_mode=1: getevents sleeps while the qpairs are idle */
+	struct pollfd *pfds; /* one per qpair, for that sleep */
+	uint64_t naps, irq_wakes; /* sleeps in getevents, and those an interrupt ended */
 };
 
 struct ioengine_ops ioengine;
@@ -105,13 +113,16 @@ static struct fu_thread *fu_thread_get(struct thread_data *td)
 	t->qps = calloc(t->cap_qps, sizeof(*t->qps));
 	t->done = calloc(t->cap_done, sizeof(*t->done));
 	t->queued = calloc(t->cap_done, sizeof(*t->queued));
-	if (!t->qps || !t->done || !t->queued) {
+	t->pfds = calloc(t->cap_qps, sizeof(*t->pfds));
+	if (!t->qps || !t->done || !t->queued || !t->pfds) {
 		free(t->qps);
 		free(t->done);
 		free(t->queued);
+		free(t->pfds);
 		free(t);
 		return NULL;
 	}
+	t->intr = ((const struct fu_options *)td->eo)->interrupt_mode;
 	t->sleeps = td->o.thinktime || td->o.flow || td->o.verify_async;
 	for (int d = 0; d < DDIR_RWDIR_CNT; d++)
 		t->sleeps |= td->o.rate[d] || td->o.rate_iops[d];
@@ -183,7 +194,8 @@ static void fu_release_files(struct thread_data *td)
 static int fu_setup_file(struct thread_data *td, struct fio_file *f)
 {
 	const struct fu_options *o = td->eo;
-	struct fu_ctrlr_opts copts = { .shadow_doorbell = o->shadow_doorbell };
+	struct fu_ctrlr_opts copts = { .shadow_doorbell = o->shadow_doorbell,
+				       .interrupts = o->interrupt_mode };
 	struct fu_target tg;
 	struct fu_ctrlr *c;
 	struct updk_nvme_ns *ns;
@@ -270,7 +282,7 @@ static int fu_open_file(struct thread_data *td, struct fio_file *f)
 	struct fu_thread *t = td->io_ops_data;
 	struct fu_file *ff = FILE_ENG_DATA(f);
 	struct fu_qpair *q = NULL;
-	char why[1024];
+	char why[1024], err[512];
 	int rc;
 
 	if (!ff)
@@ -286,16 +298,15 @@ static int fu_open_file(struct thread_data *td, struct fio_file *f)
 				q = &t->qps[i];
 		if (!q)
 			q = &t->qps[t->nqps++];
-		rc = fu_qpair_alloc(ff->c, depth, &q->qp);
+		rc = fu_qpair_alloc(ff->c, depth, &q->qp, err, sizeof(err));
 		if (rc) {
 			q->qp = NULL;
-			snprintf(
-				why, sizeof(why),
-				"'%s': no qpair of depth %u on %s: %s (updk's message above says why)",
-				f->file_name, depth, ff->c->addr, strerror(-rc));
+			snprintf(why, sizeof(why), "'%s': no qpair of depth %u on %s: %s",
+				 f->file_name, depth, ff->c->addr, err);
 			return fu_fail(td, -rc, "updk_nvme_qpair_alloc", why);
 		}
 		q->c = ff->c;
+		q->fd = ff->c->opts.interrupts ? updk_nvme_qpair_intr_fd(q->qp) : -1;
 		q->files = 0;
 	}
 	q->files++;
@@ -421,6 +432,39 @@ static int fu_commit(struct thread_data *td)
 	return 0;
 }
 
+/*
+ * interrupt_mode=1, after a pass of getevents found nothing: sleep until a qpair's vector fires,
+ * @end, or the next admin poll is due (10 ms). As <updk/nvme_intr.h> says: consume each
+ * vector's count, arm each qpair (which rings what is queued and looks at its completion queue
+ * once more), and sleep only if none has a completion waiting; one posted after the ack makes
+ * its fd readable, so none is slept through.
+ */
+static void fu_nap(struct fu_thread *t, uint64_t now, uint64_t end)
+{
+	uint64_t hz = updk_tsc_hz(), left = end - now;
+	int ms = 10, n = 0;
+
+	for (unsigned int i = 0; i < t->nqps; i++)
+		if (t->qps[i].qp)
+			updk_nvme_qpair_intr_ack(t->qps[i].qp);
+	for (unsigned int i = 0; i < t->nqps; i++) {
+		if (!t->qps[i].qp)
+			continue;
+		/* > 0: a completion waits, or a failure or reset to see through; < 0 cannot be
+		 * for a qpair allocated with a vector. Either way: poll. */
+		if (updk_nvme_qpair_intr_arm(t->qps[i].qp))
+			return;
+		t->pfds[n++] = (struct pollfd){ .fd = t->qps[i].fd, .events = POLLIN };
+	}
+	if (end != UINT64_MAX && left < (uint64_t)ms * hz / 1000)
+		ms = (int)((left * 1000 + hz - 1) / hz);
+	fu_offline(t);
+	t->naps++;
+	if (poll(t->pfds, (nfds_t)n, ms) > 0)
+		t->irq_wakes++;
+	fu_online(t);
+}
+
 static int fu_getevents(struct thread_data *td, unsigned int min, unsigned int max,
 			const struct timespec *ts)
 {
@@ -438,6 +482,8 @@ static int fu_getevents(struct thread_data *td, unsigned int min, unsigned int m
 	t->nreturned = 0;
 	fu_online(t);
 	for (;;) {
+		unsigned int found = t->ndone;
+
 		for (unsigned int i = 0; i < t->nqps && t->ndone < max; i++) {
 			struct fu_qpair *q = &t->qps[i];
 
@@ -458,6 +504,8 @@ static int fu_getevents(struct thread_data *td, unsigned int min, unsigned int m
 				fu_admin_poll(t->qps[i].c, now);
 		if (t->ndone >= min || now >= end)
 			break;
+		if (t->intr && t->ndone == found)
+			fu_nap(t, now, end);
 	}
 	if (t->sleeps)
 		fu_offline(t);
@@ -485,6 +533,12 @@ static void fu_cleanup(struct thread_data *td)
 	free(t->qps);
 	free(t->done);
 	free(t->queued);
+	free(t->pfds);
+	if (t->intr)
+		updk_log(
+			UPDK_LOG_DEBUG, "fio",
+			"job %s: slept %llu times in getevents, %llu of them ended by an interrupt",
+			td->o.name, (unsigned long long)t->naps, (unsigned long long)t->irq_wakes);
 	free(t);
 	td->io_ops_data = NULL;
 	/* The thread ends soon after: no grace period is to wait for it any more. */
@@ -542,6 +596,18 @@ static struct fio_option fu_option_table[] = {
 		.maxval = 65535,
 		.help = "Commands outstanding at once on each job's qpair (at most the controller's "
 			"CAP.MQES + 1); 0: iodepth",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "interrupt_mode",
+		.lname = "updk: interrupt mode",
+		.type = FIO_OPT_BOOL,
+		.off1 = offsetof(struct fu_options, interrupt_mode),
+		.def = "0",
+		.help = "Sleep in getevents while the job's qpairs are idle, woken by their "
+			"interrupts (MSI-X or MSI vectors through VFIO), instead of polling; every "
+			"job on one controller must give the same value",
 		.category = FIO_OPT_C_ENGINE,
 		.group = FIO_OPT_G_INVALID,
 	},

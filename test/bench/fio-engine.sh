@@ -57,7 +57,7 @@ for r in $(seq "$rounds"); do
 		out=$(cd "$tmp" && LD_BIND_NOW=1 fio "${common[@]}" --ioengine=external:"$engine" \
 			--filename="trtype=PCIe traddr=${bdf//:/.} ns=1" --iodepth="$qd")
 		add "engine,$qd" "$(echo "$out" | json "$fio_iops")" "$(echo "$out" | json "$fio_lat")"
-		out=$("$perf" -r "$bdf ns:1" -c "$core" -w randread -o 4096 -q "$qd" -t "$secs" \
+		out=$("$perf" -r "$bdf ns:1" -c "[$core]" -w randread -o 4096 -q "$qd" -t "$secs" \
 			--json --no-progress)
 		add "perf,$qd" "$(echo "$out" | json "round(d['total']['iops'])")" \
 			"$(echo "$out" | json "d['total']['latency_us']['average']")"

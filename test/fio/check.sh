@@ -103,6 +103,23 @@ ufio --name=io --filename=sim.nvme --rw=randrw --bs=4k --size=4m --verify=crc32c
 check "verify of those blocks on a fresh controller fails (the verify is real)" \
 	said $? "$tmp/fresh.err" "verify: bad magic header"
 
+# --- interrupt_mode=1 ------------------------------------------------------------------------
+# The jobs sleep in getevents while their qpairs are idle (each completion 0..300 µs late), and
+# the controller's MSI-X vectors wake them: each job slept, and interrupts ended its sleeps
+# (the 10 ms timeout would end them too, so that count is the one that matters).
+ufio --name=io --filename='sim.nvme?jitter_us=300' --interrupt_mode=1 --rw=randrw --bs=4k \
+	--iodepth=4 --numjobs=2 --size=1m --offset_increment=1m --verify=crc32c --do_verify=1 \
+	--output-format=json >"$tmp/intr.json" 2>"$tmp/intr.err"
+check "interrupt_mode=1: randrw, crc32c verify, 2 threads: fio exits 0" \
+	bash -c '[ "$0" = 0 ] || { cat "$1"; exit 1; }' $? "$tmp/intr.err"
+check "... every job clean, each read back what it wrote" jobs_clean "$tmp/intr.json"
+woken() { # LOG: two jobs, each woken by an interrupt at least once
+	[ "$(grep -Ec 'slept [1-9][0-9]* times in getevents, [1-9][0-9]* of them ended by an interrupt' "$1")" = 2 ] ||
+		{ grep "slept" "$1"; return 1; }
+}
+check "... each job slept in getevents and its interrupt woke it" woken "$tmp/intr.err"
+check "... the controller shut down once per open" closed_as_opened "$tmp/intr.err"
+
 # --- interrupted ----------------------------------------------------------------------------
 # Two jobs running, a third waiting for them: fio set all three up (create_serialize), only two
 # run and clean up, so the engine's exit hook closes what the third held.
@@ -160,6 +177,12 @@ bad "an engine option fio does not know" "unrecognized option" -- --filename=sim
 bad "an engine option out of its range" "qpair_depth" -- --filename=sim.nvme --qpair_depth=70000
 bad "shadow_doorbell differing between jobs on one controller" "give every job on one" \
 	-- --filename=sim.nvme --name=second --filename=sim.nvme --shadow_doorbell=0
+bad "interrupt_mode differing between jobs on one controller" "interrupt_mode=1: give every" \
+	-- --filename=sim.nvme --interrupt_mode=1 --name=second --filename=sim.nvme
+bad "interrupt_mode on a function without interrupts" "offers no interrupts" \
+	"cannot open sim:nvme?msix=0,intx=0" -- --filename='sim.nvme?msix=0,intx=0' --interrupt_mode=1
+bad "interrupt_mode on a function with one vector" "has a single interrupt vector" \
+	"interrupt_mode=0" -- --filename='sim.nvme?msix=0' --interrupt_mode=1
 
 # --- installed --------------------------------------------------------------------------------
 # make install puts the engine in PREFIX/lib, with `updk` beside it: fio dlopen()s the name an

@@ -2,11 +2,11 @@
 # The fio engine on QEMU's NVMe controller through vfio-pci, and the guest kernel's nvme driver as
 # the second opinion (run inside the test guest by test/vm/fio_vm.c):
 # - fio with build/lib/fio_updk.so: random read/write with crc32c verify, two job threads on one
-#   controller, no error; between job groups the process holds the same descriptors, hugepage
+#   controller, no error; then a job with interrupt_mode=1 that QEMU's MSI-X wakes; between job groups the process holds the same descriptors, hugepage
 #   and VFIO mappings and threads as before the engine's jobs ran; the controller shut down
 #   (CC.SHN) once per open;
 # - then the kernel's nvme driver: the same job with --verify_only through /dev/nvmeXnY finds
-#   every block as updk wrote it;
+#   every block as updk wrote it, both runs';
 # - the function bound to nvme, not vfio-pci: fio's error with updk's reason.
 # Prints "ok"/"FAIL" lines and "N passed, N failed"; exits non-zero on any failure.
 set -u
@@ -62,6 +62,10 @@ ${pre:+${pre}after}
 EOF
 }
 name="trtype=PCIe traddr=${dev//:/.} ns=1"
+# interrupt_mode=1 in a fio run of its own (all jobs on a controller share its mode), on the
+# range after vio's; one job, so its seeds are those of the kernel's run of the same options.
+vintr=(--name=vintr --rw=randrw --bs=4k --size=2m --offset=4m --iodepth=8 --verify=crc32c
+	--verify_state_save=0)
 
 scripts/setup.sh bind "$dev" >/dev/null
 jobfile "external:$engine" "$name" do_verify=1 y >"$tmp/vio.fio"
@@ -75,6 +79,14 @@ check "... the controller shut down once per open ($opened opened, $closed shut 
 	test "$opened" -ge 1 -a "$opened" = "$closed"
 check "... teardown leaves no descriptor, mapping or thread behind" \
 	diff "$tmp/before" "$tmp/after"
+(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug fio --thread --ioengine=external:"$engine" \
+	--filename="$name" --interrupt_mode=1 --do_verify=1 "${vintr[@]}" >intr.out 2>intr.err)
+check "updk engine, interrupt_mode=1: randrw, crc32c verify: fio exits 0, no error" \
+	bash -c '[ "$0" = 0 ] && grep -q "err= 0" "$1" || { cat "$1" "$2"; exit 1; }' $? \
+	"$tmp/intr.out" "$tmp/intr.err"
+check "... the job slept in getevents, and the controller's interrupt woke it" \
+	grep -Eq 'job vintr: slept [1-9][0-9]* times in getevents, [1-9][0-9]* of them ended by an interrupt' \
+	"$tmp/intr.err"
 
 scripts/setup.sh unbind "$dev" >/dev/null
 blk=$(kernel_nvme_blockdev "$dev")
@@ -88,6 +100,11 @@ check "... no job with an error" no_errors "$tmp/kernel.out"
 # Not vacuous: fio's verify fails on a block that does not hold what the job wrote there (zeroes
 # included: test/fio/check.sh shows it on a fresh controller), so what remains is that it read.
 check "... which it read: 4 MiB" grep -q "READ: .*io=4096KiB" "$tmp/kernel.out"
+(cd "$tmp" && fio --ioengine=psync --filename="$blk" --direct=1 --verify_only=1 "${vintr[@]}" \
+	>kintr.out 2>&1)
+check "... and the 2 MiB the interrupt_mode=1 job wrote" \
+	bash -c '[ "$0" = 0 ] && grep -q "err= 0" "$1" && grep -q "READ: .*io=2048KiB" "$1" ||
+		{ cat "$1"; exit 1; }' $? "$tmp/kintr.out"
 # The function still on nvme: updk refuses it and fio says so.
 (cd "$tmp" && LD_BIND_NOW=1 fio --thread --ioengine=external:"$engine" --name=bound \
 	--filename="$name" --rw=read --bs=4k --size=64k >bound.out 2>&1)
