@@ -16,7 +16,7 @@ engine=$PWD/build/lib/fio_updk.so
 command -v fio >/dev/null || { echo "check.sh: fio is not installed" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-source test/common/checks.sh
+source test/vm/check_lib.sh
 # fio with the engine, in $tmp (fio leaves verify state and exec_prerun output files where it
 # runs); symbols bound at load, so a missing one fails the load and not a job.
 ufio() { (cd "$tmp" && exec env LD_BIND_NOW=1 UPDK_LOG=debug fio --thread \

@@ -16,7 +16,7 @@ engine=$root/build/lib/fio_updk.so
 dev=${UPDK_VM_NVME:?run inside the test guest (make check-vm)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-source test/common/checks.sh
+source test/vm/check_lib.sh
 source test/common/kernel_nvme.sh
 no_errors() { # FIO-OUTPUT: every job err=0, and at least one job
 	grep -q "err= 0" "$1" && ! grep -q "err=[1-9]" "$1" || { cat "$1"; return 1; }
