@@ -11,8 +11,9 @@
  * - init, iomem_alloc: the thread's state; fio's I/O buffers from updk's DMA memory, so the
  *   driver takes them as they are (no copy);
  * - open_file: a qpair of the job's own on the file's controller (one per controller per job);
- * - queue: the command goes into the submission queue, no doorbell; commit: one SQ doorbell
- *   per qpair for everything queued since the last commit; getevents: poll the qpairs until
+ * - queue: the command goes into the submission queue, no doorbell; commit: the batch's issue
+ *   time (the SQ doorbell is written by the next getevents' poll, once for everything
+ *   committed since, or here for a job that may sleep first); getevents: poll the qpairs until
  *   enough completions arrived (with interrupt_mode=1, sleep on their interrupt vectors when a
  *   pass finds none); event: hand them to fio one by one;
  * - close_file, iomem_free, cleanup: the qpair, the buffers and the reference go back; the
@@ -314,6 +315,24 @@ static int fu_open_file(struct thread_data *td, struct fio_file *f)
 	return 0;
 }
 
+/* Free the job's qpair @q, its counters first (UPDK_LOG=debug), as updk-perf prints them. */
+static void fu_qpair_release(struct thread_data *td, struct fu_qpair *q)
+{
+	struct updk_nvme_stats st;
+	double n;
+
+	updk_nvme_qpair_get_stats(q->qp, &st);
+	n = st.cmds_completed ? (double)st.cmds_completed : 1.0;
+	updk_log(UPDK_LOG_DEBUG, "fio",
+		 "job %s on %s: %llu commands, %.3f MMIO doorbell writes (SQ %.3f, CQ %.3f) and "
+		 "%.3f shadow doorbell updates per command",
+		 td->o.name, q->c->addr, (unsigned long long)st.cmds_completed,
+		 (double)st.mmio_doorbell_writes / n, (double)st.sq_doorbell_mmio / n,
+		 (double)st.cq_doorbell_mmio / n, (double)st.shadow_doorbell_updates / n);
+	fu_qpair_free(q->c, q->qp);
+	q->qp = NULL;
+}
+
 static int fu_close_file(struct thread_data *td, struct fio_file *f)
 {
 	struct fu_file *ff = FILE_ENG_DATA(f);
@@ -322,10 +341,8 @@ static int fu_close_file(struct thread_data *td, struct fio_file *f)
 	if (!q)
 		return 0;
 	ff->q = NULL;
-	if (--q->files == 0) {
-		fu_qpair_free(q->c, q->qp);
-		q->qp = NULL;
-	}
+	if (--q->files == 0)
+		fu_qpair_release(td, q);
 	return 0;
 }
 
@@ -416,8 +433,15 @@ static int fu_commit(struct thread_data *td)
 
 	if (!t->nqueued)
 		return 0;
-	/* One SQ doorbell per qpair for the whole batch. */
-	for (unsigned int i = 0; i < t->nqps; i++)
+	/*
+	 * fio commits after every I/O by default (iodepth_batch_submit=1), and a doorbell per
+	 * commit would be one per command. A job that does not sleep calls getevents next,
+	 * whose poll writes one SQ doorbell for everything committed since: as many commands
+	 * per doorbell as completed in the last batch, as updk-perf. A job that may sleep
+	 * first (thinktime, rate limits) rings here, so nothing waits unsubmitted while it
+	 * sleeps.
+	 */
+	for (unsigned int i = 0; i < t->nqps && t->sleeps; i++)
 		if (t->qps[i].qp)
 			updk_nvme_qpair_flush(t->qps[i].qp);
 	if (fio_fill_issue_time(td)) {
@@ -484,11 +508,16 @@ static int fu_getevents(struct thread_data *td, unsigned int min, unsigned int m
 	for (;;) {
 		unsigned int found = t->ndone;
 
-		for (unsigned int i = 0; i < t->nqps && t->ndone < max; i++) {
+		for (unsigned int i = 0; i < t->nqps; i++) {
 			struct fu_qpair *q = &t->qps[i];
 
 			if (!q->qp)
 				continue;
+			/* Full: not reaped now, but what commit left unrung goes out. */
+			if (t->ndone >= max) {
+				updk_nvme_qpair_flush(q->qp);
+				continue;
+			}
 			rc = updk_nvme_qpair_process_completions(q->qp, max - t->ndone);
 			if (rc == -ENXIO && fu_ctrlr_dead(q->c)) {
 				log_err("fio_updk: %s failed and is not coming back: %u commands "
@@ -528,7 +557,7 @@ static void fu_cleanup(struct thread_data *td)
 		return;
 	for (unsigned int i = 0; i < t->nqps; i++)
 		if (t->qps[i].qp)
-			fu_qpair_free(t->qps[i].c, t->qps[i].qp);
+			fu_qpair_release(td, &t->qps[i]);
 	fu_release_files(td);
 	free(t->qps);
 	free(t->done);
