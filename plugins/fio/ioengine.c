@@ -504,6 +504,16 @@ static int fu_getevents(struct thread_data *td, unsigned int min, unsigned int m
 	if (t->ndone)
 		memmove(t->done, t->done + t->nreturned, t->ndone * sizeof(*t->done));
 	t->nreturned = 0;
+	/*
+	 * fio asks for one event at a time by default (iodepth_batch_complete_max=1), but the poll
+	 * below reaps every completion there is and keeps those fio did not take: handed over
+	 * from here, without a poll, they let fio submit a batch that the next poll rings in
+	 * one doorbell.
+	 */
+	if (t->ndone >= max && max) {
+		t->nreturned = max;
+		return (int)max;
+	}
 	fu_online(t);
 	for (;;) {
 		unsigned int found = t->ndone;
@@ -514,11 +524,11 @@ static int fu_getevents(struct thread_data *td, unsigned int min, unsigned int m
 			if (!q->qp)
 				continue;
 			/* Full: not reaped now, but what commit left unrung goes out. */
-			if (t->ndone >= max) {
+			if (t->ndone >= t->cap_done) {
 				updk_nvme_qpair_flush(q->qp);
 				continue;
 			}
-			rc = updk_nvme_qpair_process_completions(q->qp, max - t->ndone);
+			rc = updk_nvme_qpair_process_completions(q->qp, t->cap_done - t->ndone);
 			if (rc == -ENXIO && fu_ctrlr_dead(q->c)) {
 				log_err("fio_updk: %s failed and is not coming back: %u commands "
 					"of job %s left without completion\n",
