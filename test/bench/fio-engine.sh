@@ -54,8 +54,10 @@ add() { # KEY IOPS LAT: sums over the rounds
 }
 for r in $(seq "$rounds"); do
 	for qd in 1 32; do
-		out=$(cd "$tmp" && LD_BIND_NOW=1 fio "${common[@]}" --ioengine=external:"$engine" \
-			--filename="trtype=PCIe traddr=${bdf//:/.} ns=1" --iodepth="$qd")
+		out=$(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug fio "${common[@]}" \
+			--ioengine=external:"$engine" --filename="trtype=PCIe traddr=${bdf//:/.} ns=1" \
+			--iodepth="$qd" 2>engine.err)
+		grep "updk fio: job" "$tmp/engine.err" >&2 # its doorbell writes per command
 		add "engine,$qd" "$(echo "$out" | json "$fio_iops")" "$(echo "$out" | json "$fio_lat")"
 		out=$("$perf" -r "$bdf ns:1" -c "[$core]" -w randread -o 4096 -q "$qd" -t "$secs" \
 			--json --no-progress)
