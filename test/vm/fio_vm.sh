@@ -38,7 +38,7 @@ filename=$2
 bs=4k
 [warm]
 rw=read
-size=256k
+size=128k
 [before]
 stonewall
 ioengine=null
@@ -47,8 +47,8 @@ ${pre:+${pre}before}
 [vio]
 stonewall
 rw=randrw
-size=2m
-offset_increment=2m
+size=1m
+offset_increment=1m
 numjobs=2
 iodepth=16
 verify=crc32c
@@ -64,7 +64,7 @@ EOF
 name="trtype=PCIe traddr=${dev//:/.} ns=1"
 # interrupt_mode=1 in a fio run of its own (all jobs on a controller share its mode), on the
 # range after vio's; one job, so its seeds are those of the kernel's run of the same options.
-vintr=(--name=vintr --rw=randrw --bs=4k --size=2m --offset=4m --iodepth=8 --verify=crc32c
+vintr=(--name=vintr --rw=randrw --bs=4k --size=1m --offset=2m --iodepth=8 --verify=crc32c
 	--verify_state_save=0)
 
 scripts/setup.sh bind "$dev" >/dev/null
@@ -99,11 +99,11 @@ check "fio --verify_only through $blk: every block as updk wrote it" \
 check "... no job with an error" no_errors "$tmp/kernel.out"
 # Not vacuous: fio's verify fails on a block that does not hold what the job wrote there (zeroes
 # included: test/fio/check.sh shows it on a fresh controller), so what remains is that it read.
-check "... which it read: 4 MiB" grep -q "READ: .*io=4096KiB" "$tmp/kernel.out"
+check "... which it read: 2 MiB" grep -q "READ: .*io=2048KiB" "$tmp/kernel.out"
 (cd "$tmp" && fio --ioengine=psync --filename="$blk" --direct=1 --verify_only=1 "${vintr[@]}" \
 	>kintr.out 2>&1)
-check "... and the 2 MiB the interrupt_mode=1 job wrote" \
-	bash -c '[ "$0" = 0 ] && grep -q "err= 0" "$1" && grep -q "READ: .*io=2048KiB" "$1" ||
+check "... and the 1 MiB the interrupt_mode=1 job wrote" \
+	bash -c '[ "$0" = 0 ] && grep -q "err= 0" "$1" && grep -q "READ: .*io=1024KiB" "$1" ||
 		{ cat "$1"; exit 1; }' $? "$tmp/kintr.out"
 # The function still on nvme: updk refuses it and fio says so.
 (cd "$tmp" && LD_BIND_NOW=1 fio --thread --ioengine=external:"$engine" --name=bound \
