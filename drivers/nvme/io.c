@@ -19,6 +19,8 @@
 #include "drivers/nvme/transport.h"
 
 #define RW_FLAGS (UPDK_NVME_IO_FUA | UPDK_NVME_IO_LIMITED_RETRY)
+#define PI_FLAGS (UPDK_NVME_IO_PRACT | UPDK_NVME_IO_PRCHK_ALL)
+#define RWPI_FLAGS (RW_FLAGS | PI_FLAGS)
 
 static int io_refused(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp)
 {
@@ -33,7 +35,7 @@ static int io_refused(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp)
 	 * set, so io_ctrlr read after failed cleared is the reset's final word. */
 	if (qp->dead || __atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE))
 		return -ENXIO;
-	if (ns->io_ctrlr != qp->ctrlr)
+	if (ns->ext_ctrlr != qp->ctrlr)
 		return -ENODEV;
 	/* Usable again: an automatic reset ended between the caller's check and this one (the
 	 * namespace was being re-read). Not an error of the namespace: submit again. */
@@ -50,16 +52,18 @@ static int range_error(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint
 }
 
 /*
- * ns->io_ctrlr is the controller while the namespace takes I/O, else NULL: one compare says
- * "active, usable, and on this qpair's controller". Acquire, and first: an automatic reset
- * recreates this qpair's rings and re-reads the namespaces (io_ctrlr) on the admin thread,
- * then clears failed with release; nothing read after this load can be older than that.
+ * ns->ext_ctrlr is the controller while the namespace takes I/O, else NULL: one compare says
+ * "active, usable, and on this qpair's controller"; ns->io_ctrlr the same, but NULL also for a
+ * namespace whose I/O needs a separate metadata buffer, which the fast path does not carry.
+ * Acquire, and first: an automatic reset recreates this qpair's rings and re-reads the
+ * namespaces on the admin thread, then clears failed with release; nothing read after this
+ * load can be older than that.
  */
 NVME_INLINE bool io_usable(const struct updk_nvme_ns *ns, const struct updk_nvme_qpair *qp)
 {
 	bool failed = __atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE);
 
-	return !failed & (qp->ctrlr == ns->io_ctrlr) & !qp->dead;
+	return !failed & (qp->ctrlr == ns->ext_ctrlr) & !qp->dead;
 }
 
 /* As io_usable(), and the qpair takes the inlined PCIe fast path (which implies alive). */
@@ -110,15 +114,20 @@ int nvme_io_submit(struct updk_nvme_qpair *qp, struct nvme_req *req,
 	return 0;
 }
 
-/* The general data path: any iovec, any length, split at the per-command limit. */
+/*
+ * The general data path: any iovec, any length, split at the per-command limit; metadata and
+ * protection information from @io_flags, or from @opts (the _ext calls) when not NULL.
+ */
 static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8_t opc,
 		      const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
-		      updk_nvme_cb cb, void *arg, uint32_t cdw12_flags)
+		      updk_nvme_cb cb, void *arg, uint32_t io_flags,
+		      const struct updk_nvme_io_opts *opts)
 {
 	struct nvme_payload pl = { .iov = iov, .iovcnt = iovcnt };
 	uint32_t per = ns->max_io_sectors, nchild;
 	uint64_t total = 0;
 	struct updk_nvme_cmd cmd;
+	struct nvme_io_md x;
 	struct nvme_req *req;
 	int rc;
 
@@ -132,12 +141,15 @@ static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8
 	}
 	if (lba + nlb > ns->nsze || lba + nlb < lba)
 		return range_error(ns, qp, lba, nlb);
+	rc = nvme_io_md_prep(ns, qp, lba, nlb, io_flags, opts, &x);
+	if (rc)
+		return rc;
 	for (int k = 0; k < iovcnt; k++)
 		total += iov[k].iov_len;
-	if (total != (uint64_t)nlb * ns->xfer_block) {
+	if (total != (uint64_t)nlb * x.xfer_block) {
 		nvme_qp_log(qp, "%s: namespace %u: buffers hold %llu bytes, %u blocks need %llu",
 			    ns->ctrlr->name, ns->nsid, (unsigned long long)total, nlb,
-			    (unsigned long long)nlb * ns->xfer_block);
+			    (unsigned long long)nlb * x.xfer_block);
 		return -EINVAL;
 	}
 	if (qp->ops->check_payload) {
@@ -147,23 +159,26 @@ static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8
 	}
 	nchild = (nlb + per - 1) / per;
 	if (nchild > 1)
-		return nvme_split_submit(qp, ns, opc, iov, iovcnt, lba, nlb, cb, arg, cdw12_flags);
+		return nvme_split_submit(qp, ns, opc, iov, iovcnt, lba, nlb, cb, arg, &x);
 	/* only now: during a reset the admin thread may still be rebuilding the free slots */
 	req = nvme_slot_get(qp);
 	if (!req) {
 		qp->stats.queue_full++;
 		return -EAGAIN;
 	}
-	nvme_cmd_fill(&cmd, opc, ns->nsid, lba, (nlb - 1) | cdw12_flags);
-	pl.len = nlb * ns->xfer_block;
+	nvme_cmd_fill(&cmd, opc, ns->nsid, lba, nlb - 1);
+	nvme_cmd_md(&cmd, &x);
+	pl.len = nlb * x.xfer_block;
+	pl.md = x.md;
+	pl.md_len = nlb * x.md_block;
 	return nvme_io_submit(qp, req, &cmd, &pl, cb, arg);
 }
 
 /*
  * The fast path: one buffer within the transfer limit, on the PCIe transport, described by
- * PRP1 and PRP2 at @iova, and a free slot. Returns 0 once queued, 1 when it does not take the
- * I/O (and then has changed nothing). @opc_flags is the opcode in bits 7:0 and the CDW12
- * flags above.
+ * PRP1 and PRP2 at @iova, no PRINFO, and a free slot. Returns 0 once queued, 1 when it does
+ * not take the I/O (and then has changed nothing). @opc_flags is the opcode in bits 7:0 and
+ * the CDW12 flags above.
  */
 NVME_INLINE int io_rw_try(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint64_t iova,
 			  uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg,
@@ -174,8 +189,9 @@ NVME_INLINE int io_rw_try(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, u
 	int cid;
 
 	/* lba + nlb <= nsze without overflow: nsze - lba does not wrap once lba < nsze */
-	if (NVME_UNLIKELY(nlb - 1 >= ns->max_io_sectors || !io_fast_usable(ns, qp) || !cb ||
-			  lba >= ns->nsze || nlb > ns->nsze - lba || !pcie_fast_fits(iova, len)))
+	if (NVME_UNLIKELY(nlb - 1 >= ns->max_io_sectors || (opc_flags & PI_FLAGS) ||
+			  !io_fast_usable(ns, qp) || !cb || lba >= ns->nsze ||
+			  nlb > ns->nsze - lba || !pcie_fast_fits(iova, len)))
 		return 1;
 	/* Take a slot only after io_fast_usable(): while an automatic reset is under way the
 	 * admin thread rebuilds the free stack, and a value read before failed cleared would be
@@ -199,14 +215,14 @@ static __attribute__((noinline)) int io_rw_slow(struct updk_nvme_ns *ns, struct 
 						void *buf, uint64_t lba, uint32_t nlb,
 						updk_nvme_cb cb, void *arg, uint32_t opc_flags)
 {
-	struct iovec iov = { buf, (size_t)nlb * ns->xfer_block };
+	uint32_t flags = opc_flags & ~0xffu;
+	struct iovec iov = { buf, (size_t)nlb * updk_nvme_ns_io_block_size(ns, flags) };
 
-	if (qp->inline_pcie && nlb - 1 < ns->max_io_sectors &&
+	if (!(flags & PI_FLAGS) && qp->inline_pcie && nlb - 1 < ns->max_io_sectors &&
 	    io_rw_try(ns, qp, pcie_lookup_iova(buf, (uint32_t)iov.iov_len), lba, nlb, cb, arg,
 		      opc_flags) == 0)
 		return 0;
-	return io_general(ns, qp, (uint8_t)opc_flags, &iov, 1, lba, nlb, cb, arg,
-			  opc_flags & RW_FLAGS);
+	return io_general(ns, qp, (uint8_t)opc_flags, &iov, 1, lba, nlb, cb, arg, flags, NULL);
 }
 
 /*
@@ -227,30 +243,30 @@ NVME_INLINE int io_rw(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void 
 int updk_nvme_ns_read(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf, uint64_t lba,
 		      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
 {
-	return io_rw(ns, qp, buf, lba, nlb, cb, arg, UPDK_NVME_OPC_READ | (io_flags & RW_FLAGS));
+	return io_rw(ns, qp, buf, lba, nlb, cb, arg, UPDK_NVME_OPC_READ | (io_flags & RWPI_FLAGS));
 }
 
 int updk_nvme_ns_write(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const void *buf,
 		       uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
 {
 	return io_rw(ns, qp, (void *)buf, lba, nlb, cb, arg,
-		     UPDK_NVME_OPC_WRITE | (io_flags & RW_FLAGS));
+		     UPDK_NVME_OPC_WRITE | (io_flags & RWPI_FLAGS));
 }
 
 int updk_nvme_ns_readv(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const struct iovec *iov,
 		       int iovcnt, uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg,
 		       uint32_t io_flags)
 {
-	return io_general(ns, qp, UPDK_NVME_OPC_READ, iov, iovcnt, lba, nlb, cb, arg,
-			  io_flags & RW_FLAGS);
+	return io_general(ns, qp, UPDK_NVME_OPC_READ, iov, iovcnt, lba, nlb, cb, arg, io_flags,
+			  NULL);
 }
 
 int updk_nvme_ns_writev(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
 			const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
 			updk_nvme_cb cb, void *arg, uint32_t io_flags)
 {
-	return io_general(ns, qp, UPDK_NVME_OPC_WRITE, iov, iovcnt, lba, nlb, cb, arg,
-			  io_flags & RW_FLAGS);
+	return io_general(ns, qp, UPDK_NVME_OPC_WRITE, iov, iovcnt, lba, nlb, cb, arg, io_flags,
+			  NULL);
 }
 
 static int unsupported(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const char *what)
@@ -266,7 +282,39 @@ int updk_nvme_ns_compare(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, co
 	if (!(ns->ctrlr->id.oncs & NVME_ONCS_COMPARE))
 		return unsupported(ns, qp, "Compare");
 	return io_rw(ns, qp, (void *)buf, lba, nlb, cb, arg,
-		     UPDK_NVME_OPC_COMPARE | (io_flags & RW_FLAGS));
+		     UPDK_NVME_OPC_COMPARE | (io_flags & RWPI_FLAGS));
+}
+
+static int io_ext(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8_t opc,
+		  const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb, updk_nvme_cb cb,
+		  void *arg, const struct updk_nvme_io_opts *opts)
+{
+	static const struct updk_nvme_io_opts none = { .opts_size = sizeof(none) };
+
+	return io_general(ns, qp, opc, iov, iovcnt, lba, nlb, cb, arg, 0, opts ? opts : &none);
+}
+
+int updk_nvme_ns_read_ext(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			  const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+			  updk_nvme_cb cb, void *arg, const struct updk_nvme_io_opts *opts)
+{
+	return io_ext(ns, qp, UPDK_NVME_OPC_READ, iov, iovcnt, lba, nlb, cb, arg, opts);
+}
+
+int updk_nvme_ns_write_ext(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			   const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+			   updk_nvme_cb cb, void *arg, const struct updk_nvme_io_opts *opts)
+{
+	return io_ext(ns, qp, UPDK_NVME_OPC_WRITE, iov, iovcnt, lba, nlb, cb, arg, opts);
+}
+
+int updk_nvme_ns_compare_ext(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			     const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+			     updk_nvme_cb cb, void *arg, const struct updk_nvme_io_opts *opts)
+{
+	if (!(ns->ctrlr->id.oncs & NVME_ONCS_COMPARE))
+		return unsupported(ns, qp, "Compare");
+	return io_ext(ns, qp, UPDK_NVME_OPC_COMPARE, iov, iovcnt, lba, nlb, cb, arg, opts);
 }
 
 int nvme_io_one(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,

@@ -139,8 +139,8 @@ static int ns_identify(struct updk_nvme_ctrlr *c, struct updk_nvme_ns *ns)
 
 	if (!id)
 		return -ENOMEM;
-	ns->active = ns->io_ok = false;
-	ns->io_ctrlr = NULL;
+	ns->active = false;
+	ns->io_ctrlr = ns->ext_ctrlr = NULL;
 	rc = nvme_identify(c, NVME_CNS_NS, ns->nsid, id);
 	if (rc)
 		goto out;
@@ -194,15 +194,14 @@ static int ns_identify(struct updk_nvme_ctrlr *c, struct updk_nvme_ns *ns)
 			ns_parse_descs(ns, page);
 	}
 	rc = nvme_zns_ns_read(c, ns);
+	if (!rc)
+		rc = nvme_ns_fmt_read(c, ns, id);
 	if (rc)
 		goto out;
 	ns->active = true;
-	ns->io_ok = !(ns->md_size && !ns->md_extended);
-	ns->io_ctrlr = ns->io_ok ? c : NULL;
-	if (!ns->io_ok)
-		log_warn("%s: namespace %u keeps metadata in a separate buffer, which this driver "
-			 "does not support: I/O to it is refused",
-			 c->name, ns->nsid);
+	/* metadata in a separate buffer: the _ext calls only */
+	ns->io_ctrlr = ns->md_size && !ns->md_extended ? NULL : c;
+	ns->ext_ctrlr = c;
 out:
 	free(page);
 	free(id);
@@ -219,8 +218,8 @@ int nvme_ns_scan(struct updk_nvme_ctrlr *c)
 		log_warn("%s: NN is %u; only namespaces up to %u are used", c->name, nn,
 			 NVME_MAX_NS);
 	for (uint32_t i = 0; i < c->ns_count; i++) {
-		c->ns[i]->active = c->ns[i]->io_ok = false;
-		c->ns[i]->io_ctrlr = NULL;
+		c->ns[i]->active = false;
+		c->ns[i]->io_ctrlr = c->ns[i]->ext_ctrlr = NULL;
 	}
 	if (c->vs >= 0x10100) {
 		/* Active Namespace ID list: up to 1024 nsids above CDW1.NSID, ascending */

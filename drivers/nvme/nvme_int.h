@@ -150,9 +150,18 @@ struct updk_nvme_ns {
 	bool md_extended;
 	uint32_t xfer_block; /* bytes per block in the data buffer: data, plus md when extended */
 	uint32_t max_io_sectors;
-	bool io_ok; /* active, and no separate metadata buffer needed */
-	struct updk_nvme_ctrlr
-		*io_ctrlr; /* ctrlr while io_ok, else NULL (one check on the fast path) */
+	/* ctrlr while the one-buffer calls take I/O (active, no separate metadata), else NULL:
+	 * one check on the fast path */
+	struct updk_nvme_ctrlr *io_ctrlr;
+	/* ctrlr while the _ext calls take I/O (active), else NULL */
+	struct updk_nvme_ctrlr *ext_ctrlr;
+	/* protection information (ns_fmt.c): DPS type (0 none), PI first in the metadata, the
+	 * Guard format (PIF), the Storage Tag Size and the PI's bytes */
+	uint8_t pi_type;
+	bool pi_first;
+	uint8_t pif;
+	uint8_t sts;
+	uint8_t pi_size;
 	struct updk_nvme_id_ns id;
 	struct updk_nvme_ns_ids ids;
 	struct nvme_zns *zns; /* zns.c: the zone geometry of a zoned namespace, else NULL */
@@ -217,6 +226,38 @@ struct updk_nvme_ctrlr {
 
 _Static_assert(offsetof(struct updk_nvme_ctrlr, failed) == 0, "failed in line 0");
 _Static_assert(offsetof(struct updk_nvme_ctrlr, name) == 64, "line 0 is the read-mostly part");
+
+/*
+ * What a read, write or compare carries besides the data of its next command (io_md.c fills
+ * it, split.c moves it on child by child): the CDW12 flags, the separate metadata, the PI
+ * fields.
+ */
+struct nvme_io_md {
+	uint8_t *md; /* separate metadata of the next command; NULL: none crosses the bus */
+	uint32_t md_block; /* its bytes per block */
+	uint32_t xfer_block; /* bytes per block in the data buffer */
+	uint32_t cdw12; /* FUA, LR, PRINFO (the NLB is the command's) */
+	uint32_t cdw15; /* LBATM << 16 | LBAT */
+	uint64_t ref; /* Reference Tag of the next command's first block */
+	uint64_t ref_mask; /* the format's Reference Tag bits */
+	uint8_t ref_step; /* 1: the tag counts blocks (types 1 and 2); 0: it stays (type 3) */
+	uint8_t pif; /* PIF: where the tag's bits above 31 go (CDW3) */
+};
+
+/* io_md.c: check the flags, options (NULL: none) and metadata buffer of an I/O of @nlb blocks
+ * at @lba and fill *@x; 0, or -EINVAL with the reason logged. */
+int nvme_io_md_prep(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint64_t lba,
+		    uint32_t nlb, uint32_t io_flags, const struct updk_nvme_io_opts *opts,
+		    struct nvme_io_md *x);
+/* The fields of @x into @cmd (CDW12's flags, CDW3, CDW14, CDW15) */
+void nvme_cmd_md(struct updk_nvme_cmd *cmd, const struct nvme_io_md *x);
+/* Move @x on by @nlb blocks: the metadata pointer and the Reference Tag. */
+void nvme_io_md_advance(struct nvme_io_md *x, uint32_t nlb);
+
+/* ns_fmt.c: the protection information of @ns from Identify Namespace @id (and, for the
+ * Guard format, the I/O Command Set specific Identify Namespace); 0 or -ENOMEM */
+int nvme_ns_fmt_read(struct updk_nvme_ctrlr *c, struct updk_nvme_ns *ns,
+		     const struct updk_nvme_id_ns *id);
 
 /* split.c: I/O above the transfer limit, its parent in a bounded pool, children waiting in
  * order for free slots (nvme_split_submit() and nvme_split_pump() in transport.h) */

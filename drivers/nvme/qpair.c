@@ -37,6 +37,25 @@ void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *fr
 	to->resets += from->resets;
 	to->bogus_completions += from->bogus_completions;
 	to->split_waited += from->split_waited;
+	to->pi_guard_errors += from->pi_guard_errors;
+	to->pi_app_tag_errors += from->pi_app_tag_errors;
+	to->pi_ref_tag_errors += from->pi_ref_tag_errors;
+}
+
+/* End-to-end Guard, Application Tag and Reference Tag Check Errors (SCT 2h, SC 82h-84h: NVMe
+ * Base 2.0 §4.6.1.2.4), counted per kind. */
+static void count_pi_error(struct updk_nvme_qpair *qp, const struct updk_nvme_cpl *cpl)
+{
+	unsigned sc = (cpl->status >> 1) & 0xff, sct = (cpl->status >> 9) & 7;
+
+	if (sct != UPDK_NVME_SCT_MEDIA)
+		return;
+	if (sc == UPDK_NVME_SC_GUARD_CHECK_ERROR)
+		qp->stats.pi_guard_errors++;
+	else if (sc == UPDK_NVME_SC_APPLICATION_TAG_CHECK_ERROR)
+		qp->stats.pi_app_tag_errors++;
+	else if (sc == UPDK_NVME_SC_REFERENCE_TAG_CHECK_ERROR)
+		qp->stats.pi_ref_tag_errors++;
 }
 
 int nvme_qpair_init(struct updk_nvme_qpair *qp, struct updk_nvme_ctrlr *c, uint16_t qid,
@@ -215,6 +234,8 @@ int nvme_complete(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct
 	updk_nvme_cb cb = req->cb;
 	void *arg = req->arg;
 
+	if (updk_nvme_cpl_is_error(cpl))
+		count_pi_error(qp, cpl);
 	if (req->state == NVME_REQ_CHILD)
 		return nvme_child_done(qp, req, cpl);
 	/* only the admin queue copies data; elsewhere the union holds a parent's fields */

@@ -3,7 +3,8 @@
  * I/O above the per-command limit (MDTS), of any length on any qpair: the I/O is split into
  * children of at most the limit that complete as one. Its parent is a record of this qpair's
  * bounded pool (struct nvme_split, one per slot of the qpair, allocated with it), not a slot,
- * so even a qpair of depth 1 carries a 64 MiB I/O. Children that find no free slot wait, in
+ * so even a qpair of depth 1 carries a 64 MiB I/O. Each child carries its part of the separate
+ * metadata and the Reference Tag of its first block (struct nvme_io_md). Children that find no free slot wait, in
  * order, in the qpair's FIFO of records. The slot a child frees goes to the next child waiting,
  * from the child's completion (nvme_child_done(), a path only children take); slots other
  * commands free are picked up every 32nd poll (nvme_qpair_tick()). The fast path pays nothing
@@ -31,7 +32,7 @@ struct nvme_split {
 	struct iovec iov_inline[SPLIT_IOV_INLINE];
 	uint64_t lba; /* of the next child */
 	uint32_t left; /* blocks not submitted yet */
-	uint32_t cdw12; /* CDW12 flags of every child */
+	struct nvme_io_md x; /* flags, metadata and Reference Tag of the next child */
 	uint8_t opc;
 };
 
@@ -85,14 +86,18 @@ static int split_children(struct updk_nvme_qpair *qp, struct nvme_split *s, uint
 
 		if (!req)
 			return 0;
-		nvme_cmd_fill(&cmd, s->opc, s->ns->nsid, s->lba, (n - 1) | s->cdw12);
-		s->pl.len = n * s->ns->xfer_block;
+		nvme_cmd_fill(&cmd, s->opc, s->ns->nsid, s->lba, n - 1);
+		nvme_cmd_md(&cmd, &s->x);
+		s->pl.len = n * s->x.xfer_block;
+		s->pl.md = s->x.md;
+		s->pl.md_len = n * s->x.md_block;
 		rc = nvme_io_submit(qp, req, &cmd, &s->pl, NULL, NULL);
 		if (rc)
 			return rc;
 		req->parent = &s->parent;
 		req->state = NVME_REQ_CHILD;
 		nvme_payload_advance(&s->pl, s->pl.len);
+		nvme_io_md_advance(&s->x, n);
 		s->lba += n;
 		s->left -= n;
 		(*queued)++;
@@ -156,7 +161,7 @@ static void rollback(struct updk_nvme_qpair *qp, uint32_t queued)
 
 int nvme_split_submit(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint8_t opc,
 		      const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
-		      updk_nvme_cb cb, void *arg, uint32_t cdw12)
+		      updk_nvme_cb cb, void *arg, const struct nvme_io_md *x)
 {
 	struct nvme_split *s = qp->split_free;
 	uint32_t queued = 0;
@@ -186,7 +191,7 @@ int nvme_split_submit(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint8
 	s->pl = (struct nvme_payload){ .iov = s->iov, .iovcnt = iovcnt };
 	s->lba = lba;
 	s->left = nlb;
-	s->cdw12 = cdw12;
+	s->x = *x;
 	s->opc = opc;
 	qp->stats.split_ios++;
 	/* behind the I/Os already waiting, in order; else as many children as slots now */

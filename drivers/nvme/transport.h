@@ -138,6 +138,13 @@ struct nvme_transport_ops {
 	int (*check_payload)(struct updk_nvme_qpair *qp, const struct iovec *iov, int iovcnt,
 			     const char *what, uint32_t id);
 	/*
+	 * Refuse, before any slot is taken, a separate metadata buffer (@len bytes at @md for
+	 * namespace @nsid) this transport cannot point at, logging why (PCIe: MPTR wants one
+	 * IOVA-contiguous, dword-aligned run of DMA memory). NULL: the transport carries no
+	 * separate metadata (the core refuses it). 0, -EINVAL or -EFAULT.
+	 */
+	int (*check_md)(struct updk_nvme_qpair *qp, const void *md, uint32_t len, uint32_t nsid);
+	/*
 	 * Queue one command on slot @req (its CID): @cmd is the whole command but the CID and
 	 * the data pointer, which the transport sets from @pl. Nothing reaches the controller
 	 * before ring(). 0, or -EINVAL (a layout it cannot describe), -EFAULT (PCIe: not DMA
@@ -196,6 +203,6 @@ int nvme_io_one(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
  * transport's error for its first children (nothing queued then). */
 int nvme_split_submit(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint8_t opc,
 		      const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
-		      updk_nvme_cb cb, void *arg, uint32_t cdw12);
+		      updk_nvme_cb cb, void *arg, const struct nvme_io_md *x);
 
 #endif

@@ -43,6 +43,7 @@
 
 #include <updk/nvme_intr.h>
 #include <updk/nvme_spec.h>
+#include <updk/pi.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -272,6 +273,34 @@ bool updk_nvme_ns_md_extended(const struct updk_nvme_ns *ns);
 /** Largest I/O in logical blocks one command carries (larger I/O is split, transparently). */
 uint32_t updk_nvme_ns_max_io_sectors(const struct updk_nvme_ns *ns);
 
+/**
+ * The namespace's protection information as lib/pi describes a format (<updk/pi.h>): type
+ * (Identify Namespace DPS bits 2:0; UPDK_PI_NONE without), PI first or last in the metadata
+ * (DPS bit 3), the Guard format (the Extended LBA Format's PIF, Identify CNS 05h, NVM Command
+ * Set 1.0 §4.1.5.2), block and metadata sizes and layout. Fills *@fmt; returns the type.
+ */
+enum updk_pi_type updk_nvme_ns_pi_fmt(const struct updk_nvme_ns *ns, struct updk_pi_fmt *fmt);
+
+/**
+ * Bytes per logical block in an I/O's data buffer with @io_flags: the sector size, and with
+ * extended LBAs its metadata too, unless PRACT strips or inserts a PI that is the whole
+ * metadata (NVM Command Set 1.0 §5.2.2.1: then none crosses the bus).
+ */
+uint32_t updk_nvme_ns_io_block_size(const struct updk_nvme_ns *ns, uint32_t io_flags);
+
+/**
+ * Bytes per logical block an I/O with @io_flags needs in a separate metadata buffer
+ * (updk_nvme_io_opts.md): the metadata size for a namespace that keeps it apart (FLBAS bit 4
+ * clear), 0 when there is none, it is interleaved, or PRACT makes the whole of it.
+ */
+uint32_t updk_nvme_ns_io_md_size(const struct updk_nvme_ns *ns, uint32_t io_flags);
+
+/**
+ * The namespace's format in words, for messages ("512-byte blocks, 8 bytes of metadata in a
+ * separate buffer, PI type 1 (16b Guard, last)", "4096-byte blocks, zoned"). Returns @buf.
+ */
+const char *updk_nvme_ns_fmt_str(const struct updk_nvme_ns *ns, char *buf, size_t len);
+
 /** Namespace identifiers from the Namespace Identification Descriptor list (CNS 03h). */
 struct updk_nvme_ns_ids {
 	bool has_eui64, has_nguid, has_uuid;
@@ -368,8 +397,27 @@ uint16_t updk_nvme_qpair_id(const struct updk_nvme_qpair *qp);
 #define UPDK_NVME_IO_LIMITED_RETRY (1u << 31)
 /** Write Zeroes: deallocate the blocks as well (CDW12 bit 25). */
 #define UPDK_NVME_IO_DEAC (1u << 25)
+/*
+ * Protection Information (PRINFO, CDW12 bits 29:26, NVM Command Set 1.0 §5.2.2 Figure 11), for
+ * updk_nvme_io_opts.io_flags on a namespace formatted with PI: PRACT has the controller insert
+ * the PI on a write and strip it on a read; PRCHK has it check the Guard, the Application Tag
+ * (under its mask) and the Reference Tag.
+ */
+#define UPDK_NVME_IO_PRACT (1u << 29)
+#define UPDK_NVME_IO_PRCHK_GUARD (1u << 28)
+#define UPDK_NVME_IO_PRCHK_APP (1u << 27)
+#define UPDK_NVME_IO_PRCHK_REF (1u << 26)
+#define UPDK_NVME_IO_PRCHK_ALL (7u << 26)
 
-/** Read @nlb blocks from @lba into @buf (DMA memory, @nlb × sector size bytes). */
+/**
+ * Read @nlb blocks from @lba into @buf (DMA memory, @nlb × updk_nvme_ns_io_block_size(ns,
+ * @io_flags) bytes: with extended LBAs each block's metadata follows its data). On a namespace
+ * with PI, @io_flags may hold UPDK_NVME_IO_PRACT and UPDK_NVME_IO_PRCHK_*: the Reference Tag
+ * sent is the LBA's low bits (types 1 and 2), the Application Tag 0 and unchecked; the _ext
+ * calls set them. A namespace that keeps metadata in a separate buffer takes reads and writes
+ * through updk_nvme_ns_read_ext() and the other _ext calls (or here with PRACT when the PI is
+ * all of its metadata): otherwise refused with -EINVAL and a log line saying so.
+ */
 int updk_nvme_ns_read(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf, uint64_t lba,
 		      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags);
 
@@ -394,6 +442,62 @@ int updk_nvme_ns_writev(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
 /** Compare @nlb blocks at @lba with @buf; a mismatch completes with Compare Failure (85h). */
 int updk_nvme_ns_compare(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const void *buf,
 			 uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags);
+
+/**
+ * What a read, write or compare carries besides its data (the _ext calls): flags, a separate
+ * metadata buffer and the protection information fields. Zero it, set opts_size =
+ * sizeof(opts), then what you need; NULL means none of it.
+ */
+struct updk_nvme_io_opts {
+	size_t opts_size;
+	/** UPDK_NVME_IO_FUA, UPDK_NVME_IO_LIMITED_RETRY, and on a namespace with PI
+	 * UPDK_NVME_IO_PRACT and UPDK_NVME_IO_PRCHK_* (elsewhere refused). */
+	uint32_t io_flags;
+	/** The separate metadata, updk_nvme_ns_io_md_size() bytes per block (DMA memory, dword
+	 * aligned: MPTR, NVMe Base 2.0 §4.1.1), when the namespace keeps it apart; unused when
+	 * that size is 0 (no metadata, extended LBAs, or PRACT making all of it). */
+	void *md;
+	/** Bytes at @md: at least @nlb × updk_nvme_ns_io_md_size(). */
+	uint32_t md_len;
+	/** Reference Tag of the first block: ILBRT on a write, EILBRT on a read or compare
+	 * (CDW14, with CDW3 for the 32b and 64b Guard formats). Type 1 wants the LBA's low 32
+	 * bits (48 with the 64b Guard), type 2 any value, type 3 ignores it. An I/O split at
+	 * MDTS gives each child the tag of its first block (types 1 and 2 count blocks). Used
+	 * when @ref_tag_set; otherwise the LBA's low bits (types 1 and 2), as the one-buffer
+	 * calls send. */
+	uint64_t ref_tag;
+	bool ref_tag_set;
+	/** Application Tag (LBAT), and the bits of it checked with PRCHK_APP (LBATM) (CDW15). */
+	uint16_t app_tag;
+	uint16_t app_tag_mask;
+};
+
+/**
+ * Read with metadata and protection information: @iov (@iovcnt elements, as for
+ * updk_nvme_ns_readv()) holds @nlb × updk_nvme_ns_io_block_size() bytes, @opts the rest.
+ * Works on every namespace format, a separate metadata buffer included (the one-buffer calls
+ * refuse those, with -EINVAL). Splits at MDTS like the others, the metadata pointer and the
+ * Reference Tag moving with each child. Errors as above, and -EINVAL (logged) for a metadata
+ * buffer missing or smaller than the blocks need, PI flags on a namespace without PI, or a
+ * Reference Tag wider than the format's; -EINVAL or -EFAULT for a metadata buffer the
+ * transport cannot point at (PCIe: off a dword, not DMA memory, not IOVA contiguous).
+ * A PI check that fails completes with Media and Data Integrity Errors (SCT 2h) End-to-end
+ * Guard (82h), Application Tag (83h) or Reference Tag (84h) Check Error, counted per kind in
+ * the qpair's and controller's stats.
+ */
+int updk_nvme_ns_read_ext(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			  const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+			  updk_nvme_cb cb, void *arg, const struct updk_nvme_io_opts *opts);
+
+/** Write with metadata and protection information (as updk_nvme_ns_read_ext()). */
+int updk_nvme_ns_write_ext(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			   const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+			   updk_nvme_cb cb, void *arg, const struct updk_nvme_io_opts *opts);
+
+/** Compare with metadata and protection information (as updk_nvme_ns_read_ext()). */
+int updk_nvme_ns_compare_ext(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
+			     const struct iovec *iov, int iovcnt, uint64_t lba, uint32_t nlb,
+			     updk_nvme_cb cb, void *arg, const struct updk_nvme_io_opts *opts);
 
 /** Flush the volatile write cache of the namespace. */
 int updk_nvme_ns_flush(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, updk_nvme_cb cb,
@@ -488,6 +592,10 @@ struct updk_nvme_stats {
 		resets; /**< controller resets (updk_nvme_ctrlr_reset and timeouts): 0 for a qpair */
 	uint64_t bogus_completions; /**< CQEs refused: CID not outstanding, SQ head out of range */
 	uint64_t split_waited; /**< split I/Os some of whose children waited for a free slot */
+	/** commands failed by an end-to-end PI check (SCT 2h, NVM Command Set 1.0 §5.2) */
+	uint64_t pi_guard_errors; /**< End-to-end Guard Check Error (82h) */
+	uint64_t pi_app_tag_errors; /**< End-to-end Application Tag Check Error (83h) */
+	uint64_t pi_ref_tag_errors; /**< End-to-end Reference Tag Check Error (84h) */
 };
 
 /** The counters of one qpair, into *@stats. */

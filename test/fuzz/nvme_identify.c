@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * libFuzzer target: the NVMe driver's reading of Identify data (drivers/nvme/ns.c): the Active
- * Namespace ID list (CNS 02h), Identify Namespace (CNS 00h) and the Namespace Identification
- * Descriptor list (CNS 03h), and for a namespace whose CSI is 02h the Zoned Identify Namespace
+ * libFuzzer target: the NVMe driver's reading of Identify data (drivers/nvme/ns.c, ns_fmt.c): the
+ * Active Namespace ID list (CNS 02h), Identify Namespace (CNS 00h), the Namespace
+ * Identification Descriptor list (CNS 03h), the NVM Command Set Identify Namespace (CNS 05h,
+ * the Extended LBA Formats), and for a namespace whose CSI is 02h the Zoned Identify Namespace
  * and Controller pages (CNS 05h, 06h: drivers/nvme/zns.c), all written by the device and
  * untrusted.
  *
- * Input: one byte picking the controller version (1.0, 1.1, 1.3), NN (4 bytes), the transfer
+ * Input: one byte picking the controller version (1.0, 1.1, 1.3) and, in bit 7, whether it
+ * offers Extended LBA Formats (CTRATT bit 15), NN (4 bytes), the transfer
  * limit (4 bytes), then the pages the controller returns, in the order the driver asks for
  * them (a short last page is padded with zeroes; once the input is used up Identify fails).
  * Properties: no crash or overread; the namespaces kept are sorted, unique, within NN, and each
- * active one has a sector size of 512 B..64 KiB and a usable I/O size.
+ * active one has a sector size of 512 B..64 KiB, a usable I/O size, and protection information
+ * that exists (type 1..3, a Guard format 0..2) and fits its metadata.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 
 #include "drivers/nvme/ns.c"
 #include "drivers/nvme/zns.c"
+#include "drivers/nvme/ns_fmt.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,6 +74,7 @@ void nvme_cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint64
 	abort();
 }
 
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t versions[] = { 0x10000, 0x10100, 0x10300 };
@@ -80,7 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&c, 0, sizeof(c));
 	strcpy(c.name, "fuzz");
-	c.vs = versions[data[0] % 3];
+	c.vs = versions[(data[0] & 0x7f) % 3];
+	c.id.ctratt = data[0] & 0x80 ? 1u << 15 : 0;
 	memcpy(&c.id.nn, data + 1, 4);
 	memcpy(&c.max_xfer, data + 5, 4);
 	in = data + 9;
@@ -102,6 +108,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ns->zns && (ns->zns->zsze == 0 || ns->zns->nzones * ns->zns->zsze > ns->nsze ||
 				ns->zns->append_max > 65536 ||
 				(uint64_t)ns->zns->append_max * ns->xfer_block > c.max_xfer))
+			abort();
+		/* protection information that exists and fits the metadata */
+		if (ns->pi_type > 3 || ns->pif > 2 || (ns->pi_type && ns->md_size < ns->pi_size))
 			abort();
 	}
 	nvme_ns_free_all(&c);

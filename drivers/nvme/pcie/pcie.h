@@ -113,6 +113,7 @@ bool pcie_intr_pending(struct updk_nvme_qpair *qp);
 /* pcie_submit.c */
 int pcie_check_payload(struct updk_nvme_qpair *qp, const struct iovec *iov, int iovcnt,
 		       const char *what, uint32_t id);
+int pcie_check_md(struct updk_nvme_qpair *qp, const void *md, uint32_t len, uint32_t nsid);
 int pcie_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct updk_nvme_cmd *cmd,
 		const struct nvme_payload *pl);
 uint16_t pcie_cancel_last(struct updk_nvme_qpair *qp);

@@ -162,6 +162,7 @@ const struct nvme_transport_ops nvme_pcie_ops = {
 	.qpair_free = pcie_qpair_free,
 	.qpair_abort_queued = NULL,
 	.check_payload = pcie_check_payload,
+	.check_md = pcie_check_md,
 	.submit = pcie_submit,
 	.cancel_last = pcie_cancel_last,
 	.ring = pcie_ring,

@@ -192,25 +192,31 @@ static void copy_to_slot(struct nvme_pcie_qpair *pq, uint16_t cid, struct updk_n
 }
 
 /* MPTR: the separate metadata buffer, one IOVA-contiguous dword-aligned run (NVMe Base 2.0
- * §4.2 Figure 88: with PSDT 00b or 01b MPTR is the address of a contiguous buffer). */
-static int set_mptr(struct nvme_pcie_qpair *pq, struct updk_nvme_cmd *sqe,
-		    const struct nvme_payload *pl)
+ * §4.2 Figure 88: with PSDT 00b or 01b MPTR is the address of a contiguous buffer, and §4.1.1:
+ * dword aligned). Its IOVA into *@iova, or the error logged. */
+static int mptr_of(struct updk_nvme_qpair *qp, const void *md, uint32_t len, uint32_t nsid,
+		   uint64_t *iova)
 {
 	size_t clen = 0;
-	uint64_t iova = updk_iova_contig(pl->md, &clen);
 
-	if (iova == UPDK_IOVA_INVALID || clen < pl->md_len || (iova & 3)) {
-		nvme_qp_log(&pq->qp,
-			    "%s: namespace %u: metadata buffer %p of %u bytes is not %s: MPTR "
-			    "needs one contiguous dword-aligned run of DMA memory",
-			    pq->qp.ctrlr->name, sqe->nsid, pl->md, pl->md_len,
-			    iova == UPDK_IOVA_INVALID ? "DMA memory" :
-			    (iova & 3)		      ? "dword aligned" :
-							"IOVA contiguous");
-		return iova == UPDK_IOVA_INVALID ? -EFAULT : -EINVAL;
-	}
-	sqe->mptr = iova;
-	return 0;
+	*iova = updk_iova_contig(md, &clen);
+	if (*iova != UPDK_IOVA_INVALID && clen >= len && !(*iova & 3))
+		return 0;
+	nvme_qp_log(qp,
+		    "%s: namespace %u: metadata buffer %p of %u bytes is not %s: MPTR needs one "
+		    "contiguous dword-aligned run of DMA memory (NVMe Base 2.0 §4.1.1)",
+		    qp->ctrlr->name, nsid, md, len,
+		    *iova == UPDK_IOVA_INVALID ? "DMA memory" :
+		    (*iova & 3)		       ? "dword aligned" :
+						 "IOVA contiguous");
+	return *iova == UPDK_IOVA_INVALID ? -EFAULT : -EINVAL;
+}
+
+int pcie_check_md(struct updk_nvme_qpair *qp, const void *md, uint32_t len, uint32_t nsid)
+{
+	uint64_t iova;
+
+	return mptr_of(qp, md, len, nsid, &iova);
 }
 
 int pcie_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct updk_nvme_cmd *cmd,
@@ -223,7 +229,7 @@ int pcie_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct u
 	*sqe = *cmd;
 	sqe->cid = req->cid;
 	if (pl->md) {
-		rc = set_mptr(pq, sqe, pl);
+		rc = mptr_of(qp, pl->md, pl->md_len, sqe->nsid, &sqe->mptr);
 		if (rc)
 			return rc;
 	}
