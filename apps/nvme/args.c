@@ -31,6 +31,12 @@ static const struct option long_opts[] = {
 	{ "sel", required_argument, NULL, 'S' },
 	{ "cdw11", required_argument, NULL, OPT_CDW11 },
 	{ "log-entries", required_argument, NULL, 'e' },
+	{ "metadata", required_argument, NULL, 'M' },
+	{ "metadata-size", required_argument, NULL, 'y' },
+	{ "prinfo", required_argument, NULL, 'p' },
+	{ "ref-tag", required_argument, NULL, 'r' },
+	{ "app-tag", required_argument, NULL, 'a' },
+	{ "app-tag-mask", required_argument, NULL, 'm' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -109,6 +115,19 @@ static const char *opt_name(int c, int argc, char **argv, char *buf, size_t len)
 		}
 	snprintf(buf, len, "%s", w);
 	return buf;
+}
+
+/* A 16-bit tag option (--app-tag, --app-tag-mask). */
+static int parse_u16(const char *opt, const char *s, uint16_t *val, char *err)
+{
+	uint32_t v = 0;
+
+	if (tool_parse_u32(opt, s, &v, err))
+		return -EINVAL;
+	if (v > UINT16_MAX)
+		return fail(err, "%s: %s is larger than 16 bits", opt, s);
+	*val = (uint16_t)v;
+	return 0;
 }
 
 int tool_args_parse(const char *cmd, const char *shortopts, bool dev_optional, int argc,
@@ -218,6 +237,30 @@ int tool_args_parse(const char *cmd, const char *shortopts, bool dev_optional, i
 			break;
 		case 'e':
 			rc = tool_parse_u32("--log-entries", optarg, &a->log_entries, err);
+			break;
+		case 'M':
+			a->metadata = optarg;
+			break;
+		case 'y':
+			rc = tool_parse_u64("--metadata-size", optarg, &a->metadata_size, err);
+			break;
+		case 'p':
+			rc = tool_parse_u32("--prinfo", optarg, &a->prinfo, err);
+			if (!rc && a->prinfo > 15)
+				rc = fail(err,
+					  "--prinfo is 0..15 (bit 3 PRACT, bits 2:0 PRCHK), "
+					  "not %u",
+					  a->prinfo);
+			break;
+		case 'r':
+			rc = tool_parse_u64("--ref-tag", optarg, &a->ref_tag, err);
+			a->ref_tag_given = true;
+			break;
+		case 'a':
+			rc = parse_u16("--app-tag", optarg, &a->app_tag, err);
+			break;
+		case 'm':
+			rc = parse_u16("--app-tag-mask", optarg, &a->app_tag_mask, err);
 			break;
 		case 'h':
 			return TOOL_HELP;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <updk/mem.h>
@@ -112,16 +113,107 @@ static int usage_rw(const char *cmd, int rc)
 {
 	fprintf(rc ? stderr : stdout,
 		"Usage: updk-nvme %s DEVICE -s SLBA -c NLB -z BYTES [-d FILE] [-n NSID] [-f]\n"
+		"         [-M FILE -y BYTES] [-p PRINFO] [-r REFTAG] [-a APPTAG -m MASK]\n"
 		"  -n, --namespace-id NSID   namespace (default 1)\n"
 		"  -s, --start-block SLBA    first logical block\n"
 		"  -c, --block-count NLB     blocks, 0's based as in nvme-cli (0: one block)\n"
-		"  -z, --data-size BYTES     bytes of data (default: the blocks' size); fewer than\n"
-		"                            the blocks hold is zero-padded on write, cut on read\n"
+		"  -z, --data-size BYTES     bytes of data (default: the blocks' size, with their\n"
+		"                            metadata on an extended-LBA namespace); fewer is\n"
+		"                            zero-padded on write, cut on read\n"
 		"  -d, --data FILE           %s (default: %s)\n"
+		"  -M, --metadata FILE       the separate metadata (on a namespace that keeps it\n"
+		"                            apart; needed to write or compare there)\n"
+		"  -y, --metadata-size BYTES bytes of metadata (default: what the blocks take)\n"
+		"  -p, --prinfo PRINFO       protection information: bit 3 PRACT (the controller\n"
+		"                            inserts/strips the PI), bits 2:0 check Guard,\n"
+		"                            Application Tag, Reference Tag (PRCHK); 0..15\n"
+		"  -r, --ref-tag REFTAG      Reference Tag of the first block (default: its LBA)\n"
+		"  -a, --app-tag APPTAG      Application Tag\n"
+		"  -m, --app-tag-mask MASK   bits of the Application Tag checked\n"
 		"  -f, --force-unit-access   FUA\n",
 		cmd, !strcmp(cmd, "read") ? "where the data goes" : "where the data comes from",
 		!strcmp(cmd, "read") ? "stdout" : "stdin");
 	return rc;
+}
+
+/*
+ * What the namespace's format allows of @a, refused here with the format and what to do: PI
+ * options on a namespace without PI, a metadata file where no metadata goes apart, none where a
+ * write or compare needs it, sizes beyond the blocks.
+ */
+static int rw_check(const struct io_ctx *c, const struct tool_args *a, enum io_kind kind,
+		    uint32_t nlb, size_t xfer, size_t md_len)
+{
+	uint32_t nsid = updk_nvme_ns_id(c->ns);
+	char fmt[160];
+
+	updk_nvme_ns_fmt_str(c->ns, fmt, sizeof(fmt));
+	if (a->prinfo && !updk_nvme_ns_pi_fmt(c->ns, &(struct updk_pi_fmt){ 0 })) {
+		fprintf(stderr,
+			"updk-nvme: %s: namespace %u (%s) has no protection information: drop "
+			"--prinfo\n",
+			a->dev, nsid, fmt);
+		return -EINVAL;
+	}
+	if (a->metadata && !md_len) {
+		fprintf(stderr,
+			"updk-nvme: %s: namespace %u (%s) takes no separate metadata%s: drop "
+			"--metadata\n",
+			a->dev, nsid, fmt,
+			!updk_nvme_ns_md_size(c->ns)	? "" :
+			updk_nvme_ns_md_extended(c->ns) ? " (--data holds each block's data and "
+							  "metadata)" :
+							  " (PRACT makes all of it)");
+		return -EINVAL;
+	}
+	if (md_len && !a->metadata && kind != IO_READ) {
+		fprintf(stderr,
+			"updk-nvme: %s: namespace %u (%s): give the %zu bytes of metadata of %u "
+			"blocks with --metadata FILE%s\n",
+			a->dev, nsid, fmt, md_len, nlb,
+			updk_nvme_ns_io_md_size(c->ns, UPDK_NVME_IO_PRACT) ?
+				"" :
+				", or --prinfo 8 (PRACT)");
+		return -EINVAL;
+	}
+	if (a->data_size > xfer || a->metadata_size > md_len) {
+		bool data = a->data_size > xfer;
+
+		fprintf(stderr,
+			"updk-nvme: %s: --%s %" PRIu64
+			" is more than %u blocks of %zu bytes%s hold; "
+			"raise --block-count\n",
+			a->dev, data ? "data-size" : "metadata-size",
+			data ? a->data_size : a->metadata_size, nlb, (data ? xfer : md_len) / nlb,
+			data ? "" : " of metadata");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Open @name for the data or metadata of @kind: the file, or stdin/stdout when NULL. */
+static int rw_open(const char *name, enum io_kind kind, const char *opt)
+{
+	int fd;
+
+	if (!name)
+		return kind == IO_READ ? STDOUT_FILENO : STDIN_FILENO;
+	fd = kind == IO_READ ? open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644) :
+			       open(name, O_RDONLY);
+	if (fd < 0)
+		fprintf(stderr, "updk-nvme: %s %s: %s\n", opt, name, strerror(errno));
+	return fd;
+}
+
+static void *rw_alloc(const char *dev, size_t len)
+{
+	void *p = updk_dma_zalloc(len ? len : 4, 4096, UPDK_NUMA_ANY, NULL);
+
+	if (!p)
+		fprintf(stderr,
+			"updk-nvme: %s: no DMA memory for %zu bytes (scripts/setup.sh hugepages N)\n",
+			dev, len);
+	return p;
 }
 
 static int do_rw(const char *cmd, enum io_kind kind, int argc, char **argv)
@@ -129,20 +221,22 @@ static int do_rw(const char *cmd, enum io_kind kind, int argc, char **argv)
 	struct tool_args a;
 	struct io_ctx c;
 	struct tool_wait w = { 0 };
-	int rc = tool_parse_args(cmd, "o:n:s:c:z:d:f", false, argc, argv, &a);
-	int fd = -1, ret = 1;
-	void *buf = NULL;
+	int rc = tool_parse_args(cmd, "o:n:s:c:z:d:fM:y:p:r:a:m:", false, argc, argv, &a);
+	int fd = -1, mfd = -1, ret = 1;
+	void *buf = NULL, *md = NULL;
 
 	if (rc)
 		return usage_rw(cmd, rc < 0 ? 0 : rc);
 	if (io_open(&c, &a))
 		return 1;
 
-	uint32_t lbs = updk_nvme_ns_sector_size(c.ns);
+	uint32_t flags = (a.fua ? UPDK_NVME_IO_FUA : 0) | a.prinfo << 26;
 	uint32_t nlb = a.nblocks + 1;
 	uint64_t nsze = updk_nvme_ns_num_sectors(c.ns);
-	size_t xfer = (size_t)nlb * lbs;
+	size_t xfer = (size_t)nlb * updk_nvme_ns_io_block_size(c.ns, flags);
+	size_t md_len = (size_t)nlb * updk_nvme_ns_io_md_size(c.ns, flags);
 	size_t bytes = a.data_size ? a.data_size : xfer;
+	size_t md_bytes = a.metadata_size ? a.metadata_size : md_len;
 
 	if (a.slba >= nsze || nlb > nsze - a.slba) {
 		fprintf(stderr,
@@ -151,43 +245,40 @@ static int do_rw(const char *cmd, enum io_kind kind, int argc, char **argv)
 			a.dev, a.slba, a.slba + nlb - 1, updk_nvme_ns_id(c.ns), nsze);
 		goto out;
 	}
-	if (bytes > xfer) {
-		fprintf(stderr,
-			"updk-nvme: %s: --data-size %zu is more than %u blocks of %u bytes hold; raise --block-count\n",
-			a.dev, bytes, nlb, lbs);
+	if (rw_check(&c, &a, kind, nlb, xfer, md_len))
 		goto out;
-	}
-	buf = updk_dma_zalloc(xfer, 4096, UPDK_NUMA_ANY, NULL);
-	if (!buf) {
-		fprintf(stderr,
-			"updk-nvme: %s: no DMA memory for %zu bytes (scripts/setup.sh hugepages N)\n",
-			a.dev, xfer);
+	buf = rw_alloc(a.dev, xfer);
+	md = rw_alloc(a.dev, md_len);
+	if (!buf || !md)
 		goto out;
-	}
-	if (a.data) {
-		fd = kind == IO_READ ? open(a.data, O_WRONLY | O_CREAT | O_TRUNC, 0644) :
-				       open(a.data, O_RDONLY);
-		if (fd < 0) {
-			fprintf(stderr, "updk-nvme: --data %s: %s\n", a.data, strerror(errno));
-			goto out;
-		}
-	} else {
-		fd = kind == IO_READ ? STDOUT_FILENO : STDIN_FILENO;
-	}
-	if (kind != IO_READ && read_full(fd, buf, bytes, a.data ? a.data : "stdin"))
+	fd = rw_open(a.data, kind, "--data");
+	if (fd < 0 || (a.metadata && (mfd = rw_open(a.metadata, kind, "--metadata")) < 0))
+		goto out;
+	if (kind != IO_READ && (read_full(fd, buf, bytes, a.data ? a.data : "stdin") ||
+				(mfd >= 0 && read_full(mfd, md, md_bytes, a.metadata))))
 		goto out;
 
-	uint32_t flags = a.fua ? UPDK_NVME_IO_FUA : 0;
+	struct iovec iov = { buf, xfer };
+	struct updk_nvme_io_opts o = { .opts_size = sizeof(o),
+				       .io_flags = flags,
+				       .md = md_len ? md : NULL,
+				       .md_len = (uint32_t)md_len,
+				       .ref_tag = a.ref_tag,
+				       .ref_tag_set = a.ref_tag_given,
+				       .app_tag = a.app_tag,
+				       .app_tag_mask = a.app_tag_mask };
 
 	if (kind == IO_READ)
-		rc = updk_nvme_ns_read(c.ns, c.qp, buf, a.slba, nlb, tool_wait_cb, &w, flags);
+		rc = updk_nvme_ns_read_ext(c.ns, c.qp, &iov, 1, a.slba, nlb, tool_wait_cb, &w, &o);
 	else if (kind == IO_WRITE)
-		rc = updk_nvme_ns_write(c.ns, c.qp, buf, a.slba, nlb, tool_wait_cb, &w, flags);
+		rc = updk_nvme_ns_write_ext(c.ns, c.qp, &iov, 1, a.slba, nlb, tool_wait_cb, &w, &o);
 	else
-		rc = updk_nvme_ns_compare(c.ns, c.qp, buf, a.slba, nlb, tool_wait_cb, &w, flags);
+		rc = updk_nvme_ns_compare_ext(c.ns, c.qp, &iov, 1, a.slba, nlb, tool_wait_cb, &w,
+					      &o);
 	if (tool_wait_io(&c.td, c.qp, &w, rc, cmd))
 		goto out;
-	if (kind == IO_READ && write_full(fd, buf, bytes, a.data ? a.data : "stdout"))
+	if (kind == IO_READ && (write_full(fd, buf, bytes, a.data ? a.data : "stdout") ||
+				(mfd >= 0 && write_full(mfd, md, md_bytes, a.metadata))))
 		goto out;
 	if (kind != IO_READ)
 		fprintf(stderr, "%s: Success\n", cmd);
@@ -195,7 +286,10 @@ static int do_rw(const char *cmd, enum io_kind kind, int argc, char **argv)
 out:
 	if (a.data && fd >= 0)
 		close(fd);
+	if (mfd >= 0)
+		close(mfd);
 	updk_dma_free(buf);
+	updk_dma_free(md);
 	io_close(&c);
 	return ret;
 }

@@ -89,6 +89,14 @@ struct tool_args {
 	uint32_t cdw11; /* get-feature --cdw11 */
 	uint32_t sel; /* get-feature -s/--sel */
 	uint32_t log_entries; /* error-log -e */
+	/* read, write, compare: metadata and protection information, as nvme-cli */
+	const char *metadata; /* -M FILE */
+	uint64_t metadata_size; /* -y; 0: not given */
+	uint32_t prinfo; /* -p: bit 3 PRACT, bits 2:0 PRCHK Guard, Application, Reference */
+	uint64_t ref_tag; /* -r */
+	bool ref_tag_given;
+	uint16_t app_tag; /* -a */
+	uint16_t app_tag_mask; /* -m */
 };
 
 /* tool_args_parse() found -h/--help. */

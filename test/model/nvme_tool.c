@@ -122,6 +122,76 @@ Test(nvme_tool, other_commands)
 	free(o);
 }
 
+/*
+ * --metadata, --prinfo and the tags, with nvme-cli's names: the controller's checks see what the
+ * options say (PI of a zero block: Guard 0000h, then the Application and Reference Tags).
+ */
+Test(nvme_tool, metadata_and_protection_options)
+{
+	static const char *const pi1 = "sim:nvme?ms=8,pi=1", *pi2 = "sim:nvme?ms=8,pi=2";
+	char *o;
+
+	/* host-made PI checked in full by the controller: Guard, Application Tag, Reference */
+	cr_expect_eq(
+		run(&o,
+		    "d=$(mktemp -d); printf '\\000\\000\\022\\064\\000\\000\\000\\012' > $d/m; "
+		    "head -c 512 /dev/zero | $T write '%s' -s 10 -c 0 --metadata $d/m "
+		    "--prinfo 7 --app-tag 0x1234 --app-tag-mask 0xffff 2>&1; r=$?; rm -r $d; "
+		    "exit $r",
+		    pi1),
+		0, "%s", o);
+	cr_expect(strstr(o, "write: Success"), "%s", o);
+	free(o);
+	cr_expect_eq(
+		run(&o,
+		    "d=$(mktemp -d); printf '\\000\\001\\022\\064\\000\\000\\000\\012' > $d/m; "
+		    "head -c 512 /dev/zero | $T write '%s' -s 10 -c 0 -M $d/m -p 4 2>&1; "
+		    "r=$?; rm -r $d; exit $r",
+		    pi1),
+		1, "%s", o);
+	cr_expect(strstr(o, "End-to-end Guard Check Error"), "%s", o);
+	free(o);
+	cr_expect_eq(
+		run(&o,
+		    "d=$(mktemp -d); printf '\\000\\000\\022\\064\\000\\000\\000\\012' > $d/m; "
+		    "head -c 512 /dev/zero | $T write '%s' -s 10 -c 0 -M $d/m -p 2 -a 0x1235 "
+		    "-m 0xff 2>&1; r=$?; rm -r $d; exit $r",
+		    pi1),
+		1, "%s", o);
+	cr_expect(strstr(o, "End-to-end Application Tag Check Error"), "%s", o);
+	free(o);
+	/* type 2: the Reference Tag is the one given, not the LBA */
+	cr_expect_eq(
+		run(&o,
+		    "d=$(mktemp -d); printf '\\000\\000\\000\\000\\000\\000\\000\\012' > $d/m; "
+		    "head -c 512 /dev/zero | $T write '%s' -s 99 -c 0 -M $d/m -p 1 "
+		    "--ref-tag 10 2>&1 && head -c 512 /dev/zero | $T write '%s' -s 99 -c 0 "
+		    "-M $d/m -p 1 -r 11 2>&1; r=$?; rm -r $d; exit $r",
+		    pi2, pi2),
+		1, "%s", o);
+	cr_expect(strstr(o, "write: Success") && strstr(o, "Reference Tag Check Error"), "%s", o);
+	free(o);
+	/* read: the metadata to its file, --metadata-size of it */
+	cr_expect_eq(run(&o,
+			 "d=$(mktemp -d); $T read '%s' -s 3 -c 1 -M $d/m -y 12 -p 7 >/dev/null "
+			 "2>&1; od -An -tx1 $d/m | tr -d ' \\n'; rm -r $d",
+			 pi1),
+		     0, "%s", o);
+	cr_expect_str_eq(o, "ffffffffffffffffffffffff", "never written: all ones, checks off");
+	free(o);
+	/* extended LBAs: 520 bytes a block in --data, 512 with PRACT */
+	cr_expect_eq(run(&o, "$T read 'sim:nvme?ms=8,mset=1,pi=1' -s 0 -c 1 2>&1 | wc -c"), 0);
+	cr_expect_eq(atoi(o), 1040, "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "$T read 'sim:nvme?ms=8,mset=1,pi=1' -s 0 -c 1 -p 8 2>&1 | wc -c"), 0);
+	cr_expect_eq(atoi(o), 1024, "%s", o);
+	free(o);
+	cr_expect_eq(run(&o, "head -c 512 /dev/zero | $T write 'sim:nvme?ms=8,mset=1,pi=1' -s 5 "
+			     "-c 0 -p 15 2>&1"),
+		     0, "%s", o);
+	free(o);
+}
+
 Test(nvme_tool, bad_input_is_refused_with_a_reason)
 {
 	static const struct tool_case cases[] = {
@@ -147,6 +217,16 @@ Test(nvme_tool, bad_input_is_refused_with_a_reason)
 		/* the option by its name, not the word after it or before it */
 		{ "id-ctrl sim:nvme --cdw11 5", 2, "option --cdw11 is not valid here" },
 		{ "write -fx sim:nvme", 2, "unknown option '-x'" },
+		/* metadata and protection information */
+		{ "read sim:nvme -p 16", 2, "--prinfo is 0..15" },
+		{ "read sim:nvme -a 0x10000", 2, "--app-tag: 0x10000 is larger than 16 bits" },
+		{ "read sim:nvme -p 8", 1, "(512-byte blocks) has no protection information" },
+		{ "read sim:nvme -M /dev/null", 1, "takes no separate metadata" },
+		{ "read sim:nvme?ms=8,mset=1 -M /dev/null", 1, "--data holds each block's data" },
+		{ "write sim:nvme?ms=8,pi=1", 1, "give the 8 bytes of metadata of 1 blocks" },
+		{ "read sim:nvme?ms=8 -M /dev/null -y 9", 1,
+		  "--metadata-size 9 is more than 1 blocks of 8 bytes of metadata" },
+		{ "read sim:nvme?ms=8,pi=3 -M /dev/null -p 1", 1, "PI type 3, which has no" },
 	};
 	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
