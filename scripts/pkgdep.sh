@@ -16,8 +16,9 @@ pkgs=(
     # fuzz targets (make fuzz: clang's libFuzzer and sanitizers)
     clang libclang-rt-dev
     # the QEMU guest (test/vm): TCG machine, busybox initramfs, module tools,
-    # vmlinux extraction (xz: Debian's bzImage payload), apt-get download
-    qemu-system-x86 busybox-static kmod cpio xz-utils apt
+    # vmlinux extraction (the bzImage payload: xz in 6.1, zstd in 6.12), apt-get
+    # download with the ring's own sources list (signed by Debian's archive keys)
+    qemu-system-x86 busybox-static kmod cpio xz-utils zstd apt debian-archive-keyring
     # used inside the guest (it runs the host's own binaries)
     nvme-cli fio e2fsprogs iproute2 util-linux procps
     # the peer of test/vm/bench-virtio.sh: dpdk-testpmd; dpdk-dev brings the

@@ -57,9 +57,12 @@ ip link set lo up 2>/dev/null
 # The initramfs' static busybox loads them: the host's kmod takes far longer
 # to start under TCG (it links libcrypto).  Busybox ignores softdeps, so
 # vfio_iommu_type1 (a softdep of vfio) is named.  Whatever it misses, the
-# host's modprobe loads after.
+# host's modprobe loads after.  Busybox cannot load xz-compressed modules
+# (6.12's): there the host's modprobe does it all.
 mods="vfio_pci vfio_iommu_type1 nvme virtio_net e1000e e1000"
-/.updk-vm/busybox modprobe -a $mods 2>/dev/null & loading=$!
+xz=("$UPDK_VM_KMODDIR"/kernel/drivers/vfio/vfio.ko.xz)
+if [ -e "${xz[0]}" ]; then modprobe -a $mods & loading=$!
+else /.updk-vm/busybox modprobe -a $mods 2>/dev/null & loading=$!; fi
 
 # Hugepages for DMA memory, and the usual mount point.
 echo "${UPDK_VM_HUGEPAGES:-256}" > /proc/sys/vm/nr_hugepages

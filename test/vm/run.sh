@@ -1,6 +1,6 @@
 #!/bin/bash
-# Run a command as root inside a QEMU guest that has a virtual Intel IOMMU and
-# the devices updk drives, in the host's own root filesystem (read-only, with
+# Run a command as root inside a QEMU guest that has a virtual IOMMU and the
+# devices updk drives, in the host's own root filesystem (read-only, with
 # a tmpfs on top) and in the same working directory.
 #
 #   test/vm/run.sh [options] -- COMMAND...
@@ -15,7 +15,15 @@
 #   --keep           keep the run folder (build/vm/runs/...) for inspection
 #   --qemu ARG       append ARG to QEMU's command line (repeatable), e.g.
 #                    --qemu -trace --qemu 'pci_nvme_mmio_doorbell*' --qemu -D --qemu FILE
-#   UPDK_VM_SMP, UPDK_VM_MEM in the environment change the defaults;
+#   --kernel SERIES  the guest's Debian kernel: 6.1 (bookworm, the default) or
+#                    6.12 (bookworm-backports); test/vm/build-guest.sh
+#   --iommu NAME     the guest's IOMMU: intel (VT-d, the default), amd
+#                    (AMD-Vi) or virtio (virtio-iommu-pci at 00:03.0; 6.12
+#                    only).  intel and amd remap interrupts, virtio does not
+#   --unsafe-interrupts  vfio_iommu_type1.allow_unsafe_interrupts=1 on the
+#                    guest's kernel command line (what virtio needs for VFIO)
+#   UPDK_VM_SMP, UPDK_VM_MEM, UPDK_VM_KERNEL, UPDK_VM_IOMMU and
+#   UPDK_VM_UNSAFE_INTERRUPTS=1 in the environment change the defaults;
 #   UPDK_VM_IOEVENTFD=off turns ioeventfd off on 05.0 (below), for a pair.
 #
 # One COMMAND word is a shell command line (run by bash); several words are
@@ -28,6 +36,7 @@
 # In the guest, before COMMAND: vfio-pci, vfio_iommu_type1, nvme, virtio_net,
 # e1000e, e1000 loaded (every device on its kernel driver), hugepages
 # reserved and hugetlbfs at /dev/hugepages, ulimit -l unlimited, and:
+#   UPDK_VM_KERNEL=6.1|6.12, UPDK_VM_IOMMU=intel|amd|virtio  as chosen above
 #   UPDK_VM_NVME=0000:00:04.0        NVMe, one 64 MiB namespace, fresh each run
 #   UPDK_VM_NVME2=0000:00:05.0       NVMe, namespaces 1 (1 GiB), 2 (256 MiB), null
 #   UPDK_VM_VIRTIO_NET=0000:00:06.0  virtio-net, modern, through the IOMMU
@@ -51,11 +60,12 @@ root=$(cd "$here/../.." && pwd)
 out=${UPDK_VM_BUILD:-$root/build/vm}
 
 timeout=300 mem=${UPDK_VM_MEM:-2G} smp=${UPDK_VM_SMP:-1} hugepages=256 keep=0
+kernel=${UPDK_VM_KERNEL:-6.1} iommu=${UPDK_VM_IOMMU:-intel} unsafe_intr=${UPDK_VM_UNSAFE_INTERRUPTS:-0}
 passenv=() rwdirs=() qemu_extra=()
 usage() { sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
     case $1 in
-        --timeout|--mem|--smp|--hugepages|-e|--rw|--qemu)
+        --timeout|--mem|--smp|--hugepages|-e|--rw|--qemu|--kernel|--iommu)
             [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; } ;;
     esac
     case $1 in
@@ -67,6 +77,9 @@ while [ $# -gt 0 ]; do
         --rw) rwdirs+=("$(cd "$2" && pwd)"); shift 2 ;;
         --keep) keep=1; shift ;;
         --qemu) qemu_extra+=("$2"); shift 2 ;;
+        --kernel) kernel=$2; shift 2 ;;
+        --iommu) iommu=$2; shift 2 ;;
+        --unsafe-interrupts) unsafe_intr=1; shift ;;
         -h|--help) usage 0 ;;
         --) shift; break ;;
         *) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -77,11 +90,17 @@ case $timeout in ''|*[!0-9]*) echo "run.sh: --timeout wants seconds" >&2; exit 2
 for d in "${rwdirs[@]}"; do
     case $d in *[[:space:]]*) echo "run.sh: --rw $d: no spaces in paths, please" >&2; exit 2 ;; esac
 done
+case $kernel in 6.1|6.12) ;; *) echo "run.sh: --kernel wants 6.1 or 6.12, not '$kernel'" >&2; exit 2 ;; esac
+case $iommu in intel|amd|virtio) ;; *) echo "run.sh: --iommu wants intel, amd or virtio, not '$iommu'" >&2; exit 2 ;; esac
+[ "$iommu.$kernel" = virtio.6.1 ] &&
+    { echo "run.sh: --iommu virtio needs --kernel 6.12 (Debian's 6.1 has no virtio-iommu driver)" >&2; exit 2; }
+case $unsafe_intr in 0|1) ;; *) echo "run.sh: UPDK_VM_UNSAFE_INTERRUPTS wants 0 or 1" >&2; exit 2 ;; esac
 
 command -v qemu-system-x86_64 >/dev/null ||
     { echo "run.sh: qemu-system-x86_64 not found: run scripts/pkgdep.sh" >&2; exit 125; }
-"$here/build-guest.sh" || { echo "run.sh: building the guest failed" >&2; exit 125; }
-kver=$(sed -n 's/^KVER=//p' "$out/guest.env")
+"$here/build-guest.sh" --kernel "$kernel" || { echo "run.sh: building the guest failed" >&2; exit 125; }
+guest=$out/$kernel
+kver=$(sed -n 's/^KVER=//p' "$guest/guest.env")
 
 # --- the run folder: disk images and the I/O share --------------------------
 # Per run, so that concurrent runs (QEMU locks its images) do not collide and
@@ -161,7 +180,9 @@ bridge=0000:00:08.0
         esac
     done
     q UPDK_VM_KVER "$kver"
-    q UPDK_VM_KMODDIR "$out/kernel/lib/modules/$kver"
+    q UPDK_VM_KERNEL "$kernel"
+    q UPDK_VM_IOMMU "$iommu"
+    q UPDK_VM_KMODDIR "$guest/kernel/lib/modules/$kver"
     q UPDK_VM_CWD "$PWD"
     q UPDK_VM_HUGEPAGES "$hugepages"
     q UPDK_VM_RW_DIRS "${rwdirs[*]}"
@@ -178,6 +199,20 @@ bridge=0000:00:08.0
 } > "$io/env.sh"
 
 # --- the machine -------------------------------------------------------------
+# The virtual IOMMU, and what the kernel is told of it.
+case $iommu in
+    # caching-mode=on makes the guest report every mapping change, which vfio
+    # needs; intremap for interrupt remapping (x2apic, MSI through the IOMMU).
+    intel) viommu=(-device intel-iommu,intremap=on,caching-mode=on) iommu_args=intel_iommu=on ;;
+    # AMD-Vi with interrupt remapping (the guest finds it in the IVRS table).
+    amd) viommu=(-device amd-iommu,intremap=on) iommu_args= ;;
+    # virtio-iommu (the guest finds it in the ACPI VIOT table), which remaps
+    # no interrupts: vfio_iommu_type1 then refuses a group unless told
+    # allow_unsafe_interrupts (docs/vfio.md).  QEMU reserves the x86 MSI
+    # window in the endpoints' reserved regions.
+    virtio) viommu=(-device virtio-iommu-pci,addr=03.0) iommu_args= ;;
+esac
+[ "$unsafe_intr" = 1 ] && iommu_args+=" vfio_iommu_type1.allow_unsafe_interrupts=1"
 qemu=(
     qemu-system-x86_64
     -nodefaults -no-user-config -display none
@@ -189,10 +224,8 @@ qemu=(
     # /dev/kvm here is a paravirtual KVM that stock kernels do not boot
     # under: use TCG, one host thread per vCPU.
     -machine q35 -accel tcg,thread=multi -cpu max -smp "$smp" -m "$mem"
-    # The vIOMMU comes before every other PCI device.  caching-mode=on makes
-    # the guest report every mapping change, which vfio needs; intremap for
-    # interrupt remapping (x2apic, MSI through the IOMMU).
-    -device intel-iommu,intremap=on,caching-mode=on
+    # The vIOMMU comes before every other PCI device (above).
+    "${viommu[@]}"
     # The uncompressed ELF kernel boots through its PVH entry: no in-guest
     # decompression.  panic=-1: a panic reboots, which -no-reboot turns
     # into an exit.  quiet: the serial console is slow; dmesg keeps it all.
@@ -202,8 +235,8 @@ qemu=(
     # no speculation workarounds on an emulated CPU.  tsc=reliable: no
     # clocksource watchdog reading the (emulated, slow) HPET; TCG's TSC is
     # steady.  cryptomgr.notests: no crypto self-tests at boot.
-    -kernel "$out/vmlinux" -initrd "$out/initramfs.cpio"
-    -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet init_on_alloc=0 mitigations=off tsc=reliable cryptomgr.notests"
+    -kernel "$guest/vmlinux" -initrd "$guest/initramfs.cpio"
+    -append "console=ttyS0 $iommu_args iommu=pt panic=-1 quiet init_on_alloc=0 mitigations=off tsc=reliable cryptomgr.notests"
     -serial "file:$run/console.log"
     # The host's root, read-only, and the run's I/O share.  multidevs=remap:
     # the host root spans several filesystems, keep their inode numbers apart.

@@ -27,7 +27,24 @@ check "/dev/vfio/vfio exists (vfio-pci loaded)" test -c /dev/vfio/vfio
 check "hugetlbfs mounted at /dev/hugepages" \
     awk '$2 == "/dev/hugepages" && $3 == "hugetlbfs" { f = 1 } END { exit !f }' /proc/mounts
 check "hugepages reserved ($(cat /proc/sys/vm/nr_hugepages))" test "$(cat /proc/sys/vm/nr_hugepages)" -gt 0
-check "the kernel enabled the Intel IOMMU" grep -q "DMAR: Intel(R) Virtualization Technology for Directed I/O" <(dmesg)
+# The IOMMU run.sh gave (--iommu), as the kernel found it; intel and amd remap interrupts.
+dmesg > /tmp/dmesg.txt
+case ${UPDK_VM_IOMMU:-} in
+    intel)
+        check "the kernel enabled the Intel IOMMU" \
+            grep -q "DMAR: Intel(R) Virtualization Technology for Directed I/O" /tmp/dmesg.txt
+        check "... with interrupt remapping" grep -q "DMAR-IR: Enabled IRQ remapping" /tmp/dmesg.txt ;;
+    amd)
+        check "the kernel enabled AMD-Vi" grep -q "AMD-Vi: Extended features" /tmp/dmesg.txt
+        check "... with interrupt remapping" grep -q "AMD-Vi: Interrupt remapping enabled" /tmp/dmesg.txt ;;
+    virtio)
+        check "the kernel's virtio-iommu driver took 00:03.0" \
+            grep -q "virtio_iommu virtio.*: input address" /tmp/dmesg.txt ;;
+    *) bad "UPDK_VM_IOMMU is '${UPDK_VM_IOMMU:-}', not intel, amd or virtio" ;;
+esac
+check "every device behind it: $UPDK_VM_NVME has an IOMMU" test -e "/sys/bus/pci/devices/$UPDK_VM_NVME/iommu"
+check "the kernel is the $UPDK_VM_KERNEL series ($(uname -r))" \
+    test "${UPDK_VM_KVER:-}" = "$(uname -r)" -a "${UPDK_VM_KVER#"$UPDK_VM_KERNEL".}" != "$UPDK_VM_KVER"
 for v in UPDK_VM_NVME UPDK_VM_NVME2 UPDK_VM_VIRTIO_NET UPDK_VM_E1000E UPDK_VM_BRIDGED UPDK_VM_BRIDGED_PEER; do
     check "$v=${!v:-} exists" test -n "${!v:-}" -a -e "/sys/bus/pci/devices/${!v:-none}"
 done
@@ -40,8 +57,18 @@ check "NICs start on their kernel drivers" \
 for v in UPDK_VM_NVME UPDK_VM_NVME2 UPDK_VM_VIRTIO_NET UPDK_VM_E1000E; do
     check "$v alone in IOMMU group $(group_of "${!v}")" test "$(group_size "${!v}")" = 1
 done
-check "bridged functions share IOMMU group $(group_of "$UPDK_VM_BRIDGED")" \
-    test "$(group_of "$UPDK_VM_BRIDGED")" = "$(group_of "$UPDK_VM_BRIDGED_PEER")"
+# Behind virtio-iommu (QEMU 7.2, Linux 6.12) the functions behind the conventional bridge get
+# no IOMMU at all (docs/vfio.md): the group tests need intel or amd.
+bridged=1
+if [ "${UPDK_VM_IOMMU:-}" = virtio ]; then
+    bridged=0
+    echo "skip the bridged group: no IOMMU behind the PCI bridge with virtio-iommu"
+    check "... and indeed none" test -z "$(group_of "$UPDK_VM_BRIDGED")$(group_of "$UPDK_VM_BRIDGED_PEER")"
+else
+    check "bridged functions share IOMMU group $(group_of "$UPDK_VM_BRIDGED")" \
+        test -n "$(group_of "$UPDK_VM_BRIDGED")" -a \
+             "$(group_of "$UPDK_VM_BRIDGED")" = "$(group_of "$UPDK_VM_BRIDGED_PEER")"
+fi
 
 # --- setup.sh ----------------------------------------------------------------------
 g=$(group_of "$UPDK_VM_NVME")
@@ -78,11 +105,13 @@ else
 fi
 
 # Group viability: the bridged NVMe alone on vfio-pci, its peer still on e1000.
-out=$($S bind "$UPDK_VM_BRIDGED" 2>&1)
-check "setup.sh bind of a bridged function reports the group not viable" \
-    grep -q "not viable.*$UPDK_VM_BRIDGED_PEER" <<< "$out"
-$S unbind "$UPDK_VM_BRIDGED" >/dev/null 2>&1
-check "setup.sh unbind: bridged function back on nvme" test "$(driver_of "$UPDK_VM_BRIDGED")" = nvme
+if [ $bridged = 1 ]; then
+    out=$($S bind "$UPDK_VM_BRIDGED" 2>&1)
+    check "setup.sh bind of a bridged function reports the group not viable" \
+        grep -q "not viable.*$UPDK_VM_BRIDGED_PEER" <<< "$out"
+    $S unbind "$UPDK_VM_BRIDGED" >/dev/null 2>&1
+    check "setup.sh unbind: bridged function back on nvme" test "$(driver_of "$UPDK_VM_BRIDGED")" = nvme
+fi
 
 out=$($S bind 0000:00:1e.7 2>&1); rc=$?
 check "setup.sh bind of a missing function fails clearly" \
