@@ -28,6 +28,12 @@ OUTSIDE = {
     'clock_nanosleep',
     # virtio 1.1 fields named as the specification does (docs/net.md)
     'config_generation', 'avail_event',
+    # the Linux functions a refused VFIO group attach comes from, and their checks
+    # (lib/vfio/attach_err.c, docs/vfio.md, test/vm/iommu.c)
+    'vfio_ioctl_set_iommu', 'vfio_iommu_type1_attach_group', 'vfio_container_attach_group',
+    'vfio_group_ioctl_set_container', 'iommu_group_claim_dma_owner', 'iommu_attach_group',
+    'iommu_group_has_isolated_msi', 'irq_domain_check_msi_remap', 'IOMMU_CAP_INTR_REMAP',
+    'attach_dev', 'vfio_iommu_resv_exclude',
 }
 # pages that name the code of other commits
 NOT_READ = {'docs/benchmarks-history.md'}

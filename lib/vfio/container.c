@@ -264,14 +264,13 @@ int vfio_group_get(int id, const char *bdf, struct vfio_group **out, bool *activ
 	}
 	if (ioctl(g->fd, VFIO_GROUP_SET_CONTAINER, &ctr.fd) != 0) {
 		rc = -errno;
-		log_err("%s (group of %s): VFIO_GROUP_SET_CONTAINER: %s", path, bdf,
-			strerror(errno));
+		vfio_log_attach_error(VFIO_ATTACH_SET_CONTAINER, ctr.active, id, bdf, -rc);
 		goto err_close;
 	}
 	if (!ctr.active) {
 		if (ioctl(ctr.fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) != 0) {
 			rc = -errno;
-			log_err("VFIO_SET_IOMMU(Type1v2) for %s: %s", bdf, strerror(errno));
+			vfio_log_attach_error(VFIO_ATTACH_SET_IOMMU, false, id, bdf, -rc);
 			goto err_unset;
 		}
 	}

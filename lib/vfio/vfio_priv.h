@@ -48,6 +48,19 @@ int vfio_sysfs_driver(const char *bdf, char *buf, size_t len);
 /* Log why group @group (of device @bdf) is not viable: every member and its driver. */
 void vfio_log_not_viable(int group, const char *bdf);
 
+/* The two ioctls that attach a group to the container's IOMMU (lib/vfio/attach_err.c). */
+enum vfio_attach_step {
+	VFIO_ATTACH_SET_CONTAINER, /* VFIO_GROUP_SET_CONTAINER; attaches when @iommu_set */
+	VFIO_ATTACH_SET_IOMMU, /* VFIO_SET_IOMMU(Type1v2), with the container's first group */
+};
+
+/*
+ * Log why @step failed with @err (positive) for group @group of device @bdf, and what to do;
+ * @iommu_set: the container had its IOMMU already.
+ */
+void vfio_log_attach_error(enum vfio_attach_step step, bool iommu_set, int group, const char *bdf,
+			   int err);
+
 /*
  * In the capability chain of an info buffer of @size bytes (@hdr_size of them the fixed
  * struct; first capability at offset @first, 0 for none), the capability @id if it is there
