@@ -89,18 +89,6 @@ _Static_assert(sizeof(struct nvme_cqe) == 16, "CQ entry is 16 bytes");
 
 /* ---- guest environment ------------------------------------------------------------------- */
 
-static int group_of(const char *bdf)
-{
-	char path[256], target[256];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
-	n = readlink(path, target, sizeof(target) - 1);
-	cr_assert_gt(n, 0, "%s has no IOMMU group in the guest", bdf);
-	target[n] = '\0';
-	return atoi(strrchr(target, '/') + 1);
-}
-
 /* DMAR fault lines in the kernel log (drivers/iommu/intel/dmar.c, dmar_fault_do_one()). */
 static int dmar_faults(void)
 {
@@ -332,7 +320,7 @@ Test(foundation, container_group_device_flow)
 	cr_assert_eq(vfio_dev_open(nvme, &d1, &act), 0);
 	cr_assert(act, "the first open must activate the container");
 	cr_assert(vfio_container_active());
-	cr_assert_eq(vfio_dev_group(d1), group_of(nvme));
+	cr_assert_eq(vfio_dev_group(d1), vm_group_of(nvme));
 	cr_assert_eq(vfio_dev_open(nvme, &d2, &act), -EBUSY, "opened twice");
 
 	/* A second group joins the same container. */
@@ -374,7 +362,7 @@ Test(foundation, two_devices_share_one_group)
 	vm_driver_of(peer, peer_drv, sizeof(peer_drv));
 	vm_bind(bridged, "vfio-pci");
 	vm_bind(peer, "vfio-pci");
-	cr_assert_eq(group_of(bridged), group_of(peer));
+	cr_assert_eq(vm_group_of(bridged), vm_group_of(peer));
 
 	cr_assert_eq(vfio_dev_open(bridged, &a, &act), 0);
 	cr_assert(act);
@@ -560,7 +548,7 @@ Test(foundation, group_not_viable_refused)
 	log = capture_end();
 	cr_assert_eq(rc, -EBUSY);
 	cr_assert_null(dev);
-	snprintf(want, sizeof(want), "IOMMU group %d of %s is not viable", group_of(bridged),
+	snprintf(want, sizeof(want), "IOMMU group %d of %s is not viable", vm_group_of(bridged),
 		 bridged);
 	cr_assert(strstr(log, want), "expected '%s' in the log:\n%s", want, log);
 	/* Every member, with its driver, and the command for the one that blocks. */
@@ -570,7 +558,7 @@ Test(foundation, group_not_viable_refused)
 	cr_assert(strstr(log, want), "expected '%s' in the log:\n%s", want, log);
 	snprintf(want, sizeof(want), "scripts/setup.sh bind %s)", peer);
 	cr_assert(strstr(log, want), "expected '%s' in the log:\n%s", want, log);
-	if (group_of(bridge) == group_of(bridged)) {
+	if (vm_group_of(bridge) == vm_group_of(bridged)) {
 		snprintf(want, sizeof(want), "%s (", bridge);
 		cr_assert(strstr(log, want), "the bridge is a member: expected '%s' in:\n%s", want,
 			  log);
@@ -723,14 +711,14 @@ Test(foundation, unprivileged_user_told_what_to_do)
 	char path[64], want[256];
 
 	vm_bind(nvme, "vfio-pci");
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group_of(nvme));
+	snprintf(path, sizeof(path), "/dev/vfio/%d", vm_group_of(nvme));
 
 	/* /dev/vfio/N is root's (0600): permission denied, and how to grant it. */
 	cr_assert_eq(chown(path, 0, 0), 0);
 	as_nobody(open_close, nvme, &res);
 	cr_assert_eq(res.rc, -EACCES, "rc %d", res.rc);
 	snprintf(want, sizeof(want), "%s (IOMMU group %d of %s): permission denied", path,
-		 group_of(nvme), nvme);
+		 vm_group_of(nvme), nvme);
 	cr_assert(strstr(res.log, want), "expected '%s' in the log:\n%s", want, res.log);
 	snprintf(want, sizeof(want), "chown $USER %s", path);
 	cr_assert(strstr(res.log, want), "expected '%s' in the log:\n%s", want, res.log);

@@ -63,6 +63,18 @@ void vm_bind(const char *bdf, const char *want)
 	cr_assert_str_eq(drv, want, "%s is bound to '%s', not %s", bdf, drv, want);
 }
 
+int vm_group_of(const char *bdf)
+{
+	char path[256], target[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	cr_assert_gt(n, 0, "%s has no IOMMU group in the guest", bdf);
+	target[n] = '\0';
+	return atoi(strrchr(target, '/') + 1);
+}
+
 char *vm_capture(const char *cmd)
 {
 	FILE *p = popen(cmd, "r");

@@ -27,6 +27,9 @@ void vm_driver_of(const char *bdf, char *buf, size_t len);
  */
 void vm_bind(const char *bdf, const char *want);
 
+/* The IOMMU group of @bdf; the test fails when it has none. */
+int vm_group_of(const char *bdf);
+
 /*
  * Run the shell command @cmd and return its standard output (at most 64 KiB, NUL-terminated;
  * the caller frees it); the test fails, showing that output, when the command does not exit 0.
