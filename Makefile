@@ -30,7 +30,7 @@ ALL_CFLAGS := $(CFLAGS) -Iinclude -I. $(DEP_CFLAGS) -MMD -MP
 LIBS := $(LIBUPDK) $(DEP_LIBS)
 
 .PHONY: all lib apps tests check check-layers check-names check-unit check-model check-example \
-	check-vm install uninstall clean help format fuzz check-fuzz check-soak
+	check-vm check-vm-matrix install uninstall clean help format fuzz check-fuzz check-soak
 all: lib apps tests $(BENCHES)
 lib: $(LIBUPDK)
 apps: $(APPS)
@@ -100,6 +100,11 @@ check-vm: all
 	test/vm/smoke.sh
 	test/vm/check.sh
 
+# The same ring on Linux 6.12 with AMD-Vi and virtio-iommu (without and with
+# allow_unsafe_interrupts): a subset of the suites, one guest each (test/vm/matrix.sh).
+check-vm-matrix: all
+	test/vm/matrix.sh
+
 # libFuzzer targets, built with clang: test/fuzz/NAME.c -> build/fuzz/NAME. Each includes the
 # source it tests and stands in for what that source calls, so it builds without the library.
 # check-fuzz runs each for FUZZ_SECONDS (default 20) from its seeds in test/fuzz/corpus/NAME.
@@ -142,6 +147,7 @@ help:
 	@echo "make [all]       library, programs, tests (V=1 for full command lines)"
 	@echo "make check       layer and cited-name checks, unit and model tests (CHECK_ARGS=--verbose)"
 	@echo "make check-vm    real-VFIO tests in a QEMU guest with a virtual IOMMU"
+	@echo "make check-vm-matrix  a subset of them on Linux 6.12 with AMD-Vi and virtio-iommu"
 	@echo "make check-fuzz  libFuzzer targets (clang), FUZZ_SECONDS each (default 20)"
 	@echo "make check-soak  updk-perf --verify on sim:nvme with random faults, SOAK_SECONDS;"
 	@echo "                 the hybrid loop over a million posts"

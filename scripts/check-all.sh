@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test ring, from a fresh checkout: dependencies, a -Werror build (the fio engine
 # included), the unit and model rings (make check-fio too), then the real-VFIO ring in a QEMU
-# guest; then the memory checks (docs/reliability.md):
+# guest (and a subset of it on the other kernel and IOMMUs); then the memory checks
+# (docs/reliability.md):
 # the NVMe and ixgbe model suites under valgrind, the fuzz targets, and the unit and model
 # rings and the soak rebuilt with AddressSanitizer, LeakSanitizer and UBSan. This is the
 # README's test command.
@@ -20,6 +21,9 @@ make check
 # updk-perf --verify on sim:nvme with random faults, about a minute (docs/reliability.md)
 make check-soak
 make check-vm
+# A subset of the VM ring on Linux 6.12 with AMD-Vi and with virtio-iommu, without and with
+# allow_unsafe_interrupts (test/vm/matrix.sh): one guest each.
+make check-vm-matrix
 
 # Zero reports required from here on. Under valgrind: the NVMe and ixgbe driver suites and the
 # bad-input tables (NVMe and NIC), less the two stress tests (4 threads x 3000 I/Os, thousands
