@@ -67,8 +67,9 @@ lists_fresh() { [ -n "$(find "$apt/updated" -mmin -1440 2>/dev/null)" ]; }
 update_lists() {
     mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
     printf '%s\n' "$sources" > "$apt/sources.list"
+    # apt-get update succeeds when a source could not be fetched: its warning says so.
     if apt-get "${aptopts[@]}" update > "$apt/update.log" 2>&1 &&
-       ! grep -q '^\(W\|E\): ' "$apt/update.log"; then
+       ! grep -q '^\(E: \|W: Failed to fetch\|W: Some index files failed\)' "$apt/update.log"; then
         touch "$apt/updated"
         return 0
     fi
@@ -94,7 +95,7 @@ if [ -z "$kver" ]; then
     exec 9> "$out/.apt.lock"
     flock 9
     lists_fresh || update_lists || echo "build-guest: apt-get update of the ring's own lists" \
-        "failed ($apt/update.log):" "$(grep '^\(W\|E\): ' "$apt/update.log" | head -n3)" >&2
+        "failed ($apt/update.log):" "$(grep '^[WE]: ' "$apt/update.log" | head -n3)" >&2
     kver=$(resolve_kver)
     # Offline: keep whatever was built before.
     [ -z "$kver" ] && kver=$(built_kver)
