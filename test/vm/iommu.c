@@ -193,7 +193,8 @@ static int reserved_regions(const char *bdf, struct range *out, int n)
 	unsigned long long s, e;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/reserved_regions", vm_group_of(bdf));
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/reserved_regions",
+		 vm_group_of(bdf));
 	f = fopen(path, "r");
 	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
 	while (fscanf(f, "%llx %llx %23s", &s, &e, type) == 3) {
@@ -269,6 +270,51 @@ static void restore_unsafe(void)
 }
 
 TestSuite(iommu, .timeout = 300, .init = remember_unsafe, .fini = restore_unsafe);
+
+/*
+ * The guest is the one asked for (run.sh --kernel, --iommu, --unsafe-interrupts), so that a
+ * matrix run cannot pass on the wrong platform: the kernel's series, the IOMMU behind the NVMe
+ * function as sysfs links it (dmarN for VT-d, ivhdN for AMD-Vi, under the virtio device for
+ * virtio-iommu), interrupt remapping where that IOMMU offers it (run.sh gives VT-d and AMD-Vi
+ * intremap=on), and the parameter as the command line set it.
+ */
+Test(iommu, guest_has_the_kernel_and_iommu_asked_for)
+{
+	const char *kernel = vm_env("UPDK_VM_KERNEL"), *iommu = vm_env("UPDK_VM_IOMMU");
+	const char *bdf = vm_env("UPDK_VM_NVME");
+	char path[128], target[256], *rel, *log;
+	size_t klen = strlen(kernel);
+	ssize_t n;
+
+	rel = vm_capture("uname -r");
+	cr_assert(!strncmp(rel, kernel, klen) && rel[klen] == '.', "kernel %s is not of %s", rel,
+		  kernel);
+	free(rel);
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	cr_assert_gt(n, 0, "%s: %s (no IOMMU translates for it)", path, strerror(errno));
+	target[n] = '\0';
+	/* A remapped IO-APIC's chip is "IR-IO-APIC" in /proc/interrupts (dmesg may have wrapped). */
+	log = vm_capture("cat /proc/interrupts");
+	if (!strcmp(iommu, "intel")) {
+		cr_assert(strstr(target, "/dmar"), "%s -> %s", path, target);
+		cr_assert(strstr(log, "IR-IO-APIC"), "no interrupt remapping:\n%s", log);
+	} else if (!strcmp(iommu, "amd")) {
+		cr_assert(strstr(target, "/ivhd"), "%s -> %s", path, target);
+		cr_assert(strstr(log, "IR-IO-APIC"), "no interrupt remapping:\n%s", log);
+	} else {
+		cr_assert_str_eq(iommu, "virtio");
+		cr_assert(strstr(target, "0000:00:03.0/virtio"), "%s -> %s", path, target);
+		cr_assert_null(strstr(log, "IR-IO-APIC"),
+			       "interrupt remapping behind virtio-iommu");
+	}
+	free(log);
+	log = vm_capture("cat /proc/cmdline");
+	cr_assert_eq(unsafe_allowed(), !!strstr(log, "vfio_iommu_type1.allow_unsafe_interrupts=1"),
+		     "allow_unsafe_interrupts is not what the command line says: %s", log);
+	free(log);
+}
 
 /*
  * What the administrator chose is what the user sees: where the IOMMU cannot isolate

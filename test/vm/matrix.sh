@@ -4,15 +4,17 @@
 # per configuration, two vCPUs, a subset of the VM suites:
 #
 #   6.12 + AMD-Vi                                      the subset
-#   6.12 + virtio-iommu                                the refusal: iommu/attach_* (without
-#                                                      allow_unsafe_interrupts no updk program
-#                                                      can open a device there)
+#   6.12 + virtio-iommu                                the guest check and the refusals:
+#                                                      iommu/guest_*, attach_*, second_group_*
+#                                                      (without allow_unsafe_interrupts no updk
+#                                                      program can open a device there)
 #   6.12 + virtio-iommu + allow_unsafe_interrupts=1    the subset
 #
 # The subset: open and Identify compared with the kernel's (nvme_vm), a write read back by the
 # kernel and the reverse (nvme_vm), updk-perf --verify over a namespace on two cores read back
 # by the kernel (perf_vm), the NIC path on virtio-net both ways (virtio_net), and the iommu
-# suite (the attach refusal or success, every mapped IOVA within what the kernel reports).
+# suite (the guest has the kernel and IOMMU asked for, the attach refusal or success, every
+# mapped IOVA within what the kernel reports).
 #
 #   test/vm/matrix.sh [NAME...]    NAME: amd, virtio, virtio-unsafe (default: all three)
 #
@@ -23,15 +25,16 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 subset='@(iommu/*|nvme_vm/identify_matches_kernel|nvme_vm/data_crosses_to_kernel_and_back'
 subset+='|perf_vm/verify_then_kernel_reads_it|virtio_net/*_sends_*_receives_in_order)'
-refusal='iommu/@(attach_refused_or_works_as_the_platform_says|second_group_refused_as_the_platform_says)'
+refusal='iommu/@(guest_has_the_kernel_and_iommu_asked_for|attach_refused_or_works_as_the_platform_says'
+refusal+='|second_group_refused_as_the_platform_says)'
 
 # NAME: kernel, IOMMU, allow_unsafe_interrupts, the number of tests the filter selects (a test
 # renamed away from the filter fails the run instead of vanishing from it), filter
 config() {
     case $1 in
-        amd) echo "6.12 amd 0 8 $subset" ;;
-        virtio) echo "6.12 virtio 0 2 $refusal" ;;
-        virtio-unsafe) echo "6.12 virtio 1 8 $subset" ;;
+        amd) echo "6.12 amd 0 9 $subset" ;;
+        virtio) echo "6.12 virtio 0 3 $refusal" ;;
+        virtio-unsafe) echo "6.12 virtio 1 9 $subset" ;;
         *) return 1 ;;
     esac
 }
