@@ -513,39 +513,52 @@ void updk_mem_thread_exit(void)
 	}
 }
 
-int mem_vfio_attach(void)
+/*
+ * Restrict the IOVA allocator to the container's usable ranges as lib/vfio has them now (writer
+ * held). @why says what changed, for the messages.
+ */
+static int space_from_container(const char *why)
 {
 	struct vfio_iova_range kr[VFIO_MAX_IOVA_RANGES];
 	struct ia_range sr[MAX_SPACE_RANGES];
 	uint64_t bad = 0;
 	unsigned k;
-	int tok, n, ret = 0;
+	int n, ret;
 
-	tok = mem_writer_enter();
 	n = iommu->ranges(kr, VFIO_MAX_IOVA_RANGES);
 	if (n < 0) {
-		log_err("attach: cannot read the container's IOVA ranges: %s", strerror(-n));
-		ret = n;
-		goto out;
+		log_err("%s: cannot read the container's IOVA ranges: %s", why, strerror(-n));
+		return n;
 	}
-	if (n == 0)
+	if (n == 0) {
 		log_info("the IOMMU reports no IOVA ranges: keeping [0x%llx, 0x%llx)",
 			 IOVA_DEFAULT_START, IOVA_DEFAULT_END);
-	k = iova_space_ranges(kr, (unsigned)n, sr, MAX_SPACE_RANGES);
-	if (n > 0) {
-		ret = iova_alloc_set_ranges(&iova_space, sr, k, &bad);
-		if (ret == -ERANGE) {
-			log_err("DMA memory at IOVA 0x%llx, given out before the first device was "
-				"attached, lies outside the IOVA ranges this IOMMU accepts: open the "
-				"device before allocating DMA memory",
-				(unsigned long long)bad);
-			goto out;
-		} else if (ret < 0) {
-			goto out;
-		}
-		memcpy(space_ranges, sr, k * sizeof(*sr));
-		nspace_ranges = k;
+		return 0;
 	}
+	k = iova_space_ranges(kr, (unsigned)n, sr, MAX_SPACE_RANGES);
+	ret = iova_alloc_set_ranges(&iova_space, sr, k, &bad);
+	if (ret == -ERANGE) {
+		log_err("%s: DMA memory at IOVA 0x%llx, given out before, lies outside the IOVA "
+			"ranges the IOMMU accepts now: open every device before allocating DMA "
+			"memory",
+			why, (unsigned long long)bad);
+		return ret;
+	}
+	if (ret < 0)
+		return ret;
+	memcpy(space_ranges, sr, k * sizeof(*sr));
+	nspace_ranges = k;
+	return 0;
+}
+
+int mem_vfio_attach(void)
+{
+	int tok, ret;
+
+	tok = mem_writer_enter();
+	ret = space_from_container("attach");
+	if (ret < 0)
+		goto out;
 	/* Replay what was registered before there was an IOMMU to program. */
 	for (struct mem_reg *r = regs; r; r = r->next) {
 		if (r->mapped)
@@ -564,6 +577,15 @@ int mem_vfio_attach(void)
 		r->mapped = true;
 	}
 out:
+	mem_writer_leave(tok);
+	return ret;
+}
+
+int mem_vfio_group_joined(void)
+{
+	int tok = mem_writer_enter();
+	int ret = space_from_container("a group joined");
+
 	mem_writer_leave(tok);
 	return ret;
 }

@@ -16,6 +16,14 @@
  */
 int mem_vfio_attach(void);
 
+/*
+ * Called by lib/pci after every later open (the container active already): a group that joined
+ * may have narrowed the usable IOVA ranges, and the allocator takes them again. Returns 0 or
+ * -errno (-ERANGE: DMA memory given out lies outside them, which the kernel's own check at the
+ * join should have refused).
+ */
+int mem_vfio_group_joined(void);
+
 /* Called by lib/pci when the last group left the container: its mappings are gone with it. */
 void mem_vfio_detach(void);
 

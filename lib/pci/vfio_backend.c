@@ -4,8 +4,9 @@
  * Config space is the device fd's config region (pread/pwrite); BARs are mmapped from their
  * regions, honouring sparse-mmap areas; reset is VFIO_DEVICE_RESET; interrupt vectors are
  * eventfds bound with VFIO_DEVICE_SET_IRQS. Opening the first device activates the VFIO
- * container, and lib/mem then maps what was registered before (mem_vfio_attach()); closing the
- * last one drops every mapping (mem_vfio_detach()).
+ * container, and lib/mem then maps what was registered before (mem_vfio_attach()); after a later
+ * open lib/mem takes the container's ranges again (mem_vfio_group_joined()); closing the last
+ * one drops every mapping (mem_vfio_detach()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -236,20 +237,25 @@ int pci_vfio_open(const struct updk_pci_addr *addr, struct updk_pci_dev *dev)
 	dev->device_id = ids[1];
 	dev->numa_node = read_numa_node(addr);
 
-	if (activated) {
-		/* The first group joined: lib/mem maps what was registered so far. */
-		rc = mem_vfio_attach();
-		if (rc) {
-			log_err("%s: mapping the DMA memory registered so far failed: %s", bdf,
-				strerror(-rc));
-			dev->ops = NULL;
-			dev->priv = NULL;
-			/* Closing the only device drops the container and what attach mapped. */
-			if (vfio_dev_close(p->vd))
-				mem_vfio_detach();
-			free(p);
-			return rc;
-		}
+	/*
+	 * The first group joined: lib/mem maps what was registered so far. A group joining later
+	 * can narrow the container's usable ranges with reserved regions of its own (the kernel
+	 * refused the join if a mapping lay there): the allocator follows, so that later IOVAs
+	 * avoid them too.
+	 */
+	rc = activated ? mem_vfio_attach() : mem_vfio_group_joined();
+	if (rc) {
+		log_err("%s: %s: %s", bdf,
+			activated ? "mapping the DMA memory registered so far failed" :
+				    "taking the IOVA ranges after its group joined failed",
+			strerror(-rc));
+		dev->ops = NULL;
+		dev->priv = NULL;
+		/* Closing the only device drops the container and what attach mapped. */
+		if (vfio_dev_close(p->vd))
+			mem_vfio_detach();
+		free(p);
+		return rc;
 	}
 	return 0;
 
