@@ -347,7 +347,7 @@ void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *fr
 /*
  * Request slots, written once here for every path: the fast read/write path, the general
  * path, the admin queue and the transports' reapers. A free slot always means room in the
- * transport's queue (PCIe: depth slots for qsize = depth + 1 ring entries).
+ * transport's queue (PCIe: depth slots, at least depth + 1 ring entries).
  */
 
 /* Commands submitted and not completed (children of a split I/O apiece, and their parent). */

@@ -3,7 +3,8 @@
  * Queue pairs, transport-independent: request slots, the completion routine every transport's
  * reaper hands completions to, host-side failing, retirement of freed qpairs, timeouts, the
  * poll entry and the qpair's rate-limited log. The rings themselves are the transport's
- * (drivers/nvme/pcie/pcie_qpair.c, pcie_poll.c).
+ * (drivers/nvme/pcie/pcie_qpair.c, pcie_poll.c); an I/O qpair's poll inlines the PCIe
+ * reaper (pcie/pcie_reap.h), as io.c inlines its submission.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "lib/util/log.h"
 
 #include "drivers/nvme/nvme_int.h"
+#include "drivers/nvme/pcie/pcie_reap.h"
 #include "drivers/nvme/transport.h"
 
 void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *from)
@@ -368,7 +370,8 @@ static void __attribute__((noinline)) nvme_qpair_tick(struct updk_nvme_qpair *qp
 		nvme_qpair_check_timeouts(qp);
 }
 
-int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max)
+/* The poll of a qpair the inline path does not take: freed, failed, or not on PCIe. */
+static __attribute__((noinline)) int process_slow(struct updk_nvme_qpair *qp, uint32_t max)
 {
 	int n;
 
@@ -386,10 +389,30 @@ int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max
 	return n;
 }
 
+int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max)
+{
+	int n;
+
+	/* An I/O qpair on PCIe, alive (inline_pcie is cleared before a qpair is freed) and its
+	 * controller not failed: the transport's reaper inlined. The acquire load comes before
+	 * any ring is read, as in process_slow(). */
+	if (NVME_UNLIKELY(!qp->inline_pcie | __atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE)))
+		return process_slow(qp, max);
+	n = pcie_fast_poll(qp, max);
+	if (NVME_UNLIKELY((++qp->polls & 0x1f) == 0)) {
+		pcie_fast_tick(qp);
+		nvme_qpair_tick(qp);
+	}
+	return n;
+}
+
 void updk_nvme_qpair_flush(struct updk_nvme_qpair *qp)
 {
 	/* A freed qpair's transport rings nothing (qpair_release() leaves nothing queued). */
-	qp->ops->ring(qp);
+	if (NVME_LIKELY(qp->inline_pcie))
+		pcie_sq_ring(pcie_qp(qp));
+	else
+		qp->ops->ring(qp);
 }
 
 uint32_t updk_nvme_qpair_outstanding(const struct updk_nvme_qpair *qp)

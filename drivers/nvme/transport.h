@@ -99,8 +99,8 @@ struct nvme_transport_ops {
 	int (*ctrlr_setup)(struct updk_nvme_ctrlr *ctrlr);
 
 	/*
-	 * Queue pairs. qpair_create() allocates a qpair of @qsize entries, calls
-	 * nvme_qpair_init() for its core (and sets its copy_max, and inline_pcie for PCIe's I/O
+	 * Queue pairs. qpair_create() allocates a qpair of @qsize - 1 slots and at least @qsize
+	 * entries (PCIe gives an I/O queue a deeper ring), calls nvme_qpair_init() for its core (and sets its copy_max, and inline_pcie for PCIe's I/O
 	 * queues), and leaves its rings empty. qid 0 is the admin queue, created right after
 	 * ctrlr_open() and before the core reads a register: PCIe caps it at CAP.MQES + 1; a
 	 * fabrics transport connects it here (Fabrics Connect), as its registers travel through

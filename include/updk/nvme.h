@@ -82,6 +82,14 @@ struct updk_nvme_ctrlr;
 struct updk_nvme_ns;
 struct updk_nvme_qpair;
 
+/** Shadow doorbells (Doorbell Buffer Config, NVMe Base 2.0 §5.8) on a controller that offers
+ * them; see updk_nvme_ctrlr_opts.shadow_doorbell. */
+enum updk_nvme_shadow {
+	UPDK_NVME_SHADOW_AUTO = 0, /**< decided per controller (docs/nvme-driver.md) */
+	UPDK_NVME_SHADOW_ON, /**< whenever offered */
+	UPDK_NVME_SHADOW_OFF, /**< never: MMIO doorbells only */
+};
+
 /** Options for updk_nvme_ctrlr_open(). Zero them, set opts_size = sizeof(opts), then what you
  * need; a zero field means its default. NULL opts: all defaults. */
 struct updk_nvme_ctrlr_opts {
@@ -90,7 +98,8 @@ struct updk_nvme_ctrlr_opts {
 	uint32_t admin_queue_size;
 	/** I/O queue pairs to ask for with Set Features Number of Queues; 0: 64. */
 	uint32_t num_io_queues;
-	/** Do not use shadow doorbells even if the controller offers Doorbell Buffer Config. */
+	/** Do not use shadow doorbells even if the controller offers Doorbell Buffer Config (as
+	 * shadow_doorbell = UPDK_NVME_SHADOW_OFF, which this overrides). */
 	bool no_shadow_doorbell;
 	/** Do not use SGLs even if the controller offers them (PRPs only). */
 	bool no_sgl;
@@ -118,6 +127,14 @@ struct updk_nvme_ctrlr_opts {
 	 * counted in timeouts) until the application calls updk_nvme_ctrlr_reset().
 	 */
 	bool no_auto_reset;
+	/**
+	 * Shadow doorbells when the controller offers them. UPDK_NVME_SHADOW_AUTO (the default)
+	 * uses them unless the controller is QEMU's NVMe model (PCI 1b36:0010) and the CPU is
+	 * QEMU's TCG, where a doorbell write is a call into the model rather than a VM exit and
+	 * the shadow buffers only add work for the model (docs/nvme-driver.md); _ON and _OFF
+	 * decide for every controller.
+	 */
+	enum updk_nvme_shadow shadow_doorbell;
 	/**
 	 * Interrupts, to sleep when idle (<updk/nvme_intr.h>, docs/interrupts.md): enable up to
 	 * num_io_queues + 1 of the function's vectors at open, MSI-X, else MSI, else INTx. The
@@ -216,6 +233,10 @@ uint32_t updk_nvme_ctrlr_max_qpairs(const struct updk_nvme_ctrlr *ctrlr);
  * admin queue and every qpair, an MMIO doorbell write only when the controller's EventIdx asks.
  */
 bool updk_nvme_ctrlr_shadow_doorbell(const struct updk_nvme_ctrlr *ctrlr);
+
+/** Why shadow doorbells are in use or not on @ctrlr, in a few words for a message ("auto: QEMU's
+ * NVMe under TCG", "not offered (OACS bit 8)", ...). */
+const char *updk_nvme_ctrlr_shadow_doorbell_why(const struct updk_nvme_ctrlr *ctrlr);
 
 /** True when the driver uses SGLs for I/O whose buffers PRPs cannot describe. */
 bool updk_nvme_ctrlr_sgl_supported(const struct updk_nvme_ctrlr *ctrlr);

@@ -147,7 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pcie_qpair_create(c, 1, qsize, &qp))
 		return 0;
 	pq = pcie_qp(qp);
-	n_out = data[1] % qsize; /* at most depth = qsize - 1 */
+	qsize = pq->qsize; /* the ring: deeper than the qsize - 1 slots asked for */
+	n_out = data[1] % (qp->depth + 1u); /* at most depth */
 	memset(done, 0, sizeof(done));
 	for (uint32_t i = 0; i < n_out; i++) {
 		struct nvme_req *req = nvme_slot_get(qp);

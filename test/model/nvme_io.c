@@ -353,16 +353,58 @@ Test(nvme_io, shadow_doorbells_lockstep)
 	/*
 	 * One command at a time, each waited for: the model has consumed everything when the next
 	 * tail arrives, and its EventIdx (half a queue ahead) is never passed, so after the first
-	 * commands no doorbell needs an MMIO write.
+	 * commands no doorbell needs an MMIO write. The SQ shadow moves for every command; the CQ
+	 * head goes back every 121 entries: half of the 256-entry ring a depth of 7 gets, less the
+	 * 7 slots.
 	 */
 	rig_open(&r, "sim:nvme?size=1M,lba=512", 7, 4096);
 	for (int i = 0; i < 2000; i++)
 		read_sync(&r, r.rbuf, (uint64_t)(i % 64) * 8, 8);
 	updk_nvme_qpair_get_stats(r.qp, &st);
 	cr_assert_eq(st.cmds_completed, 2000);
-	cr_assert_geq(st.shadow_doorbell_updates, 4000, "SQ and CQ shadow for every command");
+	cr_assert_eq(st.shadow_doorbell_updates, 2000 + 2000 / (256 / 2 - 7), "%llu shadow updates",
+		     (unsigned long long)st.shadow_doorbell_updates);
 	cr_assert_lt(st.mmio_doorbell_writes, 20, "%llu MMIO doorbells for 2000 commands",
 		     (unsigned long long)st.mmio_doorbell_writes);
+	rig_close(&r);
+}
+
+/*
+ * At queue depth 1 the qpair's rings are still 256 entries deep, so the reaper gives CQ entries
+ * back once per half ring less the slot (127 completions) instead of after every one: one MMIO
+ * doorbell per I/O, the SQ tail, instead of two, and the controller never waits for the CQ head
+ * (no entry is ever refused for a full queue). The data stays right as the ring wraps.
+ */
+Test(nvme_io, qd1_cq_head_doorbell_once_per_half_ring)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o),
+					  .shadow_doorbell = UPDK_NVME_SHADOW_OFF };
+	static struct sim_nvme_stats before, after; /* large: admin commands by opcode */
+	struct updk_nvme_stats st;
+	struct rig r;
+
+	rig_open_opts(&r, "sim:nvme?size=1M,lba=512", &o, 1, 4096);
+	cr_assert_not(updk_nvme_ctrlr_shadow_doorbell(r.c));
+	cr_assert_eq(sim_nvme_sync(ctrlr_dev(r.c)), 0);
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(r.c), &before), 0);
+	for (uint32_t i = 0; i < 200; i++) {
+		uint64_t lba = (uint64_t)(i % 100) * 8;
+
+		fill(r.wbuf, 4096, i);
+		write_sync(&r, r.wbuf, lba, 8, 0);
+		memset(r.rbuf, 0, 4096);
+		read_sync(&r, r.rbuf, lba, 8);
+		cr_assert_eq(memcmp(r.wbuf, r.rbuf, 4096), 0, "I/O %u", i);
+	}
+	cr_assert_eq(sim_nvme_sync(ctrlr_dev(r.c)), 0);
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(r.c), &after), 0);
+	updk_nvme_qpair_get_stats(r.qp, &st);
+	cr_assert_eq(st.cmds_completed, 400);
+	cr_assert_eq(st.sq_doorbell_mmio, 400);
+	cr_assert_eq(st.cq_doorbell_mmio, 400 / 127, "%llu CQ head doorbells for 400 commands",
+		     (unsigned long long)st.cq_doorbell_mmio);
+	cr_assert_eq(after.mmio_cq_db - before.mmio_cq_db, 400 / 127, "the model saw the same");
+	cr_assert_eq(st.bogus_completions, 0);
 	rig_close(&r);
 }
 

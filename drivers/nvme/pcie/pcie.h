@@ -15,6 +15,8 @@
 #include <updk/mmio.h>
 #include <updk/pci.h>
 
+#include "lib/util/hypervisor.h"
+
 #include "drivers/nvme/nvme_int.h"
 #include "drivers/nvme/pcie/pcie_regs.h"
 #include "drivers/nvme/transport.h"
@@ -30,6 +32,7 @@ struct nvme_pcie_ctrlr {
 	bool enabled; /* memory space and bus mastering turned on by ctrlr_open */
 	/* shadow doorbells (Doorbell Buffer Config, §5.8) */
 	bool shadow;
+	const char *shadow_why; /* why in use or not (pcie_shadow_choice()) */
 	uint32_t *dbbuf;
 	uint32_t *dbbuf_ei;
 	uint64_t dbbuf_iova;
@@ -53,6 +56,7 @@ struct nvme_pcie_qpair {
 	uint16_t qsize; /* entries in the SQ and in the CQ */
 	uint16_t cq_head;
 	uint16_t phase;
+	uint16_t cq_db_head; /* CQ head last given to the controller */
 	volatile uint32_t *sq_db;
 	volatile uint32_t *cq_db;
 	/* shadow doorbells and EventIdx (NULL when not in use) */
@@ -66,6 +70,15 @@ struct nvme_pcie_qpair {
 	uint32_t list_stride; /* bytes per slot */
 	bool sgl;
 	bool sgl_dword; /* SGL Data Blocks must be dword aligned, in dwords (SGLS 10b) */
+	/* the SQ head's check (pcie_sq_head_check()): the CQ head it last looked behind, and the
+	 * CQ head after the last entry whose CID pcie_cpl_slow() refused */
+	uint32_t sq_head_seen_at;
+	uint32_t reap_refused_at;
+	/* CQ entries reaped and not given back yet, and how many the reaper lets pile up
+	 * (pcie_reap()) */
+	uint32_t cq_unrung;
+	uint32_t cq_ring_at;
+	volatile struct updk_nvme_cpl *cq_end; /* cq + qsize */
 	/* memory */
 	uint64_t sq_iova;
 	uint64_t cq_iova;
@@ -103,6 +116,12 @@ int pcie_qpair_disconnect(struct updk_nvme_qpair *qp);
 /* Point @pq at the controller's shadow doorbell slots, or at none when they are off. */
 void pcie_qpair_set_shadow(struct nvme_pcie_qpair *pq);
 void pcie_ring(struct updk_nvme_qpair *qp);
+
+/* pcie_dbbuf.c */
+/* Whether to use shadow doorbells: @opt the caller's choice, @offered OACS bit 8, @vid:@did the
+ * PCI function, @hv where this process runs; *@why says why, for messages. */
+bool pcie_shadow_choice(enum updk_nvme_shadow opt, bool offered, uint16_t vid, uint16_t did,
+			const struct util_hv_info *hv, const char **why);
 int pcie_dbbuf_setup(struct updk_nvme_ctrlr *c);
 void pcie_dbbuf_free(struct nvme_pcie_ctrlr *pc);
 
@@ -205,9 +224,13 @@ NVME_INLINE void pcie_sq_ring(struct nvme_pcie_qpair *pq)
 		      &pq->qp.stats.sq_doorbell_mmio);
 }
 
-/* The CQ head doorbell, after a batch of completions reaped from @old on. */
-NVME_INLINE void pcie_cq_ring(struct nvme_pcie_qpair *pq, uint16_t old)
+/* The CQ head doorbell: the controller may post into the entries reaped since the last. */
+NVME_INLINE void pcie_cq_ring(struct nvme_pcie_qpair *pq)
 {
+	uint16_t old = pq->cq_db_head;
+
+	pq->cq_db_head = pq->cq_head;
+	pq->cq_unrung = 0;
 	pcie_doorbell(pq, pq->cq_db, pq->cq_shadow, pq->cq_ei, pq->cq_head, old,
 		      &pq->qp.stats.cq_doorbell_mmio);
 }

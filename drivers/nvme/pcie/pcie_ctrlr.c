@@ -144,6 +144,16 @@ bool updk_nvme_ctrlr_shadow_doorbell(const struct updk_nvme_ctrlr *c)
 	return c->ops == &nvme_pcie_ops && pcie_ctrlr((struct updk_nvme_ctrlr *)c)->shadow;
 }
 
+const char *updk_nvme_ctrlr_shadow_doorbell_why(const struct updk_nvme_ctrlr *c)
+{
+	const char *why;
+
+	if (c->ops != &nvme_pcie_ops)
+		return "not a PCIe controller";
+	why = pcie_ctrlr((struct updk_nvme_ctrlr *)c)->shadow_why;
+	return why ? why : "not set up yet";
+}
+
 const struct nvme_transport_ops nvme_pcie_ops = {
 	.name = "PCIe",
 	.ctrlr_open = pcie_ctrlr_open,

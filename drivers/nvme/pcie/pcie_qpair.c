@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * PCIe queue pairs: ring memory and the slots' PRP list areas, doorbells and shadow doorbells,
- * and the admin commands that make a queue exist on the controller (NVMe Base 2.0 §3.3: SQ/CQ
- * as circular queues in host memory; §5.4, §5.5 Create I/O CQ/SQ; §5.6, §5.7 Delete; §5.8
- * Doorbell Buffer Config).
+ * PCIe queue pairs: ring memory and the slots' PRP list areas, doorbells and the shadow
+ * doorbell slots of each queue, and the admin commands that make a queue exist on the
+ * controller (NVMe Base 2.0 §3.3: SQ/CQ as circular queues in host memory; §5.4, §5.5 Create
+ * I/O CQ/SQ; §5.6, §5.7 Delete). Doorbell Buffer Config itself is pcie_dbbuf.c's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,7 +42,9 @@ void pcie_qpair_reset_rings(struct updk_nvme_qpair *qp)
 	memset(pq->sq, 0, (size_t)pq->qsize * sizeof(struct updk_nvme_cmd));
 	memset((void *)pq->cq, 0, (size_t)pq->qsize * sizeof(struct updk_nvme_cpl));
 	pq->sq_tail = pq->sq_db_tail = pq->sq_head = 0;
-	pq->cq_head = 0;
+	pq->cq_head = pq->cq_db_head = 0;
+	pq->cq_unrung = 0;
+	pq->sq_head_seen_at = pq->reap_refused_at = UINT32_MAX;
 	pq->phase = 1; /* the controller posts its first pass with phase 1 (§4.6) */
 	pq->sgl = qp->ctrlr->sgl;
 	pq->sgl_dword = qp->ctrlr->sgl_dword;
@@ -53,6 +55,23 @@ void pcie_qpair_reset_rings(struct updk_nvme_qpair *qp)
 		*pq->cq_shadow = 0;
 		*pq->cq_ei = 0;
 	}
+}
+
+/*
+ * The entries of an I/O queue whose slots need @need (depth + 1): twice that, 256 to 4096, but
+ * never more than the controller takes (CAP.MQES + 1, @max, at least @need: the core checked
+ * the depth against it). The slots, not the ring, bound what is outstanding, so a deeper ring
+ * lets the reaper give CQ entries back lazily (pcie_reap()): the controller never waits for the
+ * CQ head doorbell. Ring memory is small: 64 bytes an SQ entry, 16 a CQ entry.
+ */
+static uint32_t pcie_io_ring_entries(uint32_t need, uint32_t max)
+{
+	uint32_t n = 2 * need;
+
+	n = n < 256 ? 256 : n > 4096 ? 4096 : n;
+	if (n < need)
+		n = need;
+	return n > max && max >= need ? max : n;
 }
 
 int pcie_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
@@ -80,6 +99,8 @@ int pcie_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
 	memset(pq, 0, sizeof(*pq));
 	/* one slot stays empty: full is tail + 1 == head */
 	rc = nvme_qpair_init(&pq->qp, c, qid, qsize - 1);
+	if (qid != 0)
+		qsize = pcie_io_ring_entries(qsize, pc->aq_max);
 	pq->qsize = (uint16_t)qsize;
 	pq->sq_db = (volatile uint32_t *)(pc->bar + sq_off);
 	pq->cq_db = (volatile uint32_t *)(pc->bar + cq_off);
@@ -93,6 +114,11 @@ int pcie_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
 		pq->list_mem =
 			updk_dma_zalloc(list_bytes, NVME_PAGE_SIZE, pc->numa, &pq->list_iova);
 	}
+	pq->cq_end = pq->cq + qsize;
+	/* half the ring less the slots: with at most depth entries still to come, the
+	 * controller never finds the CQ full (the admin queue, as deep as its slots and one,
+	 * gives its entries back after every batch) */
+	pq->cq_ring_at = qsize / 2 > pq->qp.depth ? qsize / 2 - pq->qp.depth : 1;
 	if (rc || !pq->sq || !pq->cq || !pq->list_mem) {
 		log_err("%s: no memory for queue %u (%u entries, %zu bytes of PRP lists)", c->name,
 			qid, qsize, list_bytes);
@@ -187,80 +213,4 @@ int pcie_qpair_disconnect(struct updk_nvme_qpair *qp)
 	if (rc2 == -EIO)
 		nvme_log_cpl(c, "Delete I/O Completion Queue", &cpl);
 	return rc ? rc : rc2;
-}
-
-void pcie_dbbuf_free(struct nvme_pcie_ctrlr *pc)
-{
-	updk_dma_free(pc->dbbuf);
-	updk_dma_free(pc->dbbuf_ei);
-	pc->dbbuf = pc->dbbuf_ei = NULL;
-	pc->shadow = false;
-}
-
-/*
- * Doorbell Buffer Config (§5.8; OACS bit 8): PRP1 the shadow doorbell buffer, PRP2 the EventIdx
- * buffer, both page aligned and laid out like the doorbell registers, the admin queue (qid 0)
- * in the first two slots. The command itself goes through the MMIO doorbells; once it has
- * completed, every queue, the admin queue included, writes the shadow and follows the EventIdx
- * rule. After a reset the controller has forgotten the buffers, so this runs again from the
- * reset path (the transport's ctrlr_setup).
- */
-int pcie_dbbuf_setup(struct updk_nvme_ctrlr *c)
-{
-	struct nvme_pcie_ctrlr *pc = pcie_ctrlr(c);
-	struct updk_nvme_cmd cmd = { .opc = UPDK_NVME_OPC_DOORBELL_BUFFER_CONFIG };
-	struct updk_nvme_cpl cpl;
-	struct nvme_pcie_qpair *aq = pcie_qp(c->adminq);
-	uint32_t dstrd = pc->dstrd;
-	uint32_t sq0 = (nvme_sq_db_off(0, dstrd) - NVME_REG_DBS) / 4;
-	uint32_t cq0 = (nvme_cq_db_off(0, dstrd) - NVME_REG_DBS) / 4;
-	uint16_t sq_after, cq_after;
-	int rc;
-
-	pc->shadow = false;
-	pcie_qpair_set_shadow(aq);
-	if (c->opts.no_shadow_doorbell || !(c->id.oacs & NVME_OACS_DBBUF))
-		return 0;
-	if (!pc->dbbuf) {
-		size_t need = (size_t)(c->max_qpairs + 1) * 2 * (4u << dstrd);
-
-		pc->dbbuf_size = (need + NVME_PAGE_MASK) & ~(size_t)NVME_PAGE_MASK;
-		pc->dbbuf =
-			updk_dma_zalloc(pc->dbbuf_size, NVME_PAGE_SIZE, pc->numa, &pc->dbbuf_iova);
-		pc->dbbuf_ei = updk_dma_zalloc(pc->dbbuf_size, NVME_PAGE_SIZE, pc->numa,
-					       &pc->dbbuf_ei_iova);
-		if (!pc->dbbuf || !pc->dbbuf_ei) {
-			log_warn("%s: no memory for shadow doorbells: using MMIO doorbells",
-				 c->name);
-			pcie_dbbuf_free(pc);
-			return 0;
-		}
-	}
-	memset(pc->dbbuf, 0, pc->dbbuf_size);
-	memset(pc->dbbuf_ei, 0, pc->dbbuf_size);
-	/*
-	 * The admin queue's values once this command is in and its completion reaped (nothing else
-	 * is outstanding here), in case the controller takes them from the buffer. EventIdx gets the
-	 * same values: until the controller publishes its own, the EventIdx rule then asks for the
-	 * MMIO doorbell at the next update, so no update can go unseen.
-	 */
-	sq_after = aq->sq_tail + 1 == aq->qsize ? 0 : aq->sq_tail + 1u;
-	cq_after = aq->cq_head + 1 == aq->qsize ? 0 : aq->cq_head + 1u;
-	pc->dbbuf[sq0] = pc->dbbuf_ei[sq0] = sq_after;
-	pc->dbbuf[cq0] = pc->dbbuf_ei[cq0] = cq_after;
-	cmd.dptr.prp.prp1 = pc->dbbuf_iova;
-	cmd.dptr.prp.prp2 = pc->dbbuf_ei_iova;
-	rc = nvme_admin_sync_quiet(c, &cmd, NULL, 0, &cpl);
-	if (rc) {
-		if (rc == -EIO)
-			nvme_log_cpl(c, "Doorbell Buffer Config", &cpl);
-		log_warn("%s: shadow doorbells not in use", c->name);
-		return rc == -EIO ? 0 : rc;
-	}
-	pc->shadow = true;
-	pcie_qpair_set_shadow(aq);
-	/* The shadow holds the values the registers got last: the next update starts from them. */
-	*aq->sq_shadow = aq->sq_db_tail;
-	*aq->cq_shadow = aq->cq_head;
-	return 0;
 }
