@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <updk/nvme.h>
 #include <updk/pci.h>
 
 #include "apps/perf/perf.h"
@@ -346,6 +347,7 @@ enum {
 	OPT_JSON = 256,
 	OPT_VERIFY,
 	OPT_NO_SHADOW,
+	OPT_SHADOW,
 	OPT_DB_PER_CMD,
 	OPT_CPL_BATCH,
 	OPT_SEED,
@@ -373,6 +375,7 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "no-shadow-doorbell", no_argument, NULL, OPT_NO_SHADOW },
+	{ "shadow-doorbell", required_argument, NULL, OPT_SHADOW },
 	{ "doorbell-per-cmd", no_argument, NULL, OPT_DB_PER_CMD },
 	{ "cpl-batch", required_argument, NULL, OPT_CPL_BATCH },
 	{ "seed", required_argument, NULL, OPT_SEED },
@@ -427,7 +430,10 @@ void perf_usage(FILE *out)
 	      "                           resets the controller if the abort fails too, and\n"
 	      "                           the run goes on: I/Os the reset failed are errors;\n"
 	      "                           default 30000)\n"
-	      "      --no-shadow-doorbell do not use Doorbell Buffer Config even if offered\n"
+	      "      --shadow-doorbell M  shadow doorbells (Doorbell Buffer Config) where offered:\n"
+	      "                           auto (default: per controller, off for QEMU's NVMe\n"
+	      "                           under TCG), on or off\n"
+	      "      --no-shadow-doorbell the same as --shadow-doorbell off\n"
 	      "      --doorbell-per-cmd   write the SQ doorbell after every command instead of\n"
 	      "                           once per burst (to measure what batching saves)\n"
 	      "      --cpl-batch N        completions reaped per poll at most (default 0: all)\n"
@@ -579,6 +585,20 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 			break;
 		case OPT_NO_SHADOW:
 			a->no_shadow_doorbell = true;
+			a->shadow_doorbell = UPDK_NVME_SHADOW_OFF;
+			break;
+		case OPT_SHADOW:
+			if (!strcmp(optarg, "auto"))
+				a->shadow_doorbell = UPDK_NVME_SHADOW_AUTO;
+			else if (!strcmp(optarg, "on"))
+				a->shadow_doorbell = UPDK_NVME_SHADOW_ON;
+			else if (!strcmp(optarg, "off"))
+				a->shadow_doorbell = UPDK_NVME_SHADOW_OFF;
+			else
+				rc = perf_fail(err,
+					       "--shadow-doorbell '%s': expected auto, on or off",
+					       optarg);
+			a->no_shadow_doorbell = a->shadow_doorbell == UPDK_NVME_SHADOW_OFF;
 			break;
 		case OPT_DB_PER_CMD:
 			a->doorbell_per_cmd = true;

@@ -102,6 +102,7 @@ static const struct option long_opts[] = {
 	{ "enable-sw-latency-tracking", no_argument, NULL, OPT_NVME_ONLY },
 	{ "verify", no_argument, NULL, OPT_NVME_ONLY },
 	{ "no-shadow-doorbell", no_argument, NULL, OPT_NVME_ONLY },
+	{ "shadow-doorbell", required_argument, NULL, OPT_NVME_ONLY },
 	{ "doorbell-per-cmd", no_argument, NULL, OPT_NVME_ONLY },
 	{ "cpl-batch", required_argument, NULL, OPT_NVME_ONLY },
 	{ "seed", required_argument, NULL, OPT_NVME_ONLY },

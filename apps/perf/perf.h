@@ -47,7 +47,8 @@ struct perf_args {
 	bool tcp_hdgst, tcp_ddgst; /* -H, -I: NVMe/TCP header and data digests */
 	bool json; /* --json */
 	bool verify; /* --verify */
-	bool no_shadow_doorbell; /* --no-shadow-doorbell */
+	bool no_shadow_doorbell; /* --no-shadow-doorbell, or --shadow-doorbell off */
+	int shadow_doorbell; /* --shadow-doorbell: UPDK_NVME_SHADOW_AUTO (0), _ON, _OFF */
 	bool doorbell_per_cmd; /* --doorbell-per-cmd: flush the SQ tail after every submission */
 	uint32_t cpl_batch; /* --cpl-batch: most completions reaped per call, 0 all */
 	uint64_t seed; /* --seed: random offsets (0: from the TSC) */
@@ -229,6 +230,7 @@ struct perf_row {
 	struct perf_stats s;
 	const struct perf_hist *hist;
 	bool shadow_doorbell;
+	const char *shadow_why; /* updk_nvme_ctrlr_shadow_doorbell_why() */
 };
 
 struct perf_core_result {

@@ -243,11 +243,12 @@ void perf_report_text(FILE *out, const struct perf_report *r)
 		else
 			fprintf(out,
 				"Driver %s: %.3f MMIO doorbell writes per I/O (SQ %.3f, CQ %.3f), "
-				"shadow doorbells %s (%.3f shadow updates per I/O)",
+				"shadow doorbells %s (%.3f shadow updates per I/O%s%s)",
 				row->name, per_io(s->sq_db_mmio + s->cq_db_mmio, s->ios),
 				per_io(s->sq_db_mmio, s->ios), per_io(s->cq_db_mmio, s->ios),
 				row->shadow_doorbell ? "on" : "off",
-				per_io(s->shadow_updates, s->ios));
+				per_io(s->shadow_updates, s->ios), row->shadow_why ? "; " : "",
+				row->shadow_why ? row->shadow_why : "");
 		if (s->queue_full || s->timeouts || s->resets)
 			fprintf(out,
 				", %" PRIu64 " queue-full, %" PRIu64 " timeouts, %" PRIu64
@@ -385,6 +386,9 @@ void perf_report_json(FILE *out, const struct perf_report *r)
 		json_str(out, row->device);
 		fprintf(out, ", \"nsid\": %u, \"core\": %u, \"shadow_doorbell\": %s, ", row->nsid,
 			row->core, row->shadow_doorbell ? "true" : "false");
+		fputs("\"shadow_doorbell_why\": ", out);
+		json_str(out, row->shadow_why ? row->shadow_why : "");
+		fputs(", ", out);
 		json_stats(out, r, &row->s, row_iops(row), row->seconds, row->hist);
 		fputc('}', out);
 	}

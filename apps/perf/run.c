@@ -53,6 +53,7 @@ static int open_ctrlrs(struct perf_run *run)
 		memset(&opts, 0, sizeof(opts));
 		opts.opts_size = sizeof(opts);
 		opts.no_shadow_doorbell = a->no_shadow_doorbell;
+		opts.shadow_doorbell = (enum updk_nvme_shadow)a->shadow_doorbell;
 		opts.io_timeout_ms = a->io_timeout_ms;
 		opts.header_digest = a->tcp_hdgst;
 		opts.data_digest = a->tcp_ddgst;
@@ -474,6 +475,7 @@ void perf_collect(struct perf_run *run, struct perf_row *rows, struct perf_core_
 			row->s.lat_min = 0;
 		row->hist = ctx->hist;
 		row->shadow_doorbell = updk_nvme_ctrlr_shadow_doorbell(ns->pc->ctrlr);
+		row->shadow_why = updk_nvme_ctrlr_shadow_doorbell_why(ns->pc->ctrlr);
 		for (unsigned q = 0; q < ctx->nqps && ctx->w->measure_end; q++) {
 			const struct updk_nvme_stats *b = &ctx->db_base[q], *e = &ctx->db_end[q];
 
