@@ -100,8 +100,9 @@ struct nvme_transport_ops {
 
 	/*
 	 * Queue pairs. qpair_create() allocates a qpair of @qsize - 1 slots and at least @qsize
-	 * entries (PCIe gives an I/O queue a deeper ring), calls nvme_qpair_init() for its core (and sets its copy_max, and inline_pcie for PCIe's I/O
-	 * queues), and leaves its rings empty. qid 0 is the admin queue, created right after
+	 * entries (PCIe gives an I/O queue a deeper ring), calls nvme_qpair_init() for its core
+	 * (and sets its copy_max, and inline_pcie for PCIe's I/O queues), and leaves its rings
+	 * empty. qid 0 is the admin queue, created right after
 	 * ctrlr_open() and before the core reads a register: PCIe caps it at CAP.MQES + 1; a
 	 * fabrics transport connects it here (Fabrics Connect), as its registers travel through
 	 * it. For an I/O queue nothing is asked of the controller yet. qpair_connect() creates an I/O queue pair on the controller
@@ -172,8 +173,10 @@ struct nvme_transport_ops {
 	 * function's MSI-X, else MSI, else INTx, each one of lib/pci's eventfds) and returns how
 	 * many, or -errno (logged, naming the controller) with none enabled; they go with
 	 * ctrlr_close(). intr_fd() is vector @vector's eventfd; intr_ack() consumes what it counted
-	 * (PCIe: and unmasks INTx) and returns the count; intr_pending() says whether @qp has a
-	 * completion waiting (PCIe: the phase tag at its CQ head). qpair_connect() creates a
+	 * (PCIe: and unmasks INTx) and returns the count; intr_pending(), called before the
+	 * owner sleeps, first gives the controller back every completion entry reaped (PCIe: a
+	 * CQ head doorbell the reaper left pending), then says whether @qp has a completion
+	 * waiting (PCIe: the phase tag at its CQ head). qpair_connect() creates a
 	 * qpair whose iv is 0 or more with its interrupt on that vector (PCIe: Create I/O CQ with
 	 * IEN and IV, §5.4).
 	 */

@@ -157,6 +157,51 @@ Test(nvme_intr, arm_with_a_completion_posted_returns_at_once)
 	updk_dma_free(buf);
 }
 
+/* CQ head doorbell changes the model saw, through MMIO or the shadow buffer. */
+static uint64_t cq_heads_seen(struct updk_nvme_ctrlr *c)
+{
+	static struct sim_nvme_stats st; /* large: admin commands by opcode */
+
+	cr_assert_eq(sim_nvme_sync(ctrlr_dev(c)), 0);
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(c), &st), 0);
+	return st.mmio_cq_db + st.shadow_cq_db;
+}
+
+/*
+ * The reaper gives CQ entries back lazily (once half the ring less the slots is reaped), but an
+ * owner about to sleep must give back all it reaped: a pin-based or MSI vector stays asserted
+ * while its CQs hold entries not consumed through the head doorbell (QEMU's NVMe deasserts INTx
+ * only when head and tail meet), so the sleep would end at once, every time.
+ */
+Test(nvme_intr, arm_gives_the_reaped_entries_back)
+{
+	struct updk_nvme_ctrlr *c = open_intr("sim:nvme?size=1M");
+	struct updk_nvme_ns *ns = updk_nvme_ns_get(c, 1);
+	struct updk_nvme_qpair *qp = alloc_intr_qp(c, 1);
+	uint8_t *buf = updk_dma_zalloc(4096, 4096, UPDK_NUMA_ANY, NULL);
+	uint64_t seen;
+
+	seen = cq_heads_seen(c);
+	for (int i = 0; i < 10; i++) {
+		struct io_done d = { 0 };
+
+		cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, (uint64_t)i * 8, 8, io_done_cb, &d, 0),
+			     0);
+		while (!d.done)
+			cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0);
+		cr_assert_not(updk_nvme_cpl_is_error(&d.cpl));
+	}
+	cr_assert_eq(cq_heads_seen(c), seen, "polled at QD 1: no CQ head doorbell yet");
+	cr_assert_geq(updk_nvme_qpair_intr_ack(qp), 0);
+	cr_assert_eq(updk_nvme_qpair_intr_arm(qp), 0, "nothing waits: sleep");
+	cr_assert_eq(cq_heads_seen(c), seen + 1, "the arm gave the 10 entries back");
+	cr_assert_eq(updk_nvme_qpair_intr_arm(qp), 0);
+	cr_assert_eq(cq_heads_seen(c), seen + 1, "nothing more to give back: no doorbell");
+	updk_nvme_qpair_free(qp);
+	updk_nvme_ctrlr_close(c);
+	updk_dma_free(buf);
+}
+
 /*
  * Random device timing: sim:nvme delays each completion by 0 to 100 µs (jitter_us), so it lands
  * before the poll, between poll and arm, inside the arm or during the sleep. 10,000 commands one

@@ -83,12 +83,22 @@ void pcie_sq_head_check(struct nvme_pcie_qpair *pq)
 		    qp->ctrlr->name, qp->qid, sqhd, outstanding, pq->sq_db_tail, qsize);
 }
 
-/* A completion waits at the CQ head: its phase tag is the current pass's (§4.6). */
+/*
+ * Before the owner sleeps: the CQ head the reaper has not given back yet (pcie_reap() writes it
+ * lazily) goes to the controller now. A pin-based or MSI vector stays asserted while a CQ on it
+ * holds entries the host has not consumed through its head doorbell (NVMe 1.4 §7.5.1;
+ * QEMU's NVMe deasserts only when head and tail meet), and a controller may count them against
+ * its Interrupt Coalescing: left pending, an owner that sleeps would be woken again at once, or
+ * by entries it has already reaped. Then: a completion waits at the CQ head when its phase tag
+ * is the current pass's (§4.6).
+ */
 bool pcie_intr_pending(struct updk_nvme_qpair *qp)
 {
 	struct nvme_pcie_qpair *pq = pcie_qp(qp);
 	volatile struct updk_nvme_cpl *e = pq->cq + pq->cq_head;
 
+	if (pq->cq_unrung)
+		pcie_cq_ring(pq);
 	/* The consumption of the vector's count (the caller's) comes before this load. */
 	updk_mb();
 	return (e->status & 1) == pq->phase;
