@@ -385,6 +385,7 @@ static const struct option long_opts[] = {
 	{ "zones", required_argument, NULL, OPT_ZONES },
 	{ "interrupt-mode", no_argument, NULL, OPT_INTR },
 	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "metadata", required_argument, NULL, 'e' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -443,6 +444,11 @@ void perf_usage(FILE *out)
 	      "                           spread over the cores, -q at most in flight\n"
 	      "      --seed N             seed of the random offsets (default: from the clock)\n"
 	      "      --no-progress        no progress line on stderr each second\n"
+	      "  -e, --metadata PI        end-to-end protection on namespaces formatted with it:\n"
+	      "                           PRACT[=0|1] (the controller inserts and strips the\n"
+	      "                           PI), PRCHK[=GUARD|REFTAG|APPTAG] (it checks them;\n"
+	      "                           without PRACT the host generates the PI of writes\n"
+	      "                           and verifies reads), e.g. -e PRACT,PRCHK\n"
 	      "  -h, --help               this text\n"
 	      "      --net MODE           network benchmark instead: txonly, rxonly or fwd\n"
 	      "                           (updk-perf --net fwd --help for its options)\n"
@@ -454,6 +460,54 @@ void perf_usage(FILE *out)
 	      "4 KiB pages with UPDK_MEM=4k. UPDK_LOG=info|debug shows the driver's messages.\n"
 	      "Exit status: 0 done, 1 device or run error, 2 bad arguments, 3 verify mismatches.\n",
 	      out);
+}
+
+int perf_parse_pi(const char *s, uint8_t *prinfo, char *err)
+{
+	static const struct {
+		const char *name;
+		uint8_t bit;
+	} checks[] = { { "GUARD", 4 }, { "APPTAG", 2 }, { "REFTAG", 1 } };
+	char buf[128], *save = NULL, *save2 = NULL;
+
+	*prinfo = 0;
+	if (strlen(s) >= sizeof(buf))
+		return perf_fail(err, "-e '%.40s...': too long", s);
+	strcpy(buf, s);
+	for (char *k = strtok_r(buf, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(k, '=');
+
+		if (v)
+			*v++ = '\0';
+		if (!strcasecmp(k, "PRACT")) {
+			if (v && strcmp(v, "1") && strcmp(v, "0"))
+				return perf_fail(err, "-e '%s': PRACT is 0 or 1, not '%s'", s, v);
+			*prinfo = (uint8_t)((*prinfo & 7) | (v && *v == '0' ? 0 : 8));
+			continue;
+		}
+		if (strcasecmp(k, "PRCHK"))
+			return perf_fail(err,
+					 "-e '%s': %s is not a key: PRACT[=0|1] and "
+					 "PRCHK[=GUARD|REFTAG|APPTAG], comma-separated",
+					 s, k);
+		if (!v) {
+			*prinfo |= 7;
+			continue;
+		}
+		for (char *c = strtok_r(v, "|+", &save2); c; c = strtok_r(NULL, "|+", &save2)) {
+			size_t i = 0;
+
+			while (i < 3 && strcasecmp(c, checks[i].name))
+				i++;
+			if (i == 3)
+				return perf_fail(err,
+						 "-e '%s': PRCHK takes GUARD, REFTAG and APPTAG, "
+						 "not '%s'",
+						 s, c);
+			*prinfo |= checks[i].bit;
+		}
+	}
+	return 0;
 }
 
 static void defaults(struct perf_args *a)
@@ -524,7 +578,7 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 	err[0] = '\0';
 	optind = 0; /* GNU getopt: start afresh, so the parser can be called more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:q:o:w:M:t:a:c:P:r:LHIh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:q:o:w:M:t:a:c:P:r:e:LHIh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			rc = perf_flag_u32("-q", optarg, 1, 65536, &a->queue_depth, err);
@@ -630,6 +684,10 @@ int perf_args_parse(int argc, char **argv, struct perf_args *a, char *err)
 			break;
 		case OPT_RATE:
 			rc = perf_flag_u32("--rate", optarg, 1, 100000000, &a->rate, err);
+			break;
+		case 'e':
+			rc = perf_parse_pi(optarg, &a->prinfo, err);
+			a->pi_given = true;
 			break;
 		case 'h':
 			a->help = true;

@@ -94,6 +94,8 @@ static void task_issue(struct perf_task *t)
 	t->submit_tsc = updk_tsc();
 	if (__builtin_expect(ctx->zoned != NULL, 0) && !t->is_read)
 		rc = perf_zoned_append(t, io_done);
+	else if (__builtin_expect(ns->ext, 0))
+		rc = perf_task_issue_ext(t, io_done);
 	else if (t->is_read)
 		rc = updk_nvme_ns_read(ns->ns, t->qp, t->buf, t->lba, ns->nlb, io_done, t, 0);
 	else
@@ -156,6 +158,14 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 			s->read_errors++;
 		else
 			s->write_errors++;
+		/* End-to-end Guard, Application Tag, Reference Tag Check Error (SCT 2h) */
+		if (updk_nvme_cpl_sct(cpl) == UPDK_NVME_SCT_MEDIA &&
+		    updk_nvme_cpl_sc(cpl) >= UPDK_NVME_SC_GUARD_CHECK_ERROR &&
+		    updk_nvme_cpl_sc(cpl) <= UPDK_NVME_SC_REFERENCE_TAG_CHECK_ERROR)
+			s->pi_errors++;
+	} else if (__builtin_expect(ctx->ns->host_pi, 0) && t->is_read && perf_task_pi_bad(t)) {
+		STORE(s->errors, s->errors + 1);
+		s->pi_host_errors++;
 	}
 	if (__builtin_expect(ctx->zoned != NULL, 0) && !t->is_read)
 		perf_zoned_append_done(t, cpl);

@@ -56,6 +56,10 @@ struct perf_args {
 	bool one_pass; /* --one-pass: --verify -w write over each namespace once */
 	bool interrupt_mode; /* --interrupt-mode: sleep in the hybrid loop when idle */
 	uint32_t rate; /* --rate: I/Os a second over the whole run, paced (0: as fast as -q) */
+	/* -e/--metadata: PRINFO as NVMe has it (bit 3 PRACT; bits 2:0 PRCHK Guard, Application
+	 * Tag, Reference Tag); pi_given: -e was given, the namespaces must have PI */
+	uint8_t prinfo;
+	bool pi_given;
 	bool progress; /* false with --no-progress */
 	bool help; /* --help: print usage, nothing else */
 	bool zone_append; /* -w zone-append or zone-write: the zoned workload (zoned.c) */
@@ -92,6 +96,12 @@ int perf_resolve_cores(uint16_t *cores, unsigned *ncores, bool given);
 
 /** Print --help to @out. */
 void perf_usage(FILE *out);
+
+/**
+ * Parse -e: comma-separated PRACT[=0|1] and PRCHK[=GUARD|REFTAG|APPTAG] (bare PRCHK: all three;
+ * '|' or '+' between them), spdk_nvme_perf's keys, into *@prinfo. 0 or -EINVAL (@err).
+ */
+int perf_parse_pi(const char *s, uint8_t *prinfo, char *err);
 
 /** Parse an I/O size: "4096", "4k", "128K", "1M", "4KiB". 0 or -EINVAL. */
 int perf_parse_size(const char *s, uint64_t *out);
@@ -219,6 +229,9 @@ struct perf_stats {
 	/* over the whole run: I/Os completed without error after an automatic controller reset
 	 * of the row's controller had ended */
 	uint64_t ios_after_reset;
+	/* -e, over the whole run: I/Os failed by the controller's PI checks (End-to-end
+	 * Guard/Application Tag/Reference Tag Check Error), reads whose PI the host refused */
+	uint64_t pi_errors, pi_host_errors;
 };
 
 struct perf_row {

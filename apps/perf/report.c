@@ -28,6 +28,8 @@ void perf_stats_add(struct perf_stats *a, const struct perf_stats *b)
 	a->verified += b->verified;
 	a->write_errors += b->write_errors;
 	a->read_errors += b->read_errors;
+	a->pi_errors += b->pi_errors;
+	a->pi_host_errors += b->pi_host_errors;
 	a->lat_sum += b->lat_sum;
 	a->cmds_submitted += b->cmds_submitted;
 	a->cmds_completed += b->cmds_completed;
@@ -185,6 +187,11 @@ void perf_report_text(FILE *out, const struct perf_report *r)
 		"\nI/Os: %" PRIu64 " in %.3f s (%" PRIu64 " reads, %" PRIu64 " writes), %" PRIu64
 		" errors; seed %" PRIu64 "\n",
 		t.ios, seconds, t.reads, t.writes, t.errors, r->seed);
+	if (r->args->pi_given || t.pi_errors || t.pi_host_errors)
+		fprintf(out,
+			"Protection (-e PRACT=%u PRCHK=0x%x): %" PRIu64 " I/Os failed the "
+			"controller's PI checks, %" PRIu64 " reads failed the host's\n",
+			r->args->prinfo >> 3, r->args->prinfo & 7u, t.pi_errors, t.pi_host_errors);
 	if (r->args->verify) {
 		fprintf(out,
 			"Verify: %" PRIu64 " writes read back and compared, %" PRIu64
@@ -308,9 +315,11 @@ static void json_stats(FILE *out, const struct perf_report *r, const struct perf
 		", \"writes\": %" PRIu64 ", \"errors\": %" PRIu64
 		", \"verify_mismatches\": %" PRIu64 ", \"verified\": %" PRIu64
 		", \"write_errors\": %" PRIu64 ", \"read_errors\": %" PRIu64
-		", \"ios_after_reset\": %" PRIu64 ", \"iops\": %.2f, \"mib_per_s\": %.3f, ",
+		", \"ios_after_reset\": %" PRIu64 ", \"pi_errors\": %" PRIu64
+		", \"pi_host_errors\": %" PRIu64 ", \"iops\": %.2f, \"mib_per_s\": %.3f, ",
 		seconds, s->ios, s->reads, s->writes, s->errors, s->mismatches, s->verified,
-		s->write_errors, s->read_errors, s->ios_after_reset, f.iops, f.mib_s);
+		s->write_errors, s->read_errors, s->ios_after_reset, s->pi_errors,
+		s->pi_host_errors, f.iops, f.mib_s);
 	fprintf(out, "\"latency_us\": {\"average\": %.3f, \"min\": %.3f, \"max\": %.3f}, ",
 		f.avg_us, f.min_us, f.max_us);
 	fprintf(out,

@@ -84,6 +84,7 @@ static int add_ns(struct perf_run *run, struct perf_ctrlr *pc, uint32_t nsid)
 	struct updk_nvme_ns *ns = updk_nvme_ns_get(pc->ctrlr, nsid);
 	struct perf_ns *pn;
 	uint32_t max_io;
+	int rc;
 
 	for (unsigned i = 0; i < run->nns; i++)
 		if (run->nss[i].pc == pc && run->nss[i].nsid == nsid)
@@ -102,13 +103,9 @@ static int add_ns(struct perf_run *run, struct perf_ctrlr *pc, uint32_t nsid)
 	pn->ns = ns;
 	pn->nsid = nsid;
 	pn->sector_size = updk_nvme_ns_sector_size(ns);
-	if (updk_nvme_ns_md_extended(ns) && updk_nvme_ns_md_size(ns)) {
-		fprintf(stderr,
-			"updk-perf: %s namespace %u interleaves %u metadata bytes with each "
-			"block (extended LBA): not supported, format it without metadata\n",
-			pc->addr, nsid, updk_nvme_ns_md_size(ns));
-		return -ENOTSUP;
-	}
+	rc = perf_ns_format(pn, a, pc->addr);
+	if (rc)
+		return rc;
 	if (!pn->sector_size || a->io_size % pn->sector_size) {
 		fprintf(stderr,
 			"updk-perf: -o %u is not a multiple of the %u-byte blocks of %s "
@@ -167,9 +164,10 @@ static int setup_ctx(struct perf_run *run, struct perf_ctx *ctx, unsigned index)
 	uint32_t per_qp = (a->queue_depth + a->qpairs_per_ns - 1) / a->qpairs_per_ns;
 	uint32_t depth = per_qp * ns->children,
 		 max = updk_nvme_ctrlr_max_qpair_depth(ns->pc->ctrlr);
-	size_t stride = ((size_t)a->io_size + 4095) & ~(size_t)4095;
+	size_t stride = ((size_t)ns->nlb * ns->xfer_block + 4095) & ~(size_t)4095;
+	size_t md_stride = ((size_t)ns->nlb * ns->md_block + 63) & ~(size_t)63;
 	struct updk_nvme_qpair_opts qo;
-	uint8_t *bufs;
+	uint8_t *bufs, *mds = NULL;
 	int rc;
 
 	if (depth > max) {
@@ -217,7 +215,10 @@ static int setup_ctx(struct perf_run *run, struct perf_ctx *ctx, unsigned index)
 		}
 	}
 	bufs = updk_dma_zalloc(stride * ctx->ntasks, 4096, ns->pc->numa, NULL);
-	if (!bufs) {
+	if (bufs && md_stride)
+		mds = updk_dma_zalloc(md_stride * ctx->ntasks, 4096, ns->pc->numa, NULL);
+	if (!bufs || (md_stride && !mds)) {
+		updk_dma_free(bufs);
 		fprintf(stderr,
 			"updk-perf: cannot allocate %zu bytes of DMA memory for %u I/Os of "
 			"%u bytes (see the message above)\n",
@@ -230,6 +231,7 @@ static int setup_ctx(struct perf_run *run, struct perf_ctx *ctx, unsigned index)
 		t->ctx = ctx;
 		t->qp = ctx->qps[k % ctx->nqps];
 		t->buf = bufs + stride * k;
+		t->md = mds ? mds + md_stride * k : NULL;
 		t->slot0 = ns->ntasks++;
 		ctx->w->ntasks++;
 		t->gen = (uint32_t)(run->seed >> 32) + k * 0x10000u;
@@ -527,8 +529,10 @@ void perf_teardown(struct perf_run *run)
 	for (unsigned i = 0; i < run->nctxs; i++) {
 		struct perf_ctx *ctx = &run->ctxs[i];
 
-		if (ctx->tasks)
+		if (ctx->tasks) {
 			updk_dma_free(ctx->tasks[0].buf);
+			updk_dma_free(ctx->tasks[0].md);
+		}
 		free(ctx->qps);
 		free(ctx->tasks);
 		free(ctx->pending);

@@ -35,6 +35,12 @@ struct perf_ns {
 	uint32_t children; /* commands per I/O after the driver's MDTS split */
 	uint64_t nslots; /* I/O-sized slots in the namespace */
 	uint32_t ntasks; /* tasks on this namespace, all cores together (--verify partition) */
+	/* the format (pi.c): bytes a block takes in the data buffer and in the separate
+	 * metadata buffer (0: none) with the run's PRINFO flags (-e) */
+	uint32_t xfer_block, md_block, io_flags;
+	bool ext; /* I/O through the _ext calls: separate metadata or PRINFO */
+	bool host_pi; /* -e PRCHK without PRACT: the host generates and verifies the PI */
+	struct updk_pi_fmt pi;
 };
 
 struct perf_ctx;
@@ -44,6 +50,7 @@ struct perf_task {
 	struct perf_ctx *ctx;
 	struct updk_nvme_qpair *qp;
 	void *buf;
+	void *md; /* the separate metadata of the I/O, when the namespace keeps it apart */
 	uint64_t submit_tsc;
 	uint64_t lba;
 	uint64_t seq; /* --verify sequential: next slot of this task */
@@ -177,5 +184,12 @@ int perf_zoned_append(struct perf_task *t, updk_nvme_cb cb);
 void perf_zoned_append_done(struct perf_task *t, const struct updk_nvme_cpl *cpl);
 void perf_zoned_poll(struct perf_ctx *ctx);
 void perf_zoned_counts(const struct perf_ctx *ctx, uint64_t *resets, uint64_t *finishes);
+/* pi.c: the format of @pn's namespace and what -e asks of it, refused (with a message) when
+ * the run cannot drive it; 0 or -errno */
+int perf_ns_format(struct perf_ns *pn, const struct perf_args *a, const char *addr);
+/* pi.c: submit @t through the _ext calls (host-made PI first on a write, with host_pi) */
+int perf_task_issue_ext(struct perf_task *t, updk_nvme_cb cb);
+/* pi.c: host_pi: the PI of @t's read does not verify */
+bool perf_task_pi_bad(const struct perf_task *t);
 
 #endif

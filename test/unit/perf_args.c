@@ -473,3 +473,40 @@ Test(perf_args, random_command_lines)
 			cr_assert(a.ncores >= 1);
 	}
 }
+
+/* -e: spdk_nvme_perf's PRACT and PRCHK keys, as NVMe's PRINFO bits (bit 3 PRACT, 2 Guard,
+ * 1 Application Tag, 0 Reference Tag) */
+Test(perf_args, metadata_pi)
+{
+	static const struct {
+		const char *e;
+		uint8_t prinfo;
+	} ok[] = {
+		{ "PRACT", 8 },
+		{ "PRACT=1", 8 },
+		{ "PRACT=0", 0 },
+		{ "PRCHK", 7 },
+		{ "PRACT,PRCHK", 15 },
+		{ "PRACT=0,PRCHK=GUARD|REFTAG|APPTAG", 7 },
+		{ "prchk=guard+reftag", 5 },
+		{ "PRCHK=APPTAG,PRACT=1", 10 },
+	};
+	struct perf_args a;
+	char err[PERF_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cr_assert_eq(parse(&a, err, "-e", ok[i].e, NULL), 0, "%s: %s", ok[i].e, err);
+		cr_assert_eq(a.prinfo, ok[i].prinfo, "-e %s: PRINFO 0x%x", ok[i].e, a.prinfo);
+		cr_assert(a.pi_given);
+	}
+	cr_assert_eq(parse(&a, err, "--metadata", "PRACT", NULL), 0, "%s", err);
+	cr_assert_eq(a.prinfo, 8);
+	cr_assert_eq(parse(&a, err, NULL), 0, "%s", err);
+	cr_assert_not(a.pi_given);
+	cr_assert_eq(parse(&a, err, "-e", "PRACT=yes", NULL), -EINVAL);
+	cr_assert(strstr(err, "-e 'PRACT=yes'"), "%s", err);
+	cr_assert_eq(parse(&a, err, "-e", "PRCHK=GUARD|CRC", NULL), -EINVAL);
+	cr_assert(strstr(err, "not 'CRC'"), "%s", err);
+	cr_assert_eq(parse(&a, err, "-e", "DIF", NULL), -EINVAL);
+	cr_assert(strstr(err, "DIF is not a key"), "%s", err);
+}

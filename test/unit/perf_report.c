@@ -196,7 +196,8 @@ Test(perf_report, json)
 	has(t, "\"device\": \"sim:nvme?\\\"q\\\"\\\\\"");
 	has(t, "\"seconds\": 2.000000, \"ios\": 250000, \"reads\": 120000, \"writes\": 130000, "
 	       "\"errors\": 3, \"verify_mismatches\": 4, \"verified\": 19000, \"write_errors\": 2, "
-	       "\"read_errors\": 1, \"ios_after_reset\": 0, \"iops\": 150000.00");
+	       "\"read_errors\": 1, \"ios_after_reset\": 0, \"pi_errors\": 0, "
+	       "\"pi_host_errors\": 0, \"iops\": 150000.00");
 	has(t, "\"failed\": false,\n  \"controller_resets\": 0,");
 	cr_assert(!strstr(t, "pass_complete"), "only with --one-pass");
 	has(t, "\"latency_us\": {\"average\": 12.000, \"min\": 1.000, \"max\": 90.000}");
