@@ -114,6 +114,13 @@ int nvme_ctrlr_setup(struct updk_nvme_ctrlr *c)
 	 * it answers Identify Controller and Get Log Page; Number of Queues and namespaces do not
 	 * apply. */
 	if (c->id.cntrltype == UPDK_NVME_CNTRLTYPE_DISCOVERY) {
+		if (reinit && c->qpairs) {
+			log_err("%s: after reset the controller says it is a Discovery controller, "
+				"which has no I/O queues, and I/O qpairs are open: free them and "
+				"open the controller again",
+				c->name);
+			return -EIO;
+		}
 		c->max_qpairs = 0;
 		if (!reinit && !(c->qid_used = calloc(1, 1)))
 			return -ENOMEM;

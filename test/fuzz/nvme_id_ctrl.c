@@ -149,6 +149,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(c.qid_used);
 		return 0;
 	}
+	/* A Discovery controller (NVMe Base 2.0 §3.1.2.3) is given no I/O queues at all. */
+	if (c.id.cntrltype == UPDK_NVME_CNTRLTYPE_DISCOVERY) {
+		if (c.max_qpairs != 0 || !c.qid_used)
+			abort();
+		free(c.qid_used);
+		return 0;
+	}
 	if (c.max_qpairs != granted || !c.qid_used)
 		abort();
 	check_limits(&c, adminq.depth);
@@ -170,7 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else if (rc == -EIO) {
 		/* the open qpair is beyond what the controller now grants, or no page came */
-		if (!(c.qpairs && ioq.qid > granted) && in_left)
+		if (!(c.qpairs && ioq.qid > granted) && in_left &&
+		    !(c.qpairs && c.id.cntrltype == UPDK_NVME_CNTRLTYPE_DISCOVERY))
 			abort();
 	} else if (rc != -EINVAL) {
 		abort();

@@ -49,8 +49,8 @@ static void check_cores(const uint16_t *cores, unsigned n, bool given)
 
 static void check_perf(const struct perf_args *a)
 {
-	static const char *const workloads[] = { "read",      "write", "randread",
-						 "randwrite", "rw",    "randrw" };
+	static const char *const workloads[] = { "read", "write",  "randread",	  "randwrite",
+						 "rw",	 "randrw", "zone-append", "zone-write" };
 	bool known = false;
 
 	if (a->help)
