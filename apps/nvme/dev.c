@@ -50,9 +50,11 @@ static int finish(struct tool_dev *td, struct tool_wait *w, int rc, const char *
 
 		/* a code without a name reads "Unknown status (sct .., sc ..)": numbers once */
 		if (strchr(name, '('))
-			fprintf(stderr, "updk-nvme: %s: %s: NVMe status: %s\n", td->addr, what, name);
+			fprintf(stderr, "updk-nvme: %s: %s: NVMe status: %s\n", td->addr, what,
+				name);
 		else
-			fprintf(stderr, "updk-nvme: %s: %s: NVMe status: %s (sct 0x%x, sc 0x%02x)\n",
+			fprintf(stderr,
+				"updk-nvme: %s: %s: NVMe status: %s (sct 0x%x, sc 0x%02x)\n",
 				td->addr, what, name, sct, sc);
 		return -EIO;
 	}

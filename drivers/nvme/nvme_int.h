@@ -246,9 +246,8 @@ struct nvme_io_md {
 
 /* io_md.c: check the flags, options (NULL: none) and metadata buffer of an I/O of @nlb blocks
  * at @lba and fill *@x; 0, or -EINVAL with the reason logged. */
-int nvme_io_md_prep(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint64_t lba,
-		    uint32_t nlb, uint32_t io_flags, const struct updk_nvme_io_opts *opts,
-		    struct nvme_io_md *x);
+int nvme_io_md_prep(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint64_t lba, uint32_t nlb,
+		    uint32_t io_flags, const struct updk_nvme_io_opts *opts, struct nvme_io_md *x);
 /* The fields of @x into @cmd (CDW12's flags, CDW3, CDW14, CDW15) */
 void nvme_cmd_md(struct updk_nvme_cmd *cmd, const struct nvme_io_md *x);
 /* Move @x on by @nlb blocks: the metadata pointer and the Reference Tag. */

@@ -74,7 +74,6 @@ void nvme_cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint64
 	abort();
 }
 
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t versions[] = { 0x10000, 0x10100, 0x10300 };

@@ -37,7 +37,7 @@ Test(nvme_seam, bad_transport_ids_are_refused_by_name)
 		const char *addr, *says;
 	} bad[] = {
 		{ "trtype:FC traddr:nn-0x1", "trtype 'FC' is not a transport this build of updk "
-					    "has (it has: PCIe, TCP)" },
+					     "has (it has: PCIe, TCP)" },
 		{ "trtype:RDMA traddr:10.0.0.1", "trtype 'RDMA'" },
 		{ "trtype:PCIe", "no traddr" },
 		{ "trtype:PCIe traddr:sim:nvme?size=1M trsvcid:4420",
