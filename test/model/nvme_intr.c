@@ -137,12 +137,15 @@ Test(nvme_intr, arm_with_a_completion_posted_returns_at_once)
 	struct io_done d = { 0 };
 	uint64_t before;
 
+	/* The model stands still until the first arm is made, so that arm cannot race its thread. */
+	cr_assert_eq(sim_nvme_pause(ctrlr_dev(c), true), 0);
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf, 0, 8, io_done_cb, &d, 0), 0);
 	cr_assert_eq(sim_nvme_stats(ctrlr_dev(c), &st), 0);
 	before = st.completions;
 	/* The doorbell goes with the arm: nothing is waiting yet. */
 	cr_assert_geq(updk_nvme_qpair_intr_ack(qp), 0);
 	cr_assert_eq(updk_nvme_qpair_intr_arm(qp), 0, "armed: the command is not done yet");
+	cr_assert_eq(sim_nvme_pause(ctrlr_dev(c), false), 0);
 	/* Posted by the model, not reaped: the next arm sees it without waiting. */
 	POLL_UNTIL(st.completions > before, sim_nvme_stats(ctrlr_dev(c), &st));
 	cr_assert_gt(st.completions, before);
