@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "apps/perf/json.h"
 #include "apps/perf/net_run.h"
 
 static void fmt_mac(const uint8_t m[6], char *buf)
@@ -172,17 +173,17 @@ void net_report_json(FILE *out, const struct net_run *run, bool interrupted)
 		const struct updk_net_stats *st = &p->st;
 
 		fmt_mac(p->mac, mac);
+		fprintf(out, "%s\n    {\"index\": %u, \"address\": ", i ? "," : "", i);
+		perf_json_str(out, p->addr);
 		fprintf(out,
-			"%s\n    {\"index\": %u, \"address\": \"%s\", \"driver\": \"%s\", \"mac\": "
-			"\"%s\", \"link_up\": %s, \"speed_mbps\": %u, \"tx_packets\": %" PRIu64
+			", \"driver\": \"%s\", \"mac\": \"%s\", \"link_up\": %s, \"speed_mbps\": %u, \"tx_packets\": %" PRIu64
 			", \"tx_bytes\": %" PRIu64 ", \"tx_errors\": %" PRIu64
 			", \"rx_packets\": %" PRIu64 ", \"rx_bytes\": %" PRIu64
 			", \"rx_dropped\": %" PRIu64 ", \"rx_errors\": %" PRIu64
 			", \"rx_nobuf\": %" PRIu64 "}",
-			i ? "," : "", i, p->addr, updk_net_driver_name(p->dev), mac,
-			p->link.up ? "true" : "false", p->link.speed_mbps, st->tx_packets,
-			st->tx_bytes, st->tx_errors, st->rx_packets, st->rx_bytes, st->rx_dropped,
-			st->rx_errors, st->rx_nobuf);
+			updk_net_driver_name(p->dev), mac, p->link.up ? "true" : "false",
+			p->link.speed_mbps, st->tx_packets, st->tx_bytes, st->tx_errors,
+			st->rx_packets, st->rx_bytes, st->rx_dropped, st->rx_errors, st->rx_nobuf);
 	}
 	fputs("\n  ],\n  \"tasks\": [", out);
 	for (unsigned i = 0; i < run->ntasks; i++) {

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "apps/perf/json.h"
 #include "apps/perf/perf.h"
 
 const double perf_percentiles[] = { 1, 10, 25, 50, 75, 90, 95, 98, 99, 99.5, 99.9, 99.99 };
@@ -289,22 +290,6 @@ void perf_report_text(FILE *out, const struct perf_report *r)
  * JSON
  */
 
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 static void json_stats(FILE *out, const struct perf_report *r, const struct perf_stats *s,
 		       double iops, double seconds, const struct perf_hist *h)
 {
@@ -390,13 +375,13 @@ void perf_report_json(FILE *out, const struct perf_report *r)
 		const struct perf_row *row = &r->rows[i];
 
 		fprintf(out, "%s\n    {\"name\": ", i ? "," : "");
-		json_str(out, row->name);
+		perf_json_str(out, row->name);
 		fputs(", \"device\": ", out);
-		json_str(out, row->device);
+		perf_json_str(out, row->device);
 		fprintf(out, ", \"nsid\": %u, \"core\": %u, \"shadow_doorbell\": %s, ", row->nsid,
 			row->core, row->shadow_doorbell ? "true" : "false");
 		fputs("\"shadow_doorbell_why\": ", out);
-		json_str(out, row->shadow_why ? row->shadow_why : "");
+		perf_json_str(out, row->shadow_why ? row->shadow_why : "");
 		fputs(", ", out);
 		json_stats(out, r, &row->s, row_iops(row), row->seconds, row->hist);
 		fputc('}', out);

@@ -132,6 +132,31 @@ Test(perf_net, fwd_default_pair_conserves_frames)
 	perf_test_result_free(&r);
 }
 
+/* A port's address is the user's text: quotes and backslashes in it are escaped in the JSON. */
+Test(perf_net, json_escapes_port_addresses)
+{
+	static const char *const args[] = { "--net",
+					    "txonly",
+					    "-t",
+					    "1",
+					    "--json",
+					    "-r",
+					    "sim:ixgbe?name=pn\"q,peer=pn\\q",
+					    "-r",
+					    "sim:ixgbe?name=pn\\q,peer=pn\"q",
+					    NULL };
+	struct perf_result r;
+
+	perf_test_run(args, 0, &r);
+	cr_assert_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
+	cr_assert(strstr(r.out, "\"address\": \"sim:ixgbe?name=pn\\\"q,peer=pn\\\\q\", \"driver\""),
+		  "%s", r.out);
+	cr_assert(strstr(r.out, "\"address\": \"sim:ixgbe?name=pn\\\\q,peer=pn\\\"q\", \"driver\""),
+		  "%s", r.out);
+	cr_assert_gt(port(r.out, 0, "tx_packets"), 0, "%s", r.out);
+	perf_test_result_free(&r);
+}
+
 Test(perf_net, txonly_both_ways_on_given_ports)
 {
 	static const char *const args[] = { "--net",

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 
+#include "apps/perf/json.c"
 #include "apps/perf/report.c"
 
 static struct perf_hist h0, h1, th;
