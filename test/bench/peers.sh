@@ -13,15 +13,18 @@
 #                common flags are appended to, e.g. --also 'noshadow build/bin/updk-perf
 #                --no-shadow-doorbell' (repeatable)
 #   --logs DIR   keep every tool's output there (default: a folder in /tmp, printed at the end)
+#   --smp N      guest vCPUs (default 2); the tools run on the last one. Under TCG each vCPU is a
+#                host thread and QEMU's NVMe (ioeventfd=on) runs in QEMU's main loop thread: with
+#                one vCPU the guest and the device fit a two-core host, with two they are three.
 #
 # SPDK_PERF and VFN_PERF name the peers' binaries (../shared/peers/README.md); either may be left
 # out, and the project never needs them. The device: QEMU's nvme at 0000:00:05.0 of
-# test/vm/run.sh (2 vCPUs), with a third namespace added for this run only: 1 GiB on null-co
+# test/vm/run.sh, with a third namespace added for this run only: 1 GiB on null-co
 # (reads give zeroes) with 4 KiB logical blocks, so that libvfn's perf, which reads one block
 # per command, moves 4 KiB like the others. Every tool does 4 KiB random reads on one core
-# (guest CPU 1); updk-perf runs with its default flags. QD 1 latency percentiles: updk-perf -LL
-# and spdk_nvme_perf -L once per round, fio's (--lat_percentiles, submission to completion) from
-# its QD 1 runs.
+# (the last guest CPU); updk-perf runs with its default flags. QD 1 latency percentiles:
+# updk-perf -LL and spdk_nvme_perf -L once per round, fio's (--lat_percentiles, submission to
+# completion) from its QD 1 runs.
 #
 # Prints Markdown: per depth the median IOPS of each tool over the rounds with the spread
 # (lowest-highest), the median average latency, and updk ÷ the better peer; then the QD 1
@@ -30,7 +33,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 
-secs=5 rounds=3 qds="1 32 128" logs=
+secs=5 rounds=3 qds="1 32 128" logs= smp=2
 also=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -39,11 +42,12 @@ while [ $# -gt 0 ]; do
         -q) qds=$2; shift 2 ;;
         --also) also+=("$2"); shift 2 ;;
         --logs) logs=$2; shift 2 ;;
+        --smp) smp=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
         *) echo "peers.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-case "$secs$rounds" in *[!0-9]*|'') echo "peers.sh: -t and -r want whole numbers" >&2; exit 2 ;; esac
+case "$secs$rounds$smp" in *[!0-9]*|'') echo "peers.sh: -t, -r and --smp want whole numbers" >&2; exit 2 ;; esac
 for q in $qds; do
     case $q in ''|*[!0-9]*) echo "peers.sh: -q wants depths such as \"1 32 128\"" >&2; exit 2 ;; esac
 done
@@ -89,7 +93,7 @@ timeout=$((300 + rounds * (nq * ntools + 2) * (secs + 20)))
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
 echo "peers.sh: $rounds rounds of ${secs}s runs at QD $qds; guest timeout ${timeout}s; logs in $logs" >&2
 set +e
-test/vm/run.sh --smp 2 --timeout "$timeout" --rw "$logs" -e SPDK_PERF -e VFN_PERF \
+test/vm/run.sh --smp "$smp" --timeout "$timeout" --rw "$logs" -e SPDK_PERF -e VFN_PERF \
     -e "PEERS_LOG_DIR=$logs" \
     --qemu -blockdev --qemu "null-co,node-name=peers4k,size=$((1 << 30)),read-zeroes=on" \
     --qemu -device \
