@@ -14,6 +14,7 @@
 #   RUN round=R qd=Q tool=T iops=X avg_us=Y      one measured run
 #   PCT round=R tool=T p50=.. p99=.. p99.9=.. p99.99=..   QD 1 latency percentiles (µs)
 #   FAIL round=R qd=Q tool=T: what went wrong     a run that gave no figure (the rest go on)
+#   MARK N                                         the next run's number (see mark() below)
 # Each tool's own output goes to $PEERS_LOG_DIR/ (if set) for the record.
 set -u
 
@@ -159,8 +160,15 @@ for ((i = 0; i < ${#variants[@]}; i += 2)); do
     cmds+=("${variants[i + 1]}")
 done
 user_tools=(spdk libvfn "${names[@]}")
+# Each run is announced ("MARK N" on stdout) and bracketed by the files mark.N.start and
+# mark.N.end in the log folder, which peers.sh on the host turns into QEMU's CPU time per run.
+run_no=0
+mark() { [ -n "$logdir" ] && : > "$logdir/mark.$1"; }
 one() { # round qd tool [pct]
     local v
+    run_no=$((run_no + 1))
+    echo "MARK $run_no"
+    mark "$run_no.start"
     case $3 in
         spdk) run_spdk "$1" "$2" "${4:-}" ;;
         libvfn) run_vfn "$1" "$2" ;;
@@ -171,6 +179,7 @@ one() { # round qd tool [pct]
             done
             ;;
     esac
+    mark "$run_no.end"
 }
 for ((r = 1; r <= rounds; r++)); do
     echo "round $r of $rounds" >&2

@@ -28,8 +28,10 @@
 #
 # Prints Markdown: per depth the median IOPS of each tool over the rounds with the spread
 # (lowest-highest), the median average latency, and updk ÷ the better peer; then the QD 1
-# percentiles. The host's load average is sampled throughout and printed. Figures are for
-# comparing side by side in one boot, never a pass/fail.
+# percentiles; then QEMU's CPU time per I/O of each tool: its main loop thread (where QEMU's NVMe
+# runs each command: what the device does per command for that driver) and the whole process.
+# The host's load average is sampled throughout and printed. Figures are for comparing side by
+# side in one boot, never a pass/fail.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -84,7 +86,22 @@ chmod 777 "$logs"
 # The host's load while the guest runs: one sample every 10 s.
 ( while :; do cut -d' ' -f1 /proc/loadavg; sleep 10; done ) > "$logs/load.txt" 2>/dev/null &
 sampler=$!
-trap 'kill $sampler 2>/dev/null || true' EXIT
+# QEMU's CPU time at the start and the end of every run (the guest's mark.N.start/end files):
+# "N.start|N.end MAIN ALL" in clock ticks, MAIN being QEMU's main loop thread, where the NVMe
+# model runs every command with ioeventfd=on, ALL the whole process (the vCPUs included).
+( while :; do
+    for f in "$logs"/mark.*; do
+        [ -e "$f" ] || continue
+        q=$(pgrep -n -f "^qemu-system-x86_64 .*$logs") || continue
+        main=$(awk '{ print $14 + $15 }' "/proc/$q/task/$q/stat" 2>/dev/null) || continue
+        all=$(awk '{ print $14 + $15 }' "/proc/$q/stat" 2>/dev/null) || continue
+        echo "${f##*/mark.} $main $all"
+        rm -f "$f"
+    done
+    sleep 0.1
+done ) > "$logs/ticks.txt" 2>/dev/null &
+ticker=$!
+trap 'kill $sampler $ticker 2>/dev/null || true' EXIT
 
 nq=$(echo $qds | wc -w)
 ntools=$((${#variants[@]} / 2 + 3))
@@ -102,22 +119,36 @@ test/vm/run.sh --smp "$smp" --timeout "$timeout" --rw "$logs" -e SPDK_PERF -e VF
     > "$logs/raw.txt"
 rc=$?
 set -e
-kill $sampler 2>/dev/null || true
+kill $sampler $ticker 2>/dev/null || true
 [ $rc = 0 ] || echo "peers.sh: the guest run ended with status $rc (partial results below)" >&2
 
 python3 - "$logs/raw.txt" "$logs/load.txt" "$start" "$secs" "$rounds" "$qds" \
-    "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "${variants[@]}" <<'EOF'
+    "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "$logs/ticks.txt" "$(getconf CLK_TCK)" \
+    "${variants[@]}" <<'EOF'
 import re, statistics, sys
 
-raw, loadf, start, secs, rounds, qds, tree = sys.argv[1:8]
-variants = sys.argv[8:]
+raw, loadf, start, secs, rounds, qds, tree, ticksf, hz = sys.argv[1:10]
+variants = sys.argv[10:]
 names = variants[0::2]
-runs, pct, fails = {}, {}, []
+runs, pct, fails, qemu = {}, {}, [], {}
+ticks = {}
+for line in open(ticksf):
+    f = line.split()
+    if len(f) == 3:
+        ticks[f[0]] = (int(f[1]), int(f[2]))
+mark = None
 for line in open(raw):
     kv = dict(re.findall(r"(\S+?)=(\S+)", line))
+    if line.startswith("MARK "):
+        mark = line.split()[1]
     if line.startswith("RUN "):
         runs.setdefault((int(kv["qd"]), kv["tool"]), []).append(
             (float(kv["iops"]), float(kv["avg_us"])))
+        a, b = ticks.get("%s.start" % mark), ticks.get("%s.end" % mark)
+        ios = float(kv["iops"]) * float(secs)
+        if a and b and ios > 0:
+            qemu.setdefault((int(kv["qd"]), kv["tool"]), []).append(
+                ((b[0] - a[0]) / float(hz) * 1e6 / ios, (b[1] - a[1]) / float(hz) * 1e6 / ios))
     elif line.startswith("PCT "):
         pct.setdefault(kv["tool"], []).append(kv)
     elif line.startswith("FAIL "):
@@ -170,6 +201,21 @@ if pct:
             return "%.1f" % statistics.median(v) if v else "—"
         print("| %s | %s | %s | %s | %s | %d |" % (what.get(t, "updk-perf -LL"), m("p50"),
               m("p99"), m("p99.9"), m("p99.99"), len(rows)))
+if qemu:
+    print()
+    print("QEMU's CPU µs per I/O (median over rounds): its main loop thread, which runs the NVMe "
+          "model, and the whole process with the vCPUs; from run start to end, tool start-up "
+          "included.")
+    print()
+    print("| QD | " + " | ".join(label.get(c, "updk-perf " + c) for c in cols) + " |")
+    print("|---|" + "---:|" * len(cols))
+    for qd in (int(q) for q in qds.split()):
+        cells = []
+        for c in cols:
+            v = qemu.get((qd, c))
+            cells.append("—" if not v else "%.2f / %.1f" % (
+                statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)))
+        print("| %d | %s |" % (qd, " | ".join(cells)))
 if fails:
     print()
     for f in fails:
