@@ -282,7 +282,12 @@ Test(perf_run, reset_under_way_when_the_time_is_up)
 	/* the controller came back: not failed */
 	resets = check_reset_ridden_out(&r);
 	cr_assert(strstr(r.out, "\"interrupted\": false"), "%s", r.out);
-	cr_assert(strstr(r.err, "was being reset when the run ended"), "%s", r.err);
+	/* Nearly always the reset is still waiting for the poller that left when the run ends,
+	 * and stderr says why the end waited. Once in some ten runs of the whole model suite on a
+	 * host loaded five times over its CPUs (never in 60 runs of this test alone) the reset was
+	 * over by then and nothing was said: the run ends the same either way, as checked here. */
+	if (!strstr(r.err, "was being reset when the run ended"))
+		cr_log_warn("the reset was over before the run's end:\n%s", r.err);
 	cr_assert_eq(perf_test_count(r.out, "\"nsid\": "), 2, "%s", r.out);
 	/* both rows are on the controller that was reset */
 	cr_assert_eq(perf_test_jnum(r.out, "\"rows\": [", "resets"), resets, "%s", r.out);
