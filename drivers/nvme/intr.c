@@ -235,13 +235,20 @@ int updk_nvme_admin_intr_arm(struct updk_nvme_ctrlr *c)
 	return c->ops->intr_pending(c->adminq) ? 1 : 0;
 }
 
-/* Loop queues: an automatic reset is idle time for the loop, not an error that ends it. */
+/*
+ * Loop queues: a reset is idle time for the loop, not an error that ends it. The qpair's loop
+ * runs on its owner's thread, not the admin thread, so it asks the reset sequence (read before
+ * the poll) and not updk_nvme_ctrlr_is_resetting(): a reset that began while the admin thread
+ * was still disabling the controller, or that ended between the poll and the look, would
+ * otherwise reach the owner as an error.
+ */
 static int loop_qpair_poll(void *arg)
 {
 	struct updk_nvme_qpair *qp = arg;
+	uint32_t seq = nvme_reset_seq(qp->ctrlr);
 	int n = updk_nvme_qpair_process_completions(qp, 0);
 
-	return n == -ENXIO && updk_nvme_ctrlr_is_resetting(qp->ctrlr) ? 0 : n;
+	return n == -ENXIO && nvme_reset_transient(qp->ctrlr, seq) ? 0 : n;
 }
 
 static int loop_qpair_ack(void *arg)
@@ -268,9 +275,10 @@ struct updk_loop_queue updk_nvme_qpair_loop_queue(struct updk_nvme_qpair *qp)
 static int loop_admin_poll(void *arg)
 {
 	struct updk_nvme_ctrlr *c = arg;
+	uint32_t seq = nvme_reset_seq(c);
 	int n = updk_nvme_admin_process_completions(c);
 
-	return n == -ENXIO && updk_nvme_ctrlr_is_resetting(c) ? 0 : n;
+	return n == -ENXIO && nvme_reset_transient(c, seq) ? 0 : n;
 }
 
 static int loop_admin_ack(void *arg)

@@ -218,6 +218,10 @@ struct updk_nvme_ctrlr {
 	 */
 	uint32_t reset_request;
 	uint32_t reset_gen;
+	/* Odd while a reset runs: from before failed is set until after it is cleared (or left
+	 * set by a reset that failed). Only the admin thread writes it; any thread reads it
+	 * (nvme_reset_transient()). */
+	uint32_t reset_seq;
 	/* interrupts (intr.c): vectors enabled (0: none), which are given to a queue */
 	uint32_t irq_count;
 	uint8_t *irq_used;
@@ -474,5 +478,25 @@ bool nvme_reset_request(struct updk_nvme_ctrlr *ctrlr);
 int nvme_reset_poll(struct updk_nvme_ctrlr *ctrlr);
 /* A qpair owner's part: fail what is outstanding once the controller is disabled. */
 void nvme_qpair_reset_ack(struct updk_nvme_qpair *qp);
+
+/* The reset sequence (any thread), read before a poll for nvme_reset_transient(). */
+static inline uint32_t nvme_reset_seq(const struct updk_nvme_ctrlr *ctrlr)
+{
+	return __atomic_load_n(&ctrlr->reset_seq, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Any thread, after a poll that began at reset sequence @seq returned -ENXIO: true when a
+ * reset runs now or began or ended since @seq (poll again: it sees the controller back or the
+ * reset through), false when the controller failed with no reset running (failed for good). The
+ * admin thread's flags (reset_waiting, updk_nvme_ctrlr_is_resetting()) cannot tell a qpair's
+ * thread this: a reset can begin, or end, between its poll and its look at them.
+ */
+static inline bool nvme_reset_transient(const struct updk_nvme_ctrlr *ctrlr, uint32_t seq)
+{
+	uint32_t now = nvme_reset_seq(ctrlr);
+
+	return (now & 1) || now != seq;
+}
 
 #endif

@@ -26,6 +26,19 @@ static void fail_qpair(struct updk_nvme_qpair *qp)
 	nvme_qpair_fail_all(qp, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
 }
 
+/*
+ * Mark a reset running (reset_seq odd) or over (even). Running is stored before failed is set
+ * and over after failed is cleared, both with release: a qpair thread whose poll saw failed
+ * sees the sequence odd or moved on (nvme_reset_transient()). Only the admin thread writes it.
+ */
+static void reset_running(struct updk_nvme_ctrlr *c, bool on)
+{
+	uint32_t seq = c->reset_seq;
+
+	if ((seq & 1u) != (uint32_t)on)
+		__atomic_store_n(&c->reset_seq, seq + 1, __ATOMIC_RELEASE);
+}
+
 static int reset_disable(struct updk_nvme_ctrlr *c)
 {
 	int rc = nvme_ctrlr_disable(c);
@@ -63,10 +76,12 @@ static int reset_bring_up(struct updk_nvme_ctrlr *c)
 	if (rc) {
 		log_err("%s: reset failed (%d): the controller is unusable; close it", c->name, rc);
 		nvme_ctrlr_disable(c);
+		reset_running(c, false);
 		return rc;
 	}
 	/* Release: a qpair thread that sees failed clear sees its recreated rings. */
 	__atomic_store_n(&c->failed, false, __ATOMIC_RELEASE);
+	reset_running(c, false);
 	log_info("%s: reset complete", c->name);
 	return 0;
 }
@@ -79,6 +94,7 @@ int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *c)
 		return -EINVAL;
 	c->resets++;
 	log_info("%s: resetting the controller", c->name);
+	reset_running(c, true);
 	/* callbacks that submit again get -ENXIO, not a lost slot */
 	__atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
 	rc = reset_disable(c);
@@ -90,6 +106,7 @@ int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *c)
 	if (rc) {
 		c->reset_waiting = false;
 		__atomic_store_n(&c->reset_request, 0, __ATOMIC_RELAXED);
+		reset_running(c, false);
 		return rc;
 	}
 	return reset_bring_up(c);
@@ -125,6 +142,7 @@ int nvme_reset_poll(struct updk_nvme_ctrlr *c)
 			return c->failed ? -ENXIO : 0;
 		c->resets++;
 		log_warn("%s: resetting the controller (why: logged above)", c->name);
+		reset_running(c, true);
 		__atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
 		rc = reset_disable(c);
 		fail_qpair(c->adminq);
@@ -133,6 +151,7 @@ int nvme_reset_poll(struct updk_nvme_ctrlr *c)
 		__atomic_store_n(&c->reset_gen, c->reset_gen + 1, __ATOMIC_RELEASE);
 		if (rc) {
 			__atomic_store_n(&c->reset_request, 0, __ATOMIC_RELAXED);
+			reset_running(c, false);
 			return -ENXIO;
 		}
 		c->reset_waiting = true;

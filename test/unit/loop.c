@@ -144,17 +144,31 @@ Test(loop, polls_while_busy_and_sleeps_when_idle)
 	close(q.fd);
 }
 
+/* Wait, on another thread, until @l has gone to sleep more than @after times. */
+static void wait_asleep(struct updk_loop *l, uint64_t after)
+{
+	struct updk_loop_stats st;
+
+	do {
+		usleep(100);
+		updk_loop_stats(l, &st);
+	} while (st.sleeps <= after);
+}
+
+/* Posts @n to @q once @l sleeps (its sleeps count past @after): the post is the interrupt that
+ * ends that sleep, however the threads are scheduled. */
 struct poster {
 	struct fq *q;
-	unsigned delay_us;
+	struct updk_loop *l;
+	uint64_t after;
 	uint64_t n;
 };
 
-static void *post_later(void *arg)
+static void *post_when_asleep(void *arg)
 {
 	struct poster *p = arg;
 
-	usleep(p->delay_us);
+	wait_asleep(p->l, p->after);
 	fq_post(p->q, p->n);
 	return NULL;
 }
@@ -171,8 +185,8 @@ Test(loop, interrupt_wakes_the_sleep)
 	fq_init(&q);
 	lq = fq_queue(&q);
 	cr_assert_eq(updk_loop_add(l, &lq), 0);
-	p = (struct poster){ .q = &q, .delay_us = 20000, .n = 5 };
-	cr_assert_eq(pthread_create(&t, NULL, post_later, &p), 0);
+	p = (struct poster){ .q = &q, .l = l, .n = 5 };
+	cr_assert_eq(pthread_create(&t, NULL, post_when_asleep, &p), 0);
 	cr_assert_eq(updk_loop_run_once(l), 0, "nothing yet: it sleeps until the interrupt");
 	updk_loop_stats(l, &st);
 	cr_assert_eq(st.sleeps, 1);
@@ -260,9 +274,9 @@ Test(loop, deadline_ends_the_sleep)
 	close(q.fd);
 }
 
-static void *stop_later(void *arg)
+static void *stop_when_asleep(void *arg)
 {
-	usleep(20000);
+	wait_asleep(arg, 0);
 	updk_loop_stop(arg);
 	return NULL;
 }
@@ -278,7 +292,7 @@ Test(loop, stop_from_another_thread)
 	fq_init(&q);
 	lq = fq_queue(&q);
 	cr_assert_eq(updk_loop_add(l, &lq), 0);
-	cr_assert_eq(pthread_create(&t, NULL, stop_later, l), 0);
+	cr_assert_eq(pthread_create(&t, NULL, stop_when_asleep, l), 0);
 	cr_assert_eq(updk_loop_run(l), 0);
 	pthread_join(t, NULL);
 	updk_loop_stats(l, &st);
@@ -305,16 +319,16 @@ Test(loop, queues_sharing_an_fd)
 	qb = fq_queue(&b);
 	cr_assert_eq(updk_loop_add(l, &qa), 0);
 	cr_assert_eq(updk_loop_add(l, &qb), 0);
-	p = (struct poster){ .q = &b, .delay_us = 10000, .n = 2 };
-	cr_assert_eq(pthread_create(&t, NULL, post_later, &p), 0);
+	p = (struct poster){ .q = &b, .l = l, .n = 2 };
+	cr_assert_eq(pthread_create(&t, NULL, post_when_asleep, &p), 0);
 	cr_assert_eq(updk_loop_run_once(l), 0);
 	cr_assert_eq(updk_loop_run_once(l), 2);
 	pthread_join(t, NULL);
 	/* Removing one keeps the fd for the other. */
 	cr_assert_eq(updk_loop_remove(l, fq_poll, &a), 0);
 	cr_assert_eq(updk_loop_remove(l, fq_poll, &a), -ENOENT);
-	p = (struct poster){ .q = &b, .delay_us = 10000, .n = 1 };
-	cr_assert_eq(pthread_create(&t, NULL, post_later, &p), 0);
+	p = (struct poster){ .q = &b, .l = l, .after = 1, .n = 1 };
+	cr_assert_eq(pthread_create(&t, NULL, post_when_asleep, &p), 0);
 	cr_assert_eq(updk_loop_run_once(l), 0);
 	cr_assert_eq(updk_loop_run_once(l), 1);
 	pthread_join(t, NULL);
