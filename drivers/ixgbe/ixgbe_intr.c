@@ -42,6 +42,13 @@ static void ivar_rx(struct ixgbe_dev *dev, uint16_t q, unsigned alloc)
 	wr(dev, off, ivar);
 }
 
+/*
+ * A receive queue's vector is its index or 0, so below 16: its cause is one of RTxQ bits 15:0,
+ * the only causes EIAC can set to clear on the message (§8.2.3.5 EIAC); EICR_EX(0) and
+ * EIMS_EX/EIMC_EX(0) hold them all. More queues would need vectors 16..63 and EICR_EX(1).
+ */
+_Static_assert(UPDK_NET_MAX_QUEUES <= 16, "receive queue vectors are EIAC's RTxQ bits 15:0");
+
 int ixgbe_rx_intr_setup(struct ixgbe_dev *dev)
 {
 	struct net_dev *nd = dev->nd;
@@ -63,6 +70,10 @@ int ixgbe_rx_intr_setup(struct ixgbe_dev *dev)
 		dev->rxq[q].irq_bit = (uint8_t)bit;
 		ivar_rx(dev, q, bit);
 		used |= 1u << bit;
+		/* EITR throttles the vector (MSI-X: each has its own, §7.3 Interrupt Moderation). */
+		if (dev->intr_msix)
+			wr(dev, IXGBE_EITR(bit),
+			   IXGBE_EITR_INTERVAL(nd->opts.rx_intr_usecs) | IXGBE_EITR_CNT_WDIS);
 	}
 	/* Everything masked (the reset did; the vectors' bits again to be sure). */
 	wr(dev, IXGBE_EIMC_EX(0), used);
@@ -70,11 +81,6 @@ int ixgbe_rx_intr_setup(struct ixgbe_dev *dev)
 	if (dev->intr_msix) {
 		wr(dev, IXGBE_EIAC, used & IXGBE_EIxx_RTXQ);
 		wr(dev, IXGBE_EIAM_EX(0), used);
-		for (unsigned v = 0; v < IXGBE_EITR_VECTORS; v++)
-			if (used & (1u << v))
-				wr(dev, IXGBE_EITR(v),
-				   IXGBE_EITR_INTERVAL(nd->opts.rx_intr_usecs) |
-					   IXGBE_EITR_CNT_WDIS);
 	}
 	return 0;
 }

@@ -46,13 +46,20 @@
 #define IXGBE_EIAM_EX(i) (0x00ad0 + 4 * (i))
 #define IXGBE_GPIE 0x00898 /* §8.2.3.5 General Purpose Interrupt Enable */
 #define IXGBE_GPIE_MSIX_MODE (1u << 4) /* MSI-X: one vector per IVAR allocation */
-#define IXGBE_GPIE_OCD (1u << 5) /* other causes not auto-cleared */
+/* Other Clear Disable: a read of EICR clears only the other causes (bits 30:16), never the
+ * queue causes (§7.3, Clearing Interrupt Causes); those clear by EIAC or by writing 1b. */
+#define IXGBE_GPIE_OCD (1u << 5)
 #define IXGBE_GPIE_EIAME (1u << 30) /* EIAM masks a vector when its message is sent */
 #define IXGBE_GPIE_PBA_SUPPORT (1u << 31)
-#define IXGBE_EITR(v) (0x00820 + 4 * (v)) /* §8.2.3.5 Interrupt Throttle, vectors 0..23 */
-#define IXGBE_EITR_INTERVAL(us) ((((us) / 2u) & 0x1ffu) << 3) /* bits 11:3, 2 µs units */
+/* §8.2.3.5 Interrupt Throttle: one per MSI-X vector, 0..23 at 0x00820, 24..63 at 0x12300. */
+#define IXGBE_EITR(v) ((v) < 24 ? 0x00820 + 4 * (v) : 0x12300 + 4 * ((v)-24))
+#define IXGBE_EITR_VECTORS 64
+/* ITR Interval, bits 11:3, in units of 2.048 µs at 1 and 10 Gb/s (488,281 steps a second, at
+ * most 511 of them: 1046.5 µs). @us rounded up: the interval is never shorter than asked. */
+#define IXGBE_EITR_UNIT_NS 2048u
+#define IXGBE_EITR_INTERVAL(us) \
+	(((((us)*1000u + IXGBE_EITR_UNIT_NS - 1) / IXGBE_EITR_UNIT_NS) & 0x1ffu) << 3)
 #define IXGBE_EITR_CNT_WDIS (1u << 31) /* the write does not reset the counter */
-#define IXGBE_EITR_VECTORS 24
 #define IXGBE_IVAR(i) (0x00900 + 4 * (i)) /* §8.2.3.5 Interrupt Vector Allocation, 64 */
 /* IVAR(i): a byte per queue cause: RX queue 2i bits 7:0, TX 2i 15:8, RX 2i+1 23:16, TX
  * 2i+1 31:24; each INT_Alloc bits 5:0 (the vector; EICR bit 3:0 outside MSI-X) and valid 7. */

@@ -160,7 +160,8 @@ struct updk_net_opts {
 	 */
 	bool rx_interrupts;
 	/** With rx_interrupts: at most one interrupt per queue every this many µs (ixgbe's EITR,
-	 * in 2 µs steps, up to 1022; virtio-net has no moderation and ignores it); 0: none. */
+	 * rounded up to its 2.048 µs steps, up to 1022; virtio-net has no moderation and ignores
+	 * it); 0: none. */
 	uint16_t rx_intr_usecs;
 };
 

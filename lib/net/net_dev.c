@@ -104,7 +104,7 @@ static int check_opts(const char *addr, const struct updk_net_opts *in, struct u
 	if (out->link_wait_ms == 0)
 		out->link_wait_ms = LINK_WAIT_DEFAULT_MS;
 	if (out->rx_intr_usecs > 1022) {
-		log_err("%s: rx_intr_usecs %u: at most 1022 (ixgbe's EITR: 511 steps of 2 us)",
+		log_err("%s: rx_intr_usecs %u: at most 1022 (ixgbe's EITR counts 511 steps of 2.048 us)",
 			addr, out->rx_intr_usecs);
 		return -EINVAL;
 	}

@@ -8,7 +8,12 @@
  *   cause is in EICR_EX (and, for vectors 0..15, EICR bits 15:0) and mask in EIMS_EX/EIMC_EX.
  *   Sending the vector's message clears its cause when EIAC has its bit (vectors 0..15) and,
  *   with GPIE.EIAME, masks it when EIAM(_EX) has its bit: the vector then waits for the
- *   driver's next EIMS write, which raises it at once if a cause came meanwhile.
+ *   driver's next EIMS write, which raises it at once if a cause came meanwhile. EIAC has no
+ *   bits for vectors 16..63: the model leaves their causes set until written with 1b (updk's
+ *   driver uses vectors 0..15 only). Each vector has its EITR (0..23 at 0x00820, 24..63 at
+ *   0x12300), in 2.048 µs units.
+ * - EICR reads clear what they show, with GPIE.OCD only the other causes; EICS reads show
+ *   EICR and clear nothing.
  * - Otherwise (INTx or MSI): INT_Alloc bits 3:0 pick an EICR bit, and the function's one
  *   vector is raised when an unmasked cause bit is set, or a set cause bit is unmasked.
  *
@@ -31,12 +36,10 @@ static bool msix_mode(struct port *p)
 	return reg(p, IXGBE_GPIE) & IXGBE_GPIE_MSIX_MODE;
 }
 
-/* EITR's interval of vector @v in ns (bits 11:3 in 2 µs units); 0 for vectors without one. */
+/* EITR's interval of vector @v in ns (bits 11:3, in 2.048 µs units at 10 Gb/s; §8.2.3.5). */
 static uint64_t itr_ns(struct port *p, unsigned v)
 {
-	if (v >= IXGBE_EITR_VECTORS)
-		return 0;
-	return (uint64_t)((reg(p, IXGBE_EITR(v)) >> 3) & 0x1ff) * 2000;
+	return (uint64_t)((reg(p, IXGBE_EITR(v)) >> 3) & 0x1ff) * IXGBE_EITR_UNIT_NS;
 }
 
 /* Outside MSI-X mode: the one vector, on a cause or mask bit that makes (cause & mask) new. */
@@ -114,7 +117,8 @@ bool port_intr_reg_known(uint32_t off)
 	       (off >= IXGBE_EIMS_EX(0) && off <= IXGBE_EIMS_EX(1)) ||
 	       (off >= IXGBE_EIMC_EX(0) && off <= IXGBE_EIMC_EX(1)) ||
 	       (off >= IXGBE_EIAM_EX(0) && off <= IXGBE_EIAM_EX(1)) ||
-	       (off >= IXGBE_EITR(0) && off < IXGBE_EITR(IXGBE_EITR_VECTORS)) ||
+	       (off >= IXGBE_EITR(0) && off <= IXGBE_EITR(23)) ||
+	       (off >= IXGBE_EITR(24) && off <= IXGBE_EITR(IXGBE_EITR_VECTORS - 1)) ||
 	       (off >= IXGBE_IVAR(0) && off < IXGBE_IVAR(64));
 }
 
@@ -129,16 +133,30 @@ static uint64_t at_half(uint32_t val, unsigned i)
 	return (uint64_t)val << (32 * i);
 }
 
+/* What EICR shows: the other causes and the queue causes of bits 15:0. */
+static uint32_t eicr(struct port *p)
+{
+	return (reg(p, IXGBE_EICR) & OTHER_CAUSES) | (half(p->icause, 0) & IXGBE_EIxx_RTXQ);
+}
+
 bool port_intr_reg_read(struct port *p, uint32_t off, uint32_t *v)
 {
 	unsigned i;
 
 	switch (off) {
 	case IXGBE_EICR:
-		*v = (reg(p, IXGBE_EICR) & OTHER_CAUSES) | (half(p->icause, 0) & IXGBE_EIxx_RTXQ);
-		/* read to clear: every cause it shows */
+		*v = eicr(p);
+		/* Read to clear: every cause it shows, or with GPIE.OCD only the other causes
+		 * (§7.3 Clearing Interrupt Causes: the queue causes then clear by EIAC or by a
+		 * write of 1b, so a read for the other causes takes none of a vector's). */
 		set_reg(p, IXGBE_EICR, 0);
-		p->icause &= ~(uint64_t)IXGBE_EIxx_RTXQ;
+		if (!(reg(p, IXGBE_GPIE) & IXGBE_GPIE_OCD))
+			p->icause &= ~(uint64_t)IXGBE_EIxx_RTXQ;
+		return true;
+	case IXGBE_EICS:
+		/* EICR's causes, clearing none (the Linux and BSD ixgbe drivers read them so,
+		 * then clear what they handle by writing 1b to EICR) */
+		*v = eicr(p);
 		return true;
 	case IXGBE_EIMS:
 		*v = (reg(p, IXGBE_EIMS) & OTHER_CAUSES) | (half(p->imask, 0) & IXGBE_EIxx_RTXQ);
@@ -146,7 +164,6 @@ bool port_intr_reg_read(struct port *p, uint32_t off, uint32_t *v)
 	case IXGBE_EIAM:
 		*v = (reg(p, IXGBE_EIAM) & OTHER_CAUSES) | (half(p->iauto, 0) & IXGBE_EIxx_RTXQ);
 		return true;
-	case IXGBE_EICS:
 	case IXGBE_EIMC:
 		*v = 0; /* write-only */
 		return true;
