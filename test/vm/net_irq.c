@@ -5,10 +5,14 @@
  * that a second updk port on the same hub (UPDK_VM_VIRTIO_NET2, 09.0) sends one every 2 ms:
  * the receive virtqueue's MSI-X vector (virtio 1.2 §4.1.4.3 queue_msix_vector) wakes the loop,
  * the guest counts it in /proc/interrupts as vfio-msix[0](0000:00:06.0), every frame arrives,
- * and the loop sleeps between frames (its CPU time printed).
+ * and the loop sleeps between frames (its CPU time printed). And a virtio-net without MSI-X
+ * (QEMU's vectors=0 at UPDK_VM_VIRTIO_NOMSIX, 0f.0: INTx only) asked for receive interrupts:
+ * refused, naming the device, nothing left open, and the same function then works polled.
  */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +24,7 @@
 #include <updk/loop.h>
 #include <updk/net.h>
 
+#include "test/common/log_capture.h"
 #include "test/vm/vm_util.h"
 
 #define FRAMES 500
@@ -143,4 +148,65 @@ Test(net_irq_vm, virtio_rx_vector_wakes_the_loop)
 	updk_net_close(r.dev);
 	updk_pktpool_free(pool);
 	cr_assert_eq(vm_msix_count(rx_bdf, 0), -1, "the vectors are gone with the device");
+}
+
+/* The process's open file descriptors. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A virtio PCI function without MSI-X interrupts through INTx and its ISR status (virtio 1.2
+ * §4.1.4.5), which the driver does not serve: rx_interrupts is refused (-ENOTSUP) with a
+ * message that names the function and says to open it without; the refused open leaves no
+ * eventfd or device fd behind; opened polled, the same function sends.
+ */
+Test(net_irq_vm, virtio_without_msix_refused_polling_works)
+{
+	const char *bdf = vm_env("UPDK_VM_VIRTIO_NOMSIX");
+	struct updk_pktpool *pool = updk_pktpool_create("nomsix", 2048, 0, 0, 64, -1);
+	struct updk_net_opts o = { .opts_size = sizeof(o), .link_wait_ms = 2000, .pool = pool };
+	struct updk_net_dev *dev = NULL;
+	struct updk_pkt *p;
+	struct log_capture lc;
+	int fds, rc;
+	char *log;
+
+	cr_assert_not_null(pool);
+	vm_bind(bdf, "vfio-pci");
+	/* Polled first, so what the process keeps after a first open (lib/mem) is counted. */
+	cr_assert_eq(updk_net_open(bdf, &o, &dev), 0, "polled open of %s", bdf);
+	updk_net_close(dev);
+	dev = NULL;
+	fds = open_fds();
+	o.rx_interrupts = true;
+	log_capture_start(&lc);
+	rc = updk_net_open(bdf, &o, &dev);
+	log = log_capture_stop(&lc);
+	cr_assert_eq(rc, -ENOTSUP, "open with rx_interrupts returned %d", rc);
+	cr_assert_null(dev);
+	cr_assert_not_null(strstr(log, bdf), "the message names the device: %s", log);
+	cr_assert_not_null(strstr(log, "need MSI-X"), "the message says why: %s", log);
+	cr_assert_not_null(strstr(log, "open without rx_interrupts"), "and what to do: %s", log);
+	free(log);
+	cr_assert_eq(open_fds(), fds, "the refused open left no descriptor open");
+
+	o.rx_interrupts = false;
+	cr_assert_eq(updk_net_open(bdf, &o, &dev), 0, "polled after the refusal");
+	cr_assert_eq(updk_net_rx_intr_fd(dev, 0), -EINVAL, "a polled port has no vector");
+	p = updk_pkt_alloc(pool);
+	cr_assert_not_null(p);
+	memset(updk_pkt_data(p), 0xff, 64); /* broadcast, to the hub of its own */
+	p->len = 64;
+	cr_assert_eq(updk_net_tx_burst(dev, 0, &p, 1), 1, "polled, it sends");
+	updk_net_close(dev);
+	updk_pktpool_free(pool);
 }

@@ -44,6 +44,8 @@
 #   UPDK_VM_VIRTIO_NET2=0000:00:09.0 a second such virtio-net on that hub
 #   UPDK_VM_VIRTIO_NOIOMMU=0000:00:0c.0  virtio-net without iommu_platform
 #                                    (refusal tests), alone on a second hub
+#   UPDK_VM_VIRTIO_NOMSIX=0000:00:0f.0  virtio-net without MSI-X (vectors=0:
+#                                    INTx only), alone on a third hub
 #   UPDK_VM_VIRTIO_MQ=0000:00:0d.0   virtio-net with 4 queue pairs (mq=on) on a
 #                                    host tap whose ingress is redirected to its
 #                                    egress: each frame comes back on the queue
@@ -194,6 +196,7 @@ bridge=0000:00:08.0
     q UPDK_VM_E1000E 0000:00:07.0
     q UPDK_VM_VIRTIO_NET2 0000:00:09.0
     q UPDK_VM_VIRTIO_NOIOMMU 0000:00:0c.0
+    q UPDK_VM_VIRTIO_NOMSIX 0000:00:0f.0
     if [ -n "$tap" ]; then q UPDK_VM_VIRTIO_MQ 0000:00:0d.0; fi
     # UPDK_VM_BRIDGED and UPDK_VM_BRIDGED_PEER are found in the guest.
 } > "$io/env.sh"
@@ -290,6 +293,9 @@ qemu=(
     # 0c.0: virtio-net whose DMA bypasses the IOMMU (no iommu_platform), on a hub of its own.
     -netdev hubport,id=hp5,hubid=1
     -device virtio-net-pci,netdev=hp5,disable-legacy=on,addr=0c.0,mac=52:54:00:12:34:0c,romfile=
+    # 0f.0: virtio-net with no MSI-X capability (vectors=0), on a hub of its own.
+    -netdev hubport,id=hp6,hubid=2
+    -device virtio-net-pci,netdev=hp6,disable-legacy=on,iommu_platform=on,vectors=0,addr=0f.0,mac=52:54:00:12:34:0f,romfile=
     # 0d.0: virtio-net with several queue pairs on the hairpinned tap (above).
     "${mq_dev[@]}"
     # 08.0: a conventional PCI bridge.  Functions behind it are one IOMMU
