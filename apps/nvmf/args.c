@@ -32,8 +32,13 @@ void nvmf_usage(FILE *f)
 		"  --allow-host HOSTNQN      a host allowed to connect to the subsystem\n"
 		"  -c, --cores LIST          one poller thread per core, pinned (0,1 or 0-3);\n"
 		"                            default one unpinned poller\n"
-		"  --idle-us N               a poller with nothing in flight for N us sleeps until a\n"
-		"                            socket wakes it (default 1000; 0: at once)\n"
+		"  --interrupt-mode          the backing qpairs interrupt: a poller with nothing to\n"
+		"                            do for --idle-us sleeps even with commands in flight,\n"
+		"                            until a socket or a completion wakes it\n"
+		"  --poll-mode               a poller sleeps only with nothing in flight, waking\n"
+		"                            every ms (the default)\n"
+		"  --idle-us N               sleep after N us without work (default 1000 in poll\n"
+		"                            mode, 50 in interrupt mode; 0: at once)\n"
 		"  --busy-poll               pollers never sleep\n"
 		"  --io-timeout MS           the backing controllers' I/O timeout: abort, then reset\n"
 		"                            the controller (default the driver's, 30000)\n"
@@ -166,7 +171,16 @@ bad:
 
 int nvmf_args_parse(int argc, char **argv, struct nvmf_args *a, char *err)
 {
-	enum { OPT_LISTEN = 256, OPT_NQN, OPT_HOST, OPT_IDLE, OPT_BUSY, OPT_IO_TIMEOUT };
+	enum {
+		OPT_LISTEN = 256,
+		OPT_NQN,
+		OPT_HOST,
+		OPT_IDLE,
+		OPT_IO_TIMEOUT,
+		OPT_BUSY,
+		OPT_INTR,
+		OPT_POLL
+	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "nqn", required_argument, NULL, OPT_NQN },
@@ -174,18 +188,24 @@ int nvmf_args_parse(int argc, char **argv, struct nvmf_args *a, char *err)
 		{ "cores", required_argument, NULL, 'c' },
 		{ "idle-us", required_argument, NULL, OPT_IDLE },
 		{ "busy-poll", no_argument, NULL, OPT_BUSY },
+		{ "interrupt-mode", no_argument, NULL, OPT_INTR },
+		{ "poll-mode", no_argument, NULL, OPT_POLL },
 		{ "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nvmf_subsys_args *cur = NULL;
+	static const char *const mode_names[] = { [OPT_BUSY - OPT_BUSY] = "--busy-poll",
+						  [OPT_INTR - OPT_BUSY] = "--interrupt-mode",
+						  [OPT_POLL - OPT_BUSY] = "--poll-mode" };
+	int mode = 0; /* the mode option given */
+	bool idle_given = false;
 	char *end;
 	int opt, rc;
 
 	memset(a, 0, sizeof(*a));
 	a->npollers = 1;
 	a->cores[0] = -1;
-	a->idle_us = 1000;
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "-:c:h", opts, NULL)) != -1) {
@@ -247,9 +267,17 @@ int nvmf_args_parse(int argc, char **argv, struct nvmf_args *a, char *err)
 					err,
 					"updk-nvmf: --idle-us '%s': a number of us, 0..60000000",
 					optarg);
+			idle_given = true;
 			break;
 		case OPT_BUSY:
-			a->idle_us = NVMF_NEVER_IDLE;
+		case OPT_INTR:
+		case OPT_POLL:
+			if (mode && mode != opt)
+				return fail(err, "updk-nvmf: %s and %s: choose one",
+					    mode_names[mode - OPT_BUSY],
+					    mode_names[opt - OPT_BUSY]);
+			mode = opt;
+			a->intr_mode = opt == OPT_INTR;
 			break;
 		case OPT_IO_TIMEOUT:
 			a->io_timeout_ms = (uint32_t)strtoul(optarg, &end, 10);
@@ -269,6 +297,14 @@ int nvmf_args_parse(int argc, char **argv, struct nvmf_args *a, char *err)
 			return fail(err, "updk-nvmf: unknown option '%s' (updk-nvmf --help)",
 				    argv[optind - 1]);
 		}
+	}
+	if (mode == OPT_BUSY) {
+		if (idle_given)
+			return fail(err, "updk-nvmf: --busy-poll never sleeps: --idle-us has no "
+					 "meaning with it");
+		a->idle_us = NVMF_NEVER_IDLE;
+	} else if (!idle_given) {
+		a->idle_us = a->intr_mode ? 50 : 1000;
 	}
 	if (!a->nlisten)
 		return fail(err, "updk-nvmf: no --listen ADDR[:PORT]: say where hosts connect "

@@ -66,6 +66,7 @@ struct nvmf_args {
 	unsigned npollers;
 	int cores[NVMF_MAX_POLLERS]; /* -1: not pinned */
 	uint32_t idle_us; /* sleep in epoll after this long without work; NVMF_NEVER_IDLE */
+	bool intr_mode; /* the qpairs interrupt: pollers sleep with commands in flight */
 	uint32_t io_timeout_ms; /* the backing controllers' I/O timeout; 0: the driver's */
 	bool help;
 };
@@ -97,6 +98,7 @@ struct nvmf_dev {
 	struct updk_nvme_ctrlr *ctrlr;
 	_Atomic int state; /* enum nvmf_dev_state, published by the main thread */
 	uint32_t qpair_depth;
+	bool intr; /* opened with interrupts, a vector for each poller's qpair */
 };
 
 /** A namespace as a subsystem serves it. */
@@ -358,6 +360,16 @@ static inline uint16_t nvmf_status(uint8_t sct, uint8_t sc, bool dnr)
  * Pollers (poller.c)
  */
 
+/* What a poller did, for the report at exit (nvmf_poller_join()). */
+struct nvmf_poller_stats {
+	uint64_t turns; /* passes of the loop */
+	uint64_t sleeps; /* epoll_wait with a timeout */
+	uint64_t sleeps_inflight; /* ... with commands in flight on a backing controller */
+	uint64_t wake_nvme, wake_sock, wake_inbox, wake_timer; /* what ended the sleeps */
+	uint64_t arm_found; /* arms that found a completion waiting: no sleep */
+	uint64_t late; /* completions found after a sleep the timer ended: wake-ups lost */
+};
+
 struct nvmf_poller {
 	unsigned id;
 	int core;
@@ -375,6 +387,8 @@ struct nvmf_poller {
 	_Atomic bool exited;
 	bool started;
 	uint32_t idle_us; /* NVMF_NEVER_IDLE: busy polling only */
+	bool intr; /* every qpair has a vector in the epoll set: sleep with commands in flight */
+	struct nvmf_poller_stats st;
 	uint64_t tsc_hz;
 	uint64_t now; /* TSC at the top of the loop */
 	unsigned work; /* things done this loop: 0 for long enough and the poller sleeps */
@@ -391,7 +405,8 @@ void nvmf_poller_init(struct nvmf_poller *p, unsigned id);
 int nvmf_poller_start(struct nvmf_poller *p, int core, uint32_t idle_us);
 /** Ask the poller to finish: its connections drain and close, then the thread ends. */
 void nvmf_poller_stop(struct nvmf_poller *p);
-/** Wait for the thread, then free its qpairs, buffers and file descriptors. */
+/** Wait for the thread, print its report (stdout), then free its qpairs, buffers and file
+ * descriptors. */
 void nvmf_poller_join(struct nvmf_poller *p);
 /** Hand a freshly accepted socket to @p. */
 void nvmf_poller_give(struct nvmf_poller *p, int fd);

@@ -3,9 +3,16 @@
  * updk-nvmf: a poller thread. It owns its connections (non-blocking sockets in one epoll set),
  * their requests and buffers, and a qpair on every backing controller. Each turn of the loop:
  * which sockets are ready (epoll_wait, no wait while busy), the qpairs' completions, the held
- * requests, then every connection's input and output. With nothing to do for idle_us it
- * sleeps in epoll_wait, waking for a socket or every millisecond (the qpairs are polled then,
- * as a reset of a backing controller needs).
+ * requests, then every connection's input and output.
+ *
+ * With nothing to do for idle_us it sleeps in epoll_wait. In interrupt mode each qpair's
+ * interrupt vector (an eventfd, <updk/nvme_intr.h>) is in the epoll set too, so the poller
+ * sleeps even with commands in flight on the devices: it consumes what each vector counted,
+ * arms every qpair (which looks at the completion queue once more: a completion posted before
+ * the look is found, one after it makes the eventfd readable, so none is slept through), and
+ * sleeps until a socket, the inbox or a vector wakes it. Without interrupts it sleeps only
+ * with nothing in flight, waking every millisecond; so does a poller whose controller is
+ * being reset (the reset needs the qpair polled, and the held requests go again after it).
  */
 #include <errno.h>
 #include <sched.h>
@@ -22,6 +29,13 @@
 #define SMALL_BUFS 1024
 #define LARGE_BUFS 128
 #define MAX_EVENTS 64
+/* The longest sleep of an armed poller: the keep-alive, connect and drain deadlines, held
+ * requests' limit and the driver's command timeouts (aged on each arm) are checked this often. */
+#define ARMED_SLEEP_MS 100
+
+/* The epoll tag of the qpairs' vectors (a connection's events carry it, the inbox's NULL). A
+ * vector's count is left alone while the poller is busy: the next arm consumes it. */
+static char nvme_vector;
 
 struct nvmf_poller *nvmf_pollers;
 unsigned nvmf_npollers;
@@ -113,9 +127,11 @@ void nvmf_poller_give(struct nvmf_poller *p, int fd)
 		nvmf_log(UPDK_LOG_DEBUG, "poller %u: wake-up write: %s", p->id, strerror(errno));
 }
 
-static void handle_events(struct nvmf_poller *p, int timeout_ms)
+/* Wait for the fds (@timeout_ms 0: only look); count what ended a sleep. The events seen. */
+static int handle_events(struct nvmf_poller *p, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
+	bool nvme = false, sock = false, inbox = false;
 	int n;
 
 	if (timeout_ms)
@@ -126,34 +142,92 @@ static void handle_events(struct nvmf_poller *p, int timeout_ms)
 	for (int i = 0; i < n; i++) {
 		struct nvmf_conn *c = ev[i].data.ptr;
 
+		if (ev[i].data.ptr == &nvme_vector) {
+			nvme = true;
+			continue;
+		}
 		if (!c) { /* the inbox eventfd */
 			uint64_t v;
 
+			inbox = true;
 			if (read(p->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				nvmf_log(UPDK_LOG_DEBUG, "poller %u: eventfd: %s", p->id,
 					 strerror(errno));
 			continue;
 		}
+		sock = true;
 		if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			c->readable = true;
 	}
+	if (timeout_ms) {
+		p->st.sleeps++;
+		p->st.wake_nvme += nvme;
+		p->st.wake_sock += sock;
+		p->st.wake_inbox += inbox;
+		p->st.wake_timer += n <= 0;
+	}
+	return n < 0 ? 0 : n;
 }
 
-static bool busy(const struct nvmf_poller *p)
+/*
+ * Work to do now: a connection with input, output the socket takes, or a held request
+ * (interrupt mode: one held while its controller is being reset waits, *@resetting set).
+ * Without interrupts a command in flight counts too: only polling finds its completion.
+ * *@inflight: the commands in flight, when it returns false.
+ */
+static bool busy(const struct nvmf_poller *p, unsigned *inflight, bool *resetting)
 {
-	if (p->held)
-		return true;
-	for (const struct nvmf_conn *c = p->conns; c; c = c->next)
-		if (c->inflight || (c->txq && !c->want_out) || c->readable ||
+	for (const struct nvmf_req *r = p->held; r; r = r->next) {
+		if (!p->intr || r->state != REQ_HELD ||
+		    atomic_load_explicit(&r->ns->dev->state, memory_order_relaxed) == NVMF_DEV_OK)
+			return true;
+		*resetting = true;
+	}
+	for (const struct nvmf_conn *c = p->conns; c; c = c->next) {
+		if ((c->inflight && !p->intr) || (c->txq && !c->want_out) || c->readable ||
 		    c->rx.head != c->rx.tail)
 			return true;
+		*inflight += c->inflight;
+	}
 	return false;
+}
+
+/*
+ * How long to sleep, once idle_us has passed without work: 0 (busy, or an arm found a
+ * completion), 1 ms (no interrupts, or a controller being reset), else ARMED_SLEEP_MS with
+ * every qpair armed. Consume each vector's count before any arm: an interrupt after the
+ * consumption leaves its eventfd readable, and the arm's look finds what came before.
+ */
+static int sleep_ms(struct nvmf_poller *p, unsigned *inflight)
+{
+	bool resetting = false;
+
+	if (!p->intr)
+		return busy(p, inflight, &resetting) ? 0 : 1;
+	if (p->work || busy(p, inflight, &resetting))
+		return 0;
+	for (unsigned i = 0; i < nvmf_tgt.ndevs; i++)
+		if (updk_nvme_qpair_intr_ack(p->qp[i]) < 0)
+			resetting = true;
+	for (unsigned i = 0; i < nvmf_tgt.ndevs; i++) {
+		int rc = updk_nvme_qpair_intr_arm(p->qp[i]);
+
+		if (rc > 0 && !updk_nvme_ctrlr_is_failed(nvmf_tgt.devs[i].ctrlr)) {
+			p->st.arm_found++;
+			return 0;
+		}
+		/* failed or being reset: arm says "poll"; the reset's steps need it every 1 ms */
+		if (rc)
+			resetting = true;
+	}
+	return resetting ? 1 : ARMED_SLEEP_MS;
 }
 
 static void *poller_main(void *arg)
 {
 	struct nvmf_poller *p = arg;
 	uint64_t last_work = updk_tsc(), idle = (uint64_t)p->idle_us * p->tsc_hz / 1000000;
+	bool stop_seen = false;
 
 	if (p->core >= 0) {
 		cpu_set_t set;
@@ -165,12 +239,18 @@ static void *poller_main(void *arg)
 	}
 	for (;;) {
 		bool stopping = atomic_load_explicit(&p->stop, memory_order_relaxed);
-		int sleep_ms = 0;
+		unsigned inflight = 0, done = 0;
+		int slept = 0, events;
 
 		p->now = updk_tsc();
-		if (p->idle_us != NVMF_NEVER_IDLE && p->now - last_work >= idle && !busy(p))
-			sleep_ms = 1;
-		handle_events(p, sleep_ms);
+		p->st.turns++;
+		/* (not on the turn that sees the stop: its connections start draining first) */
+		if (p->idle_us != NVMF_NEVER_IDLE && p->now - last_work >= idle &&
+		    stopping == stop_seen)
+			slept = sleep_ms(p, &inflight);
+		stop_seen = stopping;
+		p->st.sleeps_inflight += slept && inflight;
+		events = handle_events(p, slept);
 		take_inbox(p);
 		p->now = updk_tsc();
 		p->work = 0;
@@ -178,8 +258,13 @@ static void *poller_main(void *arg)
 			int n = updk_nvme_qpair_process_completions(p->qp[i], 0);
 
 			if (n > 0)
-				p->work += (unsigned)n;
+				done += (unsigned)n;
 		}
+		/* armed with commands in flight, the timer ended the sleep, and completions were
+		 * there: their interrupts did not wake the poller */
+		if (slept == ARMED_SLEEP_MS && !events && inflight)
+			p->st.late += done;
+		p->work += done;
 		if (p->held)
 			retry_held(p);
 		for (struct nvmf_conn **pp = &p->conns; *pp;) {
@@ -240,13 +325,28 @@ int nvmf_poller_start(struct nvmf_poller *p, int core, uint32_t idle_us)
 		fprintf(stderr, "updk-nvmf: poller %u: epoll/eventfd: %s\n", id, strerror(errno));
 		return -errno;
 	}
+	p->intr = nvmf_tgt.ndevs > 0;
 	for (unsigned i = 0; i < nvmf_tgt.ndevs; i++) {
 		struct nvmf_dev *d = &nvmf_tgt.devs[i];
-		struct updk_nvme_qpair_opts o = { .opts_size = sizeof(o), .depth = d->qpair_depth };
+		struct updk_nvme_qpair_opts o = { .opts_size = sizeof(o),
+						  .depth = d->qpair_depth,
+						  .interrupts = d->intr };
+		struct epoll_event vev = { .events = EPOLLIN, .data.ptr = &nvme_vector };
 
 		rc = updk_nvme_qpair_alloc(d->ctrlr, &o, &p->qp[i]);
 		if (rc) {
 			fprintf(stderr, "updk-nvmf: %s: no I/O queue pair for poller %u: %s\n",
+				d->addr, id, strerror(-rc));
+			return rc;
+		}
+		p->intr &= d->intr;
+		if (!d->intr)
+			continue;
+		rc = updk_nvme_qpair_intr_fd(p->qp[i]);
+		if (rc < 0 || epoll_ctl(p->epfd, EPOLL_CTL_ADD, rc, &vev)) {
+			rc = rc < 0 ? rc : -errno;
+			fprintf(stderr,
+				"updk-nvmf: %s: poller %u cannot wait for its interrupts: %s\n",
 				d->addr, id, strerror(-rc));
 			return rc;
 		}
@@ -269,10 +369,31 @@ void nvmf_poller_stop(struct nvmf_poller *p)
 		nvmf_log(UPDK_LOG_DEBUG, "poller %u: wake-up write: %s", p->id, strerror(errno));
 }
 
+/* What the poller did: how often it slept, and what woke it. */
+static void report(const struct nvmf_poller *p)
+{
+	const struct nvmf_poller_stats *s = &p->st;
+	const char *mode = p->intr ? "interrupts" : "polling";
+
+	if (p->idle_us == NVMF_NEVER_IDLE)
+		mode = "busy polling";
+	printf("updk-nvmf: poller %u (%s): %llu turns, %llu sleeps (%llu with commands in flight); "
+	       "woken by NVMe %llu, sockets %llu, inbox %llu, timer %llu; %llu arms found a "
+	       "completion; %llu completions found late\n",
+	       p->id, mode, (unsigned long long)s->turns, (unsigned long long)s->sleeps,
+	       (unsigned long long)s->sleeps_inflight, (unsigned long long)s->wake_nvme,
+	       (unsigned long long)s->wake_sock, (unsigned long long)s->wake_inbox,
+	       (unsigned long long)s->wake_timer, (unsigned long long)s->arm_found,
+	       (unsigned long long)s->late);
+	fflush(stdout);
+}
+
 void nvmf_poller_join(struct nvmf_poller *p)
 {
-	if (p->started)
+	if (p->started) {
 		pthread_join(p->thread, NULL);
+		report(p);
+	}
 	p->started = false;
 	for (unsigned i = 0; i < nvmf_tgt.ndevs; i++) {
 		updk_nvme_qpair_free(p->qp[i]);

@@ -72,6 +72,42 @@ static void serve_ns(struct nvmf_subsys *s, struct nvmf_ns *n)
 		memcpy(n->id.eui64, ids->eui64, 8);
 }
 
+/*
+ * Interrupt mode: open @d with interrupts, a vector for the admin queue and one for each
+ * poller's qpair (each poller consumes its own vector's count; pollers sharing one could take
+ * each other's wake-ups). A controller that cannot give them is opened polled and said so once:
+ * a poller with commands in flight on it polls, and sleeps 1 ms at a time only when idle.
+ * 0, or the open's error.
+ */
+static int open_ctrlr(struct nvmf_dev *d, struct updk_nvme_ctrlr_opts *o, unsigned npollers)
+{
+	unsigned nv;
+	int rc;
+
+	rc = updk_nvme_ctrlr_open(d->addr, o, &d->ctrlr);
+	if (!o->interrupts)
+		return rc;
+	if (rc == -ENOSPC || rc == -ENOTSUP || rc == -EMFILE || rc == -ENFILE) {
+		fprintf(stderr,
+			"updk-nvmf: %s gives no interrupts (%s, the line above says why): its queues "
+			"are polled, and a poller with commands in flight on it does not sleep\n",
+			d->addr, strerror(-rc));
+		o->interrupts = false;
+		return updk_nvme_ctrlr_open(d->addr, o, &d->ctrlr);
+	}
+	if (rc)
+		return rc;
+	nv = updk_nvme_ctrlr_intr_vectors(d->ctrlr);
+	d->intr = nv >= npollers + 1 || (nv == 1 && npollers == 1);
+	if (!d->intr)
+		fprintf(stderr,
+			"updk-nvmf: %s has %u interrupt vectors, fewer than its admin queue and %u "
+			"pollers need (one each): its queues are polled, and a poller with commands "
+			"in flight on it does not sleep (use fewer pollers, -c)\n",
+			d->addr, nv, npollers);
+	return 0;
+}
+
 static struct nvmf_dev *open_dev(const char *addr, const struct nvmf_args *a)
 {
 	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o) };
@@ -92,9 +128,11 @@ static struct nvmf_dev *open_dev(const char *addr, const struct nvmf_args *a)
 	}
 	d = &nvmf_tgt.devs[nvmf_tgt.ndevs];
 	snprintf(d->addr, sizeof(d->addr), "%s", addr);
+	d->intr = false;
 	o.num_io_queues = a->npollers;
 	o.io_timeout_ms = a->io_timeout_ms;
-	rc = updk_nvme_ctrlr_open(addr, &o, &d->ctrlr);
+	o.interrupts = a->intr_mode;
+	rc = open_ctrlr(d, &o, a->npollers);
 	if (rc) {
 		fprintf(stderr, "updk-nvmf: cannot open %s: %s (the lines above say why)\n", addr,
 			strerror(-rc));

@@ -7,7 +7,8 @@
 #
 # fio (libaio, O_DIRECT, 4 KiB, randread and randwrite, QD 1 and 32, pinned to CPU 0) runs on
 # /dev/nvmeXn1 of an `nvme connect -t tcp` to:
-#   1. updk-nvmf (-c 1: its poller on CPU 1) with the controller bound to vfio-pci;
+#   1. updk-nvmf (-c 1: its poller on CPU 1) with the controller bound to vfio-pci, once in
+#      each mode of NVMF_MODES (default "poll interrupt": --poll-mode, --interrupt-mode);
 #   2. nvmet-tcp (configfs: a subsystem whose namespace is the kernel's own /dev/nvmeYn1 of the
 #      same controller, on the kernel's nvme driver; a TCP port on 127.0.0.1).
 # Each row: IOPS, fio's mean and 99th percentile completion latency, and CPU per I/O: the whole
@@ -15,7 +16,9 @@
 # target's own share. updk-nvmf's share is its process's CPU time (/proc/PID/stat). nvmet-tcp
 # runs in kernel workqueues shared with the host's nvme-tcp, so its share is the guest's total
 # less the host side's, taken as what the same fio job cost outside updk-nvmf's process in the
-# updk-nvmf run (same host, same I/O pattern). "IOPS per target core" = IOPS / target share.
+# first updk-nvmf run (same host, same I/O pattern). In interrupt mode the guest kernel's
+# handling of the controller's interrupts (vfio-pci's handler) is in the guest's total, not in
+# updk-nvmf's process time. "IOPS per target core" = IOPS / target share.
 # Then updk's initiator (updk-perf, pinned to CPU 0) drives the same nvmet-tcp with the same
 # workloads, beside the kernel's host with fio: IOPS, latency, the guest's CPU per I/O.
 # Prints Markdown tables; figures are for comparing side by side, never a pass/fail.
@@ -95,17 +98,23 @@ modprobe nvme-tcp
 modprobe nvmet-tcp
 
 # --- updk-nvmf --------------------------------------------------------------------------------
+modes=${NVMF_MODES:-poll interrupt}
 scripts/setup.sh bind "$bdf" >/dev/null
-build/bin/updk-nvmf --listen 127.0.0.1:$UPORT -c 1 --nqn "$NQN" "$bdf" >"$tmp/u.out" 2>"$tmp/u.err" &
-tpid=$!
-for _ in $(seq 300); do grep -q ready "$tmp/u.out" && break; sleep 0.1; done
-grep -q ready "$tmp/u.out" || { cat "$tmp/u.err" >&2; exit 1; }
-nvme connect -t tcp -a 127.0.0.1 -s $UPORT -n "$NQN" >/dev/null
-udev=$(tcp_blockdev "$NQN")
-run updk "$udev" "$tpid"
-nvme disconnect -n "$NQN" >/dev/null
-kill -TERM "$tpid" && wait "$tpid"
-tpid=
+for mode in $modes; do
+	build/bin/updk-nvmf --listen 127.0.0.1:$UPORT -c 1 --$mode-mode --nqn "$NQN" "$bdf" \
+		>"$tmp/u.out" 2>"$tmp/u.err" &
+	tpid=$!
+	for _ in $(seq 300); do grep -q ready "$tmp/u.out" && break; sleep 0.1; done
+	grep -q ready "$tmp/u.out" || { cat "$tmp/u.err" >&2; exit 1; }
+	nvme connect -t tcp -a 127.0.0.1 -s $UPORT -n "$NQN" >/dev/null
+	udev=$(tcp_blockdev "$NQN")
+	run "updk-$mode" "$udev" "$tpid"
+	nvme disconnect -n "$NQN" >/dev/null
+	kill -TERM "$tpid" && wait "$tpid"
+	tpid=
+	grep 'poller' "$tmp/u.out" >&2 || true
+done
+first=${modes%% *}
 
 # --- nvmet-tcp on the kernel's nvme driver ------------------------------------------------------
 scripts/setup.sh unbind "$bdf" >/dev/null
@@ -161,15 +170,15 @@ echo "| workload | target | IOPS | mean lat (us) | p99 lat (us) | guest CPU/IO (
 echo "|---|---|---|---|---|---|---|---|"
 for rw in randread randwrite; do
 	for qd in 1 32; do
-		u="updk $rw $qd" k="nvmet $rw $qd"
+		u="updk-$first $rw $qd" k="nvmet $rw $qd"
 		host=$(python3 -c "print(${cpu_all[$u]} - ${cpu_tgt[$u]})")
 		ktgt=$(python3 -c "print(round(max(${cpu_all[$k]} - $host, 0.1), 1))")
-		for t in updk nvmet; do
+		for t in $(for m in $modes; do echo "updk-$m"; done) nvmet; do
 			key="$t $rw $qd"
 			tc=${cpu_tgt[$key]}
 			[ $t = nvmet ] && tc=$ktgt
 			per=$(python3 -c "print(round(1e6 / max($tc, 0.1)))")
-			name=updk-nvmf
+			name="updk-nvmf (${t#updk-})"
 			[ $t = nvmet ] && name="nvmet-tcp (est.)"
 			echo "| $rw QD $qd | $name | ${iops[$key]} | ${lat[$key]} | ${p99[$key]} | ${cpu_all[$key]} | $tc | $per |"
 		done

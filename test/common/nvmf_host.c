@@ -342,6 +342,33 @@ int nvmf_host_rw(struct nvmf_host *h, bool write, uint32_t nsid, uint64_t slba, 
 	return updk_nvme_cpl_is_error(cpl) ? cpl->status : 0;
 }
 
+int nvmf_host_round_trips(int port, const char *subnqn, uint16_t cntlid, uint16_t qid,
+			  uint32_t nsid, int rounds, struct updk_nvme_cpl *last)
+{
+	struct nvmf_host h;
+	static _Thread_local uint8_t out[4096], in[4096];
+	struct updk_nvme_cpl cpl;
+	int bad = 0;
+
+	if (nvmf_host_io(&h, port, subnqn, TEST_HOSTNQN, cntlid, qid))
+		return -1;
+	for (int i = 0; i < rounds; i++) {
+		uint64_t lba = (uint64_t)qid * 4096 + (uint64_t)(i % 32) * 8;
+
+		for (size_t k = 0; k < sizeof(out); k++)
+			out[k] = (uint8_t)(k + (size_t)i * 7 + qid * 13u);
+		memset(&cpl, 0, sizeof(cpl));
+		if (nvmf_host_rw(&h, true, nsid, lba, 8, out, sizeof(out), &cpl) ||
+		    nvmf_host_rw(&h, false, nsid, lba, 8, in, sizeof(in), &cpl) ||
+		    memcmp(in, out, sizeof(in))) {
+			bad++;
+			*last = cpl;
+		}
+	}
+	nvmf_host_close(&h);
+	return bad;
+}
+
 int nvmf_host_expect_term(struct nvmf_host *h, int ms)
 {
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };

@@ -64,6 +64,15 @@ int nvmf_host_io(struct nvmf_host *h, int port, const char *subnqn, const char *
 int nvmf_host_rw(struct nvmf_host *h, bool write, uint32_t nsid, uint64_t slba, uint32_t nlb,
 		 void *buf, uint32_t len, struct updk_nvme_cpl *cpl);
 
+/**
+ * Connect I/O queue @qid of controller @cntlid of @subnqn at 127.0.0.1:@port, then @rounds times
+ * write 4 KiB of a pattern to 8 blocks of 512 bytes of @nsid (at qid x 4096 + (i % 32) x 8) and
+ * read them back. Returns how many round trips failed (an error, a status, data not as
+ * written; *@last the last failure's completion), or -1 when the queue did not connect.
+ */
+int nvmf_host_round_trips(int port, const char *subnqn, uint16_t cntlid, uint16_t qid,
+			  uint32_t nsid, int rounds, struct updk_nvme_cpl *last);
+
 /** Send raw bytes; 0 or -errno. */
 int nvmf_host_send(struct nvmf_host *h, const void *buf, size_t len);
 

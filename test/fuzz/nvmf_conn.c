@@ -77,6 +77,27 @@ void updk_nvme_qpair_free(struct updk_nvme_qpair *qp)
 	abort();
 }
 
+/* poller.c's sleep in interrupt mode: never reached here either. */
+int updk_nvme_qpair_intr_fd(const struct updk_nvme_qpair *qp)
+{
+	abort();
+}
+
+int updk_nvme_qpair_intr_ack(struct updk_nvme_qpair *qp)
+{
+	abort();
+}
+
+int updk_nvme_qpair_intr_arm(struct updk_nvme_qpair *qp)
+{
+	abort();
+}
+
+bool updk_nvme_ctrlr_is_failed(const struct updk_nvme_ctrlr *ctrlr)
+{
+	abort();
+}
+
 /* A pool is a count of malloc'd buffers: running out exercises the waits for a buffer. */
 struct updk_mempool {
 	size_t elt;

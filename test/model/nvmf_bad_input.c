@@ -384,28 +384,9 @@ struct rq_host {
 static void *reset_worker(void *arg)
 {
 	struct rq_host *w = arg;
-	struct nvmf_host h;
-	static _Thread_local uint8_t out[4096], in[4096];
-	struct updk_nvme_cpl cpl;
 
-	if (nvmf_host_io(&h, w->port, NQN, TEST_HOSTNQN, w->cntlid, w->qid)) {
-		w->bad = -1;
-		return NULL;
-	}
-	for (int i = 0; i < ROUNDS; i++) {
-		uint64_t lba = (uint64_t)w->qid * 4096 + (uint64_t)(i % 32) * 8;
-
-		for (size_t k = 0; k < sizeof(out); k++)
-			out[k] = (uint8_t)(k + (size_t)i * 7 + w->qid * 13);
-		if (nvmf_host_rw(&h, true, 1, lba, 8, out, sizeof(out), &cpl) ||
-		    nvmf_host_rw(&h, false, 1, lba, 8, in, sizeof(in), &cpl) ||
-		    memcmp(in, out, sizeof(in))) {
-			w->bad++;
-			w->last = cpl;
-		}
-		w->done++;
-	}
-	nvmf_host_close(&h);
+	w->bad = nvmf_host_round_trips(w->port, NQN, w->cntlid, w->qid, 1, ROUNDS, &w->last);
+	w->done = w->bad < 0 ? 0 : ROUNDS;
 	return NULL;
 }
 
