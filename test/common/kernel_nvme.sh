@@ -4,12 +4,13 @@
 # top of the tree, as root, in the test guest.
 #
 #   kernel_nvme_blockdev BDF   the kernel's block device of BDF's namespace 1, once it is there
-#                              (up to 10 s); nothing when it does not come
+#                              (up to 60 s: a loaded TCG guest is slow); nothing when it does
+#                              not come
 #   kernel_nvme_polled BDF     reload nvme with one poll queue (io_uring's --hipri polls it),
 #                              BDF on it; the block device, as above
 kernel_nvme_blockdev() {
 	local n
-	for _ in $(seq 100); do
+	for _ in $(seq 600); do
 		for n in /sys/bus/pci/devices/"$1"/nvme/nvme*/nvme*n1; do
 			[ -b "/dev/${n##*/}" ] && { echo "/dev/${n##*/}"; return; }
 		done
