@@ -2,27 +2,29 @@
 # Instructions per I/O of fio with the updk engine, beside updk-perf's, counted by callgrind on
 # sim.nvme (docs/benchmarks.md, the fio engine row): where the engine spends more than updk-perf.
 #
-#   test/bench/callgrind-fio.sh [-q QD]... [-n IOS]     (defaults: -q 1 -q 32, -n 1000)
+#   test/bench/callgrind-fio.sh [-q QD]... [-n IOS]     (defaults: -q 1 -q 32, -n 400)
 #
 # 4 KiB random reads, one job / one poller thread. Only that thread is counted, and in it:
 # - fio: fio --number_ios=IOS and then 2 x IOS, the per-I/O figure being the difference divided
 #   by IOS, so fio's and the engine's setup and teardown drop out; everything the job thread
 #   runs is counted except the engine's poll loop (fu_poll: passes over the qpairs until fio has
-#   its events), with the completion callbacks inside it (fu_complete) counted again;
-# - updk-perf: -t 1 and -t 2 on sim:nvme, the completion callback (io_done: latency, next I/O,
+#   its events) and its setup and teardown hooks, with the completion callbacks inside the loop
+#   (fu_complete) counted again;
+# - updk-perf: -t 1 and -t 3 on sim:nvme, the completion callback (io_done: latency, next I/O,
 #   its submission) counted, the poll loop around it not.
 # Both programs' poll loops are left out because how often a poll finds the CQ empty depends on
 # when valgrind lets the model's thread run, not on the code; the driver's reaper is in there,
 # the same code for both (its cost per I/O: test/bench/callgrind-io.sh). Every function's cost
 # goes to whoever wrote it (fio's binary, the engine, updk-perf, drivers/nvme, lib/mem, the rest
 # of the library), and a system library's (libc, the vDSO) to the caller's (callgrind_split.py).
-# ENGINE=path counts another build of the engine (a before/after pair). Prints figures, never
-# fails on them.
+# ENGINE=path counts another build of the engine (a before/after pair); FIO_ARGS="..." adds fio
+# options (what fio's own share costs with, say, --norandommap). Prints figures, never fails on
+# them.
 set -eu
 cd "$(dirname "$0")/../.."
 engine=$(realpath "${ENGINE:-build/lib/fio_updk.so}")
 perf=build/bin/updk-perf
-qds=() ios=1000
+qds=() ios=400
 while [ $# -gt 0 ]; do
 	case $1 in
 	-q) qds+=("$2"); shift 2 ;;
@@ -39,6 +41,14 @@ done
 tmp=$(mktemp -d /tmp/callgrind-fio.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 cg=(valgrind --tool=callgrind --separate-threads=yes --compress-strings=no --compress-pos=no)
+# Left out of fio's runs: the poll loop, and the engine's setup and teardown hooks (their waits
+# for the model's thread, as long as valgrind makes them; the completion callback is counted
+# again inside the loop). --collect-atstart after them: a --toggle-collect turns it off.
+quiet=()
+for f in 'fu_poll*' fu_setup fu_init fu_open_file fu_close_file fu_cleanup fu_iomem_alloc \
+	fu_iomem_free; do
+	quiet+=(--toggle-collect="$f")
+done
 
 # RUN-NAME FUNCTION OWN-OBJECT: the profile of the thread that ran FUNCTION, split by group
 split() {
@@ -48,10 +58,10 @@ split() {
 	python3 test/bench/callgrind_split.py "$f" "${@:3}" >"$tmp/$1.json"
 }
 fio_run() { # NAME QD IOS
-	(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug "${cg[@]}" --toggle-collect='fu_poll*' \
-		--toggle-collect=fu_complete --callgrind-out-file="$tmp/$1.cg" \
+	(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug "${cg[@]}" "${quiet[@]}" \
+		--toggle-collect=fu_complete --collect-atstart=yes --callgrind-out-file="$tmp/$1.cg" \
 		fio --thread --ioengine=external:"$engine" --filename='sim.nvme?size=256M' --name=cg \
-		--rw=randread --bs=4k --iodepth="$2" --number_ios="$3" --output-format=terse \
+		--rw=randread --bs=4k --iodepth="$2" --number_ios="$3" --output-format=terse ${FIO_ARGS:-} \
 		>"$1.out" 2>"$1.err") || { cat "$tmp/$1.err" >&2; exit 1; }
 	split "$1" fu_queue /fio fio_updk.so
 }
@@ -81,10 +91,12 @@ hooks = ["fu_queue", "fu_commit", "fu_getevents", "fu_event", "fu_poll", "fu_com
 calls = ", ".join(f"{h} {d(h, a['calls'], b['calls']):.2f}" for h in hooks
                   if d(h, a["calls"], b["calls"]))
 top = sorted(((d(k, a["top"], b["top"]), k) for k in set(b["top"])), reverse=True)
-mine = [f"{k} {v:.1f}" for v, k in top if v >= 1 and not k.startswith("0x")][:12]
+mine = [f"{k} {v:.1f}" for v, k in top if v >= 1 and not k.startswith("0x")][:10]
+ours = [f"{k} {v:.1f}" for v, k in top if v >= 1 and k.split(".")[0] in b["ours"]]
 print("  calls per I/O: " + calls, file=sys.stderr)
 print("  top functions per I/O (self + system calls they make): " + ", ".join(mine),
       file=sys.stderr)
+print("  the engine's, updk-perf's and the library's: " + ", ".join(ours), file=sys.stderr)
 PY
 }
 
@@ -97,7 +109,7 @@ for qd in "${qds[@]}"; do
 	row=$(report "f$qd.1" "f$qd.2" fu_queue)
 	echo "| $qd | fio + engine | $(echo $row | tr ' ' '|' | sed 's/|/ | /g') |"
 	perf_run "p$qd.1" "$qd" 1
-	perf_run "p$qd.2" "$qd" 2
+	perf_run "p$qd.2" "$qd" 3
 	row=$(report "p$qd.1" "p$qd.2" updk_nvme_ns_read)
 	echo "| $qd | updk-perf | $(echo $row | tr ' ' '|' | sed 's/|/ | /g') |"
 done

@@ -5,7 +5,7 @@
 # a system library (libc, the vDSO, ld.so, ...) is charged to the group of the function that
 # called it, inclusively (a clock read made by fio is fio's, one made by the engine is the
 # engine's). Prints one JSON object: {"groups": {group: Ir}, "calls": {function: calls},
-# "top": {function: Ir}}.
+# "top": {function: Ir}, "ours": [functions not fio's]}.
 #
 #   callgrind_split.py PROFILE OWN_OBJECT...    (objects whose functions are not system ones)
 import json
@@ -32,7 +32,7 @@ def group_of(ob, fl, fn, own):
 def main():
     path, own = sys.argv[1], sys.argv[2:]
     is_own = lambda ob: any(ob.endswith(o) for o in own)
-    groups, calls, top = {}, {}, {}
+    groups, calls, top, ours = {}, {}, {}, set()
     ob = fl = fn = ""
     cob = cfn = None
     cur = None  # (ob, fl, fn) of the function whose costs follow
@@ -69,6 +69,8 @@ def main():
             elif key == "fn":
                 fn = val
                 cob = cfn = None
+                if is_own(ob) and group_of(ob, fl, fn, own) != "fio":
+                    ours.add(fn.split(".")[0])
             elif key == "cob":
                 cob = val
             elif key == "cfn":
@@ -76,7 +78,7 @@ def main():
             elif key == "calls":
                 calls[cfn] = calls.get(cfn, 0) + int(val.split()[0])
                 pending_call = True
-    json.dump({"groups": groups, "calls": calls, "top": top}, sys.stdout)
+    json.dump({"groups": groups, "calls": calls, "top": top, "ours": sorted(ours)}, sys.stdout)
 
 
 main()
