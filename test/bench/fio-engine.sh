@@ -91,7 +91,7 @@ for r in $(seq "$rounds"); do
 done
 [ "$on" = nvme ] || scripts/setup.sh unbind "$bdf" >/dev/null
 
-avg() { python3 -c "print(round(${1:-0} / $rounds, ${2:-0}))"; }
+avg() { python3 -c "print(round(${1:-0} / $rounds, ${2:-0}) if ${2:-0} else round(${1:-0} / $rounds))"; }
 echo "| QD | fio + updk engine: IOPS (avg µs) | updk-perf: IOPS (avg µs) | engine ÷ updk-perf | fio io_uring polled: IOPS (avg µs) | engine ÷ io_uring |"
 echo "|---|---|---|---|---|---|"
 for qd in 1 32; do
