@@ -38,6 +38,7 @@ enum nvme_req_state {
 #define NVME_REQF_NO_TIMEOUT 0x1 /* Asynchronous Event Requests stay outstanding */
 #define NVME_REQF_ABORT_SENT 0x2
 #define NVME_REQF_TIMED_OUT 0x4
+#define NVME_REQF_IN_ORDER 0x8 /* a parent whose children go one at a time (split.c) */
 
 /*
  * One command slot of a qpair; its index is the CID. One cache line: what a submission writes
@@ -274,6 +275,10 @@ void nvme_split_pump(struct updk_nvme_qpair *qp);
 /* Fail the split I/Os whose children wait: each completes with (@sct, @sc) once its
  * outstanding children have (fail-all). */
 void nvme_split_fail_waiting(struct updk_nvme_qpair *qp, uint8_t sct, uint8_t sc);
+/* A child of an in-order parent (NVME_REQF_IN_ORDER) completed and others remain: send the
+ * next, or after a failure complete the parent without them (then 1). */
+int nvme_split_next(struct updk_nvme_qpair *qp, struct nvme_req *parent,
+		    const struct updk_nvme_cpl *cpl);
 /* A command of the NVM command set with its LBA (CDW10-11) and CDW12; no CID, no data. */
 void nvme_cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint64_t lba,
 		   uint32_t cdw12);
@@ -286,10 +291,10 @@ void nvme_log_cpl(const struct updk_nvme_ctrlr *ctrlr, const char *what,
  * it cannot be read); 0 or -ENOMEM. Freed with nvme_zns_ns_free(). */
 int nvme_zns_ns_read(struct updk_nvme_ctrlr *ctrlr, struct updk_nvme_ns *ns);
 void nvme_zns_ns_free(struct updk_nvme_ns *ns);
-/* split.c: a write to a zoned namespace is not split (its parts could arrive out of order):
- * logged, -EINVAL. */
-int nvme_zns_split_refused(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint64_t lba,
-			   uint32_t nlb);
+/* split.c: a write to a zoned namespace above the transfer limit, split in order, stays in one
+ * zone: 0, or logged and -EINVAL. */
+int nvme_zns_split_check(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint64_t lba,
+			 uint32_t nlb);
 
 /* ctrlr.c: controller registers (NVMe Base 2.0 §3.1.3) through the transport; a read that
  * fails reads all ones, as a removed PCIe function does. */

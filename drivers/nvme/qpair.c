@@ -218,7 +218,7 @@ nvme_child_done(struct updk_nvme_qpair *qp, struct nvme_req *child, const struct
 	if (updk_nvme_cpl_is_error(cpl) && !updk_nvme_cpl_is_error(&parent->cpl))
 		parent->cpl = *cpl;
 	if (--parent->children)
-		return 0;
+		return parent->flags & NVME_REQF_IN_ORDER ? nvme_split_next(qp, parent, cpl) : 0;
 	final = parent->cpl;
 	if (!updk_nvme_cpl_is_error(&final)) {
 		final = *cpl;

@@ -4,12 +4,19 @@
  * children of at most the limit that complete as one. Its parent is a record of this qpair's
  * bounded pool (struct nvme_split, one per slot of the qpair, allocated with it), not a slot,
  * so even a qpair of depth 1 carries a 64 MiB I/O. Each child carries its part of the separate
- * metadata and the Reference Tag of its first block (struct nvme_io_md). Children that find no free slot wait, in
- * order, in the qpair's FIFO of records. The slot a child frees goes to the next child waiting,
- * from the child's completion (nvme_child_done(), a path only children take); slots other
- * commands free are picked up every 32nd poll (nvme_qpair_tick()). The fast path pays nothing
- * for it, per command or per poll. A split I/O gets -EAGAIN only when every record is in use; a
- * command that needs one slot gets -EAGAIN, as before, when none is free.
+ * metadata and the Reference Tag of its first block (struct nvme_io_md). Children that find no
+ * free slot wait, in order, in the qpair's FIFO of records. The slot a child frees goes to the
+ * next child waiting, from the child's completion (nvme_child_done(), a path only children
+ * take); slots other commands free are picked up every 32nd poll (nvme_qpair_tick()). The fast
+ * path pays nothing for it, per command or per poll. A split I/O gets -EAGAIN only when every
+ * record is in use; a command that needs one slot gets -EAGAIN, as before, when none is free.
+ *
+ * A write to a zoned namespace must reach the zone in LBA order, at its write pointer (Zoned
+ * Namespace Command Set 1.1 §2.1.1, and its Write in §3.3), and a controller may run the
+ * commands of a queue in any order (NVMe Base 2.0 §3.4.1). Its children therefore go one after
+ * another (NVME_REQF_IN_ORDER): child n + 1 is sent when child n completed successfully
+ * (nvme_split_next()); after a failure the rest are not sent and the write completes with the
+ * failing child's status, the blocks before it written.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -72,13 +79,23 @@ static uint32_t children_of(const struct updk_nvme_ns *ns, uint32_t nlb)
 	return (nlb + ns->max_io_sectors - 1) / ns->max_io_sectors;
 }
 
+/* An in-order I/O with a child at the controller: children not completed beyond those unsent. */
+static bool child_out(const struct nvme_split *s)
+{
+	return (s->parent.flags & NVME_REQF_IN_ORDER) &&
+	       s->parent.children > children_of(s->ns, s->left);
+}
+
 /* Send children of @s while slots are free; *@queued counts them. 0, or the transport's error
  * for the child it could not describe (nothing of that child is queued). */
 static int split_children(struct updk_nvme_qpair *qp, struct nvme_split *s, uint32_t *queued)
 {
 	uint32_t per = s->ns->max_io_sectors;
 
-	while (s->left) {
+	/* a qpair being freed sends nothing more: what waits fails with it (fail-all) */
+	if (qp->dead)
+		return 0;
+	while (s->left && !child_out(s)) {
 		struct nvme_req *req = nvme_slot_get(qp);
 		uint32_t n = s->left < per ? s->left : per;
 		struct updk_nvme_cmd cmd;
@@ -107,9 +124,9 @@ static int split_children(struct updk_nvme_qpair *qp, struct nvme_split *s, uint
 
 /*
  * The children of @s not submitted will not be: the parent completes with @status (unless a
- * child failed first) once those outstanding have, or now when there are none.
+ * child failed first) once those outstanding have, or now when there are none (then 1).
  */
-static void split_abandon(struct updk_nvme_qpair *qp, struct nvme_split *s, uint8_t sct, uint8_t sc)
+static int split_abandon(struct updk_nvme_qpair *qp, struct nvme_split *s, uint8_t sct, uint8_t sc)
 {
 	struct nvme_req *p = &s->parent;
 
@@ -127,7 +144,9 @@ static void split_abandon(struct updk_nvme_qpair *qp, struct nvme_split *s, uint
 
 		split_put(qp, s);
 		cb(arg, &final);
+		return 1;
 	}
+	return 0;
 }
 
 static void fifo_push(struct updk_nvme_qpair *qp, struct nvme_split *s)
@@ -167,8 +186,11 @@ int nvme_split_submit(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint8
 	uint32_t queued = 0;
 	int rc;
 
-	if (ns->zns && opc == UPDK_NVME_OPC_WRITE)
-		return nvme_zns_split_refused(qp, ns, lba, nlb);
+	if (ns->zns && opc == UPDK_NVME_OPC_WRITE) {
+		rc = nvme_zns_split_check(qp, ns, lba, nlb);
+		if (rc)
+			return rc;
+	}
 	if (!s) {
 		qp->stats.queue_full++;
 		return -EAGAIN;
@@ -186,6 +208,8 @@ int nvme_split_submit(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint8
 	s->parent.arg = arg;
 	s->parent.opc = opc;
 	s->parent.state = NVME_REQ_PARENT;
+	if (ns->zns && opc == UPDK_NVME_OPC_WRITE)
+		s->parent.flags = NVME_REQF_IN_ORDER;
 	s->parent.children = children_of(ns, nlb);
 	s->ns = ns;
 	s->pl = (struct nvme_payload){ .iov = s->iov, .iovcnt = iovcnt };
@@ -204,10 +228,40 @@ int nvme_split_submit(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint8
 			return rc;
 		}
 	}
-	if (s->left) {
+	if (s->left && !child_out(s)) {
 		qp->stats.split_waited++;
 		fifo_push(qp, s);
 	}
+	return 0;
+}
+
+/* The transport could not describe the next child of @s: logged, the rest fail (Invalid Field). */
+static int split_undescribed(struct updk_nvme_qpair *qp, struct nvme_split *s, int rc)
+{
+	nvme_qp_log(qp,
+		    "%s: namespace %u: an I/O at block %llu cannot be described by the transport "
+		    "(%d): the rest of it fails with Invalid Field",
+		    qp->ctrlr->name, s->ns->nsid, (unsigned long long)s->lba, rc);
+	return split_abandon(qp, s, UPDK_NVME_SCT_GENERIC, UPDK_NVME_SC_INVALID_FIELD);
+}
+
+int nvme_split_next(struct updk_nvme_qpair *qp, struct nvme_req *parent,
+		    const struct updk_nvme_cpl *cpl)
+{
+	struct nvme_split *s = (struct nvme_split *)parent;
+	uint32_t queued = 0;
+	int rc;
+
+	if (updk_nvme_cpl_is_error(cpl))
+		return split_abandon(qp, s, updk_nvme_cpl_sct(cpl), updk_nvme_cpl_sc(cpl));
+	/* behind the records waiting for slots, or now if a slot is free */
+	if (!qp->split_head) {
+		rc = split_children(qp, s, &queued);
+		if (rc)
+			return split_undescribed(qp, s, rc);
+	}
+	if (s->left && !child_out(s))
+		fifo_push(qp, s); /* no slot free: the next child waits for one, in order */
 	return 0;
 }
 
@@ -222,16 +276,14 @@ void nvme_split_pump(struct updk_nvme_qpair *qp)
 		if (rc) {
 			/* the transport could not describe this part of the buffer (checked
 			 * when it was queued only as far as the first children went) */
-			nvme_qp_log(qp,
-				    "%s: namespace %u: an I/O at block %llu cannot be described by "
-				    "the transport (%d): the rest of it fails with Invalid Field",
-				    qp->ctrlr->name, s->ns->nsid, (unsigned long long)s->lba, rc);
 			fifo_pop(qp);
-			split_abandon(qp, s, UPDK_NVME_SCT_GENERIC, UPDK_NVME_SC_INVALID_FIELD);
+			split_undescribed(qp, s, rc);
 			continue;
 		}
-		if (s->left)
+		if (s->left && !child_out(s))
 			return; /* no slot left: at the next poll */
+		/* all sent, or an in-order I/O whose child is out: it comes back from
+		 * nvme_split_next() */
 		fifo_pop(qp);
 	}
 }

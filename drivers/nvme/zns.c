@@ -272,11 +272,21 @@ int updk_nvme_zns_zone_append(struct updk_nvme_ns *ns, struct updk_nvme_qpair *q
 
 	if (!ns->zns)
 		return not_zoned(ns, qp, "zone append");
-	if (!buf || nlb == 0 || nlb > ns->zns->append_max) {
+	if (!buf || nlb == 0) {
+		nvme_qp_log(qp, "%s: namespace %u: zone append needs a buffer and blocks (got %u)",
+			    ns->ctrlr->name, ns->nsid, nlb);
+		return -EINVAL;
+	}
+	/* Not split as a write is: the controller picks where each command's data goes, so the
+	 * parts of one append could land apart, with other appends between them. */
+	if (nlb > ns->zns->append_max) {
 		nvme_qp_log(qp,
-			    "%s: namespace %u: zone append of %u blocks: 1..%u blocks (the Zone "
-			    "Append Size Limit) from a buffer",
-			    ns->ctrlr->name, ns->nsid, nlb, ns->zns->append_max);
+			    "%s: namespace %u: a zone append of %u blocks is above the Zone Append "
+			    "Size Limit (%u blocks) and cannot be split (the controller chooses "
+			    "where each part goes): append at most %u blocks at a time, or write "
+			    "at the write pointer",
+			    ns->ctrlr->name, ns->nsid, nlb, ns->zns->append_max,
+			    ns->zns->append_max);
 		return -EINVAL;
 	}
 	if (!zone_start(ns, qp, zslba, "zone append"))
@@ -286,14 +296,20 @@ int updk_nvme_zns_zone_append(struct updk_nvme_ns *ns, struct updk_nvme_qpair *q
 	return nvme_io_one(ns, qp, &cmd, &pl, cb, arg);
 }
 
-int nvme_zns_split_refused(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint64_t lba,
-			   uint32_t nlb)
+int nvme_zns_split_check(struct updk_nvme_qpair *qp, struct updk_nvme_ns *ns, uint64_t lba,
+			 uint32_t nlb)
 {
-	nvme_qp_log(qp,
-		    "%s: namespace %u is zoned: a write of %u blocks at %llu would be split at the "
-		    "transfer limit (%u blocks) and its parts could reach the zone out of order: "
-		    "write at most %u blocks at a time, or use zone append",
-		    ns->ctrlr->name, ns->nsid, nlb, (unsigned long long)lba, ns->max_io_sectors,
-		    ns->max_io_sectors);
+	uint64_t zsze = ns->zns->zsze, first = lba / zsze, last = (lba + nlb - 1) / zsze;
+
+	/* A write names blocks of one zone (ZNS 1.1 §3.3, Write: Zone Boundary Error): refused here
+	 * before its first part is written, not by the controller halfway through. */
+	if (first == last)
+		return 0;
+	nvme_qp_log(
+		qp,
+		"%s: namespace %u is zoned: a write of %u blocks at %llu crosses from zone %llu "
+		"into zone %llu (zones of %llu blocks): write each zone's part on its own",
+		ns->ctrlr->name, ns->nsid, nlb, (unsigned long long)lba, (unsigned long long)first,
+		(unsigned long long)last, (unsigned long long)zsze);
 	return -EINVAL;
 }

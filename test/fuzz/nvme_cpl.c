@@ -99,6 +99,12 @@ void nvme_split_parent_done(struct updk_nvme_qpair *qp, struct nvme_req *parent)
 	abort();
 }
 
+int nvme_split_next(struct updk_nvme_qpair *qp, struct nvme_req *parent,
+		    const struct updk_nvme_cpl *cpl)
+{
+	abort();
+}
+
 /* intr.c: wakes a sleeping owner after a timeout's Abort; this target's qpairs poll. */
 void nvme_intr_kick(struct updk_nvme_ctrlr *ctrlr, int32_t iv)
 {

@@ -3,8 +3,10 @@
  * The driver's Zoned Namespace API (<updk/nvme_zns.h>) on zoned namespaces of sim:nvme: the
  * zone geometry from the Zoned Identify data, Report Zones with its filters and partial
  * reports, the zone actions one zone at a time and with Select All, Zone Append and the LBA it
- * returns, the open and active limits, and bad input: a write off the write pointer, across a
- * zone boundary, above the transfer limit, an append to a full zone, an open beyond the limit.
+ * returns, the open and active limits, writes above the transfer limit sent child after child
+ * at the write pointer, and bad input: a write off the write pointer, across a zone boundary,
+ * an append above its limit or to a full zone, an open beyond the limit, a failure halfway
+ * through a split write.
  * Each test looks at what the model saw (its command counters, the zones it reports) and at
  * the statuses and errors the caller gets; nothing else in flight is lost.
  */
@@ -302,8 +304,8 @@ Test(nvme_zns, bad_writes_get_named_statuses_and_lose_nothing_else)
 	cr_assert_eq(
 		updk_nvme_zns_zone_append(r.ns, r.qp, r.wbuf, 6 * ZSZE + 1, 1, io_done_cb, &d, 0),
 		-EINVAL, "not a zone's start");
-	cr_assert_eq(updk_nvme_ns_write(r.ns, r.qp, r.wbuf, 6 * ZSZE, 8, io_done_cb, &d, 0),
-		     -EINVAL, "a write above MDTS (4 blocks) would be split");
+	cr_assert_eq(updk_nvme_ns_write(r.ns, r.qp, r.wbuf, 7 * ZSZE - 4, 8, io_done_cb, &d, 0),
+		     -EINVAL, "a write split at MDTS (4 blocks) across two zones");
 	cr_assert_eq(updk_nvme_zns_report_zones(r.ns, r.qp, r.rbuf, 60, 0, UPDK_NVME_ZRASF_ALL,
 						false, io_done_cb, &d),
 		     -EINVAL, "a report needs 64 bytes");
@@ -312,10 +314,141 @@ Test(nvme_zns, bad_writes_get_named_statuses_and_lose_nothing_else)
 		     -EINVAL);
 	log = log_capture_stop(&lc);
 	cr_assert(strstr(log, "zone append: LBA 1537 is not the start of a zone"), "%s", log);
-	cr_assert(strstr(log, "write at most 4 blocks at a time, or use zone append"), "%s", log);
+	cr_assert(strstr(log, "crosses from zone 6 into zone 7 (zones of 256 blocks)"), "%s", log);
+	cr_assert(strstr(log, "a zone append of 3 blocks is above the Zone Append Size Limit (2 "
+			      "blocks) and cannot be split"),
+		  "%s", log);
 	free(log);
 	cr_assert_eq(io_cmds(&r, UPDK_NVME_OPC_ZONE_APPEND) + io_cmds(&r, UPDK_NVME_OPC_WRITE),
 		     before);
 	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0);
+	rig_close(&r);
+}
+
+static uint64_t cmds_submitted(struct updk_nvme_qpair *qp)
+{
+	struct updk_nvme_stats st;
+
+	updk_nvme_qpair_get_stats(qp, &st);
+	return st.cmds_submitted;
+}
+
+/* The zone at @zslba as Report Zones gives it (into rbuf). */
+static const struct updk_nvme_zone_desc *zone_at(struct rig *r, uint64_t zslba)
+{
+	cr_assert_geq(report_sync(r, zslba, UPDK_NVME_ZRASF_ALL, true, 128), 1);
+	cr_assert_eq(zone(r, 0)->zslba, zslba);
+	return zone(r, 0);
+}
+
+Test(nvme_zns, a_write_above_mdts_goes_child_after_child_at_the_write_pointer)
+{
+	struct updk_pci_dev *dev;
+	struct io_done a = { 0 }, b = { 0 }, rd = { 0 };
+	uint64_t before;
+	struct rig r;
+
+	/* 16 KiB a command (4 blocks); three slots (and split records), so children also wait
+	 * for slots */
+	rig_open(&r, ZONED ",mdts=2", 3, 1 << 20);
+	dev = ctrlr_dev(r.c);
+	fill(r.wbuf, 1 << 20, 11);
+	/* with the controller standing still, only the first child of 16 is sent: a second
+	 * one could be run before it and miss the write pointer */
+	before = cmds_submitted(r.qp);
+	cr_assert_eq(sim_nvme_pause(dev, true), 0);
+	cr_assert_eq(updk_nvme_ns_write(r.ns, r.qp, r.wbuf, 0, 64, io_done_cb, &a, 0), 0);
+	for (int i = 0; i < 100; i++)
+		cr_assert_geq(updk_nvme_qpair_process_completions(r.qp, 0), 0);
+	cr_assert_eq(cmds_submitted(r.qp) - before, 1, "one child at a time");
+	cr_assert_eq(a.done, 0);
+	/* a second zone's write and a split read beside it take the other slots */
+	cr_assert_eq(
+		updk_nvme_ns_write(r.ns, r.qp, r.wbuf + (64 << 12), ZSZE, 128, io_done_cb, &b, 0),
+		0);
+	cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, 8 * ZSZE, 64, io_done_cb, &rd, 0), 0);
+	cr_assert_eq(cmds_submitted(r.qp) - before, 3, "one child of each, the read's rest wait");
+	cr_assert_eq(sim_nvme_pause(dev, false), 0);
+	wait_done(r.qp, &a);
+	wait_done(r.qp, &b);
+	wait_done(r.qp, &rd);
+	assert_ok(&a);
+	assert_ok(&b);
+	assert_ok(&rd);
+	cr_assert_eq(a.done + b.done + rd.done, 3, "each completed once");
+	cr_assert_eq(io_cmds(&r, UPDK_NVME_OPC_WRITE), 16 + 32);
+	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0);
+	/* the write pointers where the writes ended, and the bytes there */
+	cr_assert_eq(zone_at(&r, 0)->wp, 64);
+	cr_assert_eq(updk_nvme_zone_state_of(zone(&r, 0)), UPDK_NVME_ZS_IMPLICIT_OPEN);
+	cr_assert_eq(zone_at(&r, ZSZE)->wp, ZSZE + 128);
+	memset(r.rbuf, 0, 1 << 20);
+	read_sync(&r, r.rbuf, 0, 64);
+	read_sync(&r, r.rbuf + (64 << 12), ZSZE, 128);
+	cr_assert_arr_eq(r.rbuf, r.wbuf, 192 << 12);
+	/* on from the write pointer, up to the zone's capacity: the zone is full */
+	a.done = 0;
+	cr_assert_eq(updk_nvme_ns_write(r.ns, r.qp, r.wbuf, 64, ZCAP - 64, io_done_cb, &a, 0), 0);
+	wait_done(r.qp, &a);
+	assert_ok(&a);
+	cr_assert_eq(zone_at(&r, 0)->wp, ZCAP);
+	cr_assert_eq(updk_nvme_zone_state_of(zone(&r, 0)), UPDK_NVME_ZS_FULL);
+	rig_close(&r);
+}
+
+Test(nvme_zns, a_failure_halfway_fails_the_write_and_sends_nothing_after_it)
+{
+	struct io_done d = { 0 }, ap = { 0 };
+	uint64_t writes;
+	struct rig r;
+
+	rig_open(&r, ZONED ",mdts=2", 8, 1 << 20);
+	fill(r.wbuf, 1 << 20, 5);
+	/* 182 blocks in, 10 left of the capacity (192) */
+	write_sync(&r, r.wbuf, 0, 182, 0);
+	writes = io_cmds(&r, UPDK_NVME_OPC_WRITE);
+	cr_assert_eq(writes, 46);
+	/* 32 blocks: children at 182 and 186 fit, the one at 190 crosses the capacity, five
+	 * more would follow; an append to another zone is in flight beside it */
+	fill(r.wbuf, 1 << 20, 6);
+	cr_assert_eq(updk_nvme_zns_zone_append(r.ns, r.qp, r.wbuf + (512 << 10), 3 * ZSZE, 2,
+					       io_done_cb, &ap, 0),
+		     0);
+	cr_assert_eq(updk_nvme_ns_write(r.ns, r.qp, r.wbuf, 182, 32, io_done_cb, &d, 0), 0);
+	wait_done(r.qp, &d);
+	wait_done(r.qp, &ap);
+	cr_assert_eq(d.done, 1);
+	assert_status(&d.cpl, UPDK_NVME_SCT_CMD_SPECIFIC, UPDK_NVME_SC_ZONE_BOUNDARY_ERROR);
+	cr_assert_eq(io_cmds(&r, UPDK_NVME_OPC_WRITE) - writes, 3,
+		     "nothing sent after the failure");
+	cr_assert_eq(updk_nvme_qpair_outstanding(r.qp), 0);
+	assert_ok(&ap);
+	cr_assert_eq(updk_nvme_zns_append_lba(&ap.cpl), 3 * ZSZE);
+	/* the blocks before the failure are written, the write pointer after them */
+	cr_assert_eq(zone_at(&r, 0)->wp, 190);
+	read_sync(&r, r.rbuf, 182, 8);
+	cr_assert_arr_eq(r.rbuf, r.wbuf, 8 << 12);
+	read_sync(&r, r.rbuf, 3 * ZSZE, 2);
+	cr_assert_arr_eq(r.rbuf, r.wbuf + (512 << 10), 2 << 12, "the append beside it landed");
+	/* the rest of the capacity still takes the write it was meant for */
+	write_sync(&r, r.wbuf + (8 << 12), 190, 2, 0);
+	cr_assert_eq(updk_nvme_zone_state_of(zone_at(&r, 0)), UPDK_NVME_ZS_FULL);
+	rig_close(&r);
+}
+
+Test(nvme_zns, a_split_write_waiting_for_its_next_child_fails_with_the_qpair)
+{
+	struct io_done d = { 0 };
+	struct rig r;
+
+	rig_open(&r, ZONED ",mdts=2", 4, 1 << 20);
+	cr_assert_eq(updk_nvme_ns_write(r.ns, r.qp, r.wbuf, 0, 64, io_done_cb, &d, 0), 0);
+	/* not polled: the first child is all that was sent, done or not by now; the qpair
+	 * being freed sends no other, and ends the write once */
+	updk_nvme_qpair_free(r.qp);
+	cr_assert_eq(d.done, 1, "completed once, by the free");
+	cr_assert(updk_nvme_cpl_is_error(&d.cpl));
+	r.qp = alloc_qp(r.c, 4);
+	cr_assert_leq(zone_at(&r, 0)->wp, 4, "the first child at most reached the zone");
 	rig_close(&r);
 }
