@@ -13,8 +13,9 @@
  * the open set), and moves on to the next zone of its own, resetting it first when it was
  * written before. With -M PCT, that share of the I/Os reads -o bytes of what was written: at a
  * random place below the write pointer of a zone no slot is writing. -w zone-write does the same
- * with Write at the write pointer, one command a zone at a time (two in flight could reach the
- * zone out of order), so --zones is its parallelism.
+ * with Write at the write pointer, one write a zone at a time (two in flight could reach the
+ * zone out of order), so --zones is its parallelism; a write above the transfer limit is split
+ * by the driver, its commands sent one after another.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -112,13 +113,6 @@ int perf_zoned_check_ns(const struct perf_args *a, const struct perf_ns *pn)
 	if (a->verify) {
 		fprintf(stderr, "updk-perf: %s: --verify is not offered with -w %s\n", what,
 			a->workload);
-		return -EINVAL;
-	}
-	if (a->zone_write && pn->nlb > updk_nvme_ns_max_io_sectors(ns)) {
-		fprintf(stderr,
-			"updk-perf: %s: -o %u is above the transfer limit of %u blocks, and a write "
-			"to a zone is not split: lower -o\n",
-			what, a->io_size, updk_nvme_ns_max_io_sectors(ns));
 		return -EINVAL;
 	}
 	if (!a->zone_write && pn->nlb > updk_nvme_zns_append_max_sectors(ns)) {
