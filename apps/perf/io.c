@@ -64,7 +64,7 @@ static bool task_pick(struct perf_task *t)
 		t->is_read = false;
 		t->gen++;
 		t->lba = slot * ns->nlb;
-		perf_pattern_fill(t->buf, a->io_size, ns->sector_size, t->lba, t->gen);
+		perf_pattern_fill(t->buf, ns->nlb * ns->xfer_block, ns->xfer_block, t->lba, t->gen);
 		return true;
 	}
 	if (a->random) {
@@ -176,7 +176,7 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 			if (!err) {
 				/* Read the write back into the same buffer, poisoned first so a
 				 * read that moved no data cannot pass. */
-				memset(t->buf, 0xa5, w->run->args->io_size);
+				memset(t->buf, 0xa5, ctx->ns->nlb * ctx->ns->xfer_block);
 				t->is_read = true;
 				t->verify_read = true;
 				task_issue(t);
@@ -184,8 +184,10 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 			}
 		} else if (!err) {
 			struct perf_mismatch m;
-			uint32_t bad = perf_pattern_check(t->buf, w->run->args->io_size,
-							  ctx->ns->sector_size, t->lba, t->gen, &m);
+			const struct perf_ns *ns = ctx->ns;
+			uint32_t bad = perf_pattern_check_skip(
+				t->buf, ns->nlb * ns->xfer_block, ns->xfer_block, ns->pi_skip_off,
+				ns->pi_skip_len, t->lba, t->gen, &m);
 
 			s->verified++;
 			if (bad) {

@@ -203,12 +203,20 @@ struct perf_mismatch {
 	bool found_tagged;
 };
 
-/** Fill @len bytes (whole blocks of @block) for blocks @lba.. with generation @gen. */
+/**
+ * Fill @len bytes (whole blocks of @block bytes: a block's data, and its metadata when that is
+ * interleaved) for blocks @lba.. with generation @gen.
+ */
 void perf_pattern_fill(void *buf, uint32_t len, uint32_t block, uint64_t lba, uint32_t gen);
 
 /** Blocks of @buf that differ from the pattern; the first one is described in *@first. */
 uint32_t perf_pattern_check(const void *buf, uint32_t len, uint32_t block, uint64_t lba,
 			    uint32_t gen, struct perf_mismatch *first);
+
+/** As perf_pattern_check(), bytes @skip_off.. (@skip_len of them) of each block not compared. */
+uint32_t perf_pattern_check_skip(const void *buf, uint32_t len, uint32_t block, uint32_t skip_off,
+				 uint32_t skip_len, uint64_t lba, uint32_t gen,
+				 struct perf_mismatch *first);
 
 /* ---------------------------------------------------------------------------------------------
  * Results and their report (report.c)

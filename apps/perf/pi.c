@@ -6,7 +6,7 @@
  * the PI; PRCHK has it check the fields, and without PRACT the host generates the PI of every
  * write (lib/pi, as an application would) and verifies what every read brings back, which is
  * the cost the run measures. A namespace or a combination it cannot drive is refused before
- * the run, naming the format and what would work.
+ * the run, naming the format and what would work. --verify covers interleaved metadata too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,18 +51,14 @@ int perf_ns_format(struct perf_ns *pn, const struct perf_args *a, const char *ad
 			addr, pn->nsid, fmt);
 		return -ENOTSUP;
 	}
-	/* the pattern is laid out block after block of data: not around interleaved metadata */
-	if (a->verify && pn->xfer_block != updk_nvme_ns_sector_size(ns)) {
-		fprintf(stderr,
-			"updk-perf: %s namespace %u (%s): --verify does not lay its pattern around "
-			"metadata interleaved with the data: run without --verify%s\n",
-			addr, pn->nsid, fmt,
-			type != UPDK_PI_NONE && updk_nvme_ns_md_size(ns) == pn->pi.md_size &&
-					updk_nvme_ns_io_block_size(ns, UPDK_NVME_IO_PRACT) !=
-						pn->xfer_block ?
-				", or with -e PRACT (then only data crosses)" :
-				"");
-		return -ENOTSUP;
+	/* --verify: with metadata interleaved the pattern runs through each block's data and
+	 * metadata, but not through the PI that the host (PRCHK alone) or the controller (PRACT)
+	 * writes there */
+	if (pn->pi.extended && pn->xfer_block > pn->sector_size &&
+	    (pn->host_pi || (a->prinfo & 8))) {
+		pn->pi_skip_len = updk_pi_size((enum updk_pi_guard)pn->pi.guard);
+		pn->pi_skip_off =
+			pn->sector_size + (pn->pi.pi_first ? 0 : pn->pi.md_size - pn->pi_skip_len);
 	}
 	return 0;
 }

@@ -40,6 +40,9 @@ struct perf_ns {
 	uint32_t xfer_block, md_block, io_flags;
 	bool ext; /* I/O through the _ext calls: separate metadata or PRINFO */
 	bool host_pi; /* -e PRCHK without PRACT: the host generates and verifies the PI */
+	/* --verify: the bytes of each block in the data buffer the pattern check leaves out (the
+	 * PI the host or the controller writes there), 0 long when none */
+	uint32_t pi_skip_off, pi_skip_len;
 	struct updk_pi_fmt pi;
 };
 

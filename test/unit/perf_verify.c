@@ -99,3 +99,34 @@ Test(perf_verify, torn_tail)
 	cr_assert_eq(m.word, 511);
 	free(b);
 }
+
+/* Blocks with metadata interleaved: 512 bytes of data and 8 or 12 of metadata each. */
+Test(perf_verify, metadata_interleaved_checked_but_the_pi)
+{
+	uint8_t *b = buffer(4 * 524);
+	struct perf_mismatch m = { 0 };
+
+	perf_pattern_fill(b, 4 * 520, 520, 100, 4);
+	cr_assert_eq(perf_pattern_check(b, 4 * 520, 520, 100, 4, NULL), 0);
+	b[520 * 2 + 515] ^= 1; /* block 2's metadata */
+	cr_assert_eq(perf_pattern_check(b, 4 * 520, 520, 100, 4, &m), 1);
+	cr_assert_eq(m.lba, 102);
+	cr_assert_eq(m.word, 64, "the metadata word");
+	/* the PI there (the last 8 bytes) is the host's or the controller's: not compared */
+	cr_assert_eq(perf_pattern_check_skip(b, 4 * 520, 520, 512, 8, 100, 4, NULL), 0);
+	b[520 * 3 + 100] ^= 1; /* data still is */
+	cr_assert_eq(perf_pattern_check_skip(b, 4 * 520, 520, 512, 8, 100, 4, &m), 1);
+	cr_assert_eq(m.lba, 103);
+	/* a block that is no whole number of words: the tail is compared byte for byte, and a
+	 * skip inside a word leaves the rest of that word compared */
+	perf_pattern_fill(b, 4 * 524, 524, 7, 1);
+	cr_assert_eq(perf_pattern_check(b, 4 * 524, 524, 7, 1, NULL), 0);
+	b[524 + 523] ^= 0x80;
+	cr_assert_eq(perf_pattern_check(b, 4 * 524, 524, 7, 1, &m), 1);
+	cr_assert_eq(m.word, 65);
+	cr_assert_eq(perf_pattern_check_skip(b, 4 * 524, 524, 516, 8, 7, 1, NULL), 0);
+	b[524 * 2 + 515] ^= 0x80; /* before the skipped bytes, in the same word as them */
+	cr_assert_eq(perf_pattern_check_skip(b, 4 * 524, 524, 516, 8, 7, 1, &m), 1);
+	cr_assert_eq(m.lba, 9);
+	free(b);
+}
