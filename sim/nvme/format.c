@@ -27,11 +27,6 @@ static int fmt_check(struct nvme_ctrl *c, const struct nvme_fmt *f, uint64_t zsz
 			name, f->pi, f->pi_size, f->pi_size);
 		return -EINVAL;
 	}
-	if (f->pif == 1) {
-		log_err("%s: pif=1 (32b Guard) is not modelled: use pif=0 (16b) or pif=2 (64b)",
-			name);
-		return -EINVAL;
-	}
 	if (!f->zoned)
 		return 0;
 	if (f->pi) {
@@ -140,8 +135,9 @@ static uint16_t id_ns_csi(struct nvme_ctrl *c, uint32_t nsid, uint8_t csi, uint8
 	if (!ns_get(c, nsid))
 		return 0; /* inactive: zero filled */
 	if (csi == CSI_NVM) {
-		/* ELBAF0 (byte 12): PIF in bits 8:7, Storage Tag Size 0 */
-		put32(d + 12, (uint32_t)f->pif << 7);
+		/* ELBAF0 (byte 12): PIF in bits 8:7, Storage Tag Size in 6:0: 0, but 16 with
+		 * the 32b Guard, whose 80 bits then leave a 64-bit Reference Tag */
+		put32(d + 12, (uint32_t)f->pif << 7 | (f->pif == 1 ? 16u : 0u));
 		return 0;
 	}
 	if (csi != CSI_ZNS || !f->zoned)

@@ -24,7 +24,7 @@
 struct pi_cmd {
 	unsigned pract;
 	unsigned prchk;
-	uint64_t ilbrt; /* CDW14, and CDW3 15:0 above it with the 64b Guard */
+	uint64_t ilbrt; /* CDW14, and CDW3 above it with the 32b and 64b Guards */
 	uint16_t lbat; /* CDW15 15:0 */
 	uint16_t lbatm; /* CDW15 31:16 */
 };
@@ -35,10 +35,20 @@ struct pi_tuple {
 	uint64_t ref;
 };
 
+/*
+ * The Reference Tag's bits: 32 (16b Guard), 48 (64b Guard), and with the 32b Guard the 80 bits
+ * of the Storage and Reference Space less the 16-bit Storage Tag this model reports (STS 16):
+ * 64, what the driver and lib/pi carry.
+ */
 static uint64_t ref_mask(const struct nvme_fmt *f)
 {
-	return f->pif ? (1ull << 48) - 1 : UINT32_MAX;
+	return f->pif == 2 ? (1ull << 48) - 1 : f->pif == 1 ? UINT64_MAX : UINT32_MAX;
 }
+
+/* Bytes of the Guard and of the (Storage and) Reference Tag field, by PIF (§5.2.1.1-3). */
+static const struct {
+	unsigned guard, ref;
+} pi_widths[3] = { { 2, 4 }, { 4, 10 }, { 8, 6 } };
 
 /* Where the PI sits in a block's metadata: first bytes (DPS bit 3) or last. */
 static size_t pi_off(const struct nvme_fmt *f)
@@ -61,24 +71,29 @@ static void put_be(uint8_t *p, unsigned n, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
-/* 16b Guard PI (§5.2.1.1): Guard 2, Application Tag 2, Reference Tag 4 bytes; 64b Guard PI
- * (§5.2.1.3, Storage Tag size 0): Guard 8, Application Tag 2, Reference Tag 6. Big endian. */
+/*
+ * 16b Guard PI (§5.2.1.1): Guard 2, Application Tag 2, Reference Tag 4 bytes; 32b Guard PI
+ * (§5.2.1.2): Guard 4, Application Tag 2, Storage and Reference Space 10 (the Storage Tag in
+ * its top 16 bits, here always 0; the Reference Tag below); 64b Guard PI (§5.2.1.3, Storage
+ * Tag size 0): Guard 8, Application Tag 2, Reference Tag 6. Big endian.
+ */
 static void pi_get(const struct nvme_fmt *f, const uint8_t *p, struct pi_tuple *t)
 {
-	unsigned g = f->pif ? 8 : 2;
+	unsigned g = pi_widths[f->pif].guard;
 
 	t->guard = get_be(p, g);
 	t->app = (uint16_t)get_be(p + g, 2);
-	t->ref = get_be(p + g + 2, f->pif ? 6 : 4);
+	/* the 32b Guard's 10 bytes: the top 2 (the Storage Tag) shift out */
+	t->ref = get_be(p + g + 2, pi_widths[f->pif].ref);
 }
 
 static void pi_put(const struct nvme_fmt *f, uint8_t *p, const struct pi_tuple *t)
 {
-	unsigned g = f->pif ? 8 : 2;
+	unsigned g = pi_widths[f->pif].guard;
 
 	put_be(p, g, t->guard);
 	put_be(p + g, 2, t->app);
-	put_be(p + g + 2, f->pif ? 6 : 4, t->ref);
+	put_be(p + g + 2, pi_widths[f->pif].ref, t->ref);
 }
 
 /* The Guard covers the block's data, and the metadata bytes before the PI when it is last. */
@@ -87,8 +102,10 @@ static uint64_t pi_guard(const struct nvme_ctrl *c, const uint8_t *data, const u
 	const struct nvme_fmt *f = &c->fmt;
 	size_t bs = (size_t)1 << c->lbads, off = pi_off(f);
 
-	if (f->pif)
+	if (f->pif == 2)
 		return updk_crc64_nvme(updk_crc64_nvme(0, data, bs), md, off);
+	if (f->pif == 1)
+		return updk_crc32c(updk_crc32c(0, data, bs), md, off);
 	return updk_crc16_t10dif(updk_crc16_t10dif(0, data, bs), md, off);
 }
 
@@ -104,7 +121,11 @@ static uint16_t pi_cmd_get(const struct nvme_ctrl *c, const struct nvme_sqe *cmd
 		return 0; /* PRINFO means nothing on a namespace without protection */
 	pc->pract = prinfo & PRINFO_PRACT;
 	pc->prchk = prinfo & 0x7;
-	pc->ilbrt = cmd->cdw14 | (f->pif ? (uint64_t)(cmd->cdw3 & 0xffff) << 32 : 0);
+	/* ILBRT: CDW14, and above it CDW3 15:0 (64b Guard) or all of CDW3 (32b Guard, whose
+	 * Storage Tag would follow in CDW2 15:0) */
+	pc->ilbrt = cmd->cdw14 | (f->pif == 2 ? (uint64_t)(cmd->cdw3 & 0xffff) << 32 :
+				  f->pif == 1 ? (uint64_t)cmd->cdw3 << 32 :
+						0);
 	pc->lbat = (uint16_t)cmd->cdw15;
 	pc->lbatm = (uint16_t)(cmd->cdw15 >> 16);
 	/* Type 1: the Reference Tag is the LBA; type 3 has none to check. */

@@ -204,7 +204,7 @@ struct nvme_fmt {
 	bool ext; /* mset=1: metadata at the end of each block's data (extended LBA) */
 	uint8_t pi; /* protection information type 1..3, 0 none (DPS 2:0) */
 	bool pi_first; /* pil=1: PI in the first bytes of the metadata (DPS bit 3) */
-	uint8_t pif; /* 0: 16b Guard, 2: 64b Guard (ELBAF PIF, NVM Command Set 1.0 §5.2.1) */
+	uint8_t pif; /* 0: 16b, 1: 32b, 2: 64b Guard (ELBAF PIF, NVM Command Set 1.0 §5.2.1) */
 	uint8_t pi_size; /* 8 or 16 */
 	bool zoned;
 	uint64_t zsze, zcap; /* blocks */

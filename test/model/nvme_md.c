@@ -352,6 +352,64 @@ Test(nvme_md, guard64_48_bit_reference_tag_across_children)
 	rig_close(&r);
 }
 
+Test(nvme_md, guard32_64_bit_reference_tag_across_children)
+{
+	struct rig r;
+	uint32_t n = 40;
+	uint64_t ref = 0x1000000000000ull - 20; /* crosses bit 48, beyond the 64b Guard's tag */
+	struct updk_nvme_io_opts o = opts_of(UPDK_NVME_IO_PRACT, NULL, 0);
+	struct updk_nvme_cpl c;
+	struct updk_pi_fmt f;
+
+	/* 4 KiB blocks with 16 bytes of metadata interleaved, the 32b Guard (NVM Command Set 1.0
+	 * §5.2.1.2: CRC-32C, a 16-bit Storage Tag and a 64-bit Reference Tag), type 2 */
+	rig_open(&r, "sim:nvme?size=16M,lba=4096,ms=16,mset=1,pi=2,pif=1,mdts=2", 8, n * 4112);
+	cr_assert_eq(updk_nvme_ns_pi_fmt(r.ns, &f), UPDK_PI_TYPE2);
+	cr_assert_eq(f.guard, UPDK_PI_GUARD32);
+	fill(r.wbuf, n * 4112, 5);
+	o.ref_tag = ref;
+	o.ref_tag_set = true;
+	o.app_tag = 0x3232;
+	/* the controller makes the PI: Guard, Application Tag, Storage Tag 0, Reference Tag */
+	c = io_ext(&r, UPDK_NVME_OPC_WRITE, r.wbuf, n * 4096, 8, n, &o);
+	assert_cpl_ok(&c);
+	read_sync(&r, r.rbuf, 8, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *pi = r.rbuf + i * 4112 + 4096;
+
+		cr_assert_eq(be_get(pi, 4), updk_crc32c(0, r.wbuf + i * 4096, 4096), "block %u", i);
+		cr_assert_eq(be_get(pi + 4, 2), 0x3232);
+		cr_assert_eq(be_get(pi + 6, 2), 0, "the Storage Tag");
+		cr_assert_eq(be_get(pi + 8, 8), ref + i, "block %u Reference Tag", i);
+	}
+	/* what the controller made, lib/pi verifies; what lib/pi makes, the controller checks */
+	cr_assert_eq(updk_pi_verify(&f, r.rbuf, NULL, n,
+				    &(struct updk_pi_tags){
+					    .ref = ref, .app = 0x3232, .app_mask = 0xffff },
+				    UPDK_PI_CHECK_ALL, NULL),
+		     0);
+	fill(r.wbuf, n * 4112, 6);
+	cr_assert_eq(updk_pi_generate(&f, r.wbuf, NULL, n,
+				      &(struct updk_pi_tags){ .ref = ref, .app = 0x3232 }),
+		     0);
+	o.io_flags = UPDK_NVME_IO_PRCHK_ALL;
+	o.app_tag_mask = 0xffff;
+	c = io_ext(&r, UPDK_NVME_OPC_WRITE, r.wbuf, n * 4112, 8, n, &o);
+	assert_cpl_ok(&c);
+	c = io_ext(&r, UPDK_NVME_OPC_READ, r.rbuf, n * 4112, 8, n, &o);
+	assert_cpl_ok(&c);
+	cr_assert_arr_eq(r.rbuf, r.wbuf, n * 4112);
+	/* a wrong Reference Tag above bit 32, and a wrong Guard, are found */
+	o.ref_tag = ref ^ (1ull << 40);
+	c = io_ext(&r, UPDK_NVME_OPC_READ, r.rbuf, n * 4112, 8, n, &o);
+	assert_status(&c, UPDK_NVME_SCT_MEDIA, UPDK_NVME_SC_REFERENCE_TAG_CHECK_ERROR);
+	o.ref_tag = ref;
+	be_put(r.wbuf + 4096, 4, 0);
+	c = io_ext(&r, UPDK_NVME_OPC_WRITE, r.wbuf, n * 4112, 8, n, &o);
+	assert_status(&c, UPDK_NVME_SCT_MEDIA, UPDK_NVME_SC_GUARD_CHECK_ERROR);
+	rig_close(&r);
+}
+
 Test(nvme_md, bad_input_refused_up_front_in_flight_untouched)
 {
 	struct rig r, plain;

@@ -271,7 +271,7 @@ Test(sim_nvme_fmt, bad_format_options_refused)
 
 	cr_assert_eq(updk_pci_open("sim:nvme?pi=1", &dev), -EINVAL, "PI without metadata");
 	cr_assert_eq(updk_pci_open("sim:nvme?ms=8,pi=1,pif=2", &dev), -EINVAL, "64b PI in 8");
-	cr_assert_eq(updk_pci_open("sim:nvme?ms=16,pi=1,pif=1", &dev), -EINVAL, "32b Guard");
+	cr_assert_eq(updk_pci_open("sim:nvme?ms=8,pi=1,pif=1", &dev), -EINVAL, "32b PI in 8");
 	cr_assert_eq(updk_pci_open("sim:nvme?zoned=1,ms=8,pi=1", &dev), -EINVAL);
 	cr_assert_eq(updk_pci_open("sim:nvme?zoned=1,size=16M,zone_size=3M", &dev), -EINVAL);
 	cr_assert_eq(updk_pci_open("sim:nvme?zoned=1,zone_cap=128M", &dev), -EINVAL);
