@@ -7,6 +7,14 @@
 # never fails on a speed.
 #
 #   test/bench/perf-pi.sh [-r REPS] [TRID-PI TRID-PLAIN]
+#   test/bench/perf-pi.sh --callgrind [-t SECONDS]
+#
+# --callgrind: instead of seconds, the instructions updk-perf spends per I/O in its completion
+# callback (io_done(), inclusive: the counters, the host's PI verification of a read, picking
+# and submitting the next I/O with the host's PI generation of a write, the driver's submission)
+# under valgrind's callgrind, on sim:nvme, once per configuration (instruction counts are
+# stable on a loaded machine; the poll loop and the reaper, the same in every configuration,
+# are left out).
 #
 # Without TRIDs: sim:nvme (the host's machine). In the VM ring, QEMU's NVMe at 0e.0
 # (namespaces 1 and 5), in one guest boot:
@@ -15,6 +23,34 @@
 set -eu
 cd "$(dirname "$0")/../.."
 reps=3
+if [ "${1:-}" = "--callgrind" ]; then
+    secs=10
+    if [ "${2:-}" = "-t" ]; then secs=$3; fi
+    command -v valgrind >/dev/null || { echo "perf-pi: valgrind is not installed" >&2; exit 2; }
+    [ -x build/bin/updk-perf ] || { echo "perf-pi: build/bin/updk-perf is missing: run make" >&2; exit 2; }
+    cg=$(mktemp /tmp/perf-pi-cg.XXXXXX)
+    trap 'rm -f "$cg"' EXIT
+    printf "%-12s %-32s %8s %22s\n" "-e" "namespace" "I/Os" "instructions per I/O"
+    for run in "plain|sim:nvme?size=16M|" "none|sim:nvme?size=16M,ms=8,pi=1|" \
+        "PRACT,PRCHK|sim:nvme?size=16M,ms=8,pi=1|-e PRACT,PRCHK" \
+        "PRCHK|sim:nvme?size=16M,ms=8,pi=1|-e PRCHK"; do
+        IFS='|' read -r name trid e <<< "$run"
+        # shellcheck disable=SC2086
+        j=$(valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$cg" \
+            --collect-atstart=no --toggle-collect=io_done \
+            build/bin/updk-perf -r "$trid" $e -q 16 -o 4k -w randrw -t "$secs" --json \
+            --no-progress 2>/dev/null) || { echo "perf-pi: updk-perf -r '$trid' $e failed" >&2; exit 1; }
+        ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$cg")
+        echo "$j" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["total"]
+if t["errors"] or not t["ios"]:
+    sys.exit("perf-pi: %s: %d errors, %d I/Os" % (sys.argv[1], t["errors"], t["ios"]))
+print("%-12s %-32s %8d %22.1f" % (sys.argv[1], sys.argv[2], t["ios"], int(sys.argv[3]) / t["ios"]))
+' "$name" "$trid" "$ir"
+    done
+    exit 0
+fi
 if [ "${1:-}" = "-r" ]; then reps=$2; shift 2; fi
 pi=${1:-sim:nvme?size=256M,ms=8,pi=1}
 plain=${2:-sim:nvme?size=256M}
