@@ -65,7 +65,6 @@ struct nvmf_conn *nvmf_conn_new(int fd, struct nvmf_poller *p)
 	c->fd = fd;
 	c->poller = p;
 	c->state = CONN_WAIT_ICREQ;
-	c->txq_tail = &c->txq;
 	c->nreqs = NVMF_MAX_QUEUE;
 	for (unsigned i = 0; i < c->nreqs; i++) {
 		c->reqs[i].conn = c;
@@ -176,7 +175,7 @@ void nvmf_conn_fatal(struct nvmf_conn *c, uint16_t fes, uint32_t fei, const void
 	memcpy(c->term + sizeof(*t), hdr, hlen);
 	updk_nvme_tcp_pdu_finish(t, UPDK_NVME_TCP_C2H_TERM, 0, (uint32_t)hlen, false, false, 0);
 	c->tx_term.iov[0] = (struct iovec){ c->term, sizeof(*t) + hlen };
-	c->tx_term.niov = 1;
+	c->tx_term.t.niov = 1;
 	nvmf_tx_queue(c, &c->tx_term);
 	c->no_more_tx = true; /* nothing after the TermReq */
 	c->state = CONN_DRAIN;
@@ -211,7 +210,7 @@ static int on_icreq(struct nvmf_conn *c)
 	r->maxh2cdata = NVMF_MAXH2CDATA;
 	updk_nvme_tcp_pdu_finish(r, UPDK_NVME_TCP_ICRESP, 0, 0, false, false, 0);
 	c->tx_ctl.iov[0] = (struct iovec){ r, sizeof(*r) };
-	c->tx_ctl.niov = 1;
+	c->tx_ctl.t.niov = 1;
 	nvmf_tx_queue(c, &c->tx_ctl);
 	c->rx.hdgst = c->hdgst;
 	c->rx.ddgst = c->ddgst;
@@ -490,11 +489,11 @@ bool nvmf_conn_poll(struct nvmf_conn *c)
 	conn_rx(c);
 	if (c->state == CONN_ZOMBIE)
 		return !nvmf_conn_done(c);
-	if (c->txq && nvmf_tx_flush(c) < 0) {
+	if (c->txq.head && nvmf_tx_flush(c) < 0) {
 		nvmf_conn_close(c, "the socket failed while sending");
 		return !nvmf_conn_done(c);
 	}
-	if (c->state == CONN_DRAIN && !c->txq &&
+	if (c->state == CONN_DRAIN && !c->txq.head &&
 	    (c->no_more_tx || (!c->inflight && !c->nheld) ||
 	     p->now - c->drain_start > 5 * p->tsc_hz))
 		nvmf_conn_close(c, c->no_more_tx ? "after a fatal transport error" :
@@ -527,8 +526,8 @@ void nvmf_conn_close(struct nvmf_conn *c, const char *why)
 	close(c->fd);
 	c->fd = -1;
 	c->state = CONN_ZOMBIE;
-	c->txq = NULL;
-	c->txq_tail = &c->txq;
+	c->txq.head = c->txq.tail = NULL;
+	c->txq.off = 0;
 	c->blocked = c->cur = NULL;
 	for (unsigned i = 0; i < c->nreqs; i++) {
 		struct nvmf_req *r = &c->reqs[i];

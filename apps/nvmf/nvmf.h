@@ -219,14 +219,15 @@ enum nvmf_req_state {
 	REQ_ASYNC, /* an AER held by the controller */
 };
 
-/** One part of the send queue: up to 3 iovecs (header, data, data digest). */
+/** One PDU of the send queue (lib/nvme_tcp's): up to 3 iovecs (header, data, data digest). */
 struct nvmf_tx {
-	struct nvmf_tx *next;
+	struct updk_nvme_tcp_tx t; /* t.iov is iov */
 	struct nvmf_req *req; /* NULL for the connection's own PDUs */
 	struct iovec iov[3];
-	int niov;
 	bool last; /* the request's last PDU: release it once sent */
 };
+
+_Static_assert(offsetof(struct nvmf_tx, t) == 0, "the send queue's record comes first");
 
 struct nvmf_req {
 	struct nvmf_conn *conn;
@@ -286,8 +287,7 @@ struct nvmf_conn {
 	struct nvmf_req *blocked; /* in-capsule data waiting for a buffer: reading paused */
 	struct updk_nvme_tcp_rx rx;
 	uint8_t stage[16384];
-	struct nvmf_tx *txq, **txq_tail;
-	size_t tx_off; /* bytes of txq's head already sent */
+	struct updk_nvme_tcp_txq txq;
 	struct nvmf_tx tx_ctl, tx_term; /* ICResp, C2HTermReq */
 	struct updk_nvme_tcp_icresp icresp;
 	uint8_t term[24 + UPDK_NVME_TCP_TERM_MAX_DATA];
@@ -296,7 +296,7 @@ struct nvmf_conn {
 	uint64_t created; /* TSC: a connection that never connects is dropped */
 	uint64_t drain_start;
 	struct nvmf_conn *next; /* the poller's list */
-	uint64_t cmds, bytes_in, bytes_out;
+	uint64_t cmds, bytes_in; /* bytes out: txq.bytes */
 };
 
 /** A new connection on @fd (non-blocking already), for poller @p. NULL on no memory. */

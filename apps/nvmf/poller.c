@@ -184,7 +184,7 @@ static bool busy(const struct nvmf_poller *p, unsigned *inflight, bool *resettin
 		*resetting = true;
 	}
 	for (const struct nvmf_conn *c = p->conns; c; c = c->next) {
-		if ((c->inflight && !p->intr) || (c->txq && !c->want_out) || c->readable ||
+		if ((c->inflight && !p->intr) || (c->txq.head && !c->want_out) || c->readable ||
 		    c->rx.head != c->rx.tail)
 			return true;
 		*inflight += c->inflight;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * updk-nvmf: one connection's send queue. PDUs wait in order (R2T, C2HData with the read's
- * DMA buffer as it is, CapsuleResp); one sendmsg() takes as many as the socket does, and the
- * kernel copies straight from the buffers the backing controller wrote. A request is released
- * once its last PDU is wholly in the socket.
+ * updk-nvmf: the PDUs a connection sends (R2T, C2HData with the read's DMA buffer as it is,
+ * CapsuleResp), on lib/nvme_tcp's send queue: one sendmsg() takes as many as the socket does,
+ * and the kernel copies straight from the buffers the backing controller wrote. A request is
+ * released once its last PDU is wholly in the socket.
  */
 #include <errno.h>
 #include <string.h>
@@ -12,13 +12,10 @@
 
 #include "apps/nvmf/nvmf.h"
 
-#define TX_IOV_MAX 64
-
 void nvmf_tx_queue(struct nvmf_conn *c, struct nvmf_tx *t)
 {
-	t->next = NULL;
-	*c->txq_tail = t;
-	c->txq_tail = &t->next;
+	t->t.iov = t->iov;
+	updk_nvme_tcp_txq_append(&c->txq, &t->t);
 }
 
 /* CapsuleResp (NVMe/TCP 1.0 §3.6.2.7). */
@@ -33,7 +30,7 @@ void nvmf_tx_resp(struct nvmf_req *r)
 	n = updk_nvme_tcp_pdu_finish(h, UPDK_NVME_TCP_CAPSULE_RESP, 0, 0, c->hdgst, c->ddgst,
 				     c->hpda);
 	r->tx_resp.iov[0] = (struct iovec){ h, n };
-	r->tx_resp.niov = 1;
+	r->tx_resp.t.niov = 1;
 	r->tx_resp.last = true;
 	nvmf_tx_queue(c, &r->tx_resp);
 }
@@ -56,11 +53,11 @@ void nvmf_tx_c2h_data(struct nvmf_req *r)
 				     c->ddgst, c->hpda);
 	r->tx_data.iov[0] = (struct iovec){ h, n };
 	r->tx_data.iov[1] = (struct iovec){ r->buf, r->xfer_len };
-	r->tx_data.niov = 2;
+	r->tx_data.t.niov = 2;
 	if (c->ddgst) {
 		r->ddgst = updk_nvme_tcp_digest(&r->tx_data.iov[1], 1);
 		r->tx_data.iov[2] = (struct iovec){ &r->ddgst, sizeof(r->ddgst) };
-		r->tx_data.niov = 3;
+		r->tx_data.t.niov = 3;
 	}
 	r->tx_data.last = c->sqflow_off;
 	nvmf_tx_queue(c, &r->tx_data);
@@ -80,7 +77,7 @@ void nvmf_tx_r2t(struct nvmf_req *r)
 	h->r2tl = r->xfer_len - r->rcvd;
 	n = updk_nvme_tcp_pdu_finish(h, UPDK_NVME_TCP_R2T, 0, 0, c->hdgst, c->ddgst, c->hpda);
 	r->tx_data.iov[0] = (struct iovec){ h, n };
-	r->tx_data.niov = 1;
+	r->tx_data.t.niov = 1;
 	r->tx_data.last = false;
 	nvmf_tx_queue(c, &r->tx_data);
 }
@@ -96,58 +93,24 @@ static void want_out(struct nvmf_conn *c, bool on)
 	epoll_ctl(c->poller->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+static void tx_sent(void *arg, struct updk_nvme_tcp_tx *sent)
+{
+	struct nvmf_tx *t = (struct nvmf_tx *)sent;
+
+	(void)arg;
+	if (t->last)
+		nvmf_req_put(t->req);
+}
+
 int nvmf_tx_flush(struct nvmf_conn *c)
 {
-	while (c->txq) {
-		struct iovec v[TX_IOV_MAX];
-		struct msghdr msg = { .msg_iov = v };
-		size_t skip = c->tx_off;
-		ssize_t n;
-		int k = 0;
+	uint64_t before = c->txq.bytes;
+	int rc = updk_nvme_tcp_txq_flush(&c->txq, c->fd, tx_sent, c);
 
-		for (struct nvmf_tx *t = c->txq; t && k + 3 <= TX_IOV_MAX; t = t->next)
-			for (int i = 0; i < t->niov; i++) {
-				if (skip >= t->iov[i].iov_len) {
-					skip -= t->iov[i].iov_len;
-					continue;
-				}
-				v[k].iov_base = (uint8_t *)t->iov[i].iov_base + skip;
-				v[k++].iov_len = t->iov[i].iov_len - skip;
-				skip = 0;
-			}
-		msg.msg_iovlen = (size_t)k;
-		n = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				want_out(c, true);
-				return 0;
-			}
-			return -errno;
-		}
-		c->bytes_out += (uint64_t)n;
+	if (rc < 0)
+		return rc;
+	if (c->txq.bytes != before)
 		c->poller->work++;
-		n += (ssize_t)c->tx_off;
-		while (c->txq) {
-			struct nvmf_tx *t = c->txq;
-			size_t len = 0;
-
-			for (int i = 0; i < t->niov; i++)
-				len += t->iov[i].iov_len;
-			if ((size_t)n < len)
-				break;
-			n -= (ssize_t)len;
-			c->txq = t->next;
-			if (!c->txq)
-				c->txq_tail = &c->txq;
-			if (t->last)
-				nvmf_req_put(t->req);
-		}
-		c->tx_off = (size_t)n;
-		if (c->txq && c->tx_off) {
-			want_out(c, true); /* the socket took part: wait for room */
-			return 0;
-		}
-	}
-	want_out(c, false);
+	want_out(c, rc == 1); /* EPOLLOUT only while the socket is full */
 	return 0;
 }

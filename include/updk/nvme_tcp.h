@@ -319,6 +319,61 @@ size_t updk_nvme_tcp_pdu_finish(void *hdr, uint8_t pdu_type, uint8_t flags, uint
 /** CRC32C over @iovcnt elements: an NVMe/TCP header or data digest (NVMe/TCP 1.0, Digests). */
 uint32_t updk_nvme_tcp_digest(const struct iovec *iov, int iovcnt);
 
+/*
+ * The send queue: PDUs wait in order, each as a few iovecs (header, data where it lies, data
+ * digest), and one sendmsg() takes as many as the socket does, so a PDU's data leaves from the
+ * owner's buffer without a copy in user space. A partial send resumes where it stopped.
+ *
+ *	t->iov = my_iov; t->niov = n;		(the owner's array, alive until sent)
+ *	updk_nvme_tcp_txq_append(&q, t);
+ *	rc = updk_nvme_tcp_txq_flush(&q, fd, sent_cb, arg);  (1: wait for EPOLLOUT, < 0: failed)
+ */
+
+/** Most iovecs one PDU on a send queue may have. */
+#define UPDK_NVME_TCP_TX_IOV_MAX 18
+
+/** One PDU (or the part of one the owner queues as a unit) on a send queue. */
+struct updk_nvme_tcp_tx {
+	struct updk_nvme_tcp_tx *next, *prev; /**< the queue's; NULL while off it */
+	struct iovec *iov; /**< the owner's, 1..UPDK_NVME_TCP_TX_IOV_MAX elements */
+	int niov;
+};
+
+/** A connection's send queue. Zeroed is empty. */
+struct updk_nvme_tcp_txq {
+	struct updk_nvme_tcp_tx *head, *tail;
+	size_t off; /**< bytes of head already in the socket */
+	uint64_t bytes; /**< bytes sent in all */
+};
+
+/** Queue @t last (its iov and niov set). */
+void updk_nvme_tcp_txq_append(struct updk_nvme_tcp_txq *q, struct updk_nvme_tcp_tx *t);
+
+/**
+ * Take @t off the queue, sent or not. Taking off the head once part of it was sent leaves the
+ * byte stream cut inside a PDU: the connection cannot go on (updk_nvme_tcp_txq_started()).
+ */
+void updk_nvme_tcp_txq_unlink(struct updk_nvme_tcp_txq *q, struct updk_nvme_tcp_tx *t);
+
+/** True when part of @t is in the socket already and the rest is not. */
+static inline bool updk_nvme_tcp_txq_started(const struct updk_nvme_tcp_txq *q,
+					     const struct updk_nvme_tcp_tx *t)
+{
+	return q->head == t && q->off;
+}
+
+/** Called by updk_nvme_tcp_txq_flush() for each PDU wholly in the socket, off the queue. It
+ * may queue more (they are sent in the same call) and free @t. */
+typedef void (*updk_nvme_tcp_tx_sent_fn)(void *arg, struct updk_nvme_tcp_tx *t);
+
+/**
+ * Send what the socket @fd takes (non-blocking, no SIGPIPE), calling @sent for each PDU that
+ * went whole. Returns 0 when the queue is empty, 1 when the socket is full and PDUs wait (poll
+ * for POLLOUT/EPOLLOUT), or a negative errno from sendmsg() (the connection is broken).
+ */
+int updk_nvme_tcp_txq_flush(struct updk_nvme_tcp_txq *q, int fd, updk_nvme_tcp_tx_sent_fn sent,
+			    void *arg);
+
 #ifdef __cplusplus
 }
 #endif

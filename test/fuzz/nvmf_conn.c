@@ -32,6 +32,7 @@
 #include "apps/nvmf/tx.c"
 #include "lib/nvme_tcp/pdu.c"
 #include "lib/nvme_tcp/rx.c"
+#include "lib/nvme_tcp/tx.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

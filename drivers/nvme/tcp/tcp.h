@@ -45,14 +45,16 @@ struct nvme_tcp_ctrlr {
 	uint32_t kato_ms; /* 0: no Keep Alive */
 };
 
-/* One part of a queue's send queue: up to TCP_CMD_IOV_MAX + 2 iovecs. */
+/* One PDU of a queue's send queue, over the caller's memory (lib/nvme_tcp's send queue). */
 struct tcp_tx {
-	struct tcp_tx *next, *prev;
-	struct iovec iov[TCP_CMD_IOV_MAX + 2];
-	int niov;
-	uint16_t cid; /* its command's slot, NVME_CID_NONE for the queue's own PDUs */
+	struct updk_nvme_tcp_tx t; /* t.iov is iov */
+	struct iovec iov[TCP_CMD_IOV_MAX + 2]; /* header, data, data digest */
+	uint16_t cid; /* its command's slot */
 	bool h2c; /* an H2CData PDU: when sent, the next one of its R2T is due */
 };
+
+_Static_assert(TCP_CMD_IOV_MAX + 2 <= UPDK_NVME_TCP_TX_IOV_MAX, "a PDU fits the send queue");
+_Static_assert(offsetof(struct tcp_tx, t) == 0, "the send queue's record comes first");
 
 /* What the transport keeps per command slot, by CID. */
 struct tcp_slot {
@@ -86,8 +88,7 @@ struct nvme_tcp_qpair {
 	uint32_t icd_max; /* in-capsule data the queue takes (IOCCSZ, 8 KiB on the admin queue) */
 	uint32_t qsize;
 	struct tcp_slot *slots;
-	struct tcp_tx *txq, *txq_tail;
-	size_t tx_off; /* bytes of txq's head sent already */
+	struct updk_nvme_tcp_txq txq;
 	uint64_t ka_last; /* TSC of the last admin command sent (Keep Alive timing) */
 	uint16_t rx_cid; /* the command whose C2HData the receiver is reading */
 	uint64_t bytes_direct, bytes_copied;

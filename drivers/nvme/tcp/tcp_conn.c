@@ -225,7 +225,7 @@ int tcp_sync_cmd(struct nvme_tcp_qpair *tq, const struct updk_nvme_cmd *cmd, voi
 		if (updk_tsc() - start > qp->ctrlr->admin_timeout_tsc)
 			break;
 		/* nothing yet: sleep until the socket has something (or can take our PDUs) */
-		wait_fd(tq->fd, (short)(POLLIN | (tq->txq ? POLLOUT : 0)), 1);
+		wait_fd(tq->fd, (short)(POLLIN | (tq->txq.head ? POLLOUT : 0)), 1);
 	}
 	if (!s.done) {
 		/* the slot stays outstanding until the queue's commands are failed: forget us */

@@ -23,7 +23,6 @@
 
 #include "drivers/nvme/tcp/tcp.h"
 
-#define TX_IOV_MAX 64
 #define OPC_KEEP_ALIVE 0x18
 
 /* Data direction: bits 1:0 of the opcode, of FCTYPE for a Fabrics command (01b to the
@@ -99,32 +98,6 @@ static int slot_range(const struct tcp_slot *s, uint32_t from, uint32_t len, str
 	return n;
 }
 
-static void tx_append(struct nvme_tcp_qpair *tq, struct tcp_tx *t)
-{
-	t->next = NULL;
-	t->prev = tq->txq_tail;
-	if (tq->txq_tail)
-		tq->txq_tail->next = t;
-	else
-		tq->txq = t;
-	tq->txq_tail = t;
-}
-
-static void tx_unlink(struct nvme_tcp_qpair *tq, struct tcp_tx *t)
-{
-	if (t == tq->txq)
-		tq->tx_off = 0; /* its sent part goes with it */
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		tq->txq = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	else
-		tq->txq_tail = t->prev;
-	t->next = t->prev = NULL;
-}
-
 int tcp_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct updk_nvme_cmd *cmd,
 	       const struct nvme_payload *pl)
 {
@@ -191,17 +164,17 @@ int tcp_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct up
 	n = updk_nvme_tcp_pdu_finish(&s->hdr.cmd, UPDK_NVME_TCP_CAPSULE_CMD, 0, icd ? pl->len : 0,
 				     tq->hdgst, tq->ddgst, tq->cpda);
 	t->iov[0] = (struct iovec){ &s->hdr, n };
-	t->niov = 1;
+	t->t.niov = 1;
 	t->h2c = false;
 	if (icd) {
 		memcpy(&t->iov[1], s->iov, (size_t)s->iovcnt * sizeof(struct iovec));
-		t->niov += s->iovcnt;
+		t->t.niov += s->iovcnt;
 		if (tq->ddgst) {
 			s->ddgst = updk_nvme_tcp_digest(s->iov, s->iovcnt);
-			t->iov[t->niov++] = (struct iovec){ &s->ddgst, sizeof(s->ddgst) };
+			t->iov[t->t.niov++] = (struct iovec){ &s->ddgst, sizeof(s->ddgst) };
 		}
 	}
-	tx_append(tq, t);
+	updk_nvme_tcp_txq_append(&tq->txq, &t->t);
 	s->tx_queued = true;
 	if (qp->qid == 0)
 		tq->ka_last = updk_tsc();
@@ -211,10 +184,10 @@ int tcp_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct up
 uint16_t tcp_cancel_last(struct updk_nvme_qpair *qp)
 {
 	struct nvme_tcp_qpair *tq = tcp_qp(qp);
-	struct tcp_tx *t = tq->txq_tail;
+	struct tcp_tx *t = (struct tcp_tx *)tq->txq.tail;
 	struct tcp_slot *s = &tq->slots[t->cid];
 
-	tx_unlink(tq, t);
+	updk_nvme_tcp_txq_unlink(&tq->txq, &t->t);
 	s->tx_queued = false;
 	free(s->copy);
 	s->copy = NULL;
@@ -240,19 +213,21 @@ static void queue_h2c(struct nvme_tcp_qpair *tq, struct tcp_slot *s)
 				     s->r2t_off + len == s->r2t_end ? UPDK_NVME_TCP_F_LAST_PDU : 0,
 				     len, tq->hdgst, tq->ddgst, tq->cpda);
 	t->iov[0] = (struct iovec){ d, n };
-	t->niov = 1 + slot_range(s, s->r2t_off, len, &t->iov[1]);
+	t->t.niov = 1 + slot_range(s, s->r2t_off, len, &t->iov[1]);
 	if (tq->ddgst) {
-		s->ddgst = updk_nvme_tcp_digest(&t->iov[1], t->niov - 1);
-		t->iov[t->niov++] = (struct iovec){ &s->ddgst, sizeof(s->ddgst) };
+		s->ddgst = updk_nvme_tcp_digest(&t->iov[1], t->t.niov - 1);
+		t->iov[t->t.niov++] = (struct iovec){ &s->ddgst, sizeof(s->ddgst) };
 	}
 	t->h2c = true;
-	tx_append(tq, t);
+	updk_nvme_tcp_txq_append(&tq->txq, &t->t);
 	s->tx_queued = true;
 }
 
 /* A PDU of the send queue went out whole. */
-static void tx_sent(struct nvme_tcp_qpair *tq, struct tcp_tx *t)
+static void tx_sent(void *arg, struct updk_nvme_tcp_tx *sent)
 {
+	struct nvme_tcp_qpair *tq = arg;
+	struct tcp_tx *t = (struct tcp_tx *)sent;
 	struct tcp_slot *s = &tq->slots[t->cid];
 
 	s->tx_queued = false;
@@ -266,50 +241,15 @@ static void tx_sent(struct nvme_tcp_qpair *tq, struct tcp_tx *t)
 /* Send what the socket takes: 0, or -errno with the connection failed. */
 static int flush(struct nvme_tcp_qpair *tq)
 {
-	while (tq->txq && tq->fd >= 0) {
-		struct iovec v[TX_IOV_MAX];
-		struct msghdr msg = { .msg_iov = v };
-		size_t skip = tq->tx_off;
-		ssize_t n;
-		int k = 0;
+	int rc;
 
-		for (struct tcp_tx *t = tq->txq; t && k + t->niov <= TX_IOV_MAX; t = t->next)
-			for (int i = 0; i < t->niov; i++) {
-				if (skip >= t->iov[i].iov_len) {
-					skip -= t->iov[i].iov_len;
-					continue;
-				}
-				v[k].iov_base = (uint8_t *)t->iov[i].iov_base + skip;
-				v[k++].iov_len = t->iov[i].iov_len - skip;
-				skip = 0;
-			}
-		msg.msg_iovlen = (size_t)k;
-		n = sendmsg(tq->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return 0;
-			tcp_conn_fail(tq, strerror(errno));
-			return -EIO;
-		}
-		n += (ssize_t)tq->tx_off;
-		while (tq->txq) {
-			struct tcp_tx *t = tq->txq;
-			size_t len = 0;
-
-			for (int i = 0; i < t->niov; i++)
-				len += t->iov[i].iov_len;
-			if ((size_t)n < len)
-				break;
-			n -= (ssize_t)len;
-			tq->tx_off = 0;
-			tx_unlink(tq, t);
-			tx_sent(tq, t);
-		}
-		tq->tx_off = (size_t)n;
-		if (tq->tx_off)
-			return 0; /* the socket is full */
-	}
-	return 0;
+	if (tq->fd < 0)
+		return 0;
+	rc = updk_nvme_tcp_txq_flush(&tq->txq, tq->fd, tx_sent, tq);
+	if (rc >= 0)
+		return 0;
+	tcp_conn_fail(tq, strerror(-rc));
+	return -EIO;
 }
 
 void tcp_ring(struct updk_nvme_qpair *qp)
@@ -320,9 +260,8 @@ void tcp_ring(struct updk_nvme_qpair *qp)
 void tcp_io_drop(struct nvme_tcp_qpair *tq)
 {
 	updk_nvme_tcp_rx_discard(&tq->rx);
-	while (tq->txq)
-		tx_unlink(tq, tq->txq);
-	tq->tx_off = 0;
+	while (tq->txq.head)
+		updk_nvme_tcp_txq_unlink(&tq->txq, tq->txq.head);
 	for (uint32_t i = 0; tq->slots && i < tq->qp.depth; i++) {
 		struct tcp_slot *s = &tq->slots[i];
 
@@ -367,9 +306,9 @@ static int finish(struct nvme_tcp_qpair *tq, struct nvme_req *req, struct updk_n
 	if (s->tx_queued) {
 		/* answered before all of its data went: drop the rest; a PDU half sent cannot be
 		 * taken back from the stream, which then ends */
-		if (&s->tx == tq->txq && tq->tx_off)
+		if (updk_nvme_tcp_txq_started(&tq->txq, &s->tx.t))
 			tcp_conn_fail(tq, "a command answered while its data was half sent");
-		tx_unlink(tq, &s->tx);
+		updk_nvme_tcp_txq_unlink(&tq->txq, &s->tx.t);
 		s->tx_queued = false;
 	}
 	if (s->ddgst_error && !updk_nvme_cpl_is_error(cpl))
@@ -487,7 +426,7 @@ int tcp_poll(struct updk_nvme_qpair *qp, uint32_t max)
 
 	if (tq->fd < 0)
 		return 0;
-	if (tq->txq && flush(tq))
+	if (tq->txq.head && flush(tq))
 		return 0;
 	if (qp->qid == 0)
 		keep_alive(tq);
@@ -524,7 +463,7 @@ int tcp_poll(struct updk_nvme_qpair *qp, uint32_t max)
 			break;
 		done += (uint32_t)r;
 	}
-	if (tq->txq && tq->fd >= 0)
+	if (tq->txq.head)
 		flush(tq); /* H2CData for the R2Ts just taken in */
 	tq->bytes_direct = tq->rx.bytes_direct;
 	tq->bytes_copied = tq->rx.bytes_copied;

@@ -45,8 +45,10 @@ int tcp_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
 		tcp_qpair_free(&tq->qp);
 		return rc;
 	}
-	for (uint32_t i = 0; i < qsize - 1; i++)
+	for (uint32_t i = 0; i < qsize - 1; i++) {
 		tq->slots[i].tx.cid = (uint16_t)i;
+		tq->slots[i].tx.t.iov = tq->slots[i].tx.iov;
+	}
 	tq->qp.copy_max = TCP_COPY_MAX;
 	if (qid == 0) {
 		/* the registers are read through it: connect it now (a new controller) */
