@@ -163,7 +163,7 @@ int nvme_admin_sync_quiet(struct updk_nvme_ctrlr *c, const struct updk_nvme_cmd 
 				log_err("%s: admin command 0x%02x not completed after its abort: "
 					"controller marked failed, reset it",
 					c->name, cmd->opc);
-				c->failed = true;
+				nvme_ctrlr_mark_failed(c);
 			}
 			return -ETIMEDOUT;
 		}

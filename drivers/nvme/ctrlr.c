@@ -82,13 +82,13 @@ bool nvme_ctrlr_check_fatal(struct updk_nvme_ctrlr *c)
 		if (!c->failed)
 			log_err("%s: registers read all ones: the device is gone or not responding",
 				c->name);
-		c->failed = true;
+		nvme_ctrlr_mark_failed(c);
 		return true;
 	}
 	if (csts & NVME_CSTS_CFS) {
 		if (!c->failed)
 			log_err("%s: controller fatal status (CSTS.CFS): reset it", c->name);
-		c->failed = true;
+		nvme_ctrlr_mark_failed(c);
 		return true;
 	}
 	return false;

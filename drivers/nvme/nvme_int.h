@@ -223,6 +223,7 @@ struct updk_nvme_ctrlr {
 	 * set by a reset that failed). Only the admin thread writes it; any thread reads it
 	 * (nvme_reset_transient()). */
 	uint32_t reset_seq;
+	uint8_t fail_sc; /* the Path Related Status the owners fail reset_gen's commands with */
 	/* interrupts (intr.c): vectors enabled (0: none), which are given to a queue */
 	uint32_t irq_count;
 	uint8_t *irq_used;
@@ -483,6 +484,9 @@ bool nvme_reset_request(struct updk_nvme_ctrlr *ctrlr);
 int nvme_reset_poll(struct updk_nvme_ctrlr *ctrlr);
 /* A qpair owner's part: fail what is outstanding once the controller is disabled. */
 void nvme_qpair_reset_ack(struct updk_nvme_qpair *qp);
+/* Mark the controller failed until the application resets it (any thread). Where the
+ * transport can stop a queue's data from the host side, every owner then fails its commands. */
+void nvme_ctrlr_mark_failed(struct updk_nvme_ctrlr *ctrlr);
 
 /* The reset sequence (any thread), read before a poll for nvme_reset_transient(). */
 static inline uint32_t nvme_reset_seq(const struct updk_nvme_ctrlr *ctrlr)

@@ -300,7 +300,7 @@ static void timeout_unresolved(struct updk_nvme_qpair *qp, struct nvme_req *req,
 	log_err("%s: queue %u: command %u (opcode 0x%02x) %s: controller marked failed (no "
 		"automatic reset), call updk_nvme_ctrlr_reset()",
 		ctrlr->name, qp->qid, req->cid, req->opc, what);
-	__atomic_store_n(&ctrlr->failed, true, __ATOMIC_RELEASE);
+	nvme_ctrlr_mark_failed(ctrlr);
 }
 
 void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)

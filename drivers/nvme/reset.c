@@ -21,9 +21,9 @@
 #include "drivers/nvme/nvme_int.h"
 #include "drivers/nvme/transport.h"
 
-static void fail_qpair(struct updk_nvme_qpair *qp)
+static void fail_qpair(struct updk_nvme_qpair *qp, uint8_t sc)
 {
-	nvme_qpair_fail_all(qp, UPDK_NVME_SCT_PATH, UPDK_NVME_SC_ABORTED_BY_HOST);
+	nvme_qpair_fail_all(qp, UPDK_NVME_SCT_PATH, sc);
 }
 
 /*
@@ -100,9 +100,9 @@ int updk_nvme_ctrlr_reset(struct updk_nvme_ctrlr *c)
 	rc = reset_disable(c);
 	/* If the controller did not stop, its memory may still be in use by the device: the
 	 * commands are failed all the same, the memory is kept until close. */
-	fail_qpair(c->adminq);
+	fail_qpair(c->adminq, UPDK_NVME_SC_ABORTED_BY_HOST);
 	for (struct updk_nvme_qpair *qp = c->qpairs; qp; qp = qp->next)
-		fail_qpair(qp);
+		fail_qpair(qp, UPDK_NVME_SC_ABORTED_BY_HOST);
 	if (rc) {
 		c->reset_waiting = false;
 		__atomic_store_n(&c->reset_request, 0, __ATOMIC_RELAXED);
@@ -138,14 +138,21 @@ int nvme_reset_poll(struct updk_nvme_ctrlr *c)
 	int rc;
 
 	if (!c->reset_waiting) {
-		if (c->failed || !__atomic_load_n(&c->reset_request, __ATOMIC_ACQUIRE))
-			return c->failed ? -ENXIO : 0;
+		if (c->failed) {
+			/* failed for good (nvme_ctrlr_mark_failed()): the admin queue's too */
+			if (c->ops->qpair_abort_queued)
+				nvme_qpair_reset_ack(c->adminq);
+			return -ENXIO;
+		}
+		if (!__atomic_load_n(&c->reset_request, __ATOMIC_ACQUIRE))
+			return 0;
 		c->resets++;
 		log_warn("%s: resetting the controller (why: logged above)", c->name);
 		reset_running(c, true);
 		__atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
 		rc = reset_disable(c);
-		fail_qpair(c->adminq);
+		fail_qpair(c->adminq, UPDK_NVME_SC_ABORTED_BY_HOST);
+		c->fail_sc = UPDK_NVME_SC_ABORTED_BY_HOST;
 		/* The controller is disabled and writes nothing more into the qpairs' memory: their
 		 * owners may now complete what they have outstanding (nvme_qpair_reset_ack). */
 		__atomic_store_n(&c->reset_gen, c->reset_gen + 1, __ATOMIC_RELEASE);
@@ -174,7 +181,29 @@ void nvme_qpair_reset_ack(struct updk_nvme_qpair *qp)
 
 	if (__atomic_load_n(&qp->reset_ack, __ATOMIC_RELAXED) == gen)
 		return;
-	fail_qpair(qp);
+	fail_qpair(qp, qp->ctrlr->fail_sc);
 	/* Release: the admin thread resets the rings only after our last touch of them. */
 	__atomic_store_n(&qp->reset_ack, gen, __ATOMIC_RELEASE);
+}
+
+/*
+ * No reset is coming (opts.no_auto_reset, or a controller fatal or gone): the commands
+ * outstanding would wait for one. A transport that can stop a queue from the host
+ * side (qpair_abort_queued: NVMe/TCP closes the connection, after which no data moves) lets
+ * each owner fail them at its next poll, as in a reset, with Host Pathing Error (NVMe Base 2.0
+ * §4.6.1.2.4, Figure 98: the host can no longer reach the controller on this path). PCIe's
+ * wait for updk_nvme_ctrlr_reset(): until the controller is disabled it may still write into
+ * their buffers.
+ */
+void nvme_ctrlr_mark_failed(struct updk_nvme_ctrlr *c)
+{
+	__atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
+	if (!c->ops->qpair_abort_queued)
+		return;
+	c->fail_sc = UPDK_NVME_SC_HOST_PATHING_ERROR;
+	/* Release: an owner that sees the new generation sees fail_sc. */
+	__atomic_add_fetch(&c->reset_gen, 1, __ATOMIC_RELEASE);
+	nvme_intr_kick(c, 0);
+	for (struct updk_nvme_qpair *qp = c->qpairs; qp; qp = qp->next)
+		nvme_intr_kick(c, qp->iv);
 }

@@ -76,6 +76,11 @@ void nvme_qpair_reset_ack(struct updk_nvme_qpair *qp)
 	abort();
 }
 
+void nvme_ctrlr_mark_failed(struct updk_nvme_ctrlr *ctrlr)
+{
+	abort();
+}
+
 /* split.c: this target submits single commands, so no I/O is split and no child waits. */
 int nvme_split_init(struct updk_nvme_qpair *qp, uint32_t n)
 {

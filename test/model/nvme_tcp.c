@@ -6,7 +6,7 @@
  * checked through a second, independent host (test/common/nvmf_host.c); the Discovery log;
  * Keep Alive over an idle spell longer than the target's timeout; and the refusals: nothing
  * listening, an unknown subsystem, a host not allowed, a connection lost with commands
- * outstanding.
+ * outstanding (with a reset that gives up, and without one: every queue fails at once).
  */
 #include <errno.h>
 #include <limits.h>
@@ -415,6 +415,83 @@ Test(nvme_tcp, lost_connection_fails_outstanding_commands)
 	updk_nvme_ctrlr_close(c);
 }
 
+/* Stop the target and wait until it is stopped: from then on it answers nothing. */
+static void hold_target(void)
+{
+	int st;
+
+	cr_assert_eq(kill(tgt.pid, SIGSTOP), 0);
+	cr_assert_eq(waitpid(tgt.pid, &st, WUNTRACED), tgt.pid);
+	cr_assert(WIFSTOPPED(st));
+}
+
+/* The same without an automatic reset: the controller is failed at once, and every queue's
+ * commands fail with Host Pathing Error at their owner's next poll, without waiting for a
+ * timeout (an hour here) or a reset; the admin queue's with them; new ones are refused. */
+Test(nvme_tcp, failed_controller_fails_every_queue_at_once)
+{
+	enum { QD = 8 };
+	static uint8_t bufs[2][QD][4096];
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o),
+					  .no_auto_reset = true,
+					  .io_timeout_ms = 3600 * 1000 };
+	struct io_done d[2][QD] = { 0 };
+	struct updk_nvme_qpair *qp[2];
+	struct updk_nvme_ctrlr *c;
+	struct updk_nvme_ns *ns;
+	int done = 0;
+
+	start_sim("sim:nvme?ns=1,size=1M,lba=4096");
+	c = open_ctrlr_opts(trid(NQN), &o);
+	ns = updk_nvme_ns_get(c, 1);
+	qp[0] = alloc_qp(c, QD);
+	qp[1] = alloc_qp(c, QD);
+	hold_target();
+	for (int q = 0; q < 2; q++) {
+		for (int i = 0; i < QD; i++)
+			cr_assert_eq(i % 2 ? updk_nvme_ns_read(ns, qp[q], bufs[q][i], (uint64_t)i,
+							       1, io_done_cb, &d[q][i], 0) :
+					     updk_nvme_ns_write(ns, qp[q], bufs[q][i], (uint64_t)i,
+								1, io_done_cb, &d[q][i], 0),
+				     0);
+		updk_nvme_qpair_process_completions(qp[q], 0);
+		cr_assert_eq(updk_nvme_qpair_outstanding(qp[q]), QD);
+	}
+	nvmf_target_stop(&tgt, SIGKILL);
+	free(tgt.log);
+	/* queue 1's owner alone polls: it finds the connection gone */
+	POLL_UNTIL(done == QD, {
+		updk_nvme_qpair_process_completions(qp[0], 0);
+		done = 0;
+		for (int i = 0; i < QD; i++)
+			done += d[0][i].done;
+		usleep(1000);
+	});
+	cr_assert_eq(done, QD, "%d of %d commands completed", done, QD);
+	cr_assert(updk_nvme_ctrlr_is_failed(c));
+	cr_assert_not(updk_nvme_ctrlr_is_resetting(c));
+	/* queue 2's owner, whose connection nobody has read: one poll fails all of its own */
+	cr_assert_eq(updk_nvme_qpair_process_completions(qp[1], 0), -ENXIO);
+	for (int q = 0; q < 2; q++) {
+		cr_assert_eq(updk_nvme_qpair_outstanding(qp[q]), 0);
+		for (int i = 0; i < QD; i++) {
+			cr_assert_eq(d[q][i].done, 1, "queue %d command %d: %d completions", q, i,
+				     d[q][i].done);
+			cr_assert_eq(updk_nvme_cpl_sct(&d[q][i].cpl), UPDK_NVME_SCT_PATH);
+			cr_assert_eq(updk_nvme_cpl_sc(&d[q][i].cpl),
+				     UPDK_NVME_SC_HOST_PATHING_ERROR,
+				     "queue %d command %d: sc 0x%x", q, i,
+				     updk_nvme_cpl_sc(&d[q][i].cpl));
+		}
+	}
+	cr_assert_eq(updk_nvme_admin_process_completions(c), -ENXIO);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp[1], bufs[0][0], 0, 1, io_done_cb, &d[0][0], 0),
+		     -ENXIO);
+	updk_nvme_qpair_free(qp[0]);
+	updk_nvme_qpair_free(qp[1]);
+	updk_nvme_ctrlr_close(c);
+}
+
 /* Run "sh -c CMD" with BIN standing for build/bin: its exit status, stdout+stderr in *@out. */
 static int sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int sh(char **out, const char *fmt, ...)
@@ -512,3 +589,4 @@ Test(nvme_tcp, updk_perf_verify_over_tcp)
 	free(out);
 	stop_clean();
 }
+

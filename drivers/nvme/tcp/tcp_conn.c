@@ -312,8 +312,16 @@ void tcp_conn_fail(struct nvme_tcp_qpair *tq, const char *why)
 	/* closing, being freed, or still being opened: the caller sees the error itself */
 	if (c->closing || tq->qp.dead || !c->qid_used)
 		return;
-	log_err("%s: queue %u: %s: connection closed; the controller will be reset", c->name,
-		tq->qp.qid, why);
-	if (!nvme_reset_request(c))
-		__atomic_store_n(&c->failed, true, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&c->failed, __ATOMIC_ACQUIRE))
+		return; /* failed already: another queue's connection went first */
+	if (nvme_reset_request(c)) {
+		log_err("%s: queue %u: %s: connection closed; the controller will be reset",
+			c->name, tq->qp.qid, why);
+		return;
+	}
+	log_err("%s: queue %u: %s: connection closed; controller marked failed (no automatic "
+		"reset): its commands fail with Host Pathing Error; updk_nvme_ctrlr_reset() "
+		"connects again",
+		c->name, tq->qp.qid, why);
+	nvme_ctrlr_mark_failed(c);
 }
