@@ -311,6 +311,14 @@ static int finish(struct nvme_tcp_qpair *tq, struct nvme_req *req, struct updk_n
 		updk_nvme_tcp_txq_unlink(&tq->txq, &s->tx.t);
 		s->tx_queued = false;
 	}
+	if (!s->h2c && s->c2h_rcvd != s->len && !updk_nvme_cpl_is_error(cpl)) {
+		/* a success that did not bring all of its data: the buffer is not what was read */
+		nvme_qp_log(qp,
+			    "%s: queue %u: command %u succeeded with %u of its %u bytes of data "
+			    "sent: failed as a data transfer error",
+			    qp->ctrlr->name, qp->qid, req->cid, s->c2h_rcvd, s->len);
+		s->ddgst_error = true;
+	}
 	if (s->ddgst_error && !updk_nvme_cpl_is_error(cpl))
 		cpl->status = (uint16_t)(UPDK_NVME_SC_DATA_TRANSFER_ERROR << 1);
 	if (s->copy) {
@@ -363,7 +371,8 @@ static int on_header(struct nvme_tcp_qpair *tq)
 
 		req = nvme_req_outstanding(qp, d->cccid);
 		s = req ? &tq->slots[d->cccid] : NULL;
-		if (!s || s->h2c || !s->len || d->datao != s->c2h_rcvd ||
+		if (!s || s->h2c || !s->len || d->datao != s->c2h_rcvd || !d->datal ||
+		    d->datal != updk_nvme_tcp_rx_data_len(rx) ||
 		    (uint64_t)d->datao + d->datal > s->len) {
 			tcp_conn_fail(tq, "C2HData for no read outstanding, or beyond its data");
 			return -1;
