@@ -86,6 +86,11 @@ struct updk_nvmf_connect_data {
  * (IATTR) set when that offset is into the Connect data, clear when into the command.
  */
 #define UPDK_NVMF_CONNECT_IPO_DATA (1u << 16)
+/* On success, bits 31:16 are AUTHREQ (NVMe Base 2.0 Figure 547): ATR, the controller requires
+ * an authentication transaction (§8.13, DH-HMAC-CHAP) before the queue may be used; ASCR, a
+ * secure channel concatenated to it. */
+#define UPDK_NVMF_CONNECT_AUTHREQ_ATR (1u << 17)
+#define UPDK_NVMF_CONNECT_AUTHREQ_ASCR (1u << 18)
 
 /** Fabrics command specific status for Connect (NVMe Base 2.0 Figure 548), SCT 1h. */
 enum updk_nvmf_connect_sc {

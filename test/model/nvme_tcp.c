@@ -6,10 +6,14 @@
  * checked through a second, independent host (test/common/nvmf_host.c); the Discovery log;
  * Keep Alive over an idle spell longer than the target's timeout; and the refusals: nothing
  * listening, an unknown subsystem, a host not allowed, a connection lost with commands
- * outstanding (with a reset that gives up, and without one: every queue fails at once).
+ * outstanding (with a reset that gives up, and without one: every queue fails at once), a
+ * controller that asks for in-band authentication.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -490,6 +494,79 @@ Test(nvme_tcp, failed_controller_fails_every_queue_at_once)
 	updk_nvme_qpair_free(qp[0]);
 	updk_nvme_qpair_free(qp[1]);
 	updk_nvme_ctrlr_close(c);
+}
+
+/* A target of the test's own for one connection: ICResp, then a Connect response whose AUTHREQ
+ * asks for DH-HMAC-CHAP (NVMe Base 2.0 §8.13), as the kernel's nvmet does for a host with a
+ * key; it then waits for the host to close. */
+struct auth_target {
+	int lfd, port;
+	pthread_t thr;
+};
+
+static bool read_full(int fd, void *buf, size_t len)
+{
+	for (size_t at = 0; at < len;) {
+		ssize_t n = read(fd, (uint8_t *)buf + at, len - at);
+
+		if (n <= 0)
+			return false;
+		at += (size_t)n;
+	}
+	return true;
+}
+
+static void *auth_target_run(void *arg)
+{
+	struct auth_target *t = arg;
+	struct updk_nvme_tcp_icresp ir = { 0 };
+	struct updk_nvme_tcp_rsp rsp = { 0 };
+	static uint8_t pdu[8192 + 128];
+	struct updk_nvme_tcp_ch *ch = (void *)pdu;
+	int fd = accept(t->lfd, NULL, NULL);
+
+	if (fd < 0 || !read_full(fd, pdu, 128))
+		goto out;
+	ir.pfv = UPDK_NVME_TCP_PFV_1_0;
+	ir.maxh2cdata = 131072;
+	updk_nvme_tcp_pdu_finish(&ir, UPDK_NVME_TCP_ICRESP, 0, 0, false, false, 0);
+	if (write(fd, &ir, sizeof(ir)) != sizeof(ir) || !read_full(fd, pdu, 8) ||
+	    ch->plen > sizeof(pdu) || ch->plen < 72 || !read_full(fd, pdu + 8, ch->plen - 8))
+		goto out;
+	rsp.rccqe.cid = ((struct updk_nvme_tcp_cmd *)pdu)->ccsqe.cid;
+	rsp.rccqe.cdw0 = 1 | UPDK_NVMF_CONNECT_AUTHREQ_ATR; /* controller 1, authenticate */
+	updk_nvme_tcp_pdu_finish(&rsp, UPDK_NVME_TCP_CAPSULE_RESP, 0, 0, false, false, 0);
+	if (write(fd, &rsp, sizeof(rsp)) != sizeof(rsp))
+		goto out;
+	while (read(fd, pdu, sizeof(pdu)) > 0)
+		;
+out:
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+Test(nvme_tcp, a_controller_that_asks_for_authentication_is_refused)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	struct auth_target t;
+	struct updk_nvme_ctrlr *c = NULL;
+	char addr[256];
+
+	t.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(t.lfd, 0);
+	cr_assert_eq(bind(t.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(t.lfd, 1), 0);
+	cr_assert_eq(getsockname(t.lfd, (struct sockaddr *)&a, &al), 0);
+	t.port = ntohs(a.sin_port);
+	cr_assert_eq(pthread_create(&t.thr, NULL, auth_target_run, &t), 0);
+	snprintf(addr, sizeof(addr), "trtype:TCP traddr:127.0.0.1 trsvcid:%d subnqn:%s hostnqn:%s",
+		 t.port, NQN, TEST_HOSTNQN);
+	cr_assert_eq(updk_nvme_ctrlr_open(addr, NULL, &c), -EACCES);
+	cr_assert_null(c);
+	pthread_join(t.thr, NULL);
+	close(t.lfd);
 }
 
 /* Run "sh -c CMD" with BIN standing for build/bin: its exit status, stdout+stderr in *@out. */

@@ -296,6 +296,14 @@ int tcp_fabrics_connect(struct nvme_tcp_qpair *tq)
 		return rc;
 	if (updk_nvme_cpl_is_error(&cpl))
 		return connect_refused(tq, &cpl);
+	if (cpl.cdw0 & (UPDK_NVMF_CONNECT_AUTHREQ_ATR | UPDK_NVMF_CONNECT_AUTHREQ_ASCR)) {
+		/* the queue stays unusable until authenticated: nothing to gain by going on */
+		log_err("%s: queue %u: %s asks this host (%s) for in-band authentication "
+			"(DH-HMAC-CHAP, NVMe Base 2.0 §8.13), which updk does not do: allow the "
+			"host on the target without it",
+			tc->c.name, tq->qp.qid, tc->subnqn, tc->hostnqn);
+		return -EACCES;
+	}
 	if (tq->qp.qid == 0)
 		tc->cntlid = (uint16_t)cpl.cdw0;
 	return 0;
