@@ -92,6 +92,10 @@ void nvme_intr_kick(struct updk_nvme_ctrlr *c, int32_t iv)
 
 	if (iv < 0 || (uint32_t)iv >= c->irq_count)
 		return;
+	if (c->ops->intr_kick) {
+		c->ops->intr_kick(c, (uint32_t)iv);
+		return;
+	}
 	fd = c->ops->intr_fd(c, (uint32_t)iv);
 	/* EAGAIN only when the count is near 2^64: readable then anyway. */
 	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)

@@ -183,6 +183,9 @@ struct nvme_transport_ops {
 	int (*intr_setup)(struct updk_nvme_ctrlr *ctrlr, uint32_t want);
 	int (*intr_fd)(const struct updk_nvme_ctrlr *ctrlr, uint32_t vector);
 	int64_t (*intr_ack)(struct updk_nvme_ctrlr *ctrlr, uint32_t vector);
+	/* Optional: make vector @vector's fd readable without the device (nvme_intr_kick()),
+	 * for a transport whose fd is not an eventfd to write to (TCP: an epoll set). */
+	void (*intr_kick)(struct updk_nvme_ctrlr *ctrlr, uint32_t vector);
 	bool (*intr_pending)(struct updk_nvme_qpair *qp);
 };
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -569,6 +570,78 @@ Test(nvme_tcp, a_controller_that_asks_for_authentication_is_refused)
 	close(t.lfd);
 }
 
+/* Is @fd readable within @ms? */
+static bool readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+/* Interrupt mode: a qpair's fd is readable once its socket has a PDU, not before; the arm
+ * says whether to sleep; the admin queue's vector wakes for Keep Alive's answers and for a
+ * reset asked for from another thread. The target is stopped to hold its answers back, so
+ * nothing here races it. */
+Test(nvme_tcp, interrupts_wake_when_the_socket_has_data)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o), .interrupts = true };
+	struct updk_nvme_qpair_opts qo = { .opts_size = sizeof(qo),
+					   .depth = 8,
+					   .interrupts = true };
+	static uint8_t buf[2][16384];
+	struct io_done d[2] = { 0 };
+	struct updk_nvme_ctrlr *c;
+	struct updk_nvme_qpair *qp = NULL, *qp2 = NULL;
+	struct updk_nvme_ns *ns;
+	int fd, fd2;
+
+	start_sim("sim:nvme?ns=1,size=1M,lba=4096");
+	c = open_ctrlr_opts(trid(NQN), &o);
+	cr_assert_geq(updk_nvme_ctrlr_intr_vectors(c), 2);
+	ns = updk_nvme_ns_get(c, 1);
+	cr_assert_eq(updk_nvme_qpair_alloc(c, &qo, &qp), 0);
+	cr_assert_eq(updk_nvme_qpair_alloc(c, &qo, &qp2), 0);
+	fd = updk_nvme_qpair_intr_fd(qp);
+	fd2 = updk_nvme_qpair_intr_fd(qp2);
+	cr_assert_geq(fd, 0);
+	cr_assert_neq(fd, fd2, "each qpair a vector of its own");
+	cr_assert_geq(updk_nvme_admin_intr_fd(c), 0);
+	cr_assert_geq(updk_nvme_qpair_intr_ack(qp), 0);
+	cr_assert_eq(updk_nvme_qpair_intr_arm(qp), 0, "idle: sleep");
+	cr_assert_not(readable(fd, 0));
+
+	/* a write (16 KiB: on R2T) and a read (on C2HData), their answers held back */
+	hold_target();
+	cr_assert_eq(updk_nvme_ns_write(ns, qp, buf[0], 0, 4, io_done_cb, &d[0], 0), 0);
+	cr_assert_eq(updk_nvme_ns_read(ns, qp, buf[1], 4, 4, io_done_cb, &d[1], 0), 0);
+	cr_assert_geq(updk_nvme_qpair_intr_ack(qp), 0);
+	cr_assert_eq(updk_nvme_qpair_intr_arm(qp), 0, "commands sent, nothing back: sleep");
+	cr_assert_not(readable(fd, 20), "nothing came: the fd stays quiet");
+	kill(tgt.pid, SIGCONT);
+	while (d[0].done + d[1].done < 2) {
+		cr_assert(readable(fd, 10000), "no wake-up in 10 s with %d of 2 done",
+			  d[0].done + d[1].done);
+		cr_assert_geq(updk_nvme_qpair_intr_ack(qp), 0);
+		cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0);
+		if (d[0].done + d[1].done < 2 && updk_nvme_qpair_intr_arm(qp) > 0)
+			cr_assert_geq(updk_nvme_qpair_process_completions(qp, 0), 0);
+	}
+	cr_assert_eq(d[0].cpl.status, 0);
+	cr_assert_eq(d[1].cpl.status, 0);
+	cr_assert_not(readable(fd2, 0), "the other qpair's vector was not woken");
+	cr_assert_eq(updk_nvme_qpair_intr_arm(qp), 0);
+
+	/* the connection lost: the fd wakes (the socket's end), the poll sees it through */
+	nvmf_target_stop(&tgt, SIGKILL);
+	free(tgt.log);
+	cr_assert(readable(fd2, 10000), "a closed connection wakes its vector");
+	updk_nvme_qpair_process_completions(qp2, 0);
+	cr_assert_eq(updk_nvme_qpair_intr_arm(qp2), 1, "a reset or failure: poll, do not sleep");
+	updk_nvme_qpair_free(qp);
+	updk_nvme_qpair_free(qp2);
+	updk_nvme_ctrlr_close(c);
+}
+
 /* Run "sh -c CMD" with BIN standing for build/bin: its exit status, stdout+stderr in *@out. */
 static int sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int sh(char **out, const char *fmt, ...)
@@ -667,3 +740,25 @@ Test(nvme_tcp, updk_perf_verify_over_tcp)
 	stop_clean();
 }
 
+/* updk-perf --interrupt-mode over NVMe/TCP: paced reads and writes, verified, the poller asleep
+ * between them on its qpair's socket. */
+Test(nvme_tcp, updk_perf_interrupt_mode_over_tcp)
+{
+	char *out, *json;
+
+	start_sim("sim:nvme?ns=1,size=16M,lba=4096");
+	cr_assert_eq(sh(&out,
+			"$BIN/updk-perf -r 'trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%d "
+			"subnqn:%s ns:1' -q 4 -t 1 -w randrw --rate 200 --interrupt-mode --verify "
+			"--json --no-progress",
+			tgt.port, NQN),
+		     0, "%s", out);
+	json = strchr(out, '{');
+	cr_assert(json, "%s", out);
+	has(json, "\"interrupt_mode\": true");
+	perf_test_check_consistent(json);
+	cr_assert_gt(perf_test_jnum(json, "\"total\": {", "ios"), 0);
+	cr_assert_gt(perf_test_jnum(json, "\"pollers\": [", "sleeps"), 0, "%s", json);
+	free(out);
+	stop_clean();
+}

@@ -33,8 +33,15 @@
 /* How long connecting a socket and the ICReq/ICResp exchange may take. */
 #define TCP_CONNECT_TIMEOUT_MS 10000
 
+/* An interrupt vector (tcp_intr.c): an epoll fd over its queues' sockets and a wake-up. */
+struct tcp_vec {
+	int epfd, kickfd;
+};
+
 struct nvme_tcp_ctrlr {
 	struct updk_nvme_ctrlr c;
+	struct tcp_vec *vecs; /* opts.interrupts: nvecs of them */
+	uint32_t nvecs;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char subnqn[UPDK_NVMF_NQN_MAX + 1];
@@ -91,6 +98,8 @@ struct nvme_tcp_qpair {
 	struct updk_nvme_tcp_txq txq;
 	uint64_t ka_last; /* TSC of the last admin command sent (Keep Alive timing) */
 	uint16_t rx_cid; /* the command whose C2HData the receiver is reading */
+	bool rx_more; /* the last poll stopped at its max: PDUs may wait in the stage */
+	bool want_out; /* its vector waits for room in the socket (EPOLLOUT) */
 	uint64_t bytes_direct, bytes_copied;
 	struct updk_nvme_tcp_rx rx;
 	uint8_t stage[16384];
@@ -133,6 +142,15 @@ void tcp_qpair_reset_rings(struct updk_nvme_qpair *qp);
 void tcp_qpair_release(struct updk_nvme_qpair *qp);
 void tcp_qpair_free(struct updk_nvme_qpair *qp);
 void tcp_qpair_abort_queued(struct updk_nvme_qpair *qp);
+
+/* tcp_intr.c: the vectors' ops, and a queue's new socket put on its vector */
+int tcp_intr_setup(struct updk_nvme_ctrlr *c, uint32_t want);
+int tcp_intr_fd(const struct updk_nvme_ctrlr *c, uint32_t vector);
+int64_t tcp_intr_ack(struct updk_nvme_ctrlr *c, uint32_t vector);
+void tcp_intr_kick(struct updk_nvme_ctrlr *c, uint32_t vector);
+bool tcp_intr_pending(struct updk_nvme_qpair *qp);
+int tcp_intr_watch(struct nvme_tcp_qpair *tq);
+void tcp_intr_free(struct nvme_tcp_ctrlr *tc);
 
 /* tcp_io.c */
 int tcp_check_payload(struct updk_nvme_qpair *qp, const struct iovec *iov, int iovcnt,

@@ -166,7 +166,8 @@ int tcp_conn_open(struct nvme_tcp_qpair *tq)
 	tq->rx.accept = C2H_TYPES;
 	tq->rx.max_data[UPDK_NVME_TCP_C2H_DATA] = c->max_xfer;
 	tq->broken = false;
-	return 0;
+	tq->want_out = false;
+	return tcp_intr_watch(tq);
 fail:
 	log_err("%s: queue %u: %s", c->name, tq->qp.qid,
 		rc == -ETIMEDOUT    ? "no answer within 10 s (is a target listening there?)" :

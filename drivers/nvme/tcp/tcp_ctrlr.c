@@ -142,6 +142,7 @@ static int tcp_ctrlr_open(const struct nvme_trid *trid, struct updk_nvme_ctrlr *
 
 static void tcp_ctrlr_close(struct updk_nvme_ctrlr *c)
 {
+	tcp_intr_free(tcp_ctrlr(c));
 	free(tcp_ctrlr(c));
 }
 
@@ -249,4 +250,9 @@ const struct nvme_transport_ops nvme_tcp_ops = {
 	.cancel_last = tcp_cancel_last,
 	.ring = tcp_ring,
 	.poll = tcp_poll,
+	.intr_setup = tcp_intr_setup,
+	.intr_fd = tcp_intr_fd,
+	.intr_ack = tcp_intr_ack,
+	.intr_kick = tcp_intr_kick,
+	.intr_pending = tcp_intr_pending,
 };

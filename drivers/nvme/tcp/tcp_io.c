@@ -472,6 +472,7 @@ int tcp_poll(struct updk_nvme_qpair *qp, uint32_t max)
 			break;
 		done += (uint32_t)r;
 	}
+	tq->rx_more = done >= max && tq->fd >= 0;
 	if (tq->txq.head)
 		flush(tq); /* H2CData for the R2Ts just taken in */
 	tq->bytes_direct = tq->rx.bytes_direct;
