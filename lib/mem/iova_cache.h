@@ -9,12 +9,14 @@
  * with two compares and no table walk.
  *
  * Why a cached IOVA is never stale: the entry is filled only by a thread that is an online QSBR
- * reader, and emptied whenever that thread passes a quiescent state, goes offline, enters or
- * leaves lib/mem's writer lock, or unregisters (lib/mem/mem.c). A registration is unmapped only
- * after a grace period that waits for every online reader's next quiescent state, so while the
- * entry holds a registration, that registration is still published and mapped: the cache gives
- * exactly the guarantee a table lookup gives (updk_iova(): "valid until the caller's next
- * updk_mem_quiescent()").
+ * reader, and emptied whenever that thread goes offline, enters or leaves lib/mem's writer
+ * lock, unregisters, or passes a quiescent state after a registration was removed
+ * (lib/mem/mem.c: a removal is counted before its grace period begins, and the quiescent state
+ * compares the count with the one it saw last). A registration is unmapped only after a grace
+ * period that waits for every online reader's next quiescent state, so while the entry holds a
+ * registration, that registration is still published and mapped: the cache gives exactly the
+ * guarantee a table lookup gives (updk_iova(): "valid until the caller's next
+ * updk_mem_quiescent()"), and a quiescent state with no removal behind it keeps the entry.
  */
 #ifndef UPDK_MEM_IOVA_CACHE_H
 #define UPDK_MEM_IOVA_CACHE_H

@@ -26,6 +26,16 @@ static uint8_t *area(void)
 	return (uint8_t *)(((uintptr_t)raw + SZ_2M - 1) & ~(SZ_2M - 1));
 }
 
+static int unregister_b_done, unregister_b_rc = -1;
+
+static void *unregister_b(void *b)
+{
+	unregister_b_rc = updk_mem_unregister(b, 4096);
+	__atomic_store_n(&unregister_b_done, 1, __ATOMIC_RELEASE);
+	updk_mem_thread_exit();
+	return NULL;
+}
+
 Test(mem_iova_cache, hit_answers_as_the_table)
 {
 	uint8_t *a = area();
@@ -45,9 +55,38 @@ Test(mem_iova_cache, hit_answers_as_the_table)
 	cr_assert_eq(mem_iova_cached(a - 1, 1), UPDK_IOVA_INVALID, "before the start");
 	cr_assert_eq(mem_iova_cached(a + 4 * 4096, 1), UPDK_IOVA_INVALID, "after the end");
 	cr_assert_eq(updk_iova(a + 100), iova - 4096 + 100);
-	updk_mem_quiescent();
-	cr_assert_eq(mem_iova_cached(a, 1), UPDK_IOVA_INVALID, "a quiescent state empties it");
 	cr_assert_eq(updk_mem_unregister(a, 4 * 4096), 0);
+}
+
+/*
+ * A poller reports a quiescent state every few polls: while no registration is removed, its
+ * entry stays (the next submission pays no table walk); the first quiescent state after a
+ * removal anywhere empties it (peer_quiescent_forgets below: the removed range's own cache).
+ */
+Test(mem_iova_cache, quiescent_keeps_it_until_a_removal)
+{
+	uint8_t *a = area(), *b = a + SZ_2M;
+	pthread_t t;
+	uint64_t iova;
+
+	cr_assert_eq(updk_mem_register(a, 4096), 0);
+	cr_assert_eq(updk_mem_register(b, 4096), 0);
+	iova = updk_iova(a);
+	cr_assert_neq(iova, UPDK_IOVA_INVALID);
+	for (int i = 0; i < 3; i++) {
+		updk_mem_quiescent();
+		cr_assert_eq(mem_iova_cached(a, 4096), iova, "a quiescent state without a removal");
+	}
+	/* another thread removes b: this thread's next quiescent state empties the entry */
+	cr_assert_eq(pthread_create(&t, NULL, unregister_b, b), 0);
+	while (!__atomic_load_n(&unregister_b_done, __ATOMIC_ACQUIRE))
+		updk_mem_quiescent(); /* the removal's grace period waits for one */
+	updk_mem_quiescent();
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(unregister_b_rc, 0);
+	cr_assert_eq(mem_iova_cached(a, 1), UPDK_IOVA_INVALID, "emptied after a removal");
+	cr_assert_eq(updk_iova(a), iova, "looked up again, the same registration");
+	cr_assert_eq(updk_mem_unregister(a, 4096), 0);
 }
 
 /* The thread that unregisters had the range cached: the next lookup must not find it. */
