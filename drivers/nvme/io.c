@@ -66,12 +66,13 @@ NVME_INLINE bool io_usable(const struct updk_nvme_ns *ns, const struct updk_nvme
 	return !failed & (qp->ctrlr == ns->ext_ctrlr) & !qp->dead;
 }
 
-/* As io_usable(), and the qpair takes the inlined PCIe fast path (which implies alive). */
-NVME_INLINE bool io_fast_usable(const struct updk_nvme_ns *ns, const struct updk_nvme_qpair *qp)
+/* As io_usable(), and the qpair takes the inlined PCIe fast path (which implies alive); @c is
+ * qp->ctrlr. Three branches: each is taken never on the I/O path. */
+NVME_INLINE bool io_fast_usable(const struct updk_nvme_ns *ns, const struct updk_nvme_qpair *qp,
+				const struct updk_nvme_ctrlr *c)
 {
-	bool failed = __atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE);
-
-	return !failed & (qp->ctrlr == ns->io_ctrlr) & qp->inline_pcie;
+	return !__atomic_load_n(&c->failed, __ATOMIC_ACQUIRE) && c == ns->io_ctrlr &&
+	       qp->inline_pcie;
 }
 
 void nvme_cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint64_t lba,
@@ -184,13 +185,15 @@ NVME_INLINE int io_rw_try(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, u
 			  uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg,
 			  uint32_t opc_flags)
 {
+	struct updk_nvme_ctrlr *c = qp->ctrlr;
 	uint32_t len = nlb * ns->xfer_block;
 	uint8_t opc = (uint8_t)opc_flags;
+	struct nvme_req *req;
 	int cid;
 
 	/* lba + nlb <= nsze without overflow: nsze - lba does not wrap once lba < nsze */
 	if (NVME_UNLIKELY(nlb - 1 >= ns->max_io_sectors || (opc_flags & PI_FLAGS) ||
-			  !io_fast_usable(ns, qp) || !cb || lba >= ns->nsze ||
+			  !io_fast_usable(ns, qp, c) || !cb || lba >= ns->nsze ||
 			  nlb > ns->nsze - lba || !pcie_fast_fits(iova, len)))
 		return 1;
 	/* Take a slot only after io_fast_usable(): while an automatic reset is under way the
@@ -199,9 +202,10 @@ NVME_INLINE int io_rw_try(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, u
 	cid = nvme_slot_take(qp);
 	if (NVME_UNLIKELY(cid < 0))
 		return 1;
+	req = &qp->reqs[cid];
 	pcie_fast_post(qp, (uint16_t)cid, opc, ns->nsid, lba, (nlb - 1) | (opc_flags & RW_FLAGS),
 		       iova, len);
-	nvme_req_start(qp, &qp->reqs[cid], cb, arg, opc);
+	nvme_req_start(qp, req, cb, arg, opc);
 	return 0;
 }
 

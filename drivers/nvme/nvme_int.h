@@ -108,8 +108,10 @@ struct updk_nvme_qpair {
 	uint16_t qid;
 	bool inline_pcie; /* alive, on the PCIe transport: io.c may take its inlined fast path */
 	bool dead; /* being freed or freed: submissions refused */
+	/* polls so far (an I/O qpair counts them NVME_TICK_POLLS at a time, at each tick) */
 	uint32_t polls;
 	bool freed; /* updk_nvme_qpair_free() is done: the handle is kept only to refuse it */
+	uint8_t tick_in; /* an I/O qpair's polls before its next tick (qpair.c), counted down */
 	struct updk_nvme_stats stats; /* cmds_submitted and cmds_completed in line 0 */
 	/* the control path */
 	uint64_t last_check_tsc; /* last timeout check that aged the commands */
@@ -136,6 +138,7 @@ struct updk_nvme_qpair {
 
 _Static_assert(offsetof(struct updk_nvme_qpair, free_top) == 32, "I/O fields in line 0");
 _Static_assert(offsetof(struct updk_nvme_qpair, polls) == 40, "I/O fields in line 0");
+_Static_assert(offsetof(struct updk_nvme_qpair, tick_in) < 48, "I/O fields in line 0");
 _Static_assert(offsetof(struct updk_nvme_qpair, stats.cmds_submitted) == 48, "line 0");
 _Static_assert(offsetof(struct updk_nvme_qpair, stats.cmds_completed) == 56, "line 0");
 _Static_assert(offsetof(struct updk_nvme_qpair, stats.cmds_failed) == 64, "line 1 starts");
@@ -344,6 +347,9 @@ int nvme_complete(struct updk_nvme_qpair *qp, struct nvme_req *req,
  */
 void nvme_qp_log(struct updk_nvme_qpair *qp, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), cold));
+
+/* An I/O qpair's poll does the work of nvme_qpair_tick() once every NVME_TICK_POLLS polls. */
+#define NVME_TICK_POLLS 32
 
 /* Timeouts without a clock read per command: every quarter of the timeout, each outstanding
  * command ages by one; at NVME_AGE_TIMEOUT it has been outstanding for 3/4 to 4/4 of the

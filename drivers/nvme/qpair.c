@@ -81,6 +81,7 @@ int nvme_qpair_init(struct updk_nvme_qpair *qp, struct updk_nvme_ctrlr *c, uint1
 	nvme_qpair_reset_slots(qp);
 	qp->reset_ack = c->reset_gen; /* nothing of an earlier reset to fail */
 	qp->iv = -1; /* polled until intr.c gives it a vector */
+	qp->tick_in = NVME_TICK_POLLS;
 	qp->last_check_tsc = updk_tsc();
 	return 0;
 }
@@ -359,9 +360,15 @@ void nvme_qpair_check_timeouts(struct updk_nvme_qpair *qp)
 	}
 }
 
-/* Work done every 32nd poll: the QSBR quiescent state and, now and then, the timeouts. */
+/*
+ * Work done every NVME_TICK_POLLS polls, not per poll: the QSBR quiescent state and, every 1024
+ * polls, the timeouts. The poll counts tick_in down to zero (one instruction and a branch never
+ * taken) and this sets it again.
+ */
 static void __attribute__((noinline)) nvme_qpair_tick(struct updk_nvme_qpair *qp)
 {
+	qp->tick_in = NVME_TICK_POLLS;
+	qp->polls += NVME_TICK_POLLS;
 	updk_mem_quiescent();
 	/* children of split I/Os that wait for slots other commands freed (split.c) */
 	if (qp->split_head)
@@ -384,7 +391,7 @@ static __attribute__((noinline)) int process_slow(struct updk_nvme_qpair *qp, ui
 		return -ENXIO;
 	}
 	n = nvme_qpair_poll(qp, max);
-	if (NVME_UNLIKELY((++qp->polls & 0x1f) == 0))
+	if (NVME_UNLIKELY(--qp->tick_in == 0))
 		nvme_qpair_tick(qp);
 	return n;
 }
@@ -396,10 +403,11 @@ int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max
 	/* An I/O qpair on PCIe, alive (inline_pcie is cleared before a qpair is freed) and its
 	 * controller not failed: the transport's reaper inlined. The acquire load comes before
 	 * any ring is read, as in process_slow(). */
-	if (NVME_UNLIKELY(!qp->inline_pcie | __atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE)))
+	if (NVME_UNLIKELY(!qp->inline_pcie) ||
+	    NVME_UNLIKELY(__atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE)))
 		return process_slow(qp, max);
 	n = pcie_fast_poll(qp, max);
-	if (NVME_UNLIKELY((++qp->polls & 0x1f) == 0)) {
+	if (NVME_UNLIKELY(--qp->tick_in == 0)) {
 		pcie_fast_tick(qp);
 		nvme_qpair_tick(qp);
 	}

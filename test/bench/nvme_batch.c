@@ -83,7 +83,7 @@ static bool posted(struct updk_nvme_qpair *qp, uint32_t n)
 {
 	const struct nvme_pcie_qpair *pq = pcie_qp(qp);
 	uint32_t idx = (uint32_t)pq->cq_head + n - 1;
-	uint16_t phase = pq->phase;
+	uint16_t phase = (uint16_t)pcie_cq_phase(pq);
 
 	if (idx >= pq->qsize) {
 		idx -= pq->qsize;

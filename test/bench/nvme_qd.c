@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 	while (c.done < c.submitted) {
 		volatile struct updk_nvme_cpl *e = &pcie_qp(c.qp)->cq[pcie_qp(c.qp)->cq_head];
 
-		if ((e->status & 1) != pcie_qp(c.qp)->phase) {
+		if ((e->status & 1) != pcie_cq_phase(pcie_qp(c.qp))) {
 			updk_nvme_qpair_flush(c.qp);
 			continue;
 		}

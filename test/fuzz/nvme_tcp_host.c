@@ -78,7 +78,7 @@ void tcp_conn_fail(struct nvme_tcp_qpair *tq, const char *why)
 }
 
 /* pcie_poll.c: qpair.c inlines the PCIe reaper, for qpairs with inline_pcie; a TCP one has not. */
-int pcie_cpl_slow(struct nvme_pcie_qpair *pq, const struct updk_nvme_cpl *e, uint32_t next)
+void pcie_cpl_slow(struct nvme_pcie_qpair *pq, const struct updk_nvme_cpl *e, uint32_t next)
 {
 	abort();
 }

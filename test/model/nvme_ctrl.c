@@ -926,7 +926,7 @@ static bool cqe_posted(const struct updk_nvme_qpair *qp, uint32_t ahead)
 {
 	const struct nvme_pcie_qpair *pq = qp_pcie(qp);
 	uint32_t idx = (uint32_t)pq->cq_head + ahead;
-	uint16_t phase = pq->phase;
+	uint16_t phase = (uint16_t)pcie_cq_phase(pq);
 
 	if (idx >= pq->qsize) {
 		idx -= pq->qsize;

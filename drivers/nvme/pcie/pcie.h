@@ -55,8 +55,10 @@ struct nvme_pcie_qpair {
 	uint16_t sq_head; /* from the last valid CQE's SQHD */
 	uint16_t qsize; /* entries in the SQ and in the CQ */
 	uint16_t cq_head;
-	uint16_t phase;
 	uint16_t cq_db_head; /* CQ head last given to the controller */
+	/* the phase tag of the current pass where a CQE's last dword has it: bit 16 (pcie_reap.h
+	 * CQE_PHASE), so the reaper tests an entry against it with one exclusive or */
+	uint32_t cq_phase;
 	volatile uint32_t *sq_db;
 	volatile uint32_t *cq_db;
 	/* shadow doorbells and EventIdx (NULL when not in use) */
@@ -74,6 +76,9 @@ struct nvme_pcie_qpair {
 	 * CQ head after the last entry whose CID pcie_cpl_slow() refused */
 	uint32_t sq_head_seen_at;
 	uint32_t reap_refused_at;
+	/* entries of the current batch pcie_cpl_slow() took without completing a command for its
+	 * caller (a child, a CID refused): pcie_reap() returns the entries less these */
+	uint32_t reap_uncounted;
 	/* CQ entries reaped and not given back yet, and how many the reaper lets pile up
 	 * (pcie_reap()) */
 	uint32_t cq_unrung;
@@ -95,6 +100,16 @@ _Static_assert(offsetof(struct nvme_pcie_ctrlr, c) == 0, "the core's controller 
 static inline struct nvme_pcie_qpair *pcie_qp(struct updk_nvme_qpair *qp)
 {
 	return (struct nvme_pcie_qpair *)qp;
+}
+
+/* Where a CQE's last dword (CID, then the status field) has its phase tag (NVMe Base 2.0
+ * §4.6, Figure 90: bit 0 of the status field). */
+#define CQE_PHASE (1u << 16)
+
+/* The phase tag (0 or 1) the controller writes in the current pass over the CQ. */
+static inline uint32_t pcie_cq_phase(const struct nvme_pcie_qpair *pq)
+{
+	return pq->cq_phase >> 16;
 }
 
 static inline struct nvme_pcie_ctrlr *pcie_ctrlr(struct updk_nvme_ctrlr *c)

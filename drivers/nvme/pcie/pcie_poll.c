@@ -27,7 +27,7 @@ pcie_bogus(struct updk_nvme_qpair *qp, const struct updk_nvme_cpl *c, const char
  * One CQE the inline path does not complete: every check made in full, as untrusted input
  * (NVMe Base 2.0 §4.6: CID and status; the batch's SQ head is checked by pcie_reap()).
  */
-int pcie_cpl_slow(struct nvme_pcie_qpair *pq, const struct updk_nvme_cpl *e, uint32_t next)
+void pcie_cpl_slow(struct nvme_pcie_qpair *pq, const struct updk_nvme_cpl *e, uint32_t next)
 {
 	struct updk_nvme_qpair *qp = &pq->qp;
 	struct updk_nvme_cpl c = *e;
@@ -36,12 +36,14 @@ int pcie_cpl_slow(struct nvme_pcie_qpair *pq, const struct updk_nvme_cpl *e, uin
 	if (c.cid >= qp->depth || !(req = nvme_req_outstanding(qp, c.cid))) {
 		pcie_bogus(qp, &c, c.cid >= qp->depth ? "CID out of range" : "CID not outstanding");
 		pq->reap_refused_at = next;
-		return 0;
+		pq->reap_uncounted++;
+		return;
 	}
 	qp->stats.cmds_completed++;
 	if (updk_nvme_cpl_is_error(&c))
 		qp->stats.cmds_failed++;
-	return nvme_complete(qp, req, e);
+	if (!nvme_complete(qp, req, e))
+		pq->reap_uncounted++;
 }
 
 /*
@@ -101,7 +103,7 @@ bool pcie_intr_pending(struct updk_nvme_qpair *qp)
 		pcie_cq_ring(pq);
 	/* The consumption of the vector's count (the caller's) comes before this load. */
 	updk_mb();
-	return (e->status & 1) == pq->phase;
+	return (e->status & 1) == pcie_cq_phase(pq);
 }
 
 int pcie_poll(struct updk_nvme_qpair *qp, uint32_t max)

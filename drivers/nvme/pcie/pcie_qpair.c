@@ -45,7 +45,8 @@ void pcie_qpair_reset_rings(struct updk_nvme_qpair *qp)
 	pq->cq_head = pq->cq_db_head = 0;
 	pq->cq_unrung = 0;
 	pq->sq_head_seen_at = pq->reap_refused_at = UINT32_MAX;
-	pq->phase = 1; /* the controller posts its first pass with phase 1 (§4.6) */
+	pq->reap_uncounted = 0;
+	pq->cq_phase = CQE_PHASE; /* the controller posts its first pass with phase 1 (§4.6) */
 	pq->sgl = qp->ctrlr->sgl;
 	pq->sgl_dword = qp->ctrlr->sgl_dword;
 	pcie_qpair_set_shadow(pq);
