@@ -94,26 +94,13 @@ bool nvme_ctrlr_check_fatal(struct updk_nvme_ctrlr *c)
 	return false;
 }
 
-/* One step. Returns 0 when sm->stop is reached, -EAGAIN to be called again, or an error. */
-static int init_step(struct updk_nvme_ctrlr *c, struct init_sm *sm)
+/* What the state does with @csts: 0 when sm->stop is reached, -EAGAIN to wait, or an error. */
+static int init_act(struct updk_nvme_ctrlr *c, struct init_sm *sm, uint32_t csts)
 {
-	uint32_t cc, csts;
 	struct updk_nvme_qpair *aq = c->adminq;
+	uint32_t cc;
 	int rc;
 
-	if (sm->state == sm->stop)
-		return 0;
-	csts = nvme_reg_read4(c, NVME_REG_CSTS);
-	if (csts == NVME_REG_GONE) {
-		log_err("%s: CSTS reads all ones during '%s': the device is gone", c->name,
-			init_state_name[sm->state]);
-		return -ENODEV;
-	}
-	if (sm->state != INIT_CHECK && now_ns() > sm->deadline_ns) {
-		log_err("%s: timed out after %u ms (CAP.TO) in '%s' (CSTS 0x%08x)", c->name,
-			c->ready_timeout_ms, init_state_name[sm->state], csts);
-		return -ETIMEDOUT;
-	}
 	switch (sm->state) {
 	case INIT_CHECK:
 		cc = nvme_reg_read4(c, NVME_REG_CC);
@@ -170,6 +157,35 @@ static int init_step(struct updk_nvme_ctrlr *c, struct init_sm *sm)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/*
+ * One step. Returns 0 when sm->stop is reached, -EAGAIN to be called again, or an error. The
+ * deadline is checked after the state has looked at CSTS, as Linux's NVMe driver does: a
+ * controller found ready (or not ready) by a read made after CAP.TO ran out, because this
+ * thread was off its CPU meanwhile, is taken, not timed out.
+ */
+static int init_step(struct updk_nvme_ctrlr *c, struct init_sm *sm)
+{
+	enum init_state was = sm->state;
+	uint32_t csts;
+	int rc;
+
+	if (sm->state == sm->stop)
+		return 0;
+	csts = nvme_reg_read4(c, NVME_REG_CSTS);
+	if (csts == NVME_REG_GONE) {
+		log_err("%s: CSTS reads all ones during '%s': the device is gone", c->name,
+			init_state_name[sm->state]);
+		return -ENODEV;
+	}
+	rc = init_act(c, sm, csts);
+	if (rc == -EAGAIN && sm->state == was && was != INIT_CHECK && now_ns() > sm->deadline_ns) {
+		log_err("%s: timed out after %u ms (CAP.TO) in '%s' (CSTS 0x%08x)", c->name,
+			c->ready_timeout_ms, init_state_name[was], csts);
+		return -ETIMEDOUT;
+	}
+	return rc;
 }
 
 static int init_run(struct updk_nvme_ctrlr *c, enum init_state stop)
