@@ -185,9 +185,9 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 		} else if (!err) {
 			struct perf_mismatch m;
 			const struct perf_ns *ns = ctx->ns;
-			uint32_t bad = perf_pattern_check_skip(
-				t->buf, ns->nlb * ns->xfer_block, ns->xfer_block, ns->pi_skip_off,
-				ns->pi_skip_len, t->lba, t->gen, &m);
+			uint32_t bad = perf_pattern_check_skip(t->buf, ns->nlb * ns->xfer_block,
+							       ns->xfer_block, ns->pi_skip_off,
+							       ns->pi_skip_len, t->lba, t->gen, &m);
 
 			s->verified++;
 			if (bad) {
