@@ -424,10 +424,13 @@ Test(loop, bad_queues_and_errors)
 
 /*
  * No lost wake-up: a device thread posts one item at a time, each after the loop consumed the
- * last and a random pause (0 to ~4 µs of spinning, sometimes none), so posts land before the
- * poll, between the poll and the arm, inside the arm and during the sleep. A sleep slept
- * through would end only by the 10 s timeout: none may. 100,000 posts here (a few seconds);
- * make check-soak runs it with UPDK_LOOP_POSTS=1000000.
+ * last and a random pause (none a quarter of the time, up to 2 µs a quarter, up to 20 µs the
+ * rest), so posts land before the poll, between the poll and the arm, inside the arm and during
+ * the sleep. A sleep slept through would end only by the 10 s timeout: none may. The pause is
+ * timed on the TSC, not counted in loop turns: a count of turns is shorter on a faster core
+ * while the loop's system calls are not, and the loop then seldom reaches its sleep before the
+ * post. 100,000 posts here (a second or two); make check-soak runs it with
+ * UPDK_LOOP_POSTS=1000000.
  */
 struct device {
 	struct fq *q;
@@ -438,17 +441,28 @@ struct device {
 static void *device_thread(void *arg)
 {
 	struct device *d = arg;
+	uint64_t us = updk_tsc_hz() / 1000000 + 1; /* TSC ticks in a microsecond */
 
 	for (uint64_t i = 0; i < d->n; i++) {
-		unsigned spins;
+		uint64_t pause, t0;
 
 		while (__atomic_load_n(&d->q->consumed, __ATOMIC_ACQUIRE) != i)
 			;
+		t0 = updk_tsc();
 		d->rng ^= d->rng << 13;
 		d->rng ^= d->rng >> 7;
 		d->rng ^= d->rng << 17;
-		spins = (d->rng & 3) == 0 ? 0 : (unsigned)(d->rng >> 40) % 4000;
-		for (volatile unsigned s = 0; s < spins; s++)
+		switch (d->rng & 3) {
+		case 0:
+			pause = 0;
+			break;
+		case 1:
+			pause = (d->rng >> 40) % (2 * us);
+			break;
+		default:
+			pause = (d->rng >> 40) % (20 * us);
+		}
+		while (updk_tsc() - t0 < pause)
 			;
 		fq_post(d->q, 1);
 	}
