@@ -9,6 +9,7 @@
 #include <updk/pi.h>
 
 #define LOG_COMPONENT "pi"
+#include "lib/util/be.h"
 #include "lib/util/log.h"
 
 /* Field widths in bytes: Guard, then Application Tag (2), then Reference Tag. */
@@ -37,25 +38,6 @@ int updk_pi_fmt_check(const struct updk_pi_fmt *f)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	/* a 10-byte Reference Tag keeps its low 64 bits (no Storage Tag) */
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* @n bytes big endian; above the low 8, zeroes */
-static void put_be(uint8_t *p, unsigned n, uint64_t v)
-{
-	for (unsigned i = n; i-- > 0;) {
-		p[i] = (uint8_t)v;
-		v = n - i >= 8 ? 0 : v >> 8;
-	}
 }
 
 static uint64_t ref_mask(const struct updk_pi_fmt *f)
@@ -125,9 +107,9 @@ int updk_pi_generate(const struct updk_pi_fmt *f, void *data, void *md, uint32_t
 
 		block_at(f, data, md, i, &d, &m);
 		pi = (uint8_t *)m + pi_off(f);
-		put_be(pi, g, guard_of(f, d, m));
-		put_be(pi + g, 2, t->app);
-		put_be(pi + g + 2, widths[f->guard].ref, ref & ref_mask(f));
+		be_put(pi, g, guard_of(f, d, m));
+		be_put(pi + g, 2, t->app);
+		be_put(pi + g + 2, widths[f->guard].ref, ref & ref_mask(f));
 	}
 	return 0;
 }
@@ -160,9 +142,9 @@ int updk_pi_verify(const struct updk_pi_fmt *f, const void *data, const void *md
 
 		block_at(f, data, md, i, &d, &m);
 		pi = m + pi_off(f);
-		guard = get_be(pi, g);
-		app = (uint16_t)get_be(pi + g, 2);
-		ref = get_be(pi + g + 2, widths[f->guard].ref);
+		guard = be_get(pi, g);
+		app = (uint16_t)be_get(pi + g, 2);
+		ref = be_get(pi + g + 2, widths[f->guard].ref);
 		if (app == 0xffff && (f->type != UPDK_PI_TYPE3 || ref == ref_mask(f)))
 			continue;
 		if ((checks & UPDK_PI_CHECK_GUARD) && guard != (want = guard_of(f, d, m)))

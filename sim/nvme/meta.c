@@ -12,6 +12,7 @@
 #include <updk/crc.h>
 
 #define LOG_COMPONENT "sim-nvme"
+#include "lib/util/be.h"
 #include "lib/util/log.h"
 #include "sim/nvme/nvme_model.h"
 
@@ -56,21 +57,6 @@ static size_t pi_off(const struct nvme_fmt *f)
 	return f->pi_first ? 0 : f->ms - f->pi_size;
 }
 
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void put_be(uint8_t *p, unsigned n, uint64_t v)
-{
-	for (unsigned i = n; i-- > 0; v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 /*
  * 16b Guard PI (§5.2.1.1): Guard 2, Application Tag 2, Reference Tag 4 bytes; 32b Guard PI
  * (§5.2.1.2): Guard 4, Application Tag 2, Storage and Reference Space 10 (the Storage Tag in
@@ -81,19 +67,19 @@ static void pi_get(const struct nvme_fmt *f, const uint8_t *p, struct pi_tuple *
 {
 	unsigned g = pi_widths[f->pif].guard;
 
-	t->guard = get_be(p, g);
-	t->app = (uint16_t)get_be(p + g, 2);
+	t->guard = be_get(p, g);
+	t->app = (uint16_t)be_get(p + g, 2);
 	/* the 32b Guard's 10 bytes: the top 2 (the Storage Tag) shift out */
-	t->ref = get_be(p + g + 2, pi_widths[f->pif].ref);
+	t->ref = be_get(p + g + 2, pi_widths[f->pif].ref);
 }
 
 static void pi_put(const struct nvme_fmt *f, uint8_t *p, const struct pi_tuple *t)
 {
 	unsigned g = pi_widths[f->pif].guard;
 
-	put_be(p, g, t->guard);
-	put_be(p + g, 2, t->app);
-	put_be(p + g + 2, pi_widths[f->pif].ref, t->ref);
+	be_put(p, g, t->guard);
+	be_put(p + g, 2, t->app);
+	be_put(p + g + 2, pi_widths[f->pif].ref, t->ref);
 }
 
 /* The Guard covers the block's data, and the metadata bytes before the PI when it is last. */

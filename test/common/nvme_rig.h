@@ -22,6 +22,7 @@
 #include <updk/mmio.h>
 #include <updk/pci.h>
 
+#include "lib/util/be.h"
 #include "sim/nvme/sim_nvme.h"
 
 /* Registers, NVMe Base 2.0 §3.1.3 */
@@ -410,12 +411,6 @@ static inline struct sqe rwm(uint8_t opc, uint64_t slba, uint32_t nlb, void *buf
 static inline uint16_t io_md(struct h *h, struct sqe c)
 {
 	return cmd(h, &h->io, c, NULL);
-}
-
-static inline void be_put(uint8_t *p, unsigned n, uint64_t v)
-{
-	for (unsigned i = n; i-- > 0; v >>= 8)
-		p[i] = (uint8_t)v;
 }
 
 #define CC_CSS_ALL (6u << 4)

@@ -16,24 +16,10 @@
 
 #include <updk/crc.h>
 
+#include "lib/util/be.h"
 #include "test/model/nvme_util.h"
 
 TestSuite(nvme_md, .init = nvme_test_mem_setup, .timeout = 120);
-
-static uint64_t be_get(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void be_put(uint8_t *p, unsigned n, uint64_t v)
-{
-	for (unsigned i = n; i-- > 0; v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
 static void *dma(size_t len)
 {
