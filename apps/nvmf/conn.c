@@ -474,7 +474,7 @@ bool nvmf_conn_poll(struct nvmf_conn *c)
 					    c->io_gen)))
 		nvmf_conn_drain(c); /* the association ended or was reset: finish, then close */
 	if (c->state < CONN_LIVE &&
-	    p->now - c->created > (uint64_t)CONNECT_DEADLINE_S * p->tsc_hz) {
+	    p->now > c->created + (uint64_t)CONNECT_DEADLINE_S * p->tsc_hz) {
 		nvmf_conn_close(c, "no Connect within 10 s");
 		return !nvmf_conn_done(c);
 	}
@@ -495,7 +495,7 @@ bool nvmf_conn_poll(struct nvmf_conn *c)
 	}
 	if (c->state == CONN_DRAIN && !c->txq.head &&
 	    (c->no_more_tx || (!c->inflight && !c->nheld) ||
-	     p->now - c->drain_start > 5 * p->tsc_hz))
+	     p->now > c->drain_start + 5 * p->tsc_hz))
 		nvmf_conn_close(c, c->no_more_tx ? "after a fatal transport error" :
 						   "the target is shutting down");
 	return c->state != CONN_ZOMBIE || !nvmf_conn_done(c);

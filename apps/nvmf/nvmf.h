@@ -388,6 +388,7 @@ struct nvmf_poller {
 	bool started;
 	uint32_t idle_us; /* NVMF_NEVER_IDLE: busy polling only */
 	bool intr; /* every qpair has a vector in the epoll set: sleep with commands in flight */
+	bool vector_seen; /* epoll saw a vector readable since their counts were last read */
 	struct nvmf_poller_stats st;
 	uint64_t tsc_hz;
 	uint64_t now; /* TSC at the top of the loop */

@@ -83,12 +83,13 @@ static void retry_held(struct nvmf_poller *p)
 	}
 }
 
-static void take_inbox(struct nvmf_poller *p)
+/* New connections from the main thread; true if there were any. */
+static bool take_inbox(struct nvmf_poller *p)
 {
 	struct nvmf_conn *list;
 
 	if (!atomic_load_explicit(&p->has_inbox, memory_order_acquire))
-		return;
+		return false;
 	pthread_mutex_lock(&p->inbox_lock);
 	list = p->inbox;
 	p->inbox = NULL;
@@ -106,6 +107,7 @@ static void take_inbox(struct nvmf_poller *p)
 		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, c->fd, &ev))
 			nvmf_conn_close(c, "epoll_ctl failed");
 	}
+	return true;
 }
 
 void nvmf_poller_give(struct nvmf_poller *p, int fd)
@@ -144,6 +146,7 @@ static int handle_events(struct nvmf_poller *p, int timeout_ms)
 
 		if (ev[i].data.ptr == &nvme_vector) {
 			nvme = true;
+			p->vector_seen = true;
 			continue;
 		}
 		if (!c) { /* the inbox eventfd */
@@ -196,7 +199,12 @@ static bool busy(const struct nvmf_poller *p, unsigned *inflight, bool *resettin
  * How long to sleep, once idle_us has passed without work: 0 (busy, or an arm found a
  * completion), 1 ms (no interrupts, or a controller being reset), else ARMED_SLEEP_MS with
  * every qpair armed. Consume each vector's count before any arm: an interrupt after the
- * consumption leaves its eventfd readable, and the arm's look finds what came before.
+ * consumption leaves its eventfd readable, and the arm's look finds what came before. The
+ * counts are read only when epoll saw a vector readable since they were last read: a count
+ * that came after that epoll_wait() ends the sleep at once, and is read before the next one.
+ * In interrupt mode a turn that did work may be followed by a sleep at once (--idle-us 0):
+ * what it left to do is in busy(), and what came meanwhile ends the sleep before it starts,
+ * so the sleeping epoll_wait() stands for the look a busy turn would take with another.
  */
 static int sleep_ms(struct nvmf_poller *p, unsigned *inflight)
 {
@@ -204,11 +212,12 @@ static int sleep_ms(struct nvmf_poller *p, unsigned *inflight)
 
 	if (!p->intr)
 		return busy(p, inflight, &resetting) ? 0 : 1;
-	if (p->work || busy(p, inflight, &resetting))
+	if (busy(p, inflight, &resetting))
 		return 0;
-	for (unsigned i = 0; i < nvmf_tgt.ndevs; i++)
+	for (unsigned i = 0; p->vector_seen && i < nvmf_tgt.ndevs; i++)
 		if (updk_nvme_qpair_intr_ack(p->qp[i]) < 0)
 			resetting = true;
+	p->vector_seen = false;
 	for (unsigned i = 0; i < nvmf_tgt.ndevs; i++) {
 		int rc = updk_nvme_qpair_intr_arm(p->qp[i]);
 
@@ -251,8 +260,10 @@ static void *poller_main(void *arg)
 		stop_seen = stopping;
 		p->st.sleeps_inflight += slept && inflight;
 		events = handle_events(p, slept);
-		take_inbox(p);
-		p->now = updk_tsc();
+		/* again after a sleep, and after new connections: their creation time (the main
+		 * thread's clock) must not be later than the poller's now */
+		if (take_inbox(p) || slept)
+			p->now = updk_tsc();
 		p->work = 0;
 		for (unsigned i = 0; i < nvmf_tgt.ndevs; i++) {
 			int n = updk_nvme_qpair_process_completions(p->qp[i], 0);
@@ -356,6 +367,8 @@ int nvmf_poller_start(struct nvmf_poller *p, int core, uint32_t idle_us)
 		fprintf(stderr, "updk-nvmf: poller %u: pthread_create: %s\n", id, strerror(rc));
 		return -rc;
 	}
+	snprintf(name, sizeof(name), "nvmf-poller%u", id); /* for top -H, perf and gdb */
+	pthread_setname_np(p->thread, name);
 	p->started = true;
 	return 0;
 }
