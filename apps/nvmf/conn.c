@@ -220,6 +220,7 @@ static int on_icreq(struct nvmf_conn *c)
 		NVMF_IO_ICD > UPDK_NVME_TCP_ADMIN_ICD ? NVMF_IO_ICD : UPDK_NVME_TCP_ADMIN_ICD;
 	c->rx.max_data[UPDK_NVME_TCP_H2C_DATA] = NVMF_MAXH2CDATA;
 	c->rx.max_data[UPDK_NVME_TCP_H2C_TERM] = UPDK_NVME_TCP_TERM_MAX_DATA;
+	c->rx.small_data = NVMF_STAGE_DATA;
 	c->state = CONN_WAIT_CONNECT;
 	return 0;
 }

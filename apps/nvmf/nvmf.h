@@ -44,6 +44,10 @@
 #define NVMF_AERL 3 /* Asynchronous Event Requests held: AERL + 1 */
 #define NVMF_KAS 10 /* Keep Alive granularity, 100 ms units */
 #define NVMF_MAXH2CDATA NVMF_MDTS_BYTES
+/* A connection's receive stage: capsules with in-capsule data up to NVMF_STAGE_DATA bytes are
+ * read into it, many to a readv(), and their data copied out (lib/nvme_tcp/rx.c small_data). */
+#define NVMF_STAGE (64u * 1024)
+#define NVMF_STAGE_DATA 8192
 
 /* ---------------------------------------------------------------------------------------------
  * Configuration (args.c)
@@ -286,7 +290,7 @@ struct nvmf_conn {
 	struct nvmf_req *cur; /* the request whose data the receiver is reading */
 	struct nvmf_req *blocked; /* in-capsule data waiting for a buffer: reading paused */
 	struct updk_nvme_tcp_rx rx;
-	uint8_t stage[16384];
+	uint8_t stage[NVMF_STAGE];
 	struct updk_nvme_tcp_txq txq;
 	struct nvmf_tx tx_ctl, tx_term; /* ICResp, C2HTermReq */
 	struct updk_nvme_tcp_icresp icresp;

@@ -223,6 +223,12 @@ struct updk_nvme_tcp_rx {
 	uint8_t pda; /**< the PDU data alignment this end asked for, 0's based dwords */
 	uint32_t accept; /**< bit per PDU type this end may receive */
 	uint32_t max_data[10]; /**< per PDU type: the most data one PDU may carry */
+	/**
+	 * 0: a PDU's data is read straight into its destination wherever the kernel allows.
+	 * N: data of at most N bytes is read into the stage with its header and copied from
+	 * there, so that one read takes many small PDUs (fewer system calls, a copy in exchange).
+	 */
+	uint32_t small_data;
 
 	/* The current header, with its digest. */
 	union {

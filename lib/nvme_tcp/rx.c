@@ -8,6 +8,12 @@
  * copied in user space. After a PDU with data the stage reads little (STAGE_AFTER_DATA): with
  * back-to-back in-capsule writes that bounds what is copied per PDU to a few hundred bytes,
  * while a stream of data-less capsules (reads) still arrives many to a read().
+ *
+ * An owner that sets rx->small_data trades that copy for system calls: data of at most that
+ * many bytes comes through the stage with its header and is copied out, so one read() brings
+ * as many small PDUs as the stage holds (the kernel's host sends 4 KiB writes in the capsule,
+ * one PDU each: one readv() per write otherwise). Larger data still goes straight to its
+ * destination, and after it the stage reads little again.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -141,7 +147,7 @@ static int check_hdr(struct updk_nvme_tcp_rx *rx)
 	rx->data_done = 0;
 	rx->crc = 0;
 	rx->ddgst_error = false;
-	rx->last_had_data = rx->data_len > 0;
+	rx->last_had_data = rx->data_len > rx->small_data;
 	return 0;
 }
 
@@ -311,8 +317,10 @@ long updk_nvme_tcp_rx_recv(struct updk_nvme_tcp_rx *rx, int fd)
 	int n = 0;
 	ssize_t got;
 
-	/* The data comes next and none of it is staged: read it where it goes. */
-	if (rx->state == ST_DATA && rx->head == rx->tail && rx->iovcnt) {
+	/* The data comes next and none of it is staged: read it where it goes (small data: into
+	 * the stage, with what follows it). */
+	if (rx->state == ST_DATA && rx->head == rx->tail && rx->iovcnt &&
+	    rx->data_len > rx->small_data) {
 		size_t off = rx->iov_off;
 
 		for (int i = rx->iov_idx; i < rx->iovcnt; i++, off = 0) {

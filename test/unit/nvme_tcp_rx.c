@@ -362,6 +362,88 @@ Test(nvme_tcp_rx, socket_data_goes_straight_to_its_buffer)
 	cr_assert_gt(rx.bytes_direct, sizeof(data) - sizeof(stage));
 }
 
+/*
+ * Over a socket, eight capsules with 1 KiB of in-capsule data each, then a 64 KiB H2CData,
+ * all queued before the first read. By default, after a PDU with data the stage reads 256
+ * bytes, so from the fourth capsule on each capsule's data takes a readv() of its own: 7
+ * reads. With small_data 2048 the capsules come through the 4 KiB stage, several to a read,
+ * and their data is copied, while the large PDU's data still goes straight to its buffer: 4.
+ * Every byte lands where it belongs either way.
+ */
+static int small_pdus(uint32_t small_data, uint64_t *copied, uint64_t *direct)
+{
+	static uint8_t data[8][1024], big[65536], got[8][1024], gotbig[65536];
+	uint8_t caps[8][2048], hdr[256];
+	struct updk_nvme_tcp_data d = { 0 };
+	struct iovec w[11];
+	int sv[2], ev, reads = 0, cur = -1, sz = 1 << 20;
+	size_t total = 0, off;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	rx_setup(false, false, 0);
+	rx.small_data = small_data;
+	for (int i = 0; i < 8; i++) {
+		pattern(data[i], sizeof(data[i]), (unsigned)i);
+		w[i] = (struct iovec){ caps[i], build_cmd(caps[i], (uint16_t)i, data[i], 1024,
+							  false, false, 0) };
+		total += w[i].iov_len;
+	}
+	pattern(big, sizeof(big), 9);
+	d.cccid = 8;
+	d.datal = sizeof(big);
+	memcpy(hdr, &d, sizeof(d));
+	off = updk_nvme_tcp_pdu_finish(hdr, UPDK_NVME_TCP_H2C_DATA, UPDK_NVME_TCP_F_LAST_PDU,
+				       sizeof(big), false, false, 0);
+	w[8] = (struct iovec){ hdr, off };
+	w[9] = (struct iovec){ big, sizeof(big) };
+	total += off + sizeof(big);
+	cr_assert_eq(writev(sv[0], w, 10), (ssize_t)total);
+	close(sv[0]);
+	memset(got, 0, sizeof(got));
+	memset(gotbig, 0, sizeof(gotbig));
+	while ((ev = updk_nvme_tcp_rx_next(&rx)) >= 0) {
+		if (ev == UPDK_NVME_TCP_RX_MORE) {
+			long n = updk_nvme_tcp_rx_recv(&rx, sv[1]);
+
+			cr_assert_geq(n, 0);
+			if (n == 0)
+				break;
+			reads++;
+		} else if (ev == UPDK_NVME_TCP_RX_HDR) {
+			struct iovec v;
+
+			if (rx.hdr.ch.pdu_type == UPDK_NVME_TCP_CAPSULE_CMD) {
+				cur = rx.hdr.cmd.ccsqe.cid;
+				v = (struct iovec){ got[cur], sizeof(got[cur]) };
+			} else {
+				v = (struct iovec){ gotbig, sizeof(gotbig) };
+			}
+			cr_assert_eq(updk_nvme_tcp_rx_set_data(&rx, &v, 1), 0);
+		}
+	}
+	close(sv[1]);
+	cr_assert_eq(ev, UPDK_NVME_TCP_RX_MORE);
+	cr_assert_eq(memcmp(got, data, sizeof(data)), 0);
+	cr_assert_eq(memcmp(gotbig, big, sizeof(big)), 0);
+	*copied = rx.bytes_copied;
+	*direct = rx.bytes_direct;
+	return reads;
+}
+
+Test(nvme_tcp_rx, small_data_comes_many_pdus_to_a_read)
+{
+	uint64_t copied, direct;
+	int reads = small_pdus(0, &copied, &direct);
+
+	cr_assert_geq(reads, 6, "%d reads for 8 capsules with data and one large PDU", reads);
+	reads = small_pdus(2048, &copied, &direct);
+	cr_assert_leq(reads, 4, "%d reads with small_data", reads);
+	cr_assert_geq(copied, 8 * 1024, "the capsules' data was copied from the stage");
+	cr_assert_gt(direct, 65536 - sizeof(stage), "the large PDU's data went straight");
+}
+
 Test(nvme_tcp_rx, set_data_checks_its_arguments)
 {
 	uint8_t buf[256 + 64], data[64] = { 0 }, dst[64];
