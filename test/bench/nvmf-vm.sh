@@ -8,7 +8,9 @@
 # fio (libaio, O_DIRECT, 4 KiB, randread and randwrite, QD 1 and 32, pinned to CPU 0) runs on
 # /dev/nvmeXn1 of an `nvme connect -t tcp` to:
 #   1. updk-nvmf (-c 1: its poller on CPU 1) with the controller bound to vfio-pci, once in
-#      each mode of NVMF_MODES (default "poll interrupt": --poll-mode, --interrupt-mode);
+#      each mode of NVMF_MODES (default "poll interrupt interrupt0": --poll-mode,
+#      --interrupt-mode, and --interrupt-mode --idle-us 0, which sleeps as soon as a turn
+#      leaves nothing to do instead of polling 50 us first);
 #   2. nvmet-tcp (configfs: a subsystem whose namespace is the kernel's own /dev/nvmeYn1 of the
 #      same controller, on the kernel's nvme driver; a TCP port on 127.0.0.1).
 # Each row: IOPS, fio's mean and 99th percentile completion latency, and CPU per I/O: the whole
@@ -98,10 +100,15 @@ modprobe nvme-tcp
 modprobe nvmet-tcp
 
 # --- updk-nvmf --------------------------------------------------------------------------------
-modes=${NVMF_MODES:-poll interrupt}
+modes=${NVMF_MODES:-poll interrupt interrupt0}
 scripts/setup.sh bind "$bdf" >/dev/null
 for mode in $modes; do
-	build/bin/updk-nvmf --listen 127.0.0.1:$UPORT -c 1 --$mode-mode --nqn "$NQN" "$bdf" \
+	case $mode in
+	interrupt0) opts="--interrupt-mode --idle-us 0" ;;
+	*) opts="--$mode-mode" ;;
+	esac
+	# shellcheck disable=SC2086
+	build/bin/updk-nvmf --listen 127.0.0.1:$UPORT -c 1 $opts --nqn "$NQN" "$bdf" \
 		>"$tmp/u.out" 2>"$tmp/u.err" &
 	tpid=$!
 	for _ in $(seq 300); do grep -q ready "$tmp/u.out" && break; sleep 0.1; done
