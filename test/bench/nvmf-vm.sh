@@ -50,6 +50,15 @@ trap cleanup EXIT
 busy() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # USER_HZ ticks
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
+# The guest's TCP loss recovery during one fio job (nstat's counters since `nstat -n`, empty when
+# there was none): loopback loses nothing, so a retransmission is a timer that fired before the
+# peer's ACK came (DSACKRecv: the peer had the segment); an RTO (Timeouts) stalls the connection
+# for TCP_RTO_MIN (200 ms) or more, and shrinks its congestion window to one segment.
+tcp_loss() {
+	command -v nstat >/dev/null || return 0
+	nstat 2>/dev/null | awk '$1 ~ /^(TcpRetransSegs|TcpExtTCPTimeouts|TcpExtTCPLossProbes|TcpExtTCPDSACKRecv|TcpExtTCPSpuriousRTOs)$/ {
+		sub(/^Tcp(Ext)?/, "", $1); printf "%s%s %s", n++ ? ", " : "; TCP ", $1, $2 }'
+}
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # The block device of namespace 1 of subsystem $1 (the multipath head), once it appears.
 tcp_blockdev() {
@@ -76,6 +85,7 @@ run() {
 			b0=$(busy)
 			t0=0
 			[ "$pid" != 0 ] && t0=$(ticks "$pid")
+			command -v nstat >/dev/null && nstat -n
 			out=$(fio --name=b --filename="$dev" --ioengine=libaio --direct=1 --rw=$rw \
 				--bs=4k --iodepth=$qd --cpus_allowed=0 --time_based=1 --runtime="$secs" \
 				--ramp_time=1 --size=512m --output-format=json)
@@ -91,7 +101,7 @@ run() {
 			# fio's ramp second is in the busy time but not in total_ios: scale by time
 			cpu_all[$k]=$(python3 -c "print(round(($b1-$b0)/$hz*1e6 * $secs/($secs+1) / max($ios,1), 1))")
 			cpu_tgt[$k]=$(python3 -c "print(round(($t1-$t0)/$hz*1e6 * $secs/($secs+1) / max($ios,1), 1))")
-			echo "$k: ${iops[$k]} IOPS, ${lat[$k]} us mean, ${cpu_all[$k]} us CPU/IO" >&2
+			echo "$k: ${iops[$k]} IOPS, ${lat[$k]} us mean, ${cpu_all[$k]} us CPU/IO$(tcp_loss)" >&2
 		done
 	done
 }
