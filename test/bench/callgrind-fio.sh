@@ -2,7 +2,12 @@
 # Instructions per I/O of fio with the updk engine, beside updk-perf's, counted by callgrind on
 # sim.nvme (docs/benchmarks.md, the fio engine row): where the engine spends more than updk-perf.
 #
-#   test/bench/callgrind-fio.sh [-q QD]... [-n IOS]     (defaults: -q 1 -q 32, -n 400)
+#   test/bench/callgrind-fio.sh [-q QD]... [-n IOS] [-o 'FIO OPTIONS']... [-P]
+#
+# Defaults: -q 1 -q 32, -n 400, one set of fio options: none (fio's defaults). Each -o adds a row
+# of fio with those options beside the others, {QD} in them standing for the depth (docs/fio.md
+# "A fast job file": -o '' -o '--norandommap=1 ... --iodepth_batch_submit={QD}'); -P leaves
+# updk-perf's rows out.
 #
 # 4 KiB random reads, one job / one poller thread. Only that thread is counted, and in it:
 # - fio: fio --number_ios=IOS and then 2 x IOS, the per-I/O figure being the difference divided
@@ -24,15 +29,18 @@ set -eu
 cd "$(dirname "$0")/../.."
 engine=$(realpath "${ENGINE:-build/lib/fio_updk.so}")
 perf=build/bin/updk-perf
-qds=() ios=400
+qds=() ios=400 sets=() with_perf=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	-q) qds+=("$2"); shift 2 ;;
 	-n) ios=$2; shift 2 ;;
-	*) echo "usage: callgrind-fio.sh [-q QD]... [-n IOS]" >&2; exit 2 ;;
+	-o) sets+=("$2"); shift 2 ;;
+	-P) with_perf=0; shift ;;
+	*) echo "usage: callgrind-fio.sh [-q QD]... [-n IOS] [-o 'FIO OPTIONS']... [-P]" >&2; exit 2 ;;
 	esac
 done
 [ ${#qds[@]} -gt 0 ] || qds=(1 32)
+[ ${#sets[@]} -gt 0 ] || sets=("")
 [ -f "$engine" ] || { echo "callgrind-fio: $engine is missing: ./configure --with-fio; make" >&2; exit 2; }
 [ -x "$perf" ] || { echo "callgrind-fio: $perf is missing: run make" >&2; exit 2; }
 for t in fio valgrind python3; do
@@ -57,11 +65,11 @@ split() {
 	[ -n "$f" ] || { echo "callgrind-fio: no thread ran $2 in run $1 (see $tmp/$1.err)" >&2; exit 1; }
 	python3 test/bench/callgrind_split.py "$f" "${@:3}" >"$tmp/$1.json"
 }
-fio_run() { # NAME QD IOS
+fio_run() { # NAME QD IOS OPTIONS
 	(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug "${cg[@]}" "${quiet[@]}" \
 		--toggle-collect=fu_complete --collect-atstart=yes --callgrind-out-file="$tmp/$1.cg" \
 		fio --thread --ioengine=external:"$engine" --filename='sim.nvme?size=256M' --name=cg \
-		--rw=randread --bs=4k --iodepth="$2" --number_ios="$3" --output-format=terse ${FIO_ARGS:-} \
+		--rw=randread --bs=4k --iodepth="$2" --number_ios="$3" --output-format=terse $4 ${FIO_ARGS:-} \
 		>"$1.out" 2>"$1.err") || { cat "$tmp/$1.err" >&2; exit 1; }
 	split "$1" fu_queue /fio fio_updk.so
 }
@@ -103,11 +111,16 @@ PY
 echo "| QD | program | fio | engine | updk-perf | drivers/nvme | lib/mem | lib (other) | total | I/Os |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for qd in "${qds[@]}"; do
-	fio_run "f$qd.1" "$qd" "$ios"
-	fio_run "f$qd.2" "$qd" $((2 * ios))
-	grep -h "updk fio: job" "$tmp/f$qd.2.err" | sed 's/^/  /' >&2 || true
-	row=$(report "f$qd.1" "f$qd.2" fu_queue)
-	echo "| $qd | fio + engine | $(echo $row | tr ' ' '|' | sed 's/|/ | /g') |"
+	for i in "${!sets[@]}"; do
+		opts=${sets[$i]//\{QD\}/$qd}
+		[ -z "$opts" ] || echo "  fio + engine ($i): $opts" >&2
+		fio_run "f$qd.$i.1" "$qd" "$ios" "$opts"
+		fio_run "f$qd.$i.2" "$qd" $((2 * ios)) "$opts"
+		grep -h "updk fio: job" "$tmp/f$qd.$i.2.err" | sed 's/^/  /' >&2 || true
+		row=$(report "f$qd.$i.1" "f$qd.$i.2" fu_queue)
+		echo "| $qd | fio + engine${opts:+ ($i)} | $(echo $row | tr ' ' '|' | sed 's/|/ | /g') |"
+	done
+	[ "$with_perf" = 1 ] || continue
 	perf_run "p$qd.1" "$qd" 1
 	perf_run "p$qd.2" "$qd" 3
 	row=$(report "p$qd.1" "p$qd.2" updk_nvme_ns_read)
