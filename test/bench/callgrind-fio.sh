@@ -71,7 +71,7 @@ fio_run() { # NAME QD IOS OPTIONS
 		fio --thread --ioengine=external:"$engine" --filename='sim.nvme?size=256M' --name=cg \
 		--rw=randread --bs=4k --iodepth="$2" --number_ios="$3" --output-format=terse $4 ${FIO_ARGS:-} \
 		>"$1.out" 2>"$1.err") || { cat "$tmp/$1.err" >&2; exit 1; }
-	split "$1" fu_queue /fio fio_updk.so
+	split "$1" fu_queue /fio "$(basename "$engine")"
 }
 perf_run() { # NAME QD SECONDS
 	LD_BIND_NOW=1 "${cg[@]}" --collect-atstart=no --toggle-collect=io_done \
