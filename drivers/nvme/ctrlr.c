@@ -443,6 +443,11 @@ bool updk_nvme_ctrlr_sgl_byte_aligned(const struct updk_nvme_ctrlr *c)
 	return c->sgl && !c->sgl_dword;
 }
 
+enum updk_nvme_md_sgl updk_nvme_ctrlr_md_sgl(const struct updk_nvme_ctrlr *c)
+{
+	return (enum updk_nvme_md_sgl)c->md_sgl;
+}
+
 void updk_nvme_ctrlr_get_stats(const struct updk_nvme_ctrlr *c, struct updk_nvme_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));

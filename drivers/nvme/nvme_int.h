@@ -206,6 +206,9 @@ struct updk_nvme_ctrlr {
 	uint32_t ns_cap;
 	bool sgl; /* SGLs in use for I/O (Identify Controller SGLS, opts.no_sgl) */
 	bool sgl_dword; /* SGLS bits 1:0 = 10b: Data Blocks dword aligned and granular */
+	/* separate metadata through an SGL: OFF never, AUTO where MPTR cannot point at the
+	 * buffer, ON always (opts.md_sgl, SGLS bit 19) */
+	uint8_t md_sgl;
 	/* asynchronous events */
 	uint32_t aer_limit;
 	uint32_t aer_outstanding;

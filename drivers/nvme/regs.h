@@ -58,6 +58,9 @@
 #define NVME_SGLS_SUPPORTED(sgls) ((sgls)&3u)
 #define NVME_SGLS_BYTE 1u
 #define NVME_SGLS_DWORD 2u
+/* SGLS bit 19: MPTR may hold the address of an SGL segment of exactly one qword-aligned
+ * descriptor, which describes the metadata buffer (CDW0.PSDT 10b, §4.2 Figure 92). */
+#define NVME_SGLS_MSGL (1u << 19)
 
 /* Identify CNS values, NVMe Base 2.0 §5.17.1 Figure 273. */
 #define NVME_CNS_NS 0x00

@@ -43,9 +43,49 @@ static void sanitize_ascii(struct updk_nvme_ctrlr *c, const char *field, char *s
 			c->name, field, bad);
 }
 
+/*
+ * SGLs for separate metadata (CDW0.PSDT 10b, NVMe Base 2.0 §4.2 Figure 92): by default where
+ * MPTR cannot point at the buffer and the controller reports them (SGLS bit 19); always when
+ * opts.md_sgl asks, which needs SGLs at all (SGLS bits 1:0, and no opts.no_sgl).
+ */
+static int md_sgl_choice(struct updk_nvme_ctrlr *c)
+{
+	bool msgl = c->sgl && (c->id.sgls & NVME_SGLS_MSGL);
+
+	switch (c->opts.md_sgl) {
+	case UPDK_NVME_MD_SGL_AUTO:
+		c->md_sgl = msgl ? UPDK_NVME_MD_SGL_AUTO : UPDK_NVME_MD_SGL_OFF;
+		return 0;
+	case UPDK_NVME_MD_SGL_OFF:
+		c->md_sgl = UPDK_NVME_MD_SGL_OFF;
+		return 0;
+	case UPDK_NVME_MD_SGL_ON:
+		if (!c->sgl) {
+			log_err("%s: md_sgl ON asks for SGLs for metadata, but %s: open it with "
+				"md_sgl AUTO or OFF (MPTR)",
+				c->name,
+				c->opts.no_sgl ? "no_sgl is set" :
+						 "the controller has no SGLs (SGLS bits 1:0 00b)");
+			return -EINVAL;
+		}
+		if (!msgl)
+			log_warn(
+				"%s: md_sgl ON: the controller does not report SGLs for metadata "
+				"(Identify Controller SGLS bit 19 clear, SGLS 0x%x); using them as "
+				"asked",
+				c->name, c->id.sgls);
+		c->md_sgl = UPDK_NVME_MD_SGL_ON;
+		return 0;
+	}
+	log_err("%s: md_sgl %d is none of UPDK_NVME_MD_SGL_AUTO, _ON, _OFF", c->name,
+		(int)c->opts.md_sgl);
+	return -EINVAL;
+}
+
 int nvme_ctrlr_apply_id(struct updk_nvme_ctrlr *c, const struct updk_nvme_id_ctrl *id)
 {
 	uint64_t mdts_bytes;
+	int rc;
 
 	c->id = *id;
 	sanitize_ascii(c, "SN", c->id.sn, sizeof(c->id.sn));
@@ -76,6 +116,9 @@ int nvme_ctrlr_apply_id(struct updk_nvme_ctrlr *c, const struct updk_nvme_id_ctr
 	c->sgl = !c->opts.no_sgl && (NVME_SGLS_SUPPORTED(c->id.sgls) == NVME_SGLS_BYTE ||
 				     NVME_SGLS_SUPPORTED(c->id.sgls) == NVME_SGLS_DWORD);
 	c->sgl_dword = NVME_SGLS_SUPPORTED(c->id.sgls) == NVME_SGLS_DWORD;
+	rc = md_sgl_choice(c);
+	if (rc)
+		return rc;
 	log_debug("%s: mn '%.40s' sn '%.20s' fr '%.8s' mdts %u nn %u oacs 0x%x oncs 0x%x sgls 0x%x",
 		  c->name, c->id.mn, c->id.sn, c->id.fr, c->id.mdts, c->id.nn, c->id.oacs,
 		  c->id.oncs, c->id.sgls);

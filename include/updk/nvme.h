@@ -90,6 +90,21 @@ enum updk_nvme_shadow {
 	UPDK_NVME_SHADOW_OFF, /**< never: MMIO doorbells only */
 };
 
+/** How a separate metadata buffer is pointed at (NVMe Base 2.0 §4.2: MPTR, Figure 92); see
+ * updk_nvme_ctrlr_opts.md_sgl. */
+enum updk_nvme_md_sgl {
+	/** MPTR holds the buffer's address when it is one IOVA-contiguous, dword-aligned run;
+	 * otherwise an SGL describes it, where the controller offers SGLs for metadata
+	 * (Identify Controller SGLS bit 19); otherwise the I/O is refused. */
+	UPDK_NVME_MD_SGL_AUTO = 0,
+	/** Every separate metadata buffer through an SGL (CDW0.PSDT 10b), also on a controller
+	 * that does not report SGLS bit 19 (QEMU's NVMe before 9.2 decodes it all the same); the
+	 * open fails on a controller without SGLs, or with no_sgl. */
+	UPDK_NVME_MD_SGL_ON,
+	/** Never: MPTR only, one contiguous run. */
+	UPDK_NVME_MD_SGL_OFF,
+};
+
 /** Options for updk_nvme_ctrlr_open(). Zero them, set opts_size = sizeof(opts), then what you
  * need; a zero field means its default. NULL opts: all defaults. */
 struct updk_nvme_ctrlr_opts {
@@ -158,6 +173,9 @@ struct updk_nvme_ctrlr_opts {
 	 * UINT32_MAX: none). updk_nvme_admin_process_completions() sends the Keep Alive commands,
 	 * so call it well within this. */
 	uint32_t keep_alive_ms;
+	/** SGLs for separate metadata buffers (PCIe): UPDK_NVME_MD_SGL_AUTO (the default), _ON,
+	 * _OFF. */
+	enum updk_nvme_md_sgl md_sgl;
 };
 
 /**
@@ -246,6 +264,13 @@ bool updk_nvme_ctrlr_sgl_supported(const struct updk_nvme_ctrlr *ctrlr);
  * Data Blocks need no dword alignment (Identify Controller SGLS bits 1:0 = 01b).
  */
 bool updk_nvme_ctrlr_sgl_byte_aligned(const struct updk_nvme_ctrlr *ctrlr);
+
+/**
+ * How the driver points at a separate metadata buffer on @ctrlr: UPDK_NVME_MD_SGL_OFF when
+ * only MPTR is used, _AUTO when an SGL describes the buffers MPTR cannot (the controller
+ * reports SGLS bit 19), _ON when an SGL describes every one (opts.md_sgl).
+ */
+enum updk_nvme_md_sgl updk_nvme_ctrlr_md_sgl(const struct updk_nvme_ctrlr *ctrlr);
 
 /* ---------------------------------------------------------------------------------------------
  * Namespaces

@@ -25,19 +25,26 @@ _Static_assert(sizeof(struct sgl_desc) == 16, "SGL descriptor is 16 bytes");
 #define SGL_SEGMENT 0x2
 #define SGL_LAST_SEGMENT 0x3
 
-static uint16_t add_seg(struct nvme_ctrl *c, unsigned *n, uint64_t iova, uint64_t len)
+/* Where a transfer's pieces go: the data's (c->segs) or the separate metadata's (c->msegs). */
+struct seg_list {
+	struct nvme_seg *seg;
+	unsigned max;
+};
+
+static uint16_t add_seg(struct nvme_ctrl *c, const struct seg_list *l, unsigned *n, uint64_t iova,
+			uint64_t len)
 {
 	uint8_t *va;
 
-	if (*n == c->max_segs)
+	if (*n == l->max)
 		return NVME_SC_SGL_INVALID_COUNT;
 	va = sim_dma_ptr(c->sd, iova, len);
 	if (!va) {
 		c->st.dma_faults++;
 		return NVME_SC_DATA_XFER_ERROR;
 	}
-	c->segs[*n].va = va;
-	c->segs[*n].len = (uint32_t)len;
+	l->seg[*n].va = va;
+	l->seg[*n].len = (uint32_t)len;
 	(*n)++;
 	return 0;
 }
@@ -51,6 +58,7 @@ static uint16_t prp_map(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2, uint6
 			unsigned *n)
 {
 	const uint64_t pg = c->mps, mask = pg - 1;
+	const struct seg_list l = { c->segs, c->max_segs };
 	uint64_t first, rem;
 	uint16_t st;
 
@@ -59,7 +67,7 @@ static uint16_t prp_map(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2, uint6
 	first = pg - (prp1 & mask);
 	if (first > len)
 		first = len;
-	st = add_seg(c, n, prp1, first);
+	st = add_seg(c, &l, n, prp1, first);
 	if (st)
 		return st;
 	rem = len - first;
@@ -68,7 +76,7 @@ static uint16_t prp_map(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2, uint6
 	if (rem <= pg) {
 		if (prp2 & mask)
 			return NVME_SC_PRP_INVALID_OFFSET;
-		return add_seg(c, n, prp2, rem);
+		return add_seg(c, &l, n, prp2, rem);
 	}
 	/* A PRP list pointer may carry an offset, qword aligned (§4.1.1). */
 	if (prp2 & 7)
@@ -91,7 +99,7 @@ static uint16_t prp_map(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2, uint6
 				prp2 = e;
 				break;
 			}
-			st = add_seg(c, n, e, rem < pg ? rem : pg);
+			st = add_seg(c, &l, n, e, rem < pg ? rem : pg);
 			if (st)
 				return st;
 			rem -= rem < pg ? rem : pg;
@@ -106,8 +114,8 @@ static uint16_t prp_map(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2, uint6
  * data blocks only. The total length must equal the transfer (Identify SGLS bit 18 is clear).
  */
 /* A Data Block descriptor: its bytes join the segments unless they overrun the transfer. */
-static uint16_t sgl_data(struct nvme_ctrl *c, const struct sgl_desc *d, uint64_t len,
-			 uint64_t *total, unsigned *n)
+static uint16_t sgl_data(struct nvme_ctrl *c, const struct seg_list *l, const struct sgl_desc *d,
+			 uint64_t len, uint64_t *total, unsigned *n)
 {
 	if (d->len > len - *total)
 		return NVME_SC_SGL_INVALID_DATA_LEN;
@@ -115,7 +123,7 @@ static uint16_t sgl_data(struct nvme_ctrl *c, const struct sgl_desc *d, uint64_t
 	if (c->sgls == 2 && ((d->addr | d->len) & 3))
 		return NVME_SC_SGL_DATA_BLOCK_GRANULARITY;
 	if (d->len) {
-		uint16_t st = add_seg(c, n, d->addr, d->len);
+		uint16_t st = add_seg(c, l, n, d->addr, d->len);
 
 		if (st)
 			return st;
@@ -124,14 +132,15 @@ static uint16_t sgl_data(struct nvme_ctrl *c, const struct sgl_desc *d, uint64_t
 	return 0;
 }
 
-static uint16_t sgl_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, unsigned *n)
+/* The SGL whose first descriptor is @first, for @len bytes, into @l. */
+static uint16_t sgl_map(struct nvme_ctrl *c, const struct sgl_desc *first, uint64_t len,
+			const struct seg_list *l, unsigned *n)
 {
-	struct sgl_desc d;
+	struct sgl_desc d = *first;
 	uint64_t total = 0;
 	unsigned hops = 0;
 	uint16_t st;
 
-	memcpy(&d, &cmd->prp1, sizeof(d));
 	for (;;) {
 		unsigned type = d.id >> 4, sub = d.id & 0xf, cnt;
 		const struct sgl_desc *seg;
@@ -140,7 +149,7 @@ static uint16_t sgl_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_
 		if (sub != 0)
 			return NVME_SC_SGL_INVALID_TYPE; /* only the "address" subtype */
 		if (type == SGL_DATA_BLOCK) {
-			st = sgl_data(c, &d, len, &total, n);
+			st = sgl_data(c, l, &d, len, &total, n);
 			if (st)
 				return st;
 			break;
@@ -149,7 +158,7 @@ static uint16_t sgl_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_
 			return NVME_SC_SGL_INVALID_TYPE;
 		if (!d.len || d.len % sizeof(d))
 			return NVME_SC_SGL_INVALID_SEG;
-		if (++hops > c->max_segs)
+		if (++hops > l->max)
 			return NVME_SC_SGL_INVALID_COUNT;
 		cnt = d.len / sizeof(d);
 		last = type == SGL_LAST_SEGMENT;
@@ -170,7 +179,7 @@ static uint16_t sgl_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_
 			}
 			if (type != SGL_DATA_BLOCK)
 				return NVME_SC_SGL_INVALID_TYPE;
-			st = sgl_data(c, &d, len, &total, n);
+			st = sgl_data(c, l, &d, len, &total, n);
 			if (st)
 				return st;
 		}
@@ -184,6 +193,7 @@ uint16_t dptr_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len,
 		  unsigned *nseg)
 {
 	unsigned psdt = cmd->flags >> 6;
+	struct sgl_desc sgl1;
 
 	*nseg = 0;
 	if (!len)
@@ -193,7 +203,8 @@ uint16_t dptr_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len,
 	/* SGLs are for I/O commands only on PCIe (§4.1.2); PSDT 11b is reserved. */
 	if (admin || psdt == 3 || !c->sgls)
 		return NVME_SC_INVALID_FIELD;
-	return sgl_map(c, cmd, len, nseg);
+	memcpy(&sgl1, &cmd->prp1, sizeof(sgl1));
+	return sgl_map(c, &sgl1, len, &(struct seg_list){ c->segs, c->max_segs }, nseg);
 }
 
 void dptr_to_host(struct nvme_ctrl *c, unsigned nseg, const uint8_t *src)
@@ -213,36 +224,47 @@ void dptr_from_host(struct nvme_ctrl *c, unsigned nseg, uint8_t *dst)
 }
 
 /*
- * The metadata pointer (MPTR, NVMe Base 2.0 §4.2.1 Figure 92): with PSDT 00b or 01b, the dword aligned
- * address of one contiguous buffer; with PSDT 10b, the qword aligned address of one SGL Data
- * Block descriptor (Identify SGLS bit 19).
+ * The metadata pointer (MPTR, NVMe Base 2.0 §4.2 Figure 92): with PSDT 00b or 01b, the dword
+ * aligned address of one contiguous buffer; with PSDT 10b, the qword aligned address of an SGL
+ * segment of exactly one descriptor (a Data Block, or a Segment or Last Segment leading on to
+ * more), offered with Identify SGLS bit 19 (msgl=1; msgl=2, the default, takes it unreported;
+ * msgl=0 refuses it). A length the SGL gets wrong is Metadata SGL Length Invalid.
  */
-uint16_t dptr_map_md(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, uint8_t **va)
+uint16_t dptr_map_md(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len)
 {
+	const struct seg_list l = { c->msegs, SIM_NVME_MD_SEGS };
 	uint64_t addr = cmd->mptr;
+	uint16_t st;
 
+	c->nmseg = 0;
 	if (cmd->flags >> 6 == 2) {
 		const struct sgl_desc *d;
 
-		if (addr & 7)
+		if (!c->msgl || (addr & 7))
 			return NVME_SC_INVALID_FIELD;
 		d = sim_dma_ptr(c->sd, addr, sizeof(*d));
 		if (!d) {
 			c->st.dma_faults++;
 			return NVME_SC_DATA_XFER_ERROR;
 		}
-		if (d->id != SGL_DATA_BLOCK << 4)
-			return NVME_SC_SGL_INVALID_TYPE;
-		if (d->len < len)
-			return NVME_SC_SGL_INVALID_DATA_LEN;
-		addr = d->addr;
-	} else if (addr & 3) {
+		st = sgl_map(c, d, len, &l, &c->nmseg);
+		if (!st)
+			c->st.md_sgls++;
+		return st == NVME_SC_SGL_INVALID_DATA_LEN ? NVME_SC_MD_SGL_INVALID_LEN : st;
+	}
+	if (addr & 3)
 		return NVME_SC_INVALID_FIELD;
-	}
-	*va = sim_dma_ptr(c->sd, addr, len);
-	if (!*va) {
-		c->st.dma_faults++;
-		return NVME_SC_DATA_XFER_ERROR;
-	}
-	return 0;
+	return add_seg(c, &l, &c->nmseg, addr, len);
+}
+
+void dptr_md_from_host(struct nvme_ctrl *c, uint8_t *dst)
+{
+	for (unsigned i = 0; i < c->nmseg; dst += c->msegs[i++].len)
+		memcpy(dst, c->msegs[i].va, c->msegs[i].len);
+}
+
+void dptr_md_to_host(struct nvme_ctrl *c, const uint8_t *src)
+{
+	for (unsigned i = 0; i < c->nmseg; src += c->msegs[i++].len)
+		memcpy(c->msegs[i].va, src, c->msegs[i].len);
 }

@@ -2,7 +2,9 @@
 /*
  * sim:nvme namespace formats: metadata (separate or extended LBA), protection information and
  * zones, from the address options (the names of QEMU's nvme-ns properties: ms, mset, pi, pil,
- * pif; zoned, zone_size, zone_cap, max_active, max_open, zasl), and what Identify says of them:
+ * pif; zoned, zone_size, zone_cap, max_active, max_open, zasl; and msgl, SGLs for a separate
+ * metadata buffer: 0 refused, 1 offered and taken, 2 (the default) taken but not reported, as
+ * QEMU's NVMe before 9.2 does), and what Identify says of them:
  * the LBA format, MC, DPC, DPS (NVM Command Set 1.0 §4.1.5.1), the NVM and Zoned Namespace
  * I/O Command Set specific structures (NVM Command Set 1.0 §4.1.5.3, ZNS 1.1 §4.1.5.1-2).
  */
@@ -62,14 +64,14 @@ int fmt_parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 				      r_zcap = { "zone_cap", 0, 0, 1ull << 40 },
 				      r_mar = { "max_active", 0, 0, UINT32_MAX },
 				      r_mor = { "max_open", 0, 0, UINT32_MAX },
-				      r_zasl = { "zasl", 0, 0, 15 };
-	const struct opt_range *r[] = { &r_ms,	 &r_mset, &r_pi,  &r_pil, &r_pif, &r_zoned,
-					&r_zsze, &r_zcap, &r_mar, &r_mor, &r_zasl };
-	uint64_t v[11];
+				      r_zasl = { "zasl", 0, 0, 15 }, r_msgl = { "msgl", 2, 0, 2 };
+	const struct opt_range *r[] = { &r_ms,	 &r_mset, &r_pi,  &r_pil, &r_pif,  &r_zoned,
+					&r_zsze, &r_zcap, &r_mar, &r_mor, &r_zasl, &r_msgl };
+	uint64_t v[12];
 	struct nvme_fmt *f = &c->fmt;
 	int rc;
 
-	for (unsigned i = 0; i < 11; i++) {
+	for (unsigned i = 0; i < 12; i++) {
 		rc = opt_get(c->sd, opts, r[i], &v[i]);
 		if (rc)
 			return rc;
@@ -87,6 +89,7 @@ int fmt_parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts)
 	f->pif = (uint8_t)v[4];
 	f->pi_size = f->pif ? 16 : 8;
 	f->zoned = v[5];
+	c->msgl = (uint8_t)v[11];
 	rc = fmt_check(c, f, v[6], v[7], v[8], v[9]);
 	if (rc)
 		return rc;

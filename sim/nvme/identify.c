@@ -79,8 +79,10 @@ static void id_ctrl(struct nvme_ctrl *c, uint8_t *d)
 	d[525] = 0x07; /* VWC: present, Flush with NSID FFFFFFFFh applies to all namespaces */
 	/* SGLS bits 1:0 (Figure 275): 01b no alignment or granularity requirement for Data
 	 * Blocks, 10b dword alignment and granularity, 00b no SGLs (address option sgls=) */
-	/* bit 19: MPTR may hold the address of one SGL descriptor (PSDT 10b) */
-	put32(d + 536, c->sgls ? c->sgls | 1u << 19 : 0);
+	/* bit 19: MPTR may hold the address of an SGL segment of one descriptor (PSDT 10b):
+	 * msgl=1 only (msgl=2, the default, takes it without saying so, as QEMU's NVMe before
+	 * 9.2; msgl=0 refuses it) */
+	put32(d + 536, c->sgls ? c->sgls | (c->msgl == 1 ? 1u << 19 : 0) : 0);
 	snprintf((char *)d + 768, 256, "nqn.2026-01.io.updk:sim-nvme:%s", sn); /* SUBNQN */
 	put16(d + 2048, 500); /* PSD0 MP: 5.00 W */
 

@@ -166,7 +166,7 @@ struct xfer {
 	bool md_xfer; /* metadata crosses the bus (not with PRACT when ms is the PI size) */
 	uint8_t *h; /* the data buffer's image */
 	uint8_t *m; /* metadata of every block, ms bytes each */
-	uint8_t *mva; /* the separate metadata buffer, when one is transferred */
+	uint8_t *mva; /* the separate metadata buffer's image, when one is transferred */
 	unsigned nseg;
 };
 
@@ -192,6 +192,8 @@ static uint16_t do_write(struct nvme_ctrl *c, struct nvme_ns *ns, const struct p
 	uint16_t st;
 
 	dptr_from_host(c, x->nseg, x->h);
+	if (x->mva)
+		dptr_md_from_host(c, x->mva);
 	for (uint64_t i = 0; i < x->nlb; i++) {
 		const uint8_t *data = x->h + i * x->hbs;
 		uint8_t *md = x->m + i * f->ms;
@@ -229,14 +231,17 @@ static uint16_t do_read(struct nvme_ctrl *c, struct nvme_ns *ns, const struct pi
 	if (!compare) {
 		dptr_to_host(c, x->nseg, x->h);
 		if (x->mva)
-			memcpy(x->mva, x->m, x->nlb * f->ms);
+			dptr_md_to_host(c, x->m);
 		return 0;
 	}
 	for (unsigned i = 0, off = 0; i < x->nseg; off += c->segs[i++].len)
 		if (memcmp(c->segs[i].va, x->h + off, c->segs[i].len))
 			return NVME_SC_COMPARE_FAILED;
-	if (x->mva && memcmp(x->mva, x->m, x->nlb * f->ms))
-		return NVME_SC_COMPARE_FAILED;
+	if (x->mva) {
+		dptr_md_from_host(c, x->mva);
+		if (memcmp(x->mva, x->m, x->nlb * f->ms))
+			return NVME_SC_COMPARE_FAILED;
+	}
 	return 0;
 }
 
@@ -261,11 +266,16 @@ uint16_t meta_rw(struct nvme_ctrl *c, const struct nvme_sqe *cmd, struct nvme_ns
 		return NVME_SC_INVALID_FIELD;
 	st = dptr_map(c, cmd, x.nlb * x.hbs, false, &x.nseg);
 	if (!st && !f->ext && mlen)
-		st = dptr_map_md(c, cmd, mlen, &x.mva);
+		st = dptr_map_md(c, cmd, mlen);
 	if (st)
 		return st;
 	x.h = ns_scratch(&c->xfer, &c->xfer_len, x.nlb * x.hbs);
 	x.m = ns_scratch(&c->mdbuf, &c->mdbuf_len, x.nlb * f->ms);
+	if (!f->ext && mlen) {
+		x.mva = ns_scratch(&c->mdhost, &c->mdhost_len, mlen);
+		if (!x.mva)
+			return NVME_SC_INTERNAL;
+	}
 	if (!x.h || !x.m)
 		return NVME_SC_INTERNAL;
 	c->units_read += cmd->opc == 0x01 ? 0 : (x.nlb * x.bs) >> 9;

@@ -64,6 +64,7 @@
 #define NVME_SC_SGL_INVALID_SEG 0x0d
 #define NVME_SC_SGL_INVALID_COUNT 0x0e
 #define NVME_SC_SGL_INVALID_DATA_LEN 0x0f
+#define NVME_SC_MD_SGL_INVALID_LEN 0x10
 #define NVME_SC_SGL_INVALID_TYPE 0x11
 #define NVME_SC_SGL_DATA_BLOCK_GRANULARITY 0x1e
 #define NVME_SC_PRP_INVALID_OFFSET 0x13
@@ -101,6 +102,8 @@
 #define SIM_NVME_AERL 3 /* Identify AERL, 0-based: four requests held */
 #define SIM_NVME_ELPE 15 /* Identify ELPE, 0-based: sixteen error log entries */
 #define SIM_NVME_MAX_PEND 4096 /* delayed or held completions */
+/* Data Blocks a metadata SGL may have (more: Invalid Number of SGL Descriptors) */
+#define SIM_NVME_MD_SEGS 64
 #define SIM_NVME_CMD_BUDGET 4096 /* commands per poll() pass, for fairness with the hooks */
 
 /* Submission queue entry, NVMe Base 2.0 §4.2; little-endian host assumed */
@@ -299,6 +302,9 @@ struct nvme_ctrl {
 	uint32_t rdy_us;
 	uint32_t jitter_us;
 	uint8_t sgls; /* Identify SGLS bits 1:0: 0 none, 1 byte aligned, 2 dword aligned */
+	/* msgl=: SGLs for metadata (PSDT 10b): 0 refused, 1 offered (SGLS bit 19) and taken,
+	 * 2 (the default) taken but not reported, as QEMU's NVMe before 9.2 */
+	uint8_t msgl;
 	bool no_dbbuf; /* dbbuf=0: no Doorbell Buffer Config (OACS bit 8 clear) */
 	struct nvme_fmt fmt;
 	struct nvme_ns *ns; /* [nns] */
@@ -376,7 +382,10 @@ struct nvme_ctrl {
 	uint64_t cmp_len;
 	uint8_t *xfer; /* metadata I/O: the host's image of the transfer (meta.c), grown */
 	uint8_t *mdbuf; /* its metadata, as stored */
-	size_t xfer_len, mdbuf_len;
+	uint8_t *mdhost; /* the separate metadata buffer's image (meta.c) */
+	size_t xfer_len, mdbuf_len, mdhost_len;
+	struct nvme_seg msegs[SIM_NVME_MD_SEGS]; /* the separate metadata buffer's pieces */
+	unsigned nmseg;
 	uint64_t tsc_hz;
 };
 
@@ -439,7 +448,11 @@ void nvm_exec(struct nvme_ctrl *c, struct nvme_sq *sq, const struct nvme_sqe *cm
 /* dptr.c: data pointers (PRP §4.1.1, SGL §4.1.2) */
 uint16_t dptr_map(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, bool admin,
 		  unsigned *nseg);
-uint16_t dptr_map_md(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len, uint8_t **va);
+/* The separate metadata buffer (MPTR, or an SGL for metadata) of @len bytes into c->msegs. */
+uint16_t dptr_map_md(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint64_t len);
+/* Copy the separate metadata buffer into @dst / from @src (c->msegs, as dptr_map_md found it). */
+void dptr_md_from_host(struct nvme_ctrl *c, uint8_t *dst);
+void dptr_md_to_host(struct nvme_ctrl *c, const uint8_t *src);
 void dptr_to_host(struct nvme_ctrl *c, unsigned nseg, const uint8_t *src);
 void dptr_from_host(struct nvme_ctrl *c, unsigned nseg, uint8_t *dst);
 
@@ -454,7 +467,7 @@ int opt_get(struct sim_dev *sd, const struct sim_opts *opts, const struct opt_ra
 /* format.c: the format options, and Identify's view of them */
 #define FMT_OPT_KEYS                                                                      \
 	"ms", "mset", "pi", "pil", "pif", "zoned", "zone_size", "zone_cap", "max_active", \
-		"max_open", "zasl"
+		"max_open", "zasl", "msgl"
 int fmt_parse_opts(struct nvme_ctrl *c, const struct sim_opts *opts);
 void fmt_id_ns(const struct nvme_ctrl *c, uint8_t *d);
 uint16_t fmt_id_csi(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uint8_t *d);

@@ -332,6 +332,7 @@ static void ctrl_free(struct nvme_ctrl *c)
 	free(c->page);
 	free(c->xfer);
 	free(c->mdbuf);
+	free(c->mdhost);
 	free(c);
 }
 

@@ -28,6 +28,7 @@ struct sim_nvme_stats {
 	uint64_t interrupts; /* interrupt vectors raised (a masked one when INTMC releases it) */
 	uint64_t errors; /* CQEs with a non-zero status */
 	uint64_t dma_faults; /* commands failed on an unmapped IOVA */
+	uint64_t md_sgls; /* commands whose separate metadata came through an SGL (PSDT 10b) */
 	uint64_t injected_errors; /* random faults (faults=): I/O commands failed, not run */
 	uint64_t injected_delays; /* ... completions posted late */
 	uint64_t injected_drops; /* ... completions held until an Abort or queue deletion */

@@ -103,6 +103,68 @@ Test(sim_nvme_fmt, separate_metadata_round_trip_and_pointer_rules)
 	updk_dma_free(mr);
 }
 
+/*
+ * An SGL for metadata (PSDT 10b, NVMe Base 2.0 §4.2 Figure 92): MPTR points at a segment of one
+ * qword-aligned descriptor, a Last Segment here whose two Data Blocks split the buffer; Identify
+ * SGLS bit 19 says so with msgl=1 only; msgl=0 refuses PSDT 10b; the descriptor's rules.
+ */
+Test(sim_nvme_fmt, metadata_sgl_segments_and_their_checks)
+{
+	struct h h;
+	uint64_t li;
+	uint64_t *list = dma(4096, &li);
+	uint8_t *w = dma(16384, &li), *r = dma(16384, &li), *mw = dma(4096, &li),
+		*seg = dma(4096, &li), *id = dma(4096, &li);
+	uint32_t sgls, *d = (uint32_t *)seg;
+	struct sqe c;
+
+	h_open_io(&h, "sim:nvme?lba=4096,ms=16,msgl=1", 16);
+	cr_assert_eq(identify(&h, 1, 0, id), 0);
+	memcpy(&sgls, id + 536, 4);
+	cr_assert_eq(sgls, 1u | 1u << 19, "SGLS: byte-aligned Data Blocks, SGLs for metadata");
+	fill(w, 16384, 4);
+	fill(mw, 64, 8);
+	/* the four blocks' 64 bytes of metadata from two places: 24 at mw + 2048, 40 at mw */
+	memcpy(mw + 2048, mw, 24);
+	memmove(mw, mw + 24, 40);
+	sgl_desc(d + 4, updk_iova(mw + 2048), 24, 0);
+	sgl_desc(d + 8, updk_iova(mw), 40, 0);
+	sgl_desc(d, updk_iova(seg + 16), 32, 3); /* Last Segment: the two Data Blocks */
+	c = rwm(0x01, 8, 4, w, 16384, seg, list);
+	sgl_desc(&c.dw[6], updk_iova(w), 16384, 0);
+	c.dw[0] |= 2u << 14;
+	cr_assert_eq(io_md(&h, c), 0);
+	cr_assert_eq(stats(&h)->md_sgls, 1);
+	memset(id, 0, 64);
+	cr_assert_eq(io_md(&h, rwm(0x02, 8, 4, r, 16384, id, list)), 0, "read by MPTR");
+	cr_assert(!memcmp(r, w, 16384));
+	cr_assert(!memcmp(id, mw + 2048, 24) && !memcmp(id + 24, mw, 40),
+		  "the metadata that reached the namespace, in the SGL's order");
+	/* MPTR off a qword; a segment 8 bytes short of the metadata; nothing written */
+	c.dw[4] += 4;
+	cr_assert_eq(io_md(&h, c), SC_INVALID_FIELD);
+	c.dw[4] -= 4;
+	d[10] = 32;
+	cr_assert_eq(io_md(&h, c), 0x010, "Metadata SGL Length Invalid");
+	cr_assert_eq(stats(&h)->md_sgls, 1);
+	h_close(&h);
+
+	/* msgl=0: not reported, and refused */
+	h_open_io(&h, "sim:nvme?lba=4096,ms=16,msgl=0", 16);
+	cr_assert_eq(identify(&h, 1, 0, id), 0);
+	memcpy(&sgls, id + 536, 4);
+	cr_assert_eq(sgls, 1u);
+	d[10] = 40;
+	cr_assert_eq(io_md(&h, c), SC_INVALID_FIELD);
+	h_close(&h);
+	updk_dma_free(list);
+	updk_dma_free(w);
+	updk_dma_free(r);
+	updk_dma_free(mw);
+	updk_dma_free(seg);
+	updk_dma_free(id);
+}
+
 Test(sim_nvme_fmt, extended_lba_interleaves_and_counts_against_mdts)
 {
 	struct h h;

@@ -72,6 +72,11 @@ struct nvme_pcie_qpair {
 	uint32_t list_stride; /* bytes per slot */
 	bool sgl;
 	bool sgl_dword; /* SGL Data Blocks must be dword aligned, in dwords (SGLS 10b) */
+	/* separate metadata through an SGL: the controller's md_sgl, OFF when the slots have no
+	 * room for it; each slot's list area ends with that room, md_descs Data Blocks and the
+	 * descriptor MPTR points at (pcie_md.c) */
+	uint8_t md_sgl;
+	uint16_t md_descs;
 	/* the SQ head's check (pcie_sq_head_check()): the CQ head it last looked behind, and the
 	 * CQ head after the last entry whose CID pcie_cpl_slow() refused */
 	uint32_t sq_head_seen_at;
@@ -147,7 +152,6 @@ bool pcie_intr_pending(struct updk_nvme_qpair *qp);
 /* pcie_submit.c */
 int pcie_check_payload(struct updk_nvme_qpair *qp, const struct iovec *iov, int iovcnt,
 		       const char *what, uint32_t id);
-int pcie_check_md(struct updk_nvme_qpair *qp, const void *md, uint32_t len, uint32_t nsid);
 int pcie_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct updk_nvme_cmd *cmd,
 		const struct nvme_payload *pl);
 uint16_t pcie_cancel_last(struct updk_nvme_qpair *qp);
@@ -174,6 +178,30 @@ void nvme_dptr_finish(struct nvme_dptr *d);
 /* Qwords of list area a request needs for @max_xfer bytes (PRP entries with chain pointers,
  * or SGL descriptors of at least a page each, whichever is more). */
 uint32_t nvme_list_qwords(uint32_t max_xfer);
+
+/* pcie_md.c: the separate metadata buffer, by MPTR or by an SGL for metadata. check_md op;
+ * and at submission: MPTR of @sqe, an SGL for the metadata in slot @cid's list area when *@sgl
+ * comes back true (the caller then sets PSDT 10b and an SGL for the data). */
+int pcie_check_md(struct updk_nvme_qpair *qp, const void *md, uint32_t len, uint32_t nsid);
+int pcie_md_ptr(struct nvme_pcie_qpair *pq, uint16_t cid, struct updk_nvme_cmd *sqe, const void *md,
+		uint32_t len, bool *sgl);
+
+/* Metadata SGL Data Blocks a slot holds when the controller's commands move at most @max_xfer
+ * bytes: metadata of up to 16 bytes a 512-byte block in 4 KiB pieces, and the ends; 16 at least.
+ * A buffer in more pieces is refused (pcie_md_ptr()). */
+static inline uint16_t pcie_md_sgl_descs(uint32_t max_xfer)
+{
+	uint32_t n = max_xfer / (32 * NVME_PAGE_SIZE) + 2;
+
+	return (uint16_t)(n < 16 ? 16 : n > 1024 ? 1024 : n);
+}
+
+/* Bytes at the end of each slot's list area for the metadata SGL: its Data Blocks and the
+ * descriptor MPTR points at. */
+static inline uint32_t pcie_md_area_bytes(const struct nvme_pcie_qpair *pq)
+{
+	return pq->md_descs ? (pq->md_descs + 1u) * (uint32_t)sizeof(struct nvme_sgl_desc) : 0;
+}
 
 /* The slot's PRP list / SGL segment area (list_stride bytes, IOVA contiguous with the rest). */
 static inline uint64_t *pcie_req_list(const struct nvme_pcie_qpair *pq, uint32_t cid)

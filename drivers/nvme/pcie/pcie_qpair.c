@@ -49,6 +49,7 @@ void pcie_qpair_reset_rings(struct updk_nvme_qpair *qp)
 	pq->cq_phase = CQE_PHASE; /* the controller posts its first pass with phase 1 (§4.6) */
 	pq->sgl = qp->ctrlr->sgl;
 	pq->sgl_dword = qp->ctrlr->sgl_dword;
+	pq->md_sgl = pq->md_descs ? qp->ctrlr->md_sgl : UPDK_NVME_MD_SGL_OFF;
 	pcie_qpair_set_shadow(pq);
 	if (pq->sq_shadow) {
 		*pq->sq_shadow = 0;
@@ -110,7 +111,11 @@ int pcie_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
 					 NVME_PAGE_SIZE, pc->numa, &pq->sq_iova);
 		pq->cq = updk_dma_zalloc((size_t)qsize * sizeof(struct updk_nvme_cpl),
 					 NVME_PAGE_SIZE, pc->numa, &pq->cq_iova);
-		pq->list_stride = (nvme_list_qwords(c->max_xfer) * 8 + 63) & ~63u;
+		/* room for a metadata SGL where one may be used (I/O queues only) */
+		if (qid != 0 && c->md_sgl != UPDK_NVME_MD_SGL_OFF)
+			pq->md_descs = pcie_md_sgl_descs(c->max_xfer);
+		pq->list_stride =
+			(nvme_list_qwords(c->max_xfer) * 8 + pcie_md_area_bytes(pq) + 63) & ~63u;
 		list_bytes = (size_t)pq->list_stride * pq->qp.depth;
 		pq->list_mem =
 			updk_dma_zalloc(list_bytes, NVME_PAGE_SIZE, pc->numa, &pq->list_iova);
@@ -128,7 +133,9 @@ int pcie_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
 		return -ENOMEM;
 	}
 	/* DSM ranges and other small data travel by copy in the slot's own list area. */
-	pq->qp.copy_max = pq->list_stride < NVME_PAGE_SIZE ? pq->list_stride : NVME_PAGE_SIZE;
+	pq->qp.copy_max = pq->list_stride - pcie_md_area_bytes(pq) < NVME_PAGE_SIZE ?
+				  pq->list_stride - pcie_md_area_bytes(pq) :
+				  NVME_PAGE_SIZE;
 	pq->qp.inline_pcie = qid != 0;
 	/* Queues and lists must be IOVA contiguous: created with PC=1, lists chained by address. */
 	pcie_qpair_reset_rings(&pq->qp);

@@ -35,6 +35,8 @@ static inline uint32_t nvme_cq_db_off(uint16_t qid, uint32_t dstrd)
 /* SQE flags byte, NVMe Base 2.0 Figure 87: PSDT bits 7:6. */
 #define NVME_PSDT_PRP (0u << 6)
 #define NVME_PSDT_SGL_MPTR_CONTIG (1u << 6)
+/* SGLs for the data, and MPTR the address of an SGL segment of one descriptor (§4.2 Fig. 92) */
+#define NVME_PSDT_SGL_MPTR_SGL (2u << 6)
 
 /* SGL descriptors, NVMe Base 2.0 §4.1.2 Figure 117/118: identifier byte 15, type in 7:4. */
 #define NVME_SGL_DATA_BLOCK 0x00

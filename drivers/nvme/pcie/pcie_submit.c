@@ -2,7 +2,8 @@
 /*
  * PCIe command submission, the general case (the fast path is pcie_fast.h): the command copied
  * into the SQ slot at the tail, its data described by PRPs, or by an SGL where PRPs cannot and
- * the controller has SGLs (NVMe Base 2.0 §4.1.1, §4.1.2), a separate metadata buffer in MPTR.
+ * the controller has SGLs (NVMe Base 2.0 §4.1.1, §4.1.2), a separate metadata buffer in MPTR
+ * or through an SGL of its own (pcie_md.c).
  * The buffers must be DMA memory (lib/mem gives their IOVAs), unless the payload asks for a
  * copy: then the data travels in the slot's own list area (I/O queues) or a DMA buffer of its
  * own (the admin queue).
@@ -93,19 +94,22 @@ int pcie_check_payload(struct updk_nvme_qpair *qp, const struct iovec *iov, int 
 	return 0;
 }
 
-/* The data pointer of @sqe for the payload: PRPs, else an SGL when the controller has it. */
+/* The data pointer of @sqe for the payload: PRPs, else an SGL when the controller has it; an
+ * SGL straight away when @sgl (the metadata goes by SGL: PSDT 10b covers both). */
 static int build_dptr(struct nvme_pcie_qpair *pq, uint16_t cid, struct updk_nvme_cmd *sqe,
-		      const struct nvme_payload *pl)
+		      const struct nvme_payload *pl, bool sgl)
 {
 	uint64_t *list = pcie_req_list(pq, cid);
 	uint64_t list_iova = pcie_req_list_iova(pq, cid);
+	uint32_t cap = (pq->list_stride - pcie_md_area_bytes(pq)) / 8;
 	struct nvme_dptr d;
 	int rc;
 
-	nvme_dptr_init(&d, sqe, list, list_iova, pq->list_stride / 8, false);
+	nvme_dptr_init(&d, sqe, list, list_iova, cap, sgl);
+	d.sgl_dword = sgl && pq->sgl_dword;
 	rc = payload_describe(&d, pl, pl->len);
-	if (rc == -EINVAL && pq->sgl) {
-		nvme_dptr_init(&d, sqe, list, list_iova, pq->list_stride / 8, true);
+	if (rc == -EINVAL && pq->sgl && !sgl) {
+		nvme_dptr_init(&d, sqe, list, list_iova, cap, true);
 		d.sgl_dword = pq->sgl_dword;
 		rc = payload_describe(&d, pl, pl->len);
 	}
@@ -191,45 +195,18 @@ static void copy_to_slot(struct nvme_pcie_qpair *pq, uint16_t cid, struct updk_n
 		sqe->dptr.prp.prp2 = 0;
 }
 
-/* MPTR: the separate metadata buffer, one IOVA-contiguous dword-aligned run (NVMe Base 2.0
- * §4.2 Figure 88: with PSDT 00b or 01b MPTR is the address of a contiguous buffer, and §4.1.1:
- * dword aligned). Its IOVA into *@iova, or the error logged. */
-static int mptr_of(struct updk_nvme_qpair *qp, const void *md, uint32_t len, uint32_t nsid,
-		   uint64_t *iova)
-{
-	size_t clen = 0;
-
-	*iova = updk_iova_contig(md, &clen);
-	if (*iova != UPDK_IOVA_INVALID && clen >= len && !(*iova & 3))
-		return 0;
-	nvme_qp_log(qp,
-		    "%s: namespace %u: metadata buffer %p of %u bytes is not %s: MPTR needs one "
-		    "contiguous dword-aligned run of DMA memory (NVMe Base 2.0 §4.1.1)",
-		    qp->ctrlr->name, nsid, md, len,
-		    *iova == UPDK_IOVA_INVALID ? "DMA memory" :
-		    (*iova & 3)		       ? "dword aligned" :
-						 "IOVA contiguous");
-	return *iova == UPDK_IOVA_INVALID ? -EFAULT : -EINVAL;
-}
-
-int pcie_check_md(struct updk_nvme_qpair *qp, const void *md, uint32_t len, uint32_t nsid)
-{
-	uint64_t iova;
-
-	return mptr_of(qp, md, len, nsid, &iova);
-}
-
 int pcie_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct updk_nvme_cmd *cmd,
 		const struct nvme_payload *pl)
 {
 	struct nvme_pcie_qpair *pq = pcie_qp(qp);
 	struct updk_nvme_cmd *sqe = &pq->sq[pq->sq_tail];
+	bool md_sgl = false;
 	int rc = 0;
 
 	*sqe = *cmd;
 	sqe->cid = req->cid;
 	if (pl->md) {
-		rc = mptr_of(qp, pl->md, pl->md_len, sqe->nsid, &sqe->mptr);
+		rc = pcie_md_ptr(pq, req->cid, sqe, pl->md, pl->md_len, &md_sgl);
 		if (rc)
 			return rc;
 	}
@@ -239,7 +216,9 @@ int pcie_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct u
 		sqe->flags &= 0x3f; /* PSDT 00b: PRPs, unless the builder picks an SGL */
 		memset(&sqe->dptr, 0, sizeof(sqe->dptr));
 		if (!(pl->flags & NVME_PAYLOAD_COPY))
-			rc = build_dptr(pq, req->cid, sqe, pl);
+			rc = build_dptr(pq, req->cid, sqe, pl, md_sgl);
+		else if (md_sgl) /* the core copies no data that has metadata */
+			rc = -EINVAL;
 		else if (qp->qid == 0)
 			rc = admin_bounce(pq, req, sqe, pl);
 		else if (pl->len <= qp->copy_max)
@@ -249,6 +228,8 @@ int pcie_submit(struct updk_nvme_qpair *qp, struct nvme_req *req, const struct u
 		if (rc)
 			return rc;
 	}
+	if (md_sgl) /* SGLs for the data and the metadata (Figure 92) */
+		sqe->flags = (sqe->flags & 0x3f) | NVME_PSDT_SGL_MPTR_SGL;
 	pcie_sq_advance(pq);
 	return 0;
 }
