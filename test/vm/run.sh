@@ -132,6 +132,7 @@ trap 'exit 143' TERM
 
 truncate -s 64M "$run/nvme0.img"
 for i in 1 2 3 4 5; do truncate -s 128M "$run/nvme3-$i.img"; done
+truncate -s 4M "$run/nvme3-3.img" # extended LBA: small, so a verify pass over it is short
 cp "$here/guest-stage2.sh" "$io/stage2.sh"
 : > "$io/stdout"; : > "$io/stderr"
 
