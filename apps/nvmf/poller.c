@@ -291,6 +291,10 @@ static void *poller_main(void *arg)
 			p->nconns--;
 			nvmf_conn_free(c);
 		}
+		/* The SQ tail doorbell of what this turn submitted (NVMe Base 2.0 §3.3.1.1): now,
+		 * not at the next turn's poll after its epoll_wait(), a system call later. */
+		for (unsigned i = 0; i < nvmf_tgt.ndevs; i++)
+			updk_nvme_qpair_flush(p->qp[i]);
 		if (p->work)
 			last_work = p->now;
 		if (stopping && !p->conns && !p->has_inbox)
