@@ -216,6 +216,43 @@ Test(nvme_prp, dbbuf_event_idx_rule)
 	cr_assert_not(nvme_dbbuf_need_event(3, 2, 0xfffe));
 }
 
+Test(nvme_prp, dbbuf_event_idx_rule_as_linux_writes_it)
+{
+	/* Linux's nvme_dbbuf_need_event() form, new - event_idx - 1 < new - old (mod 2^16): the
+	 * same answer at and around every boundary, from old values around the wrap */
+	static const uint16_t olds[] = { 0, 1, 127, 255, 0x7fff, 0x8000, 0xfffe, 0xffff };
+	static const uint16_t dists[] = {
+		0, 1, 2, 3, 100, 255, 256, 0x7fff, 0x8000, 0xfffe, 0xffff
+	};
+
+	for (unsigned i = 0; i < sizeof(olds) / sizeof(olds[0]); i++)
+		for (unsigned j = 0; j < sizeof(dists) / sizeof(dists[0]); j++) {
+			uint16_t o = olds[i], nv = (uint16_t)(o + dists[j]);
+			/* EventIdx at these distances from old, and around new */
+			int32_t as[] = { 0,
+					 1,
+					 2,
+					 77,
+					 0x7fff,
+					 0x8000,
+					 0xfffe,
+					 0xffff,
+					 dists[j] - 2,
+					 dists[j] - 1,
+					 dists[j],
+					 dists[j] + 1,
+					 dists[j] + 2 };
+
+			for (unsigned k = 0; k < sizeof(as) / sizeof(as[0]); k++) {
+				uint16_t ei = (uint16_t)(o + as[k]);
+				bool linux_form = (uint16_t)(nv - ei - 1) < (uint16_t)(nv - o);
+
+				cr_assert_eq(nvme_dbbuf_need_event(ei, nv, o), linux_form,
+					     "old %u new %u EventIdx %u", o, nv, ei);
+			}
+		}
+}
+
 Test(nvme_prp, doorbell_offsets)
 {
 	cr_assert_eq(nvme_sq_db_off(0, 0), 0x1000);

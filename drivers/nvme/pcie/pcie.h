@@ -224,58 +224,68 @@ NVME_INLINE void pcie_sq_advance(struct nvme_pcie_qpair *pq)
 /*
  * The shadow doorbell update with the EventIdx rule (NVMe Base 2.0 §5.8 Doorbell Buffer
  * Config): the controller asks for an MMIO write only when the new value passes the EventIdx
- * it published, i.e. when event_idx lies in [old, new) modulo 2^16.
+ * it published, i.e. when event_idx lies in [old, new) modulo 2^16: its distance from old is
+ * less than new's. (The same test as Linux's new - event_idx - 1 < new - old, one subtraction
+ * fewer; test/unit/nvme_prp.c compares the two.)
  */
 static inline bool nvme_dbbuf_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old)
 {
-	return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old);
+	return (uint16_t)(event_idx - old) < (uint16_t)(new_idx - old);
 }
 
-/* Give the controller a new doorbell value @val (@old the last it had): through the shadow
- * doorbell when in use, and to the MMIO register only when the EventIdx rule asks for it (or
- * without shadow doorbells). @mmio counts the register writes of this doorbell. */
-NVME_INLINE void pcie_doorbell(struct nvme_pcie_qpair *pq, volatile uint32_t *db,
-			       volatile uint32_t *shadow, volatile uint32_t *ei, uint16_t val,
-			       uint16_t old, uint64_t *mmio)
+/*
+ * Give the controller a new doorbell value @val (@old the last it had) of the SQ (@sq) or the
+ * CQ: through the shadow doorbell when in use, and to the MMIO register only when the EventIdx
+ * rule asks for it (or without shadow doorbells). The register's and EventIdx's addresses are
+ * read where they are used, not before the shadow store (which, for all the compiler knows,
+ * could change them): a poll that does not write the register does not load its address.
+ */
+NVME_INLINE void pcie_doorbell(struct nvme_pcie_qpair *pq, const bool sq, uint32_t val,
+			       uint32_t old)
 {
+	volatile uint32_t *shadow = sq ? pq->sq_shadow : pq->cq_shadow, *ei;
+
 	if (shadow) {
 		*shadow = val;
 		pq->qp.stats.shadow_doorbell_updates++;
-		/* The shadow value must be visible before EventIdx is read. */
+		/* The shadow value must be visible before EventIdx is read (§5.8: a full barrier,
+		 * a store then a load). */
 		updk_mb();
-		if (!nvme_dbbuf_need_event((uint16_t)*ei, val, old))
+		ei = sq ? pq->sq_ei : pq->cq_ei;
+		if (!nvme_dbbuf_need_event((uint16_t)*ei, (uint16_t)val, (uint16_t)old))
 			return;
 	}
-	updk_mmio_write32(db, val);
-	(*mmio)++;
+	updk_mmio_write32(sq ? pq->sq_db : pq->cq_db, val);
+	if (sq)
+		pq->qp.stats.sq_doorbell_mmio++;
+	else
+		pq->qp.stats.cq_doorbell_mmio++;
 	pq->qp.stats.mmio_doorbell_writes++;
 }
 
 /* The SQ tail doorbell, when commands were queued since the last. */
 NVME_INLINE void pcie_sq_ring(struct nvme_pcie_qpair *pq)
 {
-	uint16_t tail = pq->sq_tail;
-	uint16_t old = pq->sq_db_tail;
+	uint32_t tail = pq->sq_tail;
+	uint32_t old = pq->sq_db_tail;
 
 	if (tail == old)
 		return;
-	pq->sq_db_tail = tail;
+	pq->sq_db_tail = (uint16_t)tail;
 	/* The device must see the SQ entries before the new tail (docs/architecture.md, "MMIO
 	 * is explicit": a write barrier before a doorbell). */
 	updk_wmb();
-	pcie_doorbell(pq, pq->sq_db, pq->sq_shadow, pq->sq_ei, tail, old,
-		      &pq->qp.stats.sq_doorbell_mmio);
+	pcie_doorbell(pq, true, tail, old);
 }
 
 /* The CQ head doorbell: the controller may post into the entries reaped since the last. */
 NVME_INLINE void pcie_cq_ring(struct nvme_pcie_qpair *pq)
 {
-	uint16_t old = pq->cq_db_head;
+	uint32_t old = pq->cq_db_head, head = pq->cq_head;
 
-	pq->cq_db_head = pq->cq_head;
+	pq->cq_db_head = (uint16_t)head;
 	pq->cq_unrung = 0;
-	pcie_doorbell(pq, pq->cq_db, pq->cq_shadow, pq->cq_ei, pq->cq_head, old,
-		      &pq->qp.stats.cq_doorbell_mmio);
+	pcie_doorbell(pq, false, head, old);
 }
 
 #endif
