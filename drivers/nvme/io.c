@@ -66,13 +66,14 @@ NVME_INLINE bool io_usable(const struct updk_nvme_ns *ns, const struct updk_nvme
 	return !failed & (qp->ctrlr == ns->ext_ctrlr) & !qp->dead;
 }
 
-/* As io_usable(), and the qpair takes the inlined PCIe fast path (which implies alive); @c is
- * qp->ctrlr. Three branches: each is taken never on the I/O path. */
-NVME_INLINE bool io_fast_usable(const struct updk_nvme_ns *ns, const struct updk_nvme_qpair *qp,
-				const struct updk_nvme_ctrlr *c)
+/* As io_usable(), and the qpair takes the inlined PCIe fast path (which implies alive): its
+ * fast_ctrlr is the controller then, else a stand-in whose failed flag is set. Two branches,
+ * each taken never on the I/O path. */
+NVME_INLINE bool io_fast_usable(const struct updk_nvme_ns *ns, const struct updk_nvme_qpair *qp)
 {
-	return !__atomic_load_n(&c->failed, __ATOMIC_ACQUIRE) && c == ns->io_ctrlr &&
-	       qp->inline_pcie;
+	const struct updk_nvme_ctrlr *c = qp->fast_ctrlr;
+
+	return !__atomic_load_n(&c->failed, __ATOMIC_ACQUIRE) && c == ns->io_ctrlr;
 }
 
 void nvme_cmd_fill(struct updk_nvme_cmd *cmd, uint8_t opc, uint32_t nsid, uint64_t lba,
@@ -178,33 +179,30 @@ static int io_general(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8
 /*
  * The fast path: one buffer within the transfer limit, on the PCIe transport, described by
  * PRP1 and PRP2 at @iova, no PRINFO, and a free slot. Returns 0 once queued, 1 when it does
- * not take the I/O (and then has changed nothing). @opc_flags is the opcode in bits 7:0 and
- * the CDW12 flags above.
+ * not take the I/O (and then has changed nothing). @io_flags are the caller's: FUA and LR go
+ * into CDW12 as they are (their bits are CDW12's); with any other bit (the PI flags, or bits
+ * the call does not take, which io_rw_slow() masks) the fast path does not take the I/O.
  */
 NVME_INLINE int io_rw_try(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint64_t iova,
-			  uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg,
-			  uint32_t opc_flags)
+			  uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg, uint8_t opc,
+			  uint32_t io_flags)
 {
-	struct updk_nvme_ctrlr *c = qp->ctrlr;
 	uint32_t len = nlb * ns->xfer_block;
-	uint8_t opc = (uint8_t)opc_flags;
 	struct nvme_req *req;
-	int cid;
 
-	/* lba + nlb <= nsze without overflow: nsze - lba does not wrap once lba < nsze */
-	if (NVME_UNLIKELY(nlb - 1 >= ns->max_io_sectors || (opc_flags & PI_FLAGS) ||
-			  !io_fast_usable(ns, qp, c) || !cb || lba >= ns->nsze ||
-			  nlb > ns->nsze - lba || !pcie_fast_fits(iova, len)))
+	/* lba + nlb <= nsze without overflow: nsze - nlb does not wrap once nlb <= fast_max_nlb */
+	if (NVME_UNLIKELY(nlb - 1 >= ns->fast_max_nlb || (io_flags & ~RW_FLAGS) ||
+			  !io_fast_usable(ns, qp) || !cb || lba > ns->nsze - nlb ||
+			  !pcie_fast_fits(iova, len)))
 		return 1;
 	/* Take a slot only after io_fast_usable(): while an automatic reset is under way the
-	 * admin thread rebuilds the free stack, and a value read before failed cleared would be
+	 * admin thread rebuilds the free list, and a value read before failed cleared would be
 	 * stale. */
-	cid = nvme_slot_take(qp);
-	if (NVME_UNLIKELY(cid < 0))
+	req = nvme_slot_get(qp);
+	if (NVME_UNLIKELY(!req))
 		return 1;
-	req = &qp->reqs[cid];
-	pcie_fast_post(qp, (uint16_t)cid, opc, ns->nsid, lba, (nlb - 1) | (opc_flags & RW_FLAGS),
-		       iova, len);
+	pcie_fast_post(qp, ns->sqe_nsid | req->cdw0_cid | opc, lba, (nlb - 1) | io_flags, iova,
+		       len);
 	nvme_req_start(qp, req, cb, arg, opc);
 	return 0;
 }
@@ -212,49 +210,64 @@ NVME_INLINE int io_rw_try(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, u
 /*
  * What the fast path did not take: first a buffer outside the thread's translation cache,
  * looked up in full (which refills the cache) and tried again; then the general path, which
- * makes every check in full and reports every error. Eight arguments, as the public entries
- * have, so the fast path reaches it with a jump.
+ * makes every check in full and reports every error.
  */
-static __attribute__((noinline)) int io_rw_slow(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp,
-						void *buf, uint64_t lba, uint32_t nlb,
-						updk_nvme_cb cb, void *arg, uint32_t opc_flags)
+static int io_rw_slow(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf, uint64_t lba,
+		      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags, uint8_t opc)
 {
-	uint32_t flags = opc_flags & ~0xffu;
+	uint32_t flags = io_flags & RWPI_FLAGS;
 	struct iovec iov = { buf, (size_t)nlb * updk_nvme_ns_io_block_size(ns, flags) };
 
 	if (!(flags & PI_FLAGS) && qp->inline_pcie && nlb - 1 < ns->max_io_sectors &&
-	    io_rw_try(ns, qp, pcie_lookup_iova(buf, (uint32_t)iov.iov_len), lba, nlb, cb, arg,
-		      opc_flags) == 0)
+	    io_rw_try(ns, qp, pcie_lookup_iova(buf, (uint32_t)iov.iov_len), lba, nlb, cb, arg, opc,
+		      flags) == 0)
 		return 0;
-	return io_general(ns, qp, (uint8_t)opc_flags, &iov, 1, lba, nlb, cb, arg, flags, NULL);
+	return io_general(ns, qp, opc, &iov, 1, lba, nlb, cb, arg, flags, NULL);
 }
+
+/* io_rw_slow() for each opcode: the public entry's eight arguments as they came, so the fast
+ * path reaches it with a jump and keeps nothing for it but those. */
+typedef int (*io_slow_fn)(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf,
+			  uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg,
+			  uint32_t io_flags);
+#define IO_SLOW(name, opc)                                                                    \
+	static __attribute__((noinline)) int name(                                            \
+		struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf, uint64_t lba, \
+		uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)                  \
+	{                                                                                     \
+		return io_rw_slow(ns, qp, buf, lba, nlb, cb, arg, io_flags, opc);             \
+	}
+IO_SLOW(io_read_slow, UPDK_NVME_OPC_READ)
+IO_SLOW(io_write_slow, UPDK_NVME_OPC_WRITE)
+IO_SLOW(io_compare_slow, UPDK_NVME_OPC_COMPARE)
 
 /*
  * The one-buffer read, write and compare: the fast path with the translation cache's IOVA,
- * its checks ending in one jump to io_rw_slow(), so it makes no call and needs no stack frame.
+ * its checks ending in one jump to @slow, so it makes no call and needs no stack frame.
  * Inlined into each public entry.
  */
 NVME_INLINE int io_rw(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf, uint64_t lba,
-		      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t opc_flags)
+		      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags, uint8_t opc,
+		      io_slow_fn slow)
 {
 	uint64_t iova = pcie_fast_iova(buf, nlb * ns->xfer_block);
 
-	if (NVME_LIKELY(io_rw_try(ns, qp, iova, lba, nlb, cb, arg, opc_flags) == 0))
+	if (NVME_LIKELY(io_rw_try(ns, qp, iova, lba, nlb, cb, arg, opc, io_flags) == 0))
 		return 0;
-	return io_rw_slow(ns, qp, buf, lba, nlb, cb, arg, opc_flags);
+	return slow(ns, qp, buf, lba, nlb, cb, arg, io_flags);
 }
 
 int updk_nvme_ns_read(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, void *buf, uint64_t lba,
 		      uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
 {
-	return io_rw(ns, qp, buf, lba, nlb, cb, arg, UPDK_NVME_OPC_READ | (io_flags & RWPI_FLAGS));
+	return io_rw(ns, qp, buf, lba, nlb, cb, arg, io_flags, UPDK_NVME_OPC_READ, io_read_slow);
 }
 
 int updk_nvme_ns_write(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const void *buf,
 		       uint64_t lba, uint32_t nlb, updk_nvme_cb cb, void *arg, uint32_t io_flags)
 {
-	return io_rw(ns, qp, (void *)buf, lba, nlb, cb, arg,
-		     UPDK_NVME_OPC_WRITE | (io_flags & RWPI_FLAGS));
+	return io_rw(ns, qp, (void *)buf, lba, nlb, cb, arg, io_flags, UPDK_NVME_OPC_WRITE,
+		     io_write_slow);
 }
 
 int updk_nvme_ns_readv(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, const struct iovec *iov,
@@ -285,8 +298,8 @@ int updk_nvme_ns_compare(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, co
 {
 	if (!(ns->ctrlr->id.oncs & NVME_ONCS_COMPARE))
 		return unsupported(ns, qp, "Compare");
-	return io_rw(ns, qp, (void *)buf, lba, nlb, cb, arg,
-		     UPDK_NVME_OPC_COMPARE | (io_flags & RWPI_FLAGS));
+	return io_rw(ns, qp, (void *)buf, lba, nlb, cb, arg, io_flags, UPDK_NVME_OPC_COMPARE,
+		     io_compare_slow);
 }
 
 static int io_ext(struct updk_nvme_ns *ns, struct updk_nvme_qpair *qp, uint8_t opc,

@@ -95,7 +95,7 @@ void updk_nvme_qpair_free(struct updk_nvme_qpair *qp)
 	}
 	*pp = qp->next;
 	qp->dead = true;
-	qp->inline_pcie = false;
+	nvme_qp_set_inline(qp, false);
 	/* Deleting the SQ makes the controller complete or drop what it still holds (§5.7). */
 	if (!c->failed) {
 		qp->ops->ring(qp);

@@ -55,6 +55,7 @@ static struct updk_nvme_ns *ns_add(struct updk_nvme_ctrlr *c, uint32_t nsid)
 		return NULL;
 	ns->ctrlr = c;
 	ns->nsid = nsid;
+	ns->sqe_nsid = (uint64_t)nsid << 32;
 	for (i = c->ns_count; i > 0 && c->ns[i - 1]->nsid > nsid; i--)
 		c->ns[i] = c->ns[i - 1];
 	c->ns[i] = ns;
@@ -178,6 +179,7 @@ static int ns_identify(struct updk_nvme_ctrlr *c, struct updk_nvme_ns *ns)
 	}
 	if (ns->max_io_sectors > 65536)
 		ns->max_io_sectors = 65536; /* NLB is a 16-bit field */
+	ns->fast_max_nlb = ns->max_io_sectors < ns->nsze ? ns->max_io_sectors : (uint32_t)ns->nsze;
 	memset(&ns->ids, 0, sizeof(ns->ids));
 	if (!all_zero(id->eui64, 8)) {
 		memcpy(ns->ids.eui64, id->eui64, 8);

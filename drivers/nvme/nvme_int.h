@@ -59,8 +59,15 @@ struct nvme_req {
 		};
 		uint32_t word;
 	};
-	uint16_t cid;
-	uint16_t rsvd;
+	union {
+		struct {
+			uint16_t cdw0_low; /* zero */
+			uint16_t cid;
+		};
+		/* cid << 16: the CID where the SQE's CDW0 has it (NVMe Base 2.0 Figure 88), so
+		 * that the fast path builds CDW0 and NSID with two ors */
+		uint32_t cdw0_cid;
+	};
 	union {
 		/* a parent: children not yet completed and the first failing completion */
 		struct {
@@ -79,7 +86,7 @@ struct nvme_req {
 			uint32_t user_len;
 		};
 	};
-	uint8_t pad[8];
+	struct nvme_req *next_free; /* a free slot: the next on the qpair's free list */
 };
 
 _Static_assert(sizeof(struct nvme_req) == 64, "a request slot is one cache line");
@@ -100,10 +107,13 @@ _Static_assert(offsetof(struct nvme_req, word) == 24, "the state word after cb, 
 struct updk_nvme_qpair {
 	/* line 0: the I/O path */
 	struct nvme_req *reqs; /* depth slots, cache-line aligned */
-	uint16_t *free_stack; /* free CIDs: free_stack[0 .. free_top), the last freed on top */
+	struct nvme_req *free_head; /* the free slots, through next_free, the last freed first */
 	struct updk_nvme_ctrlr *ctrlr;
-	const struct nvme_transport_ops *ops;
-	uint16_t free_top;
+	/* ctrlr while the inlined PCIe paths take this qpair (inline_pcie), else
+	 * nvme_ctrlr_stopped, whose failed flag is set: the I/O paths' first load and test say
+	 * "inlined, and the controller not failed" at once */
+	const struct updk_nvme_ctrlr *fast_ctrlr;
+	uint16_t free_count; /* slots on the free list */
 	uint16_t depth; /* request slots */
 	uint16_t qid;
 	bool inline_pcie; /* alive, on the PCIe transport: io.c may take its inlined fast path */
@@ -134,9 +144,10 @@ struct updk_nvme_qpair {
 	struct nvme_split *split_free;
 	struct nvme_split *split_head;
 	struct nvme_split *split_tail;
+	const struct nvme_transport_ops *ops;
 } __attribute__((aligned(64)));
 
-_Static_assert(offsetof(struct updk_nvme_qpair, free_top) == 32, "I/O fields in line 0");
+_Static_assert(offsetof(struct updk_nvme_qpair, free_count) == 32, "I/O fields in line 0");
 _Static_assert(offsetof(struct updk_nvme_qpair, polls) == 40, "I/O fields in line 0");
 _Static_assert(offsetof(struct updk_nvme_qpair, tick_in) < 48, "I/O fields in line 0");
 _Static_assert(offsetof(struct updk_nvme_qpair, stats.cmds_submitted) == 48, "line 0");
@@ -147,6 +158,7 @@ _Static_assert(sizeof(struct updk_nvme_qpair) % 64 == 0, "a transport's fields s
 struct updk_nvme_ns {
 	struct updk_nvme_ctrlr *ctrlr;
 	uint32_t nsid;
+	uint64_t sqe_nsid; /* nsid << 32: the NSID where an SQE's first qword has it */
 	bool active;
 	uint64_t nsze;
 	uint32_t sector_size; /* data bytes per block */
@@ -154,6 +166,9 @@ struct updk_nvme_ns {
 	bool md_extended;
 	uint32_t xfer_block; /* bytes per block in the data buffer: data, plus md when extended */
 	uint32_t max_io_sectors;
+	/* max_io_sectors, but at most nsze: the fast path's bound on NLB, under which
+	 * nsze - nlb does not wrap (io.c io_rw_try()) */
+	uint32_t fast_max_nlb;
 	/* ctrlr while the one-buffer calls take I/O (active, no separate metadata), else NULL:
 	 * one check on the fast path */
 	struct updk_nvme_ctrlr *io_ctrlr;
@@ -237,6 +252,17 @@ struct updk_nvme_ctrlr {
 };
 
 _Static_assert(offsetof(struct updk_nvme_ctrlr, failed) == 0, "failed in line 0");
+
+/* qpair.c: what a qpair's fast_ctrlr points at when the inlined paths do not take it; never
+ * written, its failed flag set. */
+extern const struct updk_nvme_ctrlr nvme_ctrlr_stopped;
+
+/* The inlined PCIe paths take @qp from now on (true), or no longer (false). */
+static inline void nvme_qp_set_inline(struct updk_nvme_qpair *qp, bool on)
+{
+	qp->inline_pcie = on;
+	qp->fast_ctrlr = on ? qp->ctrlr : &nvme_ctrlr_stopped;
+}
 _Static_assert(offsetof(struct updk_nvme_ctrlr, name) == 64, "line 0 is the read-mostly part");
 
 /*
@@ -368,41 +394,45 @@ void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *fr
  * transport's queue (PCIe: depth slots, at least depth + 1 ring entries).
  */
 
+/*
+ * The slots a qpair of @depth allocates: the next power of two, so a reaper tests a CID from
+ * the controller with one mask (pcie.h cqe_refuse); those from @depth on stay free for good
+ * (never on the free list), so a CID among them fails the outstanding test.
+ */
+static inline uint32_t nvme_reqs_span(uint32_t depth)
+{
+	uint32_t n = 1;
+
+	while (n < depth)
+		n <<= 1;
+	return n;
+}
+
 /* Commands submitted and not completed (children of a split I/O apiece, and their parent). */
 static inline uint32_t nvme_qp_outstanding(const struct updk_nvme_qpair *qp)
 {
-	return (uint32_t)qp->depth - qp->free_top;
+	return (uint32_t)qp->depth - qp->free_count;
 }
 
-/* Take a free slot: its CID, or -1 when every one is outstanding. */
-NVME_INLINE int nvme_slot_take(struct updk_nvme_qpair *qp)
-{
-	uint32_t top = qp->free_top;
-
-	if (NVME_UNLIKELY(top == 0))
-		return -1;
-	qp->free_top = (uint16_t)--top;
-	return qp->free_stack[top];
-}
-
-/* A free slot, or NULL when every one is outstanding. */
+/* A free slot (one pop of the free list), or NULL when every one is outstanding. */
 NVME_INLINE struct nvme_req *nvme_slot_get(struct updk_nvme_qpair *qp)
 {
-	int cid = nvme_slot_take(qp);
+	struct nvme_req *req = qp->free_head;
 
-	return cid < 0 ? NULL : &qp->reqs[cid];
+	if (NVME_UNLIKELY(!req))
+		return NULL;
+	qp->free_head = req->next_free;
+	qp->free_count--;
+	return req;
 }
 
-/* Give slot @cid (@req) back: it is reused first, still warm in the cache. */
-NVME_INLINE void nvme_slot_put_cid(struct updk_nvme_qpair *qp, struct nvme_req *req, uint16_t cid)
-{
-	req->state = NVME_REQ_FREE;
-	qp->free_stack[qp->free_top++] = cid;
-}
-
+/* Give slot @req back: it is reused first, still warm in the cache. */
 NVME_INLINE void nvme_slot_put(struct updk_nvme_qpair *qp, struct nvme_req *req)
 {
-	nvme_slot_put_cid(qp, req, req->cid);
+	req->state = NVME_REQ_FREE;
+	req->next_free = qp->free_head;
+	qp->free_head = req;
+	qp->free_count++;
 }
 
 /*
@@ -435,13 +465,13 @@ NVME_INLINE struct nvme_req *nvme_req_outstanding(struct updk_nvme_qpair *qp, ui
  * qpair that is no child (the caller checked). Its slot is freed before the callback, so the
  * callback may submit again; anything else goes to nvme_complete().
  */
-NVME_INLINE void nvme_complete_io(struct updk_nvme_qpair *qp, struct nvme_req *req, uint16_t cid,
+NVME_INLINE void nvme_complete_io(struct updk_nvme_qpair *qp, struct nvme_req *req,
 				  const struct updk_nvme_cpl *cpl)
 {
 	updk_nvme_cb cb = req->cb;
 	void *arg = req->arg;
 
-	nvme_slot_put_cid(qp, req, cid);
+	nvme_slot_put(qp, req);
 	cb(arg, cpl);
 }
 

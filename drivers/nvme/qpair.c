@@ -22,6 +22,8 @@
 #include "drivers/nvme/pcie/pcie_reap.h"
 #include "drivers/nvme/transport.h"
 
+const struct updk_nvme_ctrlr nvme_ctrlr_stopped = { .failed = true };
+
 void nvme_stats_add(struct updk_nvme_stats *to, const struct updk_nvme_stats *from)
 {
 	to->cmds_submitted += from->cmds_submitted;
@@ -63,21 +65,23 @@ static void count_pi_error(struct updk_nvme_qpair *qp, const struct updk_nvme_cp
 int nvme_qpair_init(struct updk_nvme_qpair *qp, struct updk_nvme_ctrlr *c, uint16_t qid,
 		    uint32_t depth)
 {
+	uint32_t span = nvme_reqs_span(depth);
+
 	qp->ctrlr = c;
 	qp->ops = c->ops;
+	qp->fast_ctrlr = &nvme_ctrlr_stopped;
 	qp->qid = qid;
 	qp->depth = (uint16_t)depth;
-	/* cache-line aligned: a slot is one line */
-	qp->reqs = aligned_alloc(64, (size_t)depth * sizeof(*qp->reqs));
-	qp->free_stack = calloc(depth, sizeof(*qp->free_stack));
+	/* cache-line aligned: a slot is one line; nvme_reqs_span(), those past depth never used */
+	qp->reqs = aligned_alloc(64, (size_t)span * sizeof(*qp->reqs));
 	/* an I/O queue's split I/Os: as many as it has slots (split.c) */
-	if (!qp->reqs || !qp->free_stack || (qid && nvme_split_init(qp, depth))) {
+	if (!qp->reqs || (qid && nvme_split_init(qp, depth))) {
 		nvme_qpair_fini(qp);
 		return -ENOMEM;
 	}
-	memset(qp->reqs, 0, (size_t)depth * sizeof(*qp->reqs));
-	for (uint16_t i = 0; i < depth; i++)
-		qp->reqs[i].cid = i;
+	memset(qp->reqs, 0, (size_t)span * sizeof(*qp->reqs));
+	for (uint32_t i = 0; i < span; i++)
+		qp->reqs[i].cid = (uint16_t)i;
 	nvme_qpair_reset_slots(qp);
 	qp->reset_ack = c->reset_gen; /* nothing of an earlier reset to fail */
 	qp->iv = -1; /* polled until intr.c gives it a vector */
@@ -90,22 +94,21 @@ void nvme_qpair_fini(struct updk_nvme_qpair *qp)
 {
 	nvme_split_fini(qp);
 	free(qp->reqs);
-	free(qp->free_stack);
 	qp->reqs = NULL;
-	qp->free_stack = NULL;
+	qp->free_head = NULL;
 }
 
 void nvme_qpair_reset_slots(struct updk_nvme_qpair *qp)
 {
-	/* every slot free, CID 0 on top */
-	qp->free_top = qp->depth;
-	for (uint16_t i = 0; i < qp->depth; i++) {
+	/* every slot free, CID 0 first */
+	qp->free_head = NULL;
+	qp->free_count = 0;
+	for (uint16_t i = qp->depth; i-- > 0;) {
 		struct nvme_req *req = &qp->reqs[i];
 
-		req->state = NVME_REQ_FREE;
 		req->flags = 0;
 		req->parent = NULL;
-		qp->free_stack[qp->depth - 1 - i] = i;
+		nvme_slot_put(qp, req);
 	}
 	__atomic_store_n(&qp->abort_cid, NVME_CID_NONE, __ATOMIC_RELAXED);
 }
@@ -138,9 +141,10 @@ void nvme_qpair_retire(struct updk_nvme_qpair *qp)
 	qp->ops->qpair_release(qp);
 	/* No slot free and none outstanding: outstanding() says 0, no submission finds a slot. */
 	qp->depth = 0;
-	qp->free_top = 0;
+	qp->free_head = NULL;
+	qp->free_count = 0;
 	qp->dead = true;
-	qp->inline_pcie = false;
+	nvme_qp_set_inline(qp, false);
 	qp->freed = true;
 	qp->next = c->retired;
 	c->retired = qp;
@@ -396,22 +400,41 @@ static __attribute__((noinline)) int process_slow(struct updk_nvme_qpair *qp, ui
 	return n;
 }
 
-int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max)
+/* The poll of an I/O qpair on PCIe that pcie_reap_one() does not take: the pending SQ
+ * doorbell, the reaper's loop, and the tick when it is due (tick_in counted down to 0 by the
+ * caller). Out of line, so that the common poll saves no register for it. */
+static __attribute__((noinline)) int process_batch(struct updk_nvme_qpair *qp, uint32_t max)
 {
 	int n;
 
-	/* An I/O qpair on PCIe, alive (inline_pcie is cleared before a qpair is freed) and its
-	 * controller not failed: the transport's reaper inlined. The acquire load comes before
-	 * any ring is read, as in process_slow(). */
-	if (NVME_UNLIKELY(!qp->inline_pcie) ||
-	    NVME_UNLIKELY(__atomic_load_n(&qp->ctrlr->failed, __ATOMIC_ACQUIRE)))
-		return process_slow(qp, max);
-	n = pcie_fast_poll(qp, max);
-	if (NVME_UNLIKELY(--qp->tick_in == 0)) {
+	pcie_sq_ring(pcie_qp(qp));
+	n = pcie_reap(pcie_qp(qp), max, false);
+	if (NVME_UNLIKELY(qp->tick_in == 0)) {
 		pcie_fast_tick(qp);
 		nvme_qpair_tick(qp);
 	}
 	return n;
+}
+
+int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max)
+{
+	struct nvme_pcie_qpair *pq;
+	int n;
+
+	/* An I/O qpair on PCIe, alive (inline_pcie is cleared before a qpair is freed) and its
+	 * controller not failed (fast_ctrlr says both): the transport's reaper inlined. The
+	 * acquire load comes before any ring is read, as in process_slow(). */
+	if (NVME_UNLIKELY(__atomic_load_n(&qp->fast_ctrlr->failed, __ATOMIC_ACQUIRE)))
+		return process_slow(qp, max);
+	pq = pcie_qp(qp);
+	/* A tick due or an SQ tail doorbell pending (a poller that calls updk_nvme_qpair_flush()
+	 * has none here): the loop. */
+	if (NVME_UNLIKELY(--qp->tick_in == 0) || NVME_UNLIKELY(pq->sq_tail != pq->sq_db_tail))
+		return process_batch(qp, max);
+	n = pcie_reap_one(pq);
+	if (NVME_LIKELY(n >= 0))
+		return n;
+	return process_batch(qp, max);
 }
 
 void updk_nvme_qpair_flush(struct updk_nvme_qpair *qp)

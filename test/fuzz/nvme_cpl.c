@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * libFuzzer target: the NVMe completion reaper of the PCIe transport (drivers/nvme/pcie/
- * pcie_poll.c pcie_poll(), handing completions to the core's drivers/nvme/qpair.c) against
+ * pcie_poll.c pcie_poll(), and the same reaper inlined into drivers/nvme/qpair.c's
+ * updk_nvme_qpair_process_completions(), handing completions to the core) against
  * completion queue entries written by a device that lies: any CID, phase, SQ head and status.
  *
  * Input: the queue size (2..64), how many commands to have outstanding, then completion
@@ -70,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct updk_nvme_ctrlr *c = &pc.c;
 	struct updk_nvme_qpair *qp;
 	struct nvme_pcie_qpair *pq;
-	uint32_t qsize, n_out;
+	uint32_t qsize, n_out, polls = 0;
 
 	if (size < 2)
 		return 0;
@@ -105,7 +106,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy((void *)pq->cq, data, n);
 		data += n;
 		size -= n;
-		(void)nvme_qpair_poll(qp, 0);
+		/* through the transport ops, and through the core's poll entry with its inlined
+		 * reaper (pcie_reap_one(), the loop in process_batch()), in turns */
+		if (++polls & 1)
+			(void)nvme_qpair_poll(qp, 0);
+		else
+			(void)updk_nvme_qpair_process_completions(qp, 0);
 		if (pq->cq_head >= qsize || pq->sq_head >= qsize ||
 		    nvme_qp_outstanding(qp) > qp->depth)
 			abort();

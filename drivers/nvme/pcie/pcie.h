@@ -52,13 +52,15 @@ struct nvme_pcie_qpair {
 	volatile struct updk_nvme_cpl *cq;
 	uint16_t sq_tail;
 	uint16_t sq_db_tail; /* tail last given to the controller */
-	uint16_t sq_head; /* from the last valid CQE's SQHD */
 	uint16_t qsize; /* entries in the SQ and in the CQ */
 	uint16_t cq_head;
-	uint16_t cq_db_head; /* CQ head last given to the controller */
 	/* the phase tag of the current pass where a CQE's last dword has it: bit 16 (pcie_reap.h
 	 * CQE_PHASE), so the reaper tests an entry against it with one exclusive or */
 	uint32_t cq_phase;
+	/* the bits of a CQE's last dword (phase tag taken out) that send it off the reaper's
+	 * common path: a status other than success (CQE_SC_SCT), a CID the slots cannot hold
+	 * (those above nvme_reqs_span(depth) - 1); one test */
+	uint32_t cqe_refuse;
 	volatile uint32_t *sq_db;
 	volatile uint32_t *cq_db;
 	/* shadow doorbells and EventIdx (NULL when not in use) */
@@ -67,6 +69,8 @@ struct nvme_pcie_qpair {
 	/* line: less often */
 	volatile uint32_t *sq_ei;
 	volatile uint32_t *cq_ei;
+	uint16_t sq_head; /* from the last valid CQE's SQHD */
+	uint16_t cq_db_head; /* CQ head last given to the controller */
 	void *list_mem; /* each slot's PRP list / SGL segment area, by CID */
 	uint64_t list_iova;
 	uint32_t list_stride; /* bytes per slot */
@@ -84,10 +88,11 @@ struct nvme_pcie_qpair {
 	/* entries of the current batch pcie_cpl_slow() took without completing a command for its
 	 * caller (a child, a CID refused): pcie_reap() returns the entries less these */
 	uint32_t reap_uncounted;
-	/* CQ entries reaped and not given back yet, and how many the reaper lets pile up
-	 * (pcie_reap()) */
-	uint32_t cq_unrung;
+	/* How many reaped CQ entries the reaper lets pile up before it gives them back
+	 * (pcie_reap()), and how many more it reaps before the next CQ head doorbell is due:
+	 * cq_ring_at - cq_ring_in are reaped and not given back yet. */
 	uint32_t cq_ring_at;
+	uint32_t cq_ring_in;
 	volatile struct updk_nvme_cpl *cq_end; /* cq + qsize */
 	/* memory */
 	uint64_t sq_iova;
@@ -110,6 +115,9 @@ static inline struct nvme_pcie_qpair *pcie_qp(struct updk_nvme_qpair *qp)
 /* Where a CQE's last dword (CID, then the status field) has its phase tag (NVMe Base 2.0
  * §4.6, Figure 90: bit 0 of the status field). */
 #define CQE_PHASE (1u << 16)
+/* The Status Code Type and Status Code in the same dword (Figure 92): zero for success (the
+ * CRD, M and DNR bits above say nothing then). */
+#define CQE_SC_SCT 0x0ffe0000u
 
 /* The phase tag (0 or 1) the controller writes in the current pass over the CQ. */
 static inline uint32_t pcie_cq_phase(const struct nvme_pcie_qpair *pq)
@@ -284,7 +292,7 @@ NVME_INLINE void pcie_cq_ring(struct nvme_pcie_qpair *pq)
 	uint32_t old = pq->cq_db_head, head = pq->cq_head;
 
 	pq->cq_db_head = (uint16_t)head;
-	pq->cq_unrung = 0;
+	pq->cq_ring_in = pq->cq_ring_at;
 	pcie_doorbell(pq, false, head, old);
 }
 

@@ -38,14 +38,14 @@ NVME_INLINE bool pcie_fast_fits(uint64_t iova, uint32_t len)
 	return !(iova & 3) & ((iova & NVME_PAGE_MASK) + len <= 2 * NVME_PAGE_SIZE);
 }
 
-/* Write a whole SQE in place, in eight-byte stores; the data pointer is set by the caller. */
-NVME_INLINE void pcie_sqe_fill(struct updk_nvme_cmd *sqe, uint8_t opc, uint16_t cid, uint32_t nsid,
-			       uint64_t lba, uint32_t cdw12)
+/* Write a whole SQE in place, in eight-byte stores, @qw0 its first qword (CDW0: the opcode,
+ * FUSE 00b, PSDT 00b (PRP), the CID; then the NSID); the data pointer is set by the caller. */
+NVME_INLINE void pcie_sqe_fill(struct updk_nvme_cmd *sqe, uint64_t qw0, uint64_t lba,
+			       uint32_t cdw12)
 {
 	uint64_t *qw = (uint64_t *)sqe;
 
-	/* CDW0 = opcode | FUSE 00b | PSDT 00b (PRP) | CID, then NSID */
-	qw[0] = (uint64_t)opc | (uint64_t)cid << 16 | (uint64_t)nsid << 32;
+	qw[0] = qw0;
 	qw[1] = 0; /* CDW2, CDW3 */
 	qw[2] = 0; /* MPTR */
 	qw[5] = lba; /* CDW10, CDW11: SLBA */
@@ -53,16 +53,16 @@ NVME_INLINE void pcie_sqe_fill(struct updk_nvme_cmd *sqe, uint8_t opc, uint16_t 
 	qw[7] = 0; /* CDW14, CDW15 */
 }
 
-/* Queue a data command on slot @cid for the @len bytes at @iova (pcie_fast_fits() said yes):
- * PRP1 alone within one memory page, PRP2 the second page when it touches two. */
-NVME_INLINE void pcie_fast_post(struct updk_nvme_qpair *qp, uint16_t cid, uint8_t opc,
-				uint32_t nsid, uint64_t lba, uint32_t cdw12, uint64_t iova,
-				uint32_t len)
+/* Queue a data command (@qw0 its first qword, pcie_sqe_fill()) for the @len bytes at @iova
+ * (pcie_fast_fits() said yes): PRP1 alone within one memory page, PRP2 the second page when it
+ * touches two. */
+NVME_INLINE void pcie_fast_post(struct updk_nvme_qpair *qp, uint64_t qw0, uint64_t lba,
+				uint32_t cdw12, uint64_t iova, uint32_t len)
 {
 	struct nvme_pcie_qpair *pq = pcie_qp(qp);
 	struct updk_nvme_cmd *sqe = &pq->sq[pq->sq_tail];
 
-	pcie_sqe_fill(sqe, opc, cid, nsid, lba, cdw12);
+	pcie_sqe_fill(sqe, qw0, lba, cdw12);
 	sqe->dptr.prp.prp1 = iova;
 	if (NVME_LIKELY((iova & NVME_PAGE_MASK) + len <= NVME_PAGE_SIZE))
 		sqe->dptr.prp.prp2 = 0;

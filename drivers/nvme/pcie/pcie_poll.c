@@ -99,7 +99,7 @@ bool pcie_intr_pending(struct updk_nvme_qpair *qp)
 	struct nvme_pcie_qpair *pq = pcie_qp(qp);
 	volatile struct updk_nvme_cpl *e = pq->cq + pq->cq_head;
 
-	if (pq->cq_unrung)
+	if (pq->cq_ring_in != pq->cq_ring_at)
 		pcie_cq_ring(pq);
 	/* The consumption of the vector's count (the caller's) comes before this load. */
 	updk_mb();

@@ -43,7 +43,7 @@ void pcie_qpair_reset_rings(struct updk_nvme_qpair *qp)
 	memset((void *)pq->cq, 0, (size_t)pq->qsize * sizeof(struct updk_nvme_cpl));
 	pq->sq_tail = pq->sq_db_tail = pq->sq_head = 0;
 	pq->cq_head = pq->cq_db_head = 0;
-	pq->cq_unrung = 0;
+	pq->cq_ring_in = pq->cq_ring_at;
 	pq->sq_head_seen_at = pq->reap_refused_at = UINT32_MAX;
 	pq->reap_uncounted = 0;
 	pq->cq_phase = CQE_PHASE; /* the controller posts its first pass with phase 1 (§4.6) */
@@ -136,7 +136,8 @@ int pcie_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
 	pq->qp.copy_max = pq->list_stride - pcie_md_area_bytes(pq) < NVME_PAGE_SIZE ?
 				  pq->list_stride - pcie_md_area_bytes(pq) :
 				  NVME_PAGE_SIZE;
-	pq->qp.inline_pcie = qid != 0;
+	nvme_qp_set_inline(&pq->qp, qid != 0);
+	pq->cqe_refuse = CQE_SC_SCT | (0xffffu & ~(nvme_reqs_span(pq->qp.depth) - 1));
 	/* Queues and lists must be IOVA contiguous: created with PC=1, lists chained by address. */
 	pcie_qpair_reset_rings(&pq->qp);
 	*qpp = &pq->qp;

@@ -23,10 +23,9 @@ void pcie_sq_head_check(struct nvme_pcie_qpair *pq);
 /*
  * A CQE's last dword (Figure 90: CID in bits 15:0, the status field above with the phase tag in
  * bit 16: CQE_PHASE in pcie.h) exclusive-or'd with the phase tag of the current pass: CQE_PHASE
- * is then clear for an entry the controller has posted in this pass, and CQE_SC_SCT clear for
- * success (SCT and SC zero; the CRD, M and DNR bits above say nothing then).
+ * is then clear for an entry the controller has posted in this pass, and the qpair's
+ * cqe_refuse bits clear for a success with a CID within the slots.
  */
-#define CQE_SC_SCT 0x0ffe0000u
 
 /* The last dword of @e in one aligned load (the phase tag and the fields checked come from the
  * same load), the current pass's phase tag taken out. */
@@ -46,7 +45,7 @@ NVME_INLINE uint32_t pcie_cqe_dw3(const struct nvme_pcie_qpair *pq,
  * after the batch (so a callback must not reap this qpair itself).
  *
  * Across the callbacks the loop keeps the qpair, the next entry, @max and its countdown in
- * registers, few enough that a poll which reaps one entry saves and restores little: the
+ * registers (the poll that reaps one entry at queue depth 1 keeps none: pcie_reap_one()): the
  * phase tag is read from the qpair (an operand of the exclusive or, as cheap as a register), and
  * the entries that completed no command for a caller are counted by pcie_cpl_slow(), not in
  * the loop.
@@ -74,10 +73,10 @@ NVME_INLINE int pcie_reap(struct nvme_pcie_qpair *pq, uint32_t max, const bool a
 			e = pq->cq;
 			pq->cq_phase ^= CQE_PHASE;
 		}
-		if (NVME_LIKELY(!admin && !(dw3 & CQE_SC_SCT) && cid < qp->depth &&
+		if (NVME_LIKELY(!admin && !(dw3 & pq->cqe_refuse) &&
 				req->state == NVME_REQ_OUTSTANDING)) {
 			qp->stats.cmds_completed++;
-			nvme_complete_io(qp, req, (uint16_t)cid, c);
+			nvme_complete_io(qp, req, c);
 		} else {
 			pcie_cpl_slow(pq, c, (uint32_t)(e - pq->cq));
 		}
@@ -94,19 +93,47 @@ NVME_INLINE int pcie_reap(struct nvme_pcie_qpair *pq, uint32_t max, const bool a
 	pq->reap_uncounted = 0;
 	if (admin)
 		pcie_sq_head_check(pq);
-	pq->cq_unrung += (uint32_t)n;
-	if (pq->cq_unrung >= pq->cq_ring_at)
+	if ((uint32_t)n >= pq->cq_ring_in)
 		pcie_cq_ring(pq);
+	else
+		pq->cq_ring_in -= (uint32_t)n;
 	return n - (int32_t)uncounted;
 }
 
-/* The poll of an I/O qpair on this transport: the pending SQ tail doorbell, then the reaper. */
-NVME_INLINE int pcie_fast_poll(struct updk_nvme_qpair *qp, uint32_t max)
+/*
+ * The poll of an I/O qpair at queue depth 1, its common case: nothing new, or exactly one new
+ * entry, successful, of an outstanding command, not the ring's last, with no CQ head doorbell
+ * due (the caller has seen that no SQ doorbell and no tick is). Everything the poll keeps (CQ
+ * head, the CQ doorbell countdown, the counter) is stored before the callback, the callback is
+ * the last thing it does, and so nothing is kept across it: the poll saves no register. The
+ * entry after the one reaped is looked at first (the batch the loop above would reap ends with
+ * this one) and before the callback, so completions the callback's submissions bring go to
+ * the next poll. Returns 1 or 0 (the commands completed), or -1 having changed nothing but
+ * perhaps the countdown: anything else, which pcie_reap() takes.
+ */
+NVME_INLINE int pcie_reap_one(struct nvme_pcie_qpair *pq)
 {
-	struct nvme_pcie_qpair *pq = pcie_qp(qp);
+	struct updk_nvme_qpair *qp = &pq->qp;
+	volatile struct updk_nvme_cpl *e = pq->cq + pq->cq_head;
+	uint32_t dw3 = pcie_cqe_dw3(pq, e);
+	struct nvme_req *req;
 
-	pcie_sq_ring(pq);
-	return pcie_reap(pq, max, false);
+	if (dw3 & CQE_PHASE)
+		return 0;
+	if (NVME_UNLIKELY(e + 1 == pq->cq_end || !(pcie_cqe_dw3(pq, e + 1) & CQE_PHASE) ||
+			  (dw3 & pq->cqe_refuse)))
+		return -1;
+	req = &qp->reqs[(uint16_t)dw3];
+	/* Last, the CQ doorbell countdown: at 0 the loop reaps this entry and rings (one entry
+	 * early, as the countdown was taken for it). */
+	if (NVME_UNLIKELY(req->state != NVME_REQ_OUTSTANDING || --pq->cq_ring_in == 0))
+		return -1;
+	/* The phase tag says the entry is complete; the callback reads the rest after it. */
+	updk_rmb();
+	pq->cq_head++;
+	qp->stats.cmds_completed++;
+	nvme_complete_io(qp, req, (const struct updk_nvme_cpl *)e);
+	return 1;
 }
 
 /* What an I/O qpair's poll does every 32nd time (with the core's tick): the SQ head check. */

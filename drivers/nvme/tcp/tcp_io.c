@@ -332,7 +332,7 @@ static int finish(struct nvme_tcp_qpair *tq, struct nvme_req *req, struct updk_n
 	}
 	if (qp->qid && req->state == NVME_REQ_OUTSTANDING && !updk_nvme_cpl_is_error(cpl)) {
 		qp->stats.cmds_completed++;
-		nvme_complete_io(qp, req, req->cid, cpl);
+		nvme_complete_io(qp, req, cpl);
 		return 1;
 	}
 	qp->stats.cmds_completed++;
