@@ -105,8 +105,8 @@ static void check_limits(const struct updk_nvme_ctrlr *c, uint32_t admin_depth)
 	if (c->sgl != (!c->opts.no_sgl && (sgls == 1 || sgls == 2)) || c->sgl_dword != (sgls == 2))
 		abort();
 	/* SGLs for metadata by default only where SGLs are in use and SGLS bit 19 says so */
-	if (c->md_sgl != (c->sgl && (id->sgls & (1u << 19)) ? UPDK_NVME_MD_SGL_AUTO :
-							      UPDK_NVME_MD_SGL_OFF))
+	if (c->md_sgl !=
+	    (c->sgl && (id->sgls & (1u << 19)) ? UPDK_NVME_MD_SGL_AUTO : UPDK_NVME_MD_SGL_OFF))
 		abort();
 	if (c->aer_limit > id->aerl + 1u || c->aer_limit > 4 || c->aer_limit > admin_depth / 2 ||
 	    aers_sent != c->aer_limit)
