@@ -400,15 +400,21 @@ static __attribute__((noinline)) int process_slow(struct updk_nvme_qpair *qp, ui
 	return n;
 }
 
-/* The poll of an I/O qpair on PCIe that pcie_reap_one() does not take: the pending SQ
- * doorbell, the reaper's loop, and the tick when it is due (tick_in counted down to 0 by the
- * caller). Out of line, so that the common poll saves no register for it. */
+/*
+ * The poll of an I/O qpair on PCIe that pcie_reap_one() does not take: the reaper's loop, and
+ * the tick when it is due (tick_in counted down to 0 by the caller). Out of line, so that the
+ * common poll saves no register for it. The SQ tail doorbell waits while the CQ has entries,
+ * as in the common poll, unless sq_ring_max commands (half the slots) wait behind it already:
+ * a controller that keeps posting is not left without commands until it stops.
+ */
 static __attribute__((noinline)) int process_batch(struct updk_nvme_qpair *qp, uint32_t max)
 {
+	struct nvme_pcie_qpair *pq = pcie_qp(qp);
 	int n;
 
-	pcie_sq_ring(pcie_qp(qp));
-	n = pcie_reap(pcie_qp(qp), max, false);
+	if (pcie_cq_empty(pq) || pcie_sq_waiting(pq) >= pq->sq_ring_max)
+		pcie_sq_ring(pq);
+	n = pcie_reap(pq, max, false);
 	if (NVME_UNLIKELY(qp->tick_in == 0)) {
 		pcie_fast_tick(qp);
 		nvme_qpair_tick(qp);
@@ -416,6 +422,14 @@ static __attribute__((noinline)) int process_batch(struct updk_nvme_qpair *qp, u
 	return n;
 }
 
+/*
+ * When the SQ tail doorbell is written: commands a callback (or anyone) submits are queued in
+ * the SQ, and the first poll that finds the CQ empty gives them to the controller in one
+ * doorbell write. A controller that posts a batch entry by entry (QEMU's NVMe does) is not
+ * caught half-way: the doorbell waits for the rest of the batch, whose commands then go
+ * together, instead of splitting the batch in two for good. At queue depth 1 the poll after
+ * the callback finds the CQ empty and rings, as soon as before.
+ */
 int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max)
 {
 	struct nvme_pcie_qpair *pq;
@@ -427,12 +441,15 @@ int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max
 	if (NVME_UNLIKELY(__atomic_load_n(&qp->fast_ctrlr->failed, __ATOMIC_ACQUIRE)))
 		return process_slow(qp, max);
 	pq = pcie_qp(qp);
-	/* A tick due or an SQ tail doorbell pending (a poller that calls updk_nvme_qpair_flush()
-	 * has none here): the loop. */
-	if (NVME_UNLIKELY(--qp->tick_in == 0) || NVME_UNLIKELY(pq->sq_tail != pq->sq_db_tail))
+	if (NVME_UNLIKELY(--qp->tick_in == 0))
 		return process_batch(qp, max);
 	n = pcie_reap_one(pq);
-	if (NVME_LIKELY(n >= 0))
+	if (NVME_LIKELY(n == 0)) {
+		/* the CQ is empty: what waits behind the SQ doorbell goes now */
+		pcie_sq_ring(pq);
+		return 0;
+	}
+	if (NVME_LIKELY(n > 0))
 		return n;
 	return process_batch(qp, max);
 }

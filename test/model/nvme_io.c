@@ -4,6 +4,7 @@
  * splits, queue full, ring wrap, and the doorbell counters.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -433,5 +434,112 @@ Test(nvme_io, mmio_doorbells_without_shadow)
 	cr_assert_eq(st.sq_doorbell_mmio, 1);
 	cr_assert_leq(st.cq_doorbell_mmio, 16, "at most one CQ doorbell per batch");
 	cr_assert_eq(st.shadow_doorbell_updates, 0);
+	rig_close(&r);
+}
+
+/* Reads on block 0 whose callback queues the next one, @left times in all, as a poller at a
+ * fixed queue depth does. */
+struct chain {
+	struct rig *r;
+	uint32_t done, left;
+};
+
+static void chain_cb(void *arg, const struct updk_nvme_cpl *cpl)
+{
+	struct chain *ch = arg;
+
+	cr_assert_not(updk_nvme_cpl_is_error(cpl));
+	ch->done++;
+	if (ch->left) {
+		ch->left--;
+		cr_assert_eq(
+			updk_nvme_ns_read(ch->r->ns, ch->r->qp, ch->r->rbuf, 0, 1, chain_cb, ch, 0),
+			0);
+	}
+}
+
+static uint64_t sq_doorbells(struct updk_nvme_qpair *qp)
+{
+	struct updk_nvme_stats st;
+
+	updk_nvme_qpair_get_stats(qp, &st);
+	return st.sq_doorbell_mmio;
+}
+
+/* CQEs the model has posted so far. */
+static uint64_t posted(struct rig *r)
+{
+	static struct sim_nvme_stats st; /* large: admin commands by opcode */
+
+	cr_assert_eq(sim_nvme_stats(ctrlr_dev(r->c), &st), 0);
+	return st.completions;
+}
+
+/* Wait until the model has posted @n completions since @since, then stop it: the CQ holds @n
+ * entries, and nothing the driver rings is fetched until sim_nvme_pause(dev, false). */
+static void posted_then_pause(struct rig *r, uint64_t since, uint64_t n)
+{
+	POLL_UNTIL(posted(r) - since >= n, sched_yield());
+	cr_assert_eq(posted(r) - since, n);
+	cr_assert_eq(sim_nvme_pause(ctrlr_dev(r->c), true), 0);
+}
+
+/*
+ * The SQ tail doorbell of an I/O qpair is written by the first poll that finds the CQ empty,
+ * or by a poll that finds entries once half the slots' commands wait behind it; not at every
+ * poll. A controller that posts a batch entry by entry (QEMU's NVMe) is reaped part by part,
+ * and the commands the callbacks queue meanwhile go to it in one doorbell when its CQ is empty.
+ * Here the model posts the whole batch and stands still (paused), and each poll reaps one entry
+ * (max 1).
+ */
+Test(nvme_io, sq_doorbell_when_the_cq_is_empty_or_half_the_slots_wait)
+{
+	struct updk_nvme_ctrlr_opts o = { .opts_size = sizeof(o),
+					  .shadow_doorbell = UPDK_NVME_SHADOW_OFF };
+	struct rig r;
+	struct chain ch = { .r = &r };
+	uint64_t db, since;
+
+	rig_open_opts(&r, "sim:nvme?size=1M,lba=512", &o, 8, 4096);
+	since = posted(&r);
+	/* 2 reads, each callback queueing one more */
+	ch.left = 2;
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, 0, 1, chain_cb, &ch, 0), 0);
+	updk_nvme_qpair_flush(r.qp);
+	db = sq_doorbells(r.qp);
+	posted_then_pause(&r, since, 2);
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 1), 1);
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 1), 1);
+	cr_assert_eq(ch.done, 2);
+	cr_assert_eq(sq_doorbells(r.qp), db, "no SQ doorbell while the CQ had entries");
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 0), 0);
+	cr_assert_eq(sq_doorbells(r.qp), db + 1, "one SQ doorbell for both, the CQ found empty");
+	cr_assert_eq(sim_nvme_pause(ctrlr_dev(r.c), false), 0);
+	POLL_UNTIL(ch.done == 4, cr_assert_geq(updk_nvme_qpair_process_completions(r.qp, 0), 0));
+	cr_assert_eq(ch.done, 4);
+
+	/* 6 reads, each queueing one more: with depth 8, four waiting commands are rung by a
+	 * poll that finds entries, before it reaps */
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 0), 0);
+	since = posted(&r);
+	ch = (struct chain){ .r = &r, .left = 6 };
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(updk_nvme_ns_read(r.ns, r.qp, r.rbuf, 0, 1, chain_cb, &ch, 0), 0);
+	updk_nvme_qpair_flush(r.qp);
+	db = sq_doorbells(r.qp);
+	posted_then_pause(&r, since, 6);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 1), 1);
+	cr_assert_eq(sq_doorbells(r.qp), db, "3 waiting at the 4th poll: no doorbell yet");
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 1), 1);
+	cr_assert_eq(sq_doorbells(r.qp), db + 1, "4 waiting: rung before the 5th entry");
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 1), 1);
+	cr_assert_eq(sq_doorbells(r.qp), db + 1, "1 waiting");
+	cr_assert_eq(updk_nvme_qpair_process_completions(r.qp, 0), 0);
+	cr_assert_eq(sq_doorbells(r.qp), db + 2, "the CQ found empty: the last 2");
+	cr_assert_eq(sim_nvme_pause(ctrlr_dev(r.c), false), 0);
+	POLL_UNTIL(ch.done == 12, cr_assert_geq(updk_nvme_qpair_process_completions(r.qp, 0), 0));
+	cr_assert_eq(ch.done, 12);
 	rig_close(&r);
 }

@@ -71,6 +71,9 @@ struct nvme_pcie_qpair {
 	volatile uint32_t *cq_ei;
 	uint16_t sq_head; /* from the last valid CQE's SQHD */
 	uint16_t cq_db_head; /* CQ head last given to the controller */
+	/* an I/O qpair's poll writes the SQ tail doorbell when it finds the CQ empty, or, finding
+	 * entries, once this many commands wait behind the doorbell (half the slots) */
+	uint16_t sq_ring_max;
 	void *list_mem; /* each slot's PRP list / SGL segment area, by CID */
 	uint64_t list_iova;
 	uint32_t list_stride; /* bytes per slot */
@@ -269,6 +272,14 @@ NVME_INLINE void pcie_doorbell(struct nvme_pcie_qpair *pq, const bool sq, uint32
 	else
 		pq->qp.stats.cq_doorbell_mmio++;
 	pq->qp.stats.mmio_doorbell_writes++;
+}
+
+/* Commands queued in the SQ since the last tail doorbell. */
+static inline uint32_t pcie_sq_waiting(const struct nvme_pcie_qpair *pq)
+{
+	int32_t n = (int32_t)pq->sq_tail - (int32_t)pq->sq_db_tail;
+
+	return (uint32_t)(n < 0 ? n + pq->qsize : n);
 }
 
 /* The SQ tail doorbell, when commands were queued since the last. */

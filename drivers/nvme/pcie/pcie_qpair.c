@@ -125,6 +125,7 @@ int pcie_qpair_create(struct updk_nvme_ctrlr *c, uint16_t qid, uint32_t qsize,
 	 * controller never finds the CQ full (the admin queue, as deep as its slots and one,
 	 * gives its entries back after every batch) */
 	pq->cq_ring_at = qsize / 2 > pq->qp.depth ? qsize / 2 - pq->qp.depth : 1;
+	pq->sq_ring_max = pq->qp.depth > 1 ? (uint16_t)(pq->qp.depth / 2) : 1;
 	if (rc || !pq->sq || !pq->cq || !pq->list_mem) {
 		log_err("%s: no memory for queue %u (%u entries, %zu bytes of PRP lists)", c->name,
 			qid, qsize, list_bytes);

@@ -35,6 +35,12 @@ NVME_INLINE uint32_t pcie_cqe_dw3(const struct nvme_pcie_qpair *pq,
 	return *(volatile uint32_t *)&e->cid ^ pq->cq_phase;
 }
 
+/* No entry at the CQ head: the controller has posted nothing more for now. */
+NVME_INLINE bool pcie_cq_empty(const struct nvme_pcie_qpair *pq)
+{
+	return pcie_cqe_dw3(pq, pq->cq + pq->cq_head) & CQE_PHASE;
+}
+
 /*
  * Reap up to @max completions (0: all there are); returns the commands completed for their
  * callers. An I/O queue's common case, a CID in range and outstanding and success, is
@@ -103,7 +109,7 @@ NVME_INLINE int pcie_reap(struct nvme_pcie_qpair *pq, uint32_t max, const bool a
 /*
  * The poll of an I/O qpair at queue depth 1, its common case: nothing new, or exactly one new
  * entry, successful, of an outstanding command, not the ring's last, with no CQ head doorbell
- * due (the caller has seen that no SQ doorbell and no tick is). Everything the poll keeps (CQ
+ * due (the caller has seen that no tick is). Everything the poll keeps (CQ
  * head, the CQ doorbell countdown, the counter) is stored before the callback, the callback is
  * the last thing it does, and so nothing is kept across it: the poll saves no register. The
  * entry after the one reaped is looked at first (the batch the loop above would reap ends with
