@@ -25,6 +25,8 @@ static void io_done(void *arg, const struct updk_nvme_cpl *cpl)
 	struct nvmf_conn *c = r->conn;
 
 	c->inflight--;
+	c->poller->st.ios++;
+	c->poller->st.io_tsc += c->poller->now - r->held_since;
 	if (c->state == CONN_ZOMBIE) {
 		nvmf_req_put(r);
 		return;

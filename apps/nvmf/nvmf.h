@@ -372,6 +372,8 @@ struct nvmf_poller_stats {
 	uint64_t wake_nvme, wake_sock, wake_inbox, wake_timer; /* what ended the sleeps */
 	uint64_t arm_found; /* arms that found a completion waiting: no sleep */
 	uint64_t late; /* completions found after a sleep the timer ended: wake-ups lost */
+	uint64_t ios; /* I/O commands the backing controllers completed */
+	uint64_t io_tsc; /* their TSC ticks from the turn that submitted to the one that reaped */
 };
 
 struct nvmf_poller {

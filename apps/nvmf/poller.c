@@ -11,8 +11,9 @@
  * arms every qpair (which looks at the completion queue once more: a completion posted before
  * the look is found, one after it makes the eventfd readable, so none is slept through), and
  * sleeps until a socket, the inbox or a vector wakes it. Without interrupts it sleeps only
- * with nothing in flight, waking every millisecond; so does a poller whose controller is
- * being reset (the reset needs the qpair polled, and the held requests go again after it).
+ * with nothing in flight, until a socket or the inbox wakes it. A poller whose controller is
+ * being reset wakes every millisecond (the reset needs the qpair polled, and the held requests
+ * go again after it).
  */
 #include <errno.h>
 #include <sched.h>
@@ -196,24 +197,40 @@ static bool busy(const struct nvmf_poller *p, unsigned *inflight, bool *resettin
 }
 
 /*
+ * A poller without interrupts and with nothing in flight: no completion can come, so it sleeps
+ * until a socket or the inbox wakes it, or ARMED_SLEEP_MS for the deadlines. A controller being
+ * reset needs every qpair's owner to poll (drivers/nvme/reset.c): then 1 ms.
+ */
+static int polled_sleep_ms(void)
+{
+	for (unsigned i = 0; i < nvmf_tgt.ndevs; i++)
+		if (atomic_load_explicit(&nvmf_tgt.devs[i].state, memory_order_relaxed) !=
+			    NVMF_DEV_OK ||
+		    updk_nvme_ctrlr_is_failed(nvmf_tgt.devs[i].ctrlr))
+			return 1;
+	return ARMED_SLEEP_MS;
+}
+
+/*
  * How long to sleep, once idle_us has passed without work: 0 (busy, or an arm found a
- * completion), 1 ms (no interrupts, or a controller being reset), else ARMED_SLEEP_MS with
- * every qpair armed. Consume each vector's count before any arm: an interrupt after the
- * consumption leaves its eventfd readable, and the arm's look finds what came before. The
- * counts are read only when epoll saw a vector readable since they were last read: a count
- * that came after that epoll_wait() ends the sleep at once, and is read before the next one.
- * In interrupt mode a turn that did work may be followed by a sleep at once (--idle-us 0):
- * what it left to do is in busy(), and what came meanwhile ends the sleep before it starts,
- * so the sleeping epoll_wait() stands for the look a busy turn would take with another.
+ * completion), 1 ms (a controller being reset), else ARMED_SLEEP_MS with every qpair armed or,
+ * without interrupts, nothing in flight. Consume each vector's count before any arm: an
+ * interrupt after the consumption leaves its eventfd readable, and the arm's look finds what
+ * came before. The counts are read only when epoll saw a vector readable since they were last
+ * read: a count that came after that epoll_wait() ends the sleep at once, and is read before
+ * the next one. In interrupt mode a turn that did work may be followed by a sleep at once
+ * (--idle-us 0): what it left to do is in busy(), and what came meanwhile ends the sleep before
+ * it starts, so the sleeping epoll_wait() stands for the look a busy turn would take with
+ * another.
  */
 static int sleep_ms(struct nvmf_poller *p, unsigned *inflight)
 {
 	bool resetting = false;
 
-	if (!p->intr)
-		return busy(p, inflight, &resetting) ? 0 : 1;
 	if (busy(p, inflight, &resetting))
 		return 0;
+	if (!p->intr)
+		return polled_sleep_ms();
 	for (unsigned i = 0; p->vector_seen && i < nvmf_tgt.ndevs; i++)
 		if (updk_nvme_qpair_intr_ack(p->qp[i]) < 0)
 			resetting = true;
@@ -391,17 +408,19 @@ static void report(const struct nvmf_poller *p)
 {
 	const struct nvmf_poller_stats *s = &p->st;
 	const char *mode = p->intr ? "interrupts" : "polling";
+	double dev_us = s->ios ? (double)s->io_tsc * 1e6 / (double)p->tsc_hz / (double)s->ios : 0;
 
 	if (p->idle_us == NVMF_NEVER_IDLE)
 		mode = "busy polling";
 	printf("updk-nvmf: poller %u (%s): %llu turns, %llu sleeps (%llu with commands in flight); "
 	       "woken by NVMe %llu, sockets %llu, inbox %llu, timer %llu; %llu arms found a "
-	       "completion; %llu completions found late\n",
+	       "completion; %llu completions found late; %llu I/O commands, %.1f us on the "
+	       "controller each\n",
 	       p->id, mode, (unsigned long long)s->turns, (unsigned long long)s->sleeps,
 	       (unsigned long long)s->sleeps_inflight, (unsigned long long)s->wake_nvme,
 	       (unsigned long long)s->wake_sock, (unsigned long long)s->wake_inbox,
 	       (unsigned long long)s->wake_timer, (unsigned long long)s->arm_found,
-	       (unsigned long long)s->late);
+	       (unsigned long long)s->late, (unsigned long long)s->ios, dev_us);
 	fflush(stdout);
 }
 

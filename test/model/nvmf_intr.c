@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -32,7 +33,8 @@ static uint32_t nns = 1; /* the subsystem's namespaces: queue i uses nsid i % nn
 struct report {
 	unsigned pollers, interrupts; /* pollers; those in interrupt mode */
 	unsigned long long turns, sleeps, sleeps_inflight, nvme, sock, inbox, timer, arm_found,
-		late;
+		late, ios;
+	double dev_us; /* the last poller's mean time of an I/O command on the controller */
 };
 
 static char *read_file(const char *path)
@@ -69,16 +71,17 @@ static void stop(struct report *r)
 	for (p = out; (p = strstr(p, "updk-nvmf: poller ")); p++) {
 		unsigned id;
 		char mode[32];
-		unsigned long long v[9];
+		unsigned long long v[10];
 
 		cr_assert_eq(sscanf(p,
 				    "updk-nvmf: poller %u (%31[^)]): %llu turns, %llu sleeps (%llu "
 				    "with commands in flight); woken by NVMe %llu, sockets %llu, "
 				    "inbox %llu, timer %llu; %llu arms found a completion; %llu "
-				    "completions found late",
+				    "completions found late; %llu I/O commands, %lf us on the "
+				    "controller each",
 				    &id, mode, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-				    &v[7], &v[8]),
-			     11, "a report that does not parse:\n%s", out);
+				    &v[7], &v[8], &v[9], &r->dev_us),
+			     13, "a report that does not parse:\n%s", out);
 		r->pollers++;
 		r->interrupts += !strcmp(mode, "interrupts");
 		r->turns += v[0];
@@ -90,6 +93,7 @@ static void stop(struct report *r)
 		r->timer += v[6];
 		r->arm_found += v[7];
 		r->late += v[8];
+		r->ios += v[9];
 	}
 	cr_assert_gt(r->pollers, 0, "no poller report on stdout:\n%s", out);
 	cr_log_info("%s", out);
@@ -175,18 +179,35 @@ Test(nvmf_intr, io_completes_with_the_poller_asleep, .timeout = 120)
 	free(tgt.log);
 }
 
-/* The same I/O in poll mode: a poller never sleeps with a command in flight. */
+/*
+ * The same I/O in poll mode: a poller never sleeps with a command in flight, and with none it
+ * sleeps until a socket wakes it, not a millisecond at a time (the timer ends a sleep at most
+ * every 100 ms, for the deadlines). The report counts the I/O commands and their mean time on
+ * the controller (each completion delayed 1 µs to 2 ms).
+ */
 Test(nvmf_intr, poll_mode_never_sleeps_with_commands_in_flight, .timeout = 120)
 {
 	const char *args[] = { "--poll-mode", "--idle-us", "0", "--nqn", NQN, DELAYED, NULL };
+	struct timespec t0, t1;
 	struct report r;
+	double ms;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	nvmf_target_start(&tgt, args);
 	run_queues(1, 30);
+	usleep(500 * 1000); /* idle, with nothing in flight */
 	stop(&r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	cr_assert_eq(r.interrupts, 0);
 	cr_expect_eq(r.sleeps_inflight, 0);
 	cr_expect_eq(r.nvme, 0);
+	cr_expect_leq((double)r.timer, ms / 100 + 2,
+		      "%llu sleeps ended by the timer in %.0f ms: a poller with nothing in flight "
+		      "should wait for its sockets",
+		      r.timer, ms);
+	cr_expect_eq(r.ios, 60, "30 writes and 30 reads, the report says %llu I/O commands", r.ios);
+	cr_expect_gt(r.dev_us, 0.0);
 	free(tgt.log);
 }
 
