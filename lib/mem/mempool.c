@@ -4,10 +4,15 @@
  * IOVA is arithmetic, not a lookup), a shared stack guarded by a spinlock, and per-thread
  * caches so a thread that gets and puts in bursts touches the shared stack once per burst.
  *
- * A thread's caches are found through a thread-local table indexed by pool id; an entry is
- * valid only while its generation matches the pool's, so a freed pool's id can be reused
- * without any thread seeing a stale cache. A thread's caches go back to their pools when the
- * thread exits (the exit hook of lib/mem).
+ * A thread's caches are found through a table indexed by pool id; an entry is valid only while
+ * its generation matches the pool's, so a freed pool's id can be reused without any thread
+ * seeing a stale cache. A thread's caches and its table go back when the thread exits (the exit
+ * hook of lib/mem).
+ *
+ * The table (4 KiB) is on the heap, allocated with the thread's first cache, and only a pointer
+ * to it is thread-local: lib/mem's thread-locals then take ~100 bytes in all, which is what lets
+ * glibc give the fio engine's dlopen()ed copy of the library a fixed offset in static TLS
+ * (docs/mem.md, "Thread-locals").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -57,7 +62,7 @@ struct tls_slot {
 	uint64_t gen;
 	struct mp_cache *cache;
 };
-static __thread struct tls_slot tls_caches[MP_MAX_POOLS];
+static __thread struct tls_slot *tls_caches; /* MP_MAX_POOLS of them, or NULL */
 
 static void ring_put(struct updk_mempool *mp, void *const *objs, unsigned n)
 {
@@ -86,10 +91,13 @@ static unsigned ring_get(struct updk_mempool *mp, void **objs, unsigned min, uns
 
 static __attribute__((noinline)) struct mp_cache *cache_new(struct updk_mempool *mp)
 {
-	struct mp_cache *c = calloc(1, sizeof(*c) + 2 * mp->cache_size * sizeof(void *));
+	struct mp_cache *c;
 
-	if (!c)
+	if (!tls_caches && !(tls_caches = calloc(MP_MAX_POOLS, sizeof(*tls_caches))))
 		return NULL; /* the thread then uses the shared stack directly */
+	c = calloc(1, sizeof(*c) + 2 * mp->cache_size * sizeof(void *));
+	if (!c)
+		return NULL;
 	c->owner_slot = mp->id;
 	pthread_mutex_lock(&mp->caches_lock);
 	c->next = mp->caches;
@@ -102,12 +110,12 @@ static __attribute__((noinline)) struct mp_cache *cache_new(struct updk_mempool 
 
 static inline struct mp_cache *cache_of(struct updk_mempool *mp)
 {
-	struct tls_slot *s = &tls_caches[mp->id];
+	struct tls_slot *s = tls_caches;
 
 	if (!mp->cache_size)
 		return NULL;
-	if (__builtin_expect(s->gen == mp->gen, 1))
-		return s->cache;
+	if (__builtin_expect(s && s[mp->id].gen == mp->gen, 1))
+		return s[mp->id].cache;
 	return cache_new(mp);
 }
 
@@ -125,6 +133,8 @@ static void cache_unlink(struct updk_mempool *mp, struct mp_cache *c)
 
 void mempool_thread_exit(void)
 {
+	if (!tls_caches)
+		return;
 	pthread_mutex_lock(&pools_lock);
 	for (unsigned id = 0; id < MP_MAX_POOLS; id++) {
 		struct tls_slot *s = &tls_caches[id];
@@ -135,9 +145,10 @@ void mempool_thread_exit(void)
 			cache_unlink(mp, s->cache);
 			free(s->cache);
 		}
-		*s = (struct tls_slot){ 0 };
 	}
 	pthread_mutex_unlock(&pools_lock);
+	free(tls_caches);
+	tls_caches = NULL;
 }
 
 struct updk_mempool *updk_mempool_create(const char *name, unsigned count, size_t elt_size,
@@ -231,7 +242,8 @@ void updk_mempool_free(struct updk_mempool *mp)
 		mp->caches = c->next;
 		free(c);
 	}
-	tls_caches[mp->id] = (struct tls_slot){ 0 };
+	if (tls_caches)
+		tls_caches[mp->id] = (struct tls_slot){ 0 };
 	updk_dma_free(mp->base);
 	pthread_spin_destroy(&mp->lock);
 	pthread_mutex_destroy(&mp->caches_lock);
