@@ -270,12 +270,35 @@ static int fu_setup(struct thread_data *td)
 	return rc;
 }
 
+/*
+ * Where glibc put the engine's thread-locals (one block, with lib/mem's translation cache that
+ * every submission reads): at a fixed offset in the static TLS it keeps spare for dlopen()ed
+ * objects, or, when that was full, on the heap as dynamic TLS, each access then a lookup
+ * (engine.mk). x86-64's static TLS lies just below the thread pointer (TLS variant II), a
+ * thread's stack below it; no heap block is there.
+ */
+static __thread char fu_tls_probe;
+
+static void fu_say_tls(struct thread_data *td)
+{
+#if defined(__x86_64__)
+	uintptr_t tp, p = (uintptr_t)&fu_tls_probe;
+
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	updk_log(UPDK_LOG_DEBUG, "fio", "job %s: thread-locals in %s", td->o.name,
+		 p < tp && tp - p < (1u << 20) ?
+			 "static TLS (a fixed offset from the thread pointer)" :
+			 "dynamic TLS (glibc's static TLS was full: a lookup per access)");
+#endif
+}
+
 static int fu_init(struct thread_data *td)
 {
 	if (!fu_abi_ok(td))
 		return 1;
 	if (!fu_thread_get(td))
 		return fu_fail(td, ENOMEM, "init", "no memory");
+	fu_say_tls(td);
 	return 0;
 }
 
@@ -379,7 +402,7 @@ static void fu_complete(void *arg, const struct updk_nvme_cpl *cpl)
 		t->done[t->ndone++] = io_u;
 }
 
-static int fu_submit(struct fu_file *ff, struct updk_nvme_qpair *qp, struct io_u *io_u)
+static inline int fu_submit(struct fu_file *ff, struct updk_nvme_qpair *qp, struct io_u *io_u)
 {
 	uint64_t lba = io_u->offset >> ff->lba_shift;
 	uint32_t nlb = (uint32_t)(io_u->xfer_buflen >> ff->lba_shift);
@@ -404,6 +427,20 @@ static int fu_submit(struct fu_file *ff, struct updk_nvme_qpair *qp, struct io_u
 	}
 }
 
+/*
+ * The submission of @io_u was refused with EAGAIN by a qpair with nothing outstanding: an
+ * automatic reset ended meanwhile, or the I/O needs more commands (split at the transfer limit)
+ * than the qpair holds. Poll once and try again. Out of line: queue()'s own path stays short.
+ */
+static __attribute__((noinline, cold)) int fu_resubmit(struct fu_thread *t, struct fu_file *ff,
+						       struct io_u *io_u)
+{
+	fu_done_compact(t);
+	updk_nvme_qpair_process_completions(ff->q->qp, 0);
+	fu_admin_poll(ff->c, updk_tsc());
+	return fu_submit(ff, ff->q->qp, io_u);
+}
+
 static enum fio_q_status fu_queue(struct thread_data *td, struct io_u *io_u)
 {
 	struct fu_thread *t = td->io_ops_data;
@@ -415,16 +452,14 @@ static enum fio_q_status fu_queue(struct thread_data *td, struct io_u *io_u)
 	fu_online(t);
 	io_u->engine_data = t;
 	rc = unaligned && ddir_rw(io_u->ddir) ? -EINVAL : fu_submit(ff, qp, io_u);
+	if (__builtin_expect(!rc, 1)) {
+		t->queued[t->nqueued++] = io_u;
+		return FIO_Q_QUEUED;
+	}
 	if (rc == -EAGAIN && updk_nvme_qpair_outstanding(qp))
 		return FIO_Q_BUSY;
-	if (rc == -EAGAIN) {
-		/* Empty and still refused: an automatic reset ended meanwhile, or the I/O needs
-		 * more commands (split at the transfer limit) than the qpair holds. */
-		fu_done_compact(t);
-		updk_nvme_qpair_process_completions(qp, 0);
-		fu_admin_poll(ff->c, updk_tsc());
-		rc = fu_submit(ff, qp, io_u);
-	}
+	if (rc == -EAGAIN)
+		rc = fu_resubmit(t, ff, io_u);
 	if (!rc) {
 		t->queued[t->nqueued++] = io_u;
 		return FIO_Q_QUEUED;

@@ -97,11 +97,30 @@ check "... every job clean, each read back what it wrote" jobs_clean "$tmp/verif
 check "... the controller shut down once per open" closed_as_opened "$tmp/verify.err"
 check "... teardown leaves no descriptor, mapping or thread behind" \
 	diff "$tmp/before" "$tmp/after"
+# The engine's thread-locals (lib/mem's translation cache, read in every submission) at a fixed
+# offset: glibc found room for them in the static TLS it keeps for dlopen()ed objects
+# (plugins/fio/engine.mk); a larger thread-local in the library would not fit, and this says so.
+tls_static() { # LOG: N job threads said so, none the other
+	[ "$(grep -c 'thread-locals in static TLS' "$1")" -ge "$2" ] &&
+		! grep -q 'thread-locals in dynamic TLS' "$1" || { grep 'thread-locals' "$1"; return 1; }
+}
+check "... every job's thread-locals in static TLS" tls_static "$tmp/verify.err" 5
 # The same blocks on a fresh controller (a new process, a new sim:nvme) hold zeroes.
 ufio --name=io --filename=sim.nvme --rw=randrw --bs=4k --size=4m --verify=crc32c \
 	--verify_only=1 --output-format=json >"$tmp/fresh.json" 2>"$tmp/fresh.err"
 check "verify of those blocks on a fresh controller fails (the verify is real)" \
 	said $? "$tmp/fresh.err" "verify: bad magic header"
+
+# With no static TLS to spare, glibc puts them in dynamic TLS: slower, and as correct.
+(export GLIBC_TUNABLES=glibc.rtld.optional_static_tls=0
+	ufio --name=io --filename=sim.nvme --rw=randrw --bs=4k --iodepth=8 --numjobs=2 --size=1m \
+		--offset_increment=1m --verify=crc32c --do_verify=1 --output-format=json \
+		>"$tmp/dyn.json" 2>"$tmp/dyn.err")
+check "no static TLS to spare: randrw, crc32c verify, 2 threads: fio exits 0" \
+	bash -c '[ "$0" = 0 ] || { cat "$1"; exit 1; }' $? "$tmp/dyn.err"
+check "... every job clean, each read back what it wrote" jobs_clean "$tmp/dyn.json"
+check "... the jobs' thread-locals in dynamic TLS" \
+	test "$(grep -c 'thread-locals in dynamic TLS' "$tmp/dyn.err")" = 2
 
 # --- interrupt_mode=1 ------------------------------------------------------------------------
 # The jobs sleep in getevents while their qpairs are idle (each completion 0..300 µs late), and
