@@ -5,6 +5,9 @@
 #
 #   test/vm/run.sh --smp 2 --timeout 1200 -- test/bench/fio-engine.sh [SECONDS] [ROUNDS]
 #
+# BEFORE=path (a file in the tree, which the guest sees) runs another build of the engine
+# beside this one, interleaved with it in every round: a before/after pair in one boot.
+#
 # 4 KiB random reads, one job on one core, QD 1 and 32:
 # - kernel: the guest's nvme driver reloaded with one poll queue, fio --ioengine=io_uring
 #   --hipri=1 --fixedbufs=1 --registerfiles=1 --direct=1;
@@ -16,7 +19,7 @@
 # and a clock read per I/O) and keep completion latency.
 # ROUNDS rounds (default 2), each running all of them at both depths, the kernel's first in odd
 # rounds and last in even ones, so drift in the guest touches all alike; the figures are the
-# averages over the rounds.
+# medians over the rounds (each round's figures go to stderr).
 # Prints one Markdown table: IOPS and average latency in µs, fio's lat (from fio's
 # preparation of the I/O to its completion) with its defaults, clat (submission to completion,
 # what updk-perf measures) with the fast options, which leave lat out; figures are for comparing
@@ -28,6 +31,13 @@ secs=${1:-5}
 rounds=${2:-2}
 perf=build/bin/updk-perf
 engine=$PWD/build/lib/fio_updk.so
+declare -A builds=([engine]=$engine)
+[ -z "${BEFORE:-}" ] || builds[before]=$(realpath "$BEFORE")
+order() { # ROUND: the builds, this one first in odd rounds, the other in even ones
+	if [ -z "${BEFORE:-}" ]; then echo engine
+	elif [ $(($1 % 2)) = 1 ]; then echo engine before
+	else echo before engine; fi
+}
 core=${BENCH_CORE:-$(($(nproc) - 1))} # the last guest CPU: the first one takes interrupts
 [ -x "$perf" ] || { echo "fio-engine.sh: $perf is missing: run make first" >&2; exit 2; }
 [ -f "$engine" ] || { echo "fio-engine.sh: $engine is missing: ./configure --with-fio; make" >&2; exit 2; }
@@ -53,9 +63,10 @@ declare -A iops lat
 # One round: io_uring on the kernel's driver, then the engine and updk-perf on vfio-pci, each at
 # both depths; the next round the other way round (one rebind a round), so that the order does
 # not favour one of the three and drift in the guest touches all three alike.
-add() { # KEY IOPS LAT: sums over the rounds
-	iops[$1]=$(python3 -c "print(${iops[$1]:-0} + $2)")
-	lat[$1]=$(python3 -c "print(${lat[$1]:-0} + $3)")
+add() { # KEY IOPS LAT: the rounds' figures, one list per key
+	iops[$1]="${iops[$1]:-} $2"
+	lat[$1]="${lat[$1]:-} $3"
+	echo "$1: $2 IOPS, $3 µs" >&2
 }
 kernel_runs() { # ROUND
 	local dev out qd
@@ -80,14 +91,16 @@ updk_runs() { # ROUND
 	on=vfio-pci
 	for qd in 1 32; do
 		for set in "${sets[@]}"; do
-			out=$(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug fio "${common[@]}" \
-				--ioengine=external:"$engine" \
-				--filename="trtype=PCIe traddr=${bdf//:/.} ns=1" --iodepth="$qd" \
-				$([ $set = defaults ] || fast "$qd") 2>engine.err)
-			# its doorbell writes per command
-			grep "updk fio: job" "$tmp/engine.err" | sed "s/^/$set: /" >&2 || true
-			add "engine,$set,$qd" "$(echo "$out" | json "$fio_iops")" \
-				"$(echo "$out" | json "$fio_lat")"
+			for b in $(order "$1"); do
+				out=$(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug fio "${common[@]}" \
+					--ioengine=external:"${builds[$b]}" \
+					--filename="trtype=PCIe traddr=${bdf//:/.} ns=1" --iodepth="$qd" \
+					$([ $set = defaults ] || fast "$qd") 2>engine.err)
+				# its doorbell writes per command, where its thread-locals are
+				grep "updk fio: job" "$tmp/engine.err" | sed "s/^/$b $set: /" >&2 || true
+				add "$b,$set,$qd" "$(echo "$out" | json "$fio_iops")" \
+					"$(echo "$out" | json "$fio_lat")"
+			done
 		done
 		out=$("$perf" -r "$bdf ns:1" -c "[$core]" -w randread -o 4096 -q "$qd" -t "$secs" \
 			--json --no-progress)
@@ -113,15 +126,19 @@ for r in $(seq "$rounds"); do
 done
 [ "$on" = nvme ] || scripts/setup.sh unbind "$bdf" >/dev/null
 
-avg() { python3 -c "print(round(${1:-0} / $rounds, ${2:-0}) if ${2:-0} else round(${1:-0} / $rounds))"; }
+avg() { # "FIGURES" [DIGITS]: their median
+	python3 -c "import statistics as s; m = s.median([float(x) for x in '${1:-0}'.split()]); print(round(m, ${2:-0}) if ${2:-0} else round(m))"
+}
 echo "| QD | fio options | fio + updk engine: IOPS (avg µs) | updk-perf: IOPS (avg µs) | engine ÷ updk-perf | fio io_uring polled: IOPS (avg µs) | engine ÷ io_uring |"
 echo "|---|---|---|---|---|---|---|"
 for qd in 1 32; do
 	p=$(avg "${iops[perf,$qd]}")
 	for set in "${sets[@]}"; do
-		e=$(avg "${iops[engine,$set,$qd]}") u=$(avg "${iops[uring,$set,$qd]}")
-		echo "| $qd | $set | $e ($(avg "${lat[engine,$set,$qd]}" 2)) |" \
-			"$p ($(avg "${lat[perf,$qd]}" 2)) | $(python3 -c "print(round($e / max($p, 1), 2))") |" \
-			"$u ($(avg "${lat[uring,$set,$qd]}" 2)) | $(python3 -c "print(round($e / max($u, 1), 2))") |"
+		for b in engine ${BEFORE:+before}; do
+			e=$(avg "${iops[$b,$set,$qd]}") u=$(avg "${iops[uring,$set,$qd]}")
+			echo "| $qd | $set${BEFORE:+, $b} | $e ($(avg "${lat[$b,$set,$qd]}" 2)) |" \
+				"$p ($(avg "${lat[perf,$qd]}" 2)) | $(python3 -c "print(round($e / max($p, 1), 2))") |" \
+				"$u ($(avg "${lat[uring,$set,$qd]}" 2)) | $(python3 -c "print(round($e / max($u, 1), 2))") |"
+		done
 	done
 done
