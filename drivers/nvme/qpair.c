@@ -401,11 +401,12 @@ static __attribute__((noinline)) int process_slow(struct updk_nvme_qpair *qp, ui
 }
 
 /*
- * The poll of an I/O qpair on PCIe that pcie_reap_one() does not take: the reaper's loop, and
- * the tick when it is due (tick_in counted down to 0 by the caller). Out of line, so that the
- * common poll saves no register for it. The SQ tail doorbell waits while the CQ has entries,
- * as in the common poll, unless sq_ring_max commands (half the slots) wait behind it already:
- * a controller that keeps posting is not left without commands until it stops.
+ * The poll of an I/O qpair on PCIe that pcie_reap_one() does not take, or that found the CQ
+ * empty with commands waiting: the reaper's loop, and the tick when it is due (tick_in counted
+ * down to 0 by the caller). Out of line, so that the common poll saves no register for it. The
+ * SQ tail doorbell waits while the CQ has entries, unless sq_ring_max commands (half the
+ * slots) wait behind it already: a controller that keeps posting is not left without commands
+ * until it stops.
  */
 static __attribute__((noinline)) int process_batch(struct updk_nvme_qpair *qp, uint32_t max)
 {
@@ -428,7 +429,7 @@ static __attribute__((noinline)) int process_batch(struct updk_nvme_qpair *qp, u
  * doorbell write. A controller that posts a batch entry by entry (QEMU's NVMe does) is not
  * caught half-way: the doorbell waits for the rest of the batch, whose commands then go
  * together, instead of splitting the batch in two for good. At queue depth 1 the poll after
- * the callback finds the CQ empty and rings, as soon as before.
+ * the callback finds the CQ empty, rings and looks at the CQ again.
  */
 int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max)
 {
@@ -444,12 +445,9 @@ int updk_nvme_qpair_process_completions(struct updk_nvme_qpair *qp, uint32_t max
 	if (NVME_UNLIKELY(--qp->tick_in == 0))
 		return process_batch(qp, max);
 	n = pcie_reap_one(pq);
-	if (NVME_LIKELY(n == 0)) {
-		/* the CQ is empty: what waits behind the SQ doorbell goes now */
-		pcie_sq_ring(pq);
-		return 0;
-	}
-	if (NVME_LIKELY(n > 0))
+	/* The CQ empty and commands waiting behind the SQ doorbell: the loop rings, then looks
+	 * at the CQ again (at QD 1, this poll; a completion that came meanwhile is reaped in it). */
+	if (NVME_LIKELY(n > 0) || (n == 0 && NVME_LIKELY(pq->sq_tail == pq->sq_db_tail)))
 		return n;
 	return process_batch(qp, max);
 }
