@@ -373,6 +373,16 @@ Test(nvme_tcp, refusals)
 	stop_clean();
 }
 
+/* Stop the target and wait until it is stopped: from then on it answers nothing. */
+static void hold_target(void)
+{
+	int st;
+
+	cr_assert_eq(kill(tgt.pid, SIGSTOP), 0);
+	cr_assert_eq(waitpid(tgt.pid, &st, WUNTRACED), tgt.pid);
+	cr_assert(WIFSTOPPED(st));
+}
+
 /* The target dies with commands outstanding: each completes with an error, none is lost, and
  * the controller is failed (the reset cannot reach the target), then closes cleanly. */
 Test(nvme_tcp, lost_connection_fails_outstanding_commands)
@@ -389,8 +399,9 @@ Test(nvme_tcp, lost_connection_fails_outstanding_commands)
 	c = open_ctrlr(trid(NQN));
 	ns = updk_nvme_ns_get(c, 1);
 	qp = alloc_qp(c, QD);
-	/* stopped, the target takes in nothing: every command stays outstanding */
-	kill(tgt.pid, SIGSTOP);
+	/* stopped (and seen stopped: a signal is not delivered at once), the target takes in
+	 * nothing: every command stays outstanding */
+	hold_target();
 	for (int i = 0; i < QD; i++)
 		cr_assert_eq(i % 2 ? updk_nvme_ns_read(ns, qp, bufs[i], (uint64_t)i * 2, 2,
 						       io_done_cb, &d[i], 0) :
@@ -418,16 +429,6 @@ Test(nvme_tcp, lost_connection_fails_outstanding_commands)
 	cr_assert_eq(updk_nvme_ns_read(ns, qp, bufs[0], 0, 1, io_done_cb, &d[0], 0), -ENXIO);
 	updk_nvme_qpair_free(qp);
 	updk_nvme_ctrlr_close(c);
-}
-
-/* Stop the target and wait until it is stopped: from then on it answers nothing. */
-static void hold_target(void)
-{
-	int st;
-
-	cr_assert_eq(kill(tgt.pid, SIGSTOP), 0);
-	cr_assert_eq(waitpid(tgt.pid, &st, WUNTRACED), tgt.pid);
-	cr_assert(WIFSTOPPED(st));
 }
 
 /* The same without an automatic reset: the controller is failed at once, and every queue's
