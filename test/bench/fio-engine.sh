@@ -16,7 +16,8 @@
 # Both fio engines run twice: with fio's defaults, and with the fast job file's options
 # (docs/fio.md "A fast job file": the same for both engines), which leave out what fio does
 # per I/O that updk-perf does not (the random map, the slat and total-latency samples, a commit
-# and a clock read per I/O) and keep completion latency.
+# and a clock read per I/O) and keep completion latency. FIO_SETS="defaults fast lean" adds a
+# third run with gtod_reduce=1 as well (IOPS only; see lean() below).
 # ROUNDS rounds (default 2), each running all of them at both depths, the kernel's first in odd
 # rounds and last in even ones, so drift in the guest touches all alike; the figures are the
 # medians over the rounds (each round's figures go to stderr).
@@ -57,7 +58,19 @@ fast() { # QD
 	echo --norandommap=1 --disable_slat=1 --disable_lat=1 --clocksource=cpu \
 		--iodepth_batch_submit="$1" --iodepth_batch_complete_max="$1"
 }
-sets=(defaults fast)
+# "lean" (FIO_SETS="defaults fast lean"): the fast options and gtod_reduce=1, which also leaves
+# out fio's clock reads for completion latency and bandwidth samples (no latency is reported):
+# how near fio itself can come to updk-perf when it measures nothing but IOPS
+lean() { # QD
+	echo $(fast "$1") --gtod_reduce=1
+}
+opts() { # SET QD
+	case $1 in defaults) ;; fast) fast "$2" ;; lean) lean "$2" ;;
+	*) echo "fio-engine.sh: FIO_SETS takes defaults, fast and lean, not $1" >&2; exit 2 ;;
+	esac
+}
+sets=(${FIO_SETS:-defaults fast})
+for set in "${sets[@]}"; do opts "$set" 1 >/dev/null || exit 2; done
 declare -A iops lat
 
 # One round: io_uring on the kernel's driver, then the engine and updk-perf on vfio-pci, each at
@@ -78,7 +91,7 @@ kernel_runs() { # ROUND
 		for set in "${sets[@]}"; do
 			out=$(cd "$tmp" && fio "${common[@]}" --filename="$dev" --ioengine=io_uring \
 				--hipri=1 --fixedbufs=1 --registerfiles=1 --direct=1 --iodepth="$qd" \
-				$([ $set = defaults ] || fast "$qd"))
+				$(opts "$set" "$qd"))
 			add "uring,$set,$qd" "$(echo "$out" | json "$fio_iops")" \
 				"$(echo "$out" | json "$fio_lat")"
 		done
@@ -95,7 +108,7 @@ updk_runs() { # ROUND
 				out=$(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug fio "${common[@]}" \
 					--ioengine=external:"${builds[$b]}" \
 					--filename="trtype=PCIe traddr=${bdf//:/.} ns=1" --iodepth="$qd" \
-					$([ $set = defaults ] || fast "$qd") 2>engine.err)
+					$(opts "$set" "$qd") 2>engine.err)
 				# its doorbell writes per command, where its thread-locals are
 				grep "updk fio: job" "$tmp/engine.err" | sed "s/^/$b $set: /" >&2 || true
 				add "$b,$set,$qd" "$(echo "$out" | json "$fio_iops")" \
