@@ -70,7 +70,8 @@ opts() { # SET QD
 	esac
 }
 sets=(${FIO_SETS:-defaults fast})
-for set in "${sets[@]}"; do opts "$set" 1 >/dev/null || exit 2; done
+# opts() exits 2 on an unknown set: check them all before the first run
+for set in "${sets[@]}"; do opts "$set" 1 >/dev/null; done
 declare -A iops lat
 
 # One round: io_uring on the kernel's driver, then the engine and updk-perf on vfio-pci, each at
