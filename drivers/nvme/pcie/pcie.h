@@ -274,12 +274,18 @@ NVME_INLINE void pcie_doorbell(struct nvme_pcie_qpair *pq, const bool sq, uint32
 	pq->qp.stats.mmio_doorbell_writes++;
 }
 
+/* Slots from index @from forward to index @to in a ring of @qsize slots (both below qsize). */
+static inline uint32_t pcie_ring_dist(uint32_t qsize, uint32_t from, uint32_t to)
+{
+	int32_t n = (int32_t)to - (int32_t)from;
+
+	return (uint32_t)(n < 0 ? n + (int32_t)qsize : n);
+}
+
 /* Commands queued in the SQ since the last tail doorbell. */
 static inline uint32_t pcie_sq_waiting(const struct nvme_pcie_qpair *pq)
 {
-	int32_t n = (int32_t)pq->sq_tail - (int32_t)pq->sq_db_tail;
-
-	return (uint32_t)(n < 0 ? n + pq->qsize : n);
+	return pcie_ring_dist(pq->qsize, pq->sq_db_tail, pq->sq_tail);
 }
 
 /* The SQ tail doorbell, when commands were queued since the last. */

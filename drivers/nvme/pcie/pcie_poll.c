@@ -60,7 +60,6 @@ void pcie_sq_head_check(struct nvme_pcie_qpair *pq)
 	struct updk_nvme_qpair *qp = &pq->qp;
 	uint32_t h = pq->cq_head, qsize = pq->qsize, refused = pq->reap_refused_at;
 	uint32_t outstanding, sqhd;
-	int32_t ahead;
 
 	if (h == pq->sq_head_seen_at)
 		return;
@@ -70,9 +69,9 @@ void pcie_sq_head_check(struct nvme_pcie_qpair *pq)
 		return;
 	sqhd = pq->cq[h ? h - 1 : qsize - 1].sqhd;
 	outstanding = nvme_qp_outstanding(qp);
-	ahead = (int32_t)pq->sq_db_tail - (int32_t)sqhd;
-	ahead += (ahead >> 31) & (int32_t)qsize;
-	if (sqhd < qsize && ahead <= (int32_t)outstanding) {
+	/* From the head the controller gives to the tail rung: at most the commands outstanding
+	 * (a head outside the ring is refused first, before its distance is taken). */
+	if (sqhd < qsize && pcie_ring_dist(qsize, sqhd, pq->sq_db_tail) <= outstanding) {
 		pq->sq_head = (uint16_t)sqhd;
 		return;
 	}
