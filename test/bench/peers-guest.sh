@@ -1,6 +1,6 @@
 #!/bin/bash
-# The guest half of test/bench/peers.sh: runs updk-perf, SPDK's spdk_nvme_perf, libvfn's perf
-# and fio (io_uring, polled) on one QEMU NVMe namespace, round after round, and prints one line
+# The guest half of test/bench/peers.sh: runs updk-perf, SPDK's spdk_nvme_perf, libvfn's perf,
+# fio (io_uring, polled) and, when built, fio with updk's engine on one QEMU NVMe namespace, round after round, and prints one line
 # per run for peers.sh to sum up. Run by peers.sh inside test/vm/run.sh; not meant to be run by
 # hand, but it can be (as root, in the guest, from the top of the tree):
 #
@@ -150,6 +150,36 @@ if q == "1":
 ' "$r" "$qd"
 }
 
+# fio through updk's own engine (build/lib/fio_updk.so, ./configure --with-fio): the same driver
+# as updk-perf under fio's loop, with the fast job file's options (docs/fio.md). Left out
+# without the engine.
+engine=$PWD/build/lib/fio_updk.so
+run_fio_updk() { # round qd
+    local r=$1 qd=$2 out
+    command -v fio >/dev/null && [ -e "$engine" ] || return
+    to_vfio || { fail "round=$r qd=$qd tool=fio-updk: cannot bind $bdf to vfio-pci"; return; }
+    out=$(fio --name=updk --thread --ioengine=external:"$engine" \
+        --filename="trtype=PCIe traddr=${bdf//:/.} ns=$nsid" --rw=randread --bs=4k \
+        --iodepth="$qd" --numjobs=1 --cpus_allowed="$core" --time_based=1 --runtime="$secs" \
+        --norandommap=1 --disable_slat=1 --disable_lat=1 --clocksource=cpu \
+        --iodepth_batch_submit="$qd" --iodepth_batch_complete_max="$qd" \
+        --output-format=json 2>&1)
+    keep "fio-updk-qd$qd" "$out"
+    printf '%s' "$out" | python3 -c '
+import json, sys
+r, q = sys.argv[1], sys.argv[2]
+text = sys.stdin.read()
+try:
+    rd = json.loads(text[text.index("{"):])["jobs"][0]["read"]
+except (ValueError, KeyError, IndexError):
+    print("FAIL round=%s qd=%s tool=fio-updk: no JSON result" % (r, q))
+    sys.exit(0)
+# disable_lat=1: completion latency (the submission is the engine queueing one command)
+print("RUN round=%s qd=%s tool=fio-updk iops=%.2f avg_us=%.2f"
+      % (r, q, rd["iops"], rd["clat_ns"]["mean"] / 1000))
+' "$r" "$qd"
+}
+
 # --- the rounds ---------------------------------------------------------------------------------
 # Userspace tools: each depth in turn, the tools in an order that rotates every round, so none
 # always runs first or right after the driver switch. fio goes first in odd rounds and last in
@@ -160,6 +190,7 @@ for ((i = 0; i < ${#variants[@]}; i += 2)); do
     cmds+=("${variants[i + 1]}")
 done
 user_tools=(spdk libvfn "${names[@]}")
+command -v fio >/dev/null && [ -e "$engine" ] && user_tools+=(fio-updk)
 # Each run is announced ("MARK N" on stdout) and bracketed by the files mark.N.start and
 # mark.N.end in the log folder, which peers.sh on the host turns into QEMU's CPU time per run.
 run_no=0
@@ -173,6 +204,7 @@ one() { # round qd tool [pct]
         spdk) run_spdk "$1" "$2" "${4:-}" ;;
         libvfn) run_vfn "$1" "$2" ;;
         fio) run_fio "$1" "$2" ;;
+        fio-updk) run_fio_updk "$1" "$2" ;;
         *)
             for ((v = 0; v < ${#names[@]}; v++)); do
                 [ "${names[v]}" = "$3" ] && run_updk "$1" "$2" "$3" "${cmds[v]}" "${4:-}"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # updk-perf beside SPDK's spdk_nvme_perf, libvfn's perf and fio (io_uring, polled) on QEMU's
-# NVMe, all in one guest boot, interleaved, round after round (issue 12). From the top of the
+# NVMe, all in one guest boot, interleaved, round after round (issue 12); fio with updk's own
+# engine too when the tree is configured --with-fio (the same driver under fio's loop). From the top of the
 # tree, after `make`, as root (the VM ring):
 #
 #   SPDK_PERF=../shared/peers/spdk_nvme_perf VFN_PERF=../shared/peers/vfn-perf \
@@ -29,8 +30,9 @@
 # Prints Markdown: per depth the median IOPS of each tool over the rounds with the spread
 # (lowest-highest), the median average latency, and updk ÷ the better peer; then the QD 1
 # percentiles; then QEMU's CPU time per I/O of each tool: its main loop thread (where QEMU's NVMe
-# runs each command: what the device does per command for that driver) and the whole process.
-# The host's load average is sampled throughout and printed. Figures are for comparing side by
+# runs each command: what the device does per command for that driver) and the whole process;
+# then how often QEMU's vCPU and main loop threads went to sleep per I/O (a polling vCPU sleeps
+# only to wait for QEMU's global lock). The host's load average is sampled throughout and printed. Figures are for comparing side by
 # side in one boot, never a pass/fail.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -87,24 +89,41 @@ chmod 777 "$logs"
 ( while :; do cut -d' ' -f1 /proc/loadavg; sleep 10; done ) > "$logs/load.txt" 2>/dev/null &
 sampler=$!
 # QEMU's CPU time at the start and the end of every run (the guest's mark.N.start/end files):
-# "N.start|N.end MAIN ALL" in clock ticks, MAIN being QEMU's main loop thread, where the NVMe
-# model runs every command with ioeventfd=on, ALL the whole process (the vCPUs included).
+# "N.start|N.end MAIN ALL TIME" in clock ticks, MAIN being QEMU's main loop thread, where the
+# NVMe model runs every command with ioeventfd=on, ALL the whole process (the vCPUs included),
+# TIME the host's clock when the mark was seen.
 ( while :; do
     for f in "$logs"/mark.*; do
         [ -e "$f" ] || continue
         q=$(pgrep -n -f "^qemu-system-x86_64 .*$logs") || continue
         main=$(awk '{ print $14 + $15 }' "/proc/$q/task/$q/stat" 2>/dev/null) || continue
         all=$(awk '{ print $14 + $15 }' "/proc/$q/stat" 2>/dev/null) || continue
-        echo "${f##*/mark.} $main $all"
+        echo "${f##*/mark.} $main $all $(date +%s.%N)"
         rm -f "$f"
     done
     sleep 0.1
 done ) > "$logs/ticks.txt" 2>/dev/null &
 ticker=$!
-trap 'kill $sampler $ticker 2>/dev/null || true' EXIT
+# How often QEMU's threads went to sleep (voluntary context switches), every 0.2 s: "TIME
+# VCPUS MAIN", VCPUS summed over the vCPU threads ("CPU n/TCG"), MAIN the main loop thread's. A
+# vCPU that polls never sleeps of its own accord but to wait for a lock another thread holds:
+# under TCG, QEMU's global lock, which a vCPU takes for every MMIO access (a doorbell) and the
+# main loop holds while the NVMe model runs.
+q=
+( while :; do
+    [ -n "$q" ] && [ -d "/proc/$q" ] ||
+        q=$(pgrep -n -f "^qemu-system-x86_64 .*$logs") || { sleep 0.2; continue; }
+    awk -v t="$(date +%s.%N)" -v main="/proc/$q/task/$q/status" '
+        /^Name:/ { vcpu = $2 == "CPU" }
+        /^voluntary_ctxt_switches:/ { if (vcpu) v += $2; if (FILENAME == main) m = $2 }
+        END { printf "%s %d %d\n", t, v, m }' /proc/"$q"/task/*/status 2>/dev/null
+    sleep 0.2
+done ) > "$logs/sleeps.txt" 2>/dev/null &
+sleeper=$!
+trap 'kill $sampler $ticker $sleeper 2>/dev/null || true' EXIT
 
 nq=$(echo $qds | wc -w)
-ntools=$((${#variants[@]} / 2 + 3))
+ntools=$((${#variants[@]} / 2 + 4))
 # per run: SECONDS plus ~15 s of start-up under TCG (SPDK's the longest), and the boot
 timeout=$((300 + rounds * (nq * ntools + 2) * (secs + 20)))
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -119,23 +138,39 @@ test/vm/run.sh --smp "$smp" --timeout "$timeout" --rw "$logs" -e SPDK_PERF -e VF
     > "$logs/raw.txt"
 rc=$?
 set -e
-kill $sampler $ticker 2>/dev/null || true
+kill $sampler $ticker $sleeper 2>/dev/null || true
 [ $rc = 0 ] || echo "peers.sh: the guest run ended with status $rc (partial results below)" >&2
 
 python3 - "$logs/raw.txt" "$logs/load.txt" "$start" "$secs" "$rounds" "$qds" \
     "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "$logs/ticks.txt" "$(getconf CLK_TCK)" \
-    "${variants[@]}" <<'EOF'
+    "$logs/sleeps.txt" "${variants[@]}" <<'EOF'
 import re, statistics, sys
 
-raw, loadf, start, secs, rounds, qds, tree, ticksf, hz = sys.argv[1:10]
-variants = sys.argv[10:]
+raw, loadf, start, secs, rounds, qds, tree, ticksf, hz, sleepsf = sys.argv[1:11]
+variants = sys.argv[11:]
 names = variants[0::2]
-runs, pct, fails, qemu = {}, {}, [], {}
+runs, pct, fails, qemu, sleeps = {}, {}, [], {}, {}
 ticks = {}
 for line in open(ticksf):
     f = line.split()
+    if len(f) >= 3:
+        ticks[f[0]] = (int(f[1]), int(f[2]), float(f[3]) if len(f) > 3 else None)
+samples = []
+for line in open(sleepsf):
+    f = line.split()
     if len(f) == 3:
-        ticks[f[0]] = (int(f[1]), int(f[2]))
+        samples.append((float(f[0]), int(f[1]), int(f[2])))
+
+def sleep_rates(end):
+    """QEMU's vCPU and main loop sleeps per second while a run measured: the median rate of
+    the samples in the run's last SECS seconds but its last 1.5 (its report and teardown)."""
+    lo, hi = end - float(secs), end - 1.5
+    win = [s for s in samples if lo <= s[0] <= hi]
+    rates = [((b[1] - a[1]) / (b[0] - a[0]), (b[2] - a[2]) / (b[0] - a[0]))
+             for a, b in zip(win, win[1:]) if b[0] > a[0]]
+    if len(rates) < 3:
+        return None
+    return statistics.median(r[0] for r in rates), statistics.median(r[1] for r in rates)
 mark = None
 for line in open(raw):
     kv = dict(re.findall(r"(\S+?)=(\S+)", line))
@@ -149,6 +184,10 @@ for line in open(raw):
         if a and b and ios > 0:
             qemu.setdefault((int(kv["qd"]), kv["tool"]), []).append(
                 ((b[0] - a[0]) / float(hz) * 1e6 / ios, (b[1] - a[1]) / float(hz) * 1e6 / ios))
+        sr = sleep_rates(b[2]) if b and b[2] else None
+        if sr and float(kv["iops"]) > 0:
+            sleeps.setdefault((int(kv["qd"]), kv["tool"]), []).append(
+                (sr[0] / float(kv["iops"]), sr[1] / float(kv["iops"])))
     elif line.startswith("PCT "):
         pct.setdefault(kv["tool"], []).append(kv)
     elif line.startswith("FAIL "):
@@ -160,9 +199,9 @@ print("Tree %s, %s; %s rounds of %s s per run, 4 KiB random reads, one core; hos
       "%.1f-%.1f" % (min(loads), max(loads)) if loads else "unknown"))
 print()
 peers = [t for t in ("spdk", "libvfn") if any(k[1] == t for k in runs)]
-cols = names + peers + (["fio"] if any(k[1] == "fio" for k in runs) else [])
+cols = names + peers + [t for t in ("fio", "fio-updk") if any(k[1] == t for k in runs)]
 label = {"spdk": "SPDK spdk_nvme_perf", "libvfn": "libvfn perf", "fio": "fio io_uring polled",
-         "updk": "updk-perf (defaults)"}
+         "fio-updk": "fio + updk engine", "updk": "updk-perf (defaults)"}
 
 def med(t, qd):
     v = runs.get((qd, t))
@@ -214,6 +253,20 @@ if qemu:
         for c in cols:
             v = qemu.get((qd, c))
             cells.append("—" if not v else "%.2f / %.1f" % (
+                statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)))
+        print("| %d | %s |" % (qd, " | ".join(cells)))
+if sleeps:
+    print()
+    print("QEMU's threads going to sleep per I/O while each tool measured (median over rounds): "
+          "the vCPU threads / the main loop thread (host-side voluntary context switches).")
+    print()
+    print("| QD | " + " | ".join(label.get(c, "updk-perf " + c) for c in cols) + " |")
+    print("|---|" + "---:|" * len(cols))
+    for qd in (int(q) for q in qds.split()):
+        cells = []
+        for c in cols:
+            v = sleeps.get((qd, c))
+            cells.append("—" if not v else "%.2f / %.2f" % (
                 statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)))
         print("| %d | %s |" % (qd, " | ".join(cells)))
 if fails:
