@@ -129,25 +129,30 @@ run_fio() { # round qd [pct]
         --cpus_allowed="$core" --time_based=1 --runtime="$secs" --lat_percentiles=1 \
         --output-format=json 2>&1)
     keep "fio-qd$qd" "$out"
-    printf '%s' "$out" | python3 -c '
+    printf '%s' "$out" | fio_result "$r" "$qd" fio
+}
+
+# The RUN line (and at QD 1 the PCT line, where fio has percentiles) from fio's JSON on stdin.
+# The latency is lat (submission to completion, as the other tools measure it) where fio
+# measured it, else clat (disable_lat=1).
+fio_result() { # round qd tool
+    python3 -c '
 import json, sys
-r, q = sys.argv[1], sys.argv[2]
+r, q, t = sys.argv[1:4]
 text = sys.stdin.read()
 try:
     rd = json.loads(text[text.index("{"):])["jobs"][0]["read"]
 except (ValueError, KeyError, IndexError):
-    print("FAIL round=%s qd=%s tool=fio: no JSON result" % (r, q))
+    print("FAIL round=%s qd=%s tool=%s: no JSON result" % (r, q, t))
     sys.exit(0)
-# lat_ns: submission to completion, as the other tools measure it (clat_ns leaves out the
-# submission)
-lat = rd["lat_ns"]
-print("RUN round=%s qd=%s tool=fio iops=%.2f avg_us=%.2f" % (r, q, rd["iops"], lat["mean"] / 1000))
-if q == "1":
-    p = lat.get("percentile", {})
+lat = rd["lat_ns"] if rd["lat_ns"]["mean"] else rd["clat_ns"]
+print("RUN round=%s qd=%s tool=%s iops=%.2f avg_us=%.2f" % (r, q, t, rd["iops"], lat["mean"] / 1000))
+p = lat.get("percentile", {})
+if q == "1" and p:
     g = lambda k: "%.2f" % (p[k] / 1000) if k in p else "-"
-    print("PCT round=%s tool=fio p50=%s p99=%s p99.9=%s p99.99=%s"
-          % (r, g("50.000000"), g("99.000000"), g("99.900000"), g("99.990000")))
-' "$r" "$qd"
+    print("PCT round=%s tool=%s p50=%s p99=%s p99.9=%s p99.99=%s"
+          % (r, t, g("50.000000"), g("99.000000"), g("99.900000"), g("99.990000")))
+' "$@"
 }
 
 # fio through updk's own engine (build/lib/fio_updk.so, ./configure --with-fio): the same driver
@@ -165,19 +170,7 @@ run_fio_updk() { # round qd
         --iodepth_batch_submit="$qd" --iodepth_batch_complete_max="$qd" \
         --output-format=json 2>&1)
     keep "fio-updk-qd$qd" "$out"
-    printf '%s' "$out" | python3 -c '
-import json, sys
-r, q = sys.argv[1], sys.argv[2]
-text = sys.stdin.read()
-try:
-    rd = json.loads(text[text.index("{"):])["jobs"][0]["read"]
-except (ValueError, KeyError, IndexError):
-    print("FAIL round=%s qd=%s tool=fio-updk: no JSON result" % (r, q))
-    sys.exit(0)
-# disable_lat=1: completion latency (the submission is the engine queueing one command)
-print("RUN round=%s qd=%s tool=fio-updk iops=%.2f avg_us=%.2f"
-      % (r, q, rd["iops"], rd["clat_ns"]["mean"] / 1000))
-' "$r" "$qd"
+    printf '%s' "$out" | fio_result "$r" "$qd" fio-updk
 }
 
 # --- the rounds ---------------------------------------------------------------------------------

@@ -233,42 +233,38 @@ if pct:
     print()
     print("| QD 1 latency, µs (median over rounds) | p50 | p99 | p99.9 | p99.99 | rounds |")
     print("|---|---:|---:|---:|---:|---:|")
-    what = {"spdk": "SPDK spdk_nvme_perf -L", "fio": "fio io_uring polled"}
+    what = {"spdk": "SPDK spdk_nvme_perf -L", "fio": "fio io_uring polled",
+            "fio-updk": "fio + updk engine (completion latency)"}
     for t, rows in pct.items():
         def m(key):
             v = [float(r[key]) for r in rows if r.get(key, "-") not in ("-", "")]
             return "%.1f" % statistics.median(v) if v else "—"
         print("| %s | %s | %s | %s | %s | %d |" % (what.get(t, "updk-perf -LL"), m("p50"),
               m("p99"), m("p99.9"), m("p99.99"), len(rows)))
-if qemu:
+def per_qd(title, data, fmt):
+    """One row per depth, one column per tool: the medians over the rounds of each of the
+    pairs in data[(qd, tool)], printed with fmt."""
+    if not data:
+        return
     print()
-    print("QEMU's CPU µs per I/O (median over rounds): its main loop thread, which runs the NVMe "
-          "model, and the whole process with the vCPUs; from run start to end, tool start-up "
-          "included.")
-    print()
-    print("| QD | " + " | ".join(label.get(c, "updk-perf " + c) for c in cols) + " |")
-    print("|---|" + "---:|" * len(cols))
-    for qd in (int(q) for q in qds.split()):
-        cells = []
-        for c in cols:
-            v = qemu.get((qd, c))
-            cells.append("—" if not v else "%.2f / %.1f" % (
-                statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)))
-        print("| %d | %s |" % (qd, " | ".join(cells)))
-if sleeps:
-    print()
-    print("QEMU's threads going to sleep per I/O while each tool measured (median over rounds): "
-          "the vCPU threads / the main loop thread (host-side voluntary context switches).")
+    print(title)
     print()
     print("| QD | " + " | ".join(label.get(c, "updk-perf " + c) for c in cols) + " |")
     print("|---|" + "---:|" * len(cols))
     for qd in (int(q) for q in qds.split()):
         cells = []
         for c in cols:
-            v = sleeps.get((qd, c))
-            cells.append("—" if not v else "%.2f / %.2f" % (
+            v = data.get((qd, c))
+            cells.append("—" if not v else fmt % (
                 statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)))
         print("| %d | %s |" % (qd, " | ".join(cells)))
+
+per_qd("QEMU's CPU µs per I/O (median over rounds): its main loop thread, which runs the NVMe "
+       "model, and the whole process with the vCPUs; from run start to end, tool start-up "
+       "included.", qemu, "%.2f / %.1f")
+per_qd("QEMU's threads going to sleep per I/O while each tool measured (median over rounds): "
+       "the vCPU threads / the main loop thread (host-side voluntary context switches).",
+       sleeps, "%.2f / %.2f")
 if fails:
     print()
     for f in fails:
