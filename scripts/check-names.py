@@ -38,6 +38,9 @@ OUTSIDE = {
     # driver (docs/nvme-driver.md, shadow doorbells, SGLs for metadata; docs/benchmarks.md, QD 1)
     'nvme_update_sq_eventidx', 'nvme_update_cq_eventidx', 'nvme_process_db', 'nvme_process_sq',
     'nvme_post_cqes', 'nvme_cq_notifier', 'nvme_sq_notifier', 'nvme_map_mptr',
+    # Linux 6.1's NVMe/TCP host (drivers/nvme/host/tcp.c), how its poll queues take an answer
+    # (docs/nvmf.md, QD 1 with the host polling)
+    'NVME_TCP_Q_POLLING', 'nvme_tcp_data_ready',
 }
 # pages that name the code of other commits
 NOT_READ = {'docs/benchmarks-history.md'}
