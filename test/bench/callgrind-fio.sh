@@ -23,8 +23,10 @@
 # goes to whoever wrote it (fio's binary, the engine, updk-perf, drivers/nvme, lib/mem, the rest
 # of the library), and a system library's (libc, the vDSO) to the caller's (callgrind_split.py).
 # ENGINE=path counts another build of the engine (a before/after pair); FIO_ARGS="..." adds fio
-# options (what fio's own share costs with, say, --norandommap). Prints figures, never fails on
-# them.
+# options (what fio's own share costs with, say, --norandommap); FIO=path runs another fio binary
+# of the same version (one built from Debian's source with its symbols, whose static functions
+# callgrind can then name: docs/fio.md "Where fio's instructions go"); TOP=N lists N functions
+# per run instead of 10. Prints figures, never fails on them.
 set -eu
 cd "$(dirname "$0")/../.."
 engine=$(realpath "${ENGINE:-build/lib/fio_updk.so}")
@@ -68,7 +70,7 @@ split() {
 fio_run() { # NAME QD IOS OPTIONS
 	(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug "${cg[@]}" "${quiet[@]}" \
 		--toggle-collect=fu_complete --collect-atstart=yes --callgrind-out-file="$tmp/$1.cg" \
-		fio --thread --ioengine=external:"$engine" --filename='sim.nvme?size=256M' --name=cg \
+		"${FIO:-fio}" --thread --ioengine=external:"$engine" --filename='sim.nvme?size=256M' --name=cg \
 		--rw=randread --bs=4k --iodepth="$2" --number_ios="$3" --output-format=terse $4 ${FIO_ARGS:-} \
 		>"$1.out" 2>"$1.err") || { cat "$tmp/$1.err" >&2; exit 1; }
 	split "$1" fu_queue /fio "$(basename "$engine")"
@@ -83,7 +85,7 @@ perf_run() { # NAME QD SECONDS
 # BEFORE AFTER IO-FUNCTION: per-I/O figures of the difference between two runs
 report() {
 	python3 - "$tmp/$1.json" "$tmp/$2.json" "$3" <<'PY'
-import json, sys
+import json, os, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 io = sys.argv[3]
 n = b["calls"].get(io, 0) - a["calls"].get(io, 0)
@@ -99,7 +101,7 @@ hooks = ["fu_queue", "fu_commit", "fu_getevents", "fu_event", "fu_poll", "fu_com
 calls = ", ".join(f"{h} {d(h, a['calls'], b['calls']):.2f}" for h in hooks
                   if d(h, a["calls"], b["calls"]))
 top = sorted(((d(k, a["top"], b["top"]), k) for k in set(b["top"])), reverse=True)
-mine = [f"{k} {v:.1f}" for v, k in top if v >= 1 and not k.startswith("0x")][:10]
+mine = [f"{k} {v:.1f}" for v, k in top if v >= 1 and not k.startswith("0x")][:int(os.environ.get("TOP", 10))]
 ours = [f"{k} {v:.1f}" for v, k in top if v >= 1 and k.split(".")[0] in b["ours"]]
 print("  calls per I/O: " + calls, file=sys.stderr)
 print("  top functions per I/O (self + system calls they make): " + ", ".join(mine),
