@@ -7,6 +7,7 @@
 # - teardown: between job groups the fio process holds the same descriptors, hugepage and VFIO
 #   mappings and threads as before the engine's jobs ran; the controller is shut down (CC.SHN)
 #   once per open, also when fio is interrupted with jobs still waiting to start;
+# - when commit writes the SQ doorbell (commit_ring=), counted by the driver;
 # - bad input: fio's usual error with the engine's reason, and no crash.
 # Prints "ok"/"FAIL" lines and "N passed, N failed"; exits non-zero on any failure.
 set -u
@@ -139,6 +140,24 @@ woken() { # LOG: two jobs, each woken by an interrupt at least once
 check "... each job slept in getevents and its interrupt woke it" woken "$tmp/intr.err"
 check "... the controller shut down once per open" closed_as_opened "$tmp/intr.err"
 
+# --- commit_ring ----------------------------------------------------------------------------
+# fio waits for all 8 completions (iodepth_batch_complete_min=8), then queues the next 8 one by
+# one, committing each. By default commit does not ring: the next getevents' poll does, once for
+# all 8; commit_ring=4 rings once 4 wait, twice per 8 commands; commit_ring=1 at every commit.
+# MMIO doorbells (shadow_doorbell=0), counted by the driver.
+sq_per_cmd() { # EXPECTED LOG
+	grep -q "job ring on sim:nvme: 256 commands, .*(SQ $1," "$2" || { grep "commands" "$2"; return 1; }
+}
+while read -r cr want; do
+	ufio --name=ring --filename=sim.nvme --shadow_doorbell=0 --rw=randread --bs=4k --size=1m \
+		--iodepth=8 --iodepth_batch_complete_min=8 --commit_ring="$cr" --output-format=terse \
+		</dev/null >/dev/null 2>"$tmp/ring.err"
+	check "commit_ring=$cr at iodepth 8, fio committing each I/O: $want SQ doorbells per command" \
+		sq_per_cmd "$want" "$tmp/ring.err"
+done <<<"0 0.125
+4 0.250
+1 1.000"
+
 # --- interrupted ----------------------------------------------------------------------------
 # Two jobs running, a third waiting for them: fio set all three up (create_serialize), only two
 # run and clean up, so the engine's exit hook closes what the third held.
@@ -195,6 +214,7 @@ bad "qpair_depth above the controller's limit" "no qpair of depth 100" "MQES" "e
 bad "an engine option fio does not know" "unrecognized option" -- --filename=sim.nvme \
 	--no_such_option=1
 bad "an engine option out of its range" "qpair_depth" -- --filename=sim.nvme --qpair_depth=70000
+bad "commit_ring out of its range" "commit_ring" -- --filename=sim.nvme --commit_ring=70000
 bad "shadow_doorbell differing between jobs on one controller" "give every job on one" \
 	-- --filename=sim.nvme --name=second --filename=sim.nvme --shadow_doorbell=0
 bad "interrupt_mode differing between jobs on one controller" "interrupt_mode=1: give every" \
