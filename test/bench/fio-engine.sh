@@ -7,6 +7,7 @@
 #
 # BEFORE=path (a file in the tree, which the guest sees) runs another build of the engine
 # beside this one, interleaved with it in every round: a before/after pair in one boot.
+# QDS="32" runs one depth only (default "1 32").
 #
 # 4 KiB random reads, one job on one core, QD 1 and 32:
 # - kernel: the guest's nvme driver reloaded with one poll queue, fio --ioengine=io_uring
@@ -17,7 +18,8 @@
 # (docs/fio.md "A fast job file": the same for both engines), which leave out what fio does
 # per I/O that updk-perf does not (the random map, the slat and total-latency samples, a commit
 # and a clock read per I/O) and keep completion latency. FIO_SETS="defaults fast lean" adds a
-# third run with gtod_reduce=1 as well (IOPS only; see lean() below).
+# third run with gtod_reduce=1 as well (IOPS only; see lean() below); fast4 and fast4r take
+# fio's batches a quarter of the depth at a time, fast4r with a doorbell for each (fast4()).
 # ROUNDS rounds (default 2), each running all of them at both depths, the kernel's first in odd
 # rounds and last in even ones, so drift in the guest touches all alike; the figures are the
 # medians over the rounds (each round's figures go to stderr).
@@ -64,12 +66,74 @@ fast() { # QD
 lean() { # QD
 	echo $(fast "$1") --gtod_reduce=1
 }
-opts() { # SET QD
-	case $1 in defaults) ;; fast) fast "$2" ;; lean) lean "$2" ;;
-	*) echo "fio-engine.sh: FIO_SETS takes defaults, fast and lean, not $1" >&2; exit 2 ;;
+# "fast4": the fast options, but fio takes completions and commits submissions a quarter of the
+# depth at a time (iodepth_batch_complete_max and iodepth_batch_submit QD/4): more trips through
+# fio's loop, the same doorbells (the engine's poll rings). "fast4r": the same, and the engine's
+# commit_ring=QD/4 rings at each of those commits, so the controller gets commands while fio
+# still turns the rest of a batch into new I/O, for four times the SQ doorbells (an engine
+# option: BEFORE= must be an engine that has it, or its runs are left out).
+fast4() { # QD
+	local b=$(($1 / 4 > 0 ? $1 / 4 : 1))
+	echo --norandommap=1 --disable_slat=1 --disable_lat=1 --clocksource=cpu \
+		--iodepth_batch_submit=$b --iodepth_batch_complete_max=$b
+}
+opts() { # SET QD: fio's options, the same for both engines
+	case $1 in defaults) ;; fast) fast "$2" ;; lean) lean "$2" ;; fast4 | fast4r) fast4 "$2" ;;
+	*) echo "fio-engine.sh: FIO_SETS takes defaults, fast, lean, fast4 and fast4r, not $1" >&2
+		exit 2 ;;
 	esac
 }
+eopts() { # SET QD: the updk engine's own options
+	[ "$1" != fast4r ] || echo --commit_ring=$(($2 / 4 > 0 ? $2 / 4 : 1))
+}
+# Where the threads of a run (PID) are and what CPU they take, while it runs: fio's job thread or
+# updk-perf's poller should be alone on its core, fio's main and helper threads idle (stderr).
+# Bash builtins only: a process started in the TCG guest takes long enough to miss the run.
+cpu_ticks() { # "cpuN BUSY TOTAL" per CPU
+	local cpu u n s i w q sq rest
+	while read -r cpu u n s i w q sq rest; do
+		if [[ $cpu == cpu[0-9]* ]]; then
+			echo "$cpu $((u + n + s + q + sq)) $((u + n + s + i + w + q + sq))"
+		fi
+	done </proc/stat
+}
+threads() { # PID: "TID NAME ALLOWED-CPUS LAST-CPU TICKS" per thread
+	local t comm st f cpus a
+	for t in /proc/$1/task/*; do
+		{ read -r comm <"$t/comm" && read -r st <"$t/stat"; } 2>/dev/null || continue
+		while read -r f cpus; do [ "$f" != Cpus_allowed_list: ] || break; done <"$t/status"
+		a=(${st##*) }) # the fields after the name: state is 3rd, processor 39th
+		echo "${t##*/} ${comm// /_} $cpus ${a[36]} $((a[11] + a[12]))"
+	done
+	return 0
+}
+placement() { # NAME PID [FILE]: once the job runs (FILE says "thread-locals", or 2 threads)
+	local line t0 c0 tid name cpus on ticks c b0 n0 x b n e=
+	for _ in $(seq 300); do
+		if [ -n "${3:-}" ]; then
+			while read -r line; do [[ $line != *thread-locals* ]] || break 2; done <"$3"
+		else
+			t0=(/proc/$2/task/*)
+			[ ${#t0[@]} -lt 2 ] || break
+		fi
+		sleep 0.2
+	done
+	sleep 1
+	t0=$(threads "$2") c0=$(cpu_ticks)
+	sleep 2
+	while read -r c b n; do
+		while read -r x b0 n0; do [ "$x" != "$c" ] || break; done <<<"$c0"
+		echo "placement $1: $c busy $(((b - b0) * 100 / (n - n0 + 1)))% of 2 s" >&2
+		e=${e:-$((n - n0 + 1))} # the ticks that passed, by the first CPU's count
+	done < <(cpu_ticks)
+	while read -r tid name cpus on ticks; do
+		while read -r x _ _ _ t; do [ "$x" != "$tid" ] || break; done <<<"$t0"
+		[ "$x" = "$tid" ] || t=$ticks
+		echo "placement $1: thread $tid $name: CPUs $cpus, on CPU $on, $(((ticks - t) * 100 / e))% of a CPU" >&2
+	done < <(threads "$2")
+}
 sets=(${FIO_SETS:-defaults fast})
+qds=${QDS:-1 32} # QDS="32": one depth only
 # opts() exits 2 on an unknown set: check them all before the first run
 for set in "${sets[@]}"; do opts "$set" 1 >/dev/null; done
 declare -A iops lat
@@ -88,7 +152,7 @@ kernel_runs() { # ROUND
 	on=nvme
 	dev=$(kernel_nvme_blockdev "$bdf")
 	[ -n "$dev" ] || { echo "fio-engine.sh: no block device for $bdf under nvme" >&2; exit 1; }
-	for qd in 1 32; do
+	for qd in $qds; do
 		for set in "${sets[@]}"; do
 			out=$(cd "$tmp" && fio "${common[@]}" --filename="$dev" --ioengine=io_uring \
 				--hipri=1 --fixedbufs=1 --registerfiles=1 --direct=1 --iodepth="$qd" \
@@ -100,24 +164,36 @@ kernel_runs() { # ROUND
 	done
 }
 updk_runs() { # ROUND
-	local out qd
+	local out qd pid
 	[ "$on" = vfio-pci ] || scripts/setup.sh bind "$bdf" >/dev/null
 	on=vfio-pci
-	for qd in 1 32; do
+	for qd in $qds; do
 		for set in "${sets[@]}"; do
 			for b in $(order "$1"); do
-				out=$(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug fio "${common[@]}" \
+				# an engine option: not for the engine before it had one
+				[ "$b" = engine ] || [ -z "$(eopts "$set" "$qd")" ] || continue
+				(cd "$tmp" && LD_BIND_NOW=1 UPDK_LOG=debug exec fio "${common[@]}" \
 					--ioengine=external:"${builds[$b]}" \
 					--filename="trtype=PCIe traddr=${bdf//:/.} ns=1" --iodepth="$qd" \
-					$(opts "$set" "$qd") 2>engine.err)
+					$(opts "$set" "$qd") $(eopts "$set" "$qd") >engine.out 2>engine.err) &
+				pid=$! # (placement's process substitutions change $!)
+				# once a boot: where fio's threads ran
+				[ "$1$qd$b" != 132engine ] || [ "$set" != "${sets[0]}" ] ||
+					placement "fio $set" $pid "$tmp/engine.err" || true
+				wait $pid || { cat "$tmp/engine.err" >&2; exit 1; }
+				out=$(cat "$tmp/engine.out")
 				# its doorbell writes per command, where its thread-locals are
 				grep "updk fio: job" "$tmp/engine.err" | sed "s/^/$b $set: /" >&2 || true
 				add "$b,$set,$qd" "$(echo "$out" | json "$fio_iops")" \
 					"$(echo "$out" | json "$fio_lat")"
 			done
 		done
-		out=$("$perf" -r "$bdf ns:1" -c "[$core]" -w randread -o 4096 -q "$qd" -t "$secs" \
-			--json --no-progress)
+		"$perf" -r "$bdf ns:1" -c "[$core]" -w randread -o 4096 -q "$qd" -t "$secs" \
+			--json --no-progress >"$tmp/perf.out" &
+		pid=$!
+		[ "$1$qd" != 132 ] || placement updk-perf $pid || true
+		wait $pid || exit 1
+		out=$(cat "$tmp/perf.out")
 		add "perf,$qd" "$(echo "$out" | json "round(d['total']['iops'])")" \
 			"$(echo "$out" | json "d['total']['latency_us']['average']")"
 		echo "round $1 qd $qd: engine and updk-perf done" >&2
@@ -145,10 +221,11 @@ avg() { # "FIGURES" [DIGITS]: their median
 }
 echo "| QD | fio options | fio + updk engine: IOPS (avg µs) | updk-perf: IOPS (avg µs) | engine ÷ updk-perf | fio io_uring polled: IOPS (avg µs) | engine ÷ io_uring |"
 echo "|---|---|---|---|---|---|---|"
-for qd in 1 32; do
+for qd in $qds; do
 	p=$(avg "${iops[perf,$qd]}")
 	for set in "${sets[@]}"; do
 		for b in engine ${BEFORE:+before}; do
+			[ "$b" = engine ] || [ -z "$(eopts "$set" "$qd")" ] || continue
 			e=$(avg "${iops[$b,$set,$qd]}") u=$(avg "${iops[uring,$set,$qd]}")
 			echo "| $qd | $set${BEFORE:+, $b} | $e ($(avg "${lat[$b,$set,$qd]}" 2)) |" \
 				"$p ($(avg "${lat[perf,$qd]}" 2)) | $(python3 -c "print(round($e / max($p, 1), 2))") |" \
