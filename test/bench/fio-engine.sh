@@ -19,7 +19,8 @@
 # per I/O that updk-perf does not (the random map, the slat and total-latency samples, a commit
 # and a clock read per I/O) and keep completion latency. FIO_SETS="defaults fast lean" adds a
 # third run with gtod_reduce=1 as well (IOPS only; see lean() below); fast4 and fast4r take
-# fio's batches a quarter of the depth at a time, fast4r with a doorbell for each (fast4()).
+# fio's batches a quarter of the depth at a time, fast4r with a doorbell for each (fast4());
+# whole waits for all QD completions before resubmitting.
 # ROUNDS rounds (default 2), each running all of them at both depths, the kernel's first in odd
 # rounds and last in even ones, so drift in the guest touches all alike; the figures are the
 # medians over the rounds (each round's figures go to stderr).
@@ -77,9 +78,13 @@ fast4() { # QD
 	echo --norandommap=1 --disable_slat=1 --disable_lat=1 --clocksource=cpu \
 		--iodepth_batch_submit=$b --iodepth_batch_complete_max=$b
 }
+# "whole": the fast options, and fio waits for the whole queue to complete before it resubmits
+# (iodepth_batch_complete_min=QD): one batch of QD commands per SQ doorbell, the rhythm updk-perf
+# falls into at QD 32 in the test guest (0.031 doorbells per I/O)
 opts() { # SET QD: fio's options, the same for both engines
 	case $1 in defaults) ;; fast) fast "$2" ;; lean) lean "$2" ;; fast4 | fast4r) fast4 "$2" ;;
-	*) echo "fio-engine.sh: FIO_SETS takes defaults, fast, lean, fast4 and fast4r, not $1" >&2
+	whole) echo $(fast "$2") --iodepth_batch_complete_min="$2" ;;
+	*) echo "fio-engine.sh: FIO_SETS takes defaults, fast, lean, fast4, fast4r and whole, not $1" >&2
 		exit 2 ;;
 	esac
 }
