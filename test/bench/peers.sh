@@ -108,7 +108,8 @@ ticker=$!
 # VCPUS MAIN", VCPUS summed over the vCPU threads ("CPU n/TCG"), MAIN the main loop thread's. A
 # vCPU that polls never sleeps of its own accord but to wait for a lock another thread holds:
 # under TCG, QEMU's global lock, which a vCPU takes for every MMIO access (a doorbell) and the
-# main loop holds while the NVMe model runs.
+# main loop holds while the NVMe model runs. QEMU starts and ends worker threads meanwhile: a
+# status file gone before awk reads it must not end the sampler (set -e).
 q=
 ( while :; do
     [ -n "$q" ] && [ -d "/proc/$q" ] ||
@@ -116,7 +117,7 @@ q=
     awk -v t="$(date +%s.%N)" -v main="/proc/$q/task/$q/status" '
         /^Name:/ { vcpu = $2 == "CPU" }
         /^voluntary_ctxt_switches:/ { if (vcpu) v += $2; if (FILENAME == main) m = $2 }
-        END { printf "%s %d %d\n", t, v, m }' /proc/"$q"/task/*/status 2>/dev/null
+        END { printf "%s %d %d\n", t, v, m }' /proc/"$q"/task/*/status 2>/dev/null || true
     sleep 0.2
 done ) > "$logs/sleeps.txt" 2>/dev/null &
 sleeper=$!
