@@ -449,6 +449,22 @@ static __attribute__((noinline, cold)) int fu_resubmit(struct fu_thread *t, stru
 	return fu_submit(ff, ff->q->qp, io_u);
 }
 
+/* A command the driver refused for good: fio completes it with the error, logged. */
+static __attribute__((noinline, cold)) enum fio_q_status
+fu_refused(struct fu_thread *t, struct io_u *io_u, int rc, bool unaligned)
+{
+	io_u->error = -rc;
+	if (t->errors++ < FU_LOGGED_ERRORS)
+		log_err("fio_updk: '%s': %s of %llu bytes at %llu refused: %s%s\n",
+			io_u->file->file_name, io_ddir_name(io_u->ddir), io_u->xfer_buflen,
+			io_u->offset, strerror(-rc),
+			rc == -EAGAIN ? " (more commands than qpair_depth holds: raise it)" :
+			unaligned     ? " (not on a sector boundary)" :
+			rc == -ENXIO  ? " (the controller failed or is being reset)" :
+					"");
+	return FIO_Q_COMPLETED;
+}
+
 static enum fio_q_status fu_queue(struct thread_data *td, struct io_u *io_u)
 {
 	struct fu_thread *t = td->io_ops_data;
@@ -460,30 +476,19 @@ static enum fio_q_status fu_queue(struct thread_data *td, struct io_u *io_u)
 	fu_online(t);
 	io_u->engine_data = t;
 	rc = unaligned && ddir_rw(io_u->ddir) ? -EINVAL : fu_submit(ff, qp, io_u);
-	if (__builtin_expect(!rc, 1)) {
-		t->queued[t->nqueued++] = io_u;
-		ff->q->unrung++;
-		return FIO_Q_QUEUED;
+	if (__builtin_expect(rc != 0, 0)) {
+		/* No slot: fio waits for a completion; with none outstanding to wait for,
+		 * fu_resubmit() polls once and tries again. */
+		if (rc == -EAGAIN && updk_nvme_qpair_outstanding(qp))
+			return FIO_Q_BUSY;
+		if (rc == -EAGAIN)
+			rc = fu_resubmit(t, ff, io_u);
+		if (rc)
+			return fu_refused(t, io_u, rc, unaligned != 0);
 	}
-	if (rc == -EAGAIN && updk_nvme_qpair_outstanding(qp))
-		return FIO_Q_BUSY;
-	if (rc == -EAGAIN)
-		rc = fu_resubmit(t, ff, io_u);
-	if (!rc) {
-		t->queued[t->nqueued++] = io_u;
-		ff->q->unrung++;
-		return FIO_Q_QUEUED;
-	}
-	io_u->error = -rc;
-	if (t->errors++ < FU_LOGGED_ERRORS)
-		log_err("fio_updk: '%s': %s of %llu bytes at %llu refused: %s%s\n",
-			io_u->file->file_name, io_ddir_name(io_u->ddir), io_u->xfer_buflen,
-			io_u->offset, strerror(-rc),
-			rc == -EAGAIN ? " (more commands than qpair_depth holds: raise it)" :
-			unaligned     ? " (not on a sector boundary)" :
-			rc == -ENXIO  ? " (the controller failed or is being reset)" :
-					"");
-	return FIO_Q_COMPLETED;
+	t->queued[t->nqueued++] = io_u;
+	ff->q->unrung++;
+	return FIO_Q_QUEUED;
 }
 
 static int fu_commit(struct thread_data *td)
