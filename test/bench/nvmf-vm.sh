@@ -51,6 +51,7 @@
 # (NVMF_INITIATOR=0 leaves it out).
 # Prints Markdown tables; figures are for comparing side by side, never a pass/fail.
 set -eu
+source test/common/kernel_nvme.sh
 
 bdf=${UPDK_VM_NVME2:-0000:00:05.0}
 secs=${1:-10}
@@ -288,13 +289,10 @@ updk_round() {
 # --- nvmet-tcp on the kernel's nvme driver ------------------------------------------------------
 cfg=/sys/kernel/config/nvmet
 nvmet_up() {
-	local kdev='' n
+	local kdev
 	scripts/setup.sh unbind "$bdf" >/dev/null
-	for _ in $(seq 100); do
-		for n in /sys/bus/pci/devices/$bdf/nvme/nvme*/nvme*n1; do [ -e "$n" ] && kdev=/dev/${n##*/}; done
-		[ -n "$kdev" ] && [ -b "$kdev" ] && break
-		sleep 0.1
-	done
+	kdev=$(kernel_nvme_blockdev "$bdf")
+	[ -n "$kdev" ] || { echo "nvmf-vm: no block device for $bdf under the kernel's nvme driver" >&2; exit 1; }
 	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 	mkdir "$cfg/subsystems/$KNQN"
 	echo 1 >"$cfg/subsystems/$KNQN/attr_allow_any_host"
