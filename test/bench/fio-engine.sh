@@ -49,6 +49,7 @@ command -v fio >/dev/null || { echo "fio-engine.sh: fio is not installed" >&2; e
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 source test/common/kernel_nvme.sh
+source test/common/fio_fast.sh
 
 json() { python3 -c "import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index('{'):]); print($1)"; }
 fio_iops="round(d['jobs'][0]['read']['iops'])"
@@ -56,16 +57,11 @@ fio_iops="round(d['jobs'][0]['read']['iops'])"
 fio_lat="round((d['jobs'][0]['read']['lat_ns']['mean'] or d['jobs'][0]['read']['clat_ns']['mean'])/1000, 2)"
 common=(--name=r --thread --rw=randread --bs=4k --numjobs=1 --cpus_allowed="$core"
 	--time_based=1 --runtime="$secs" --output-format=json)
-# The fast job file's options (docs/fio.md), for depth QD
-fast() { # QD
-	echo --norandommap=1 --disable_slat=1 --disable_lat=1 --clocksource=cpu \
-		--iodepth_batch_submit="$1" --iodepth_batch_complete_max="$1"
-}
 # "lean" (FIO_SETS="defaults fast lean"): the fast options and gtod_reduce=1, which also leaves
 # out fio's clock reads for completion latency and bandwidth samples (no latency is reported):
 # how near fio itself can come to updk-perf when it measures nothing but IOPS
 lean() { # QD
-	echo $(fast "$1") --gtod_reduce=1
+	echo $(fio_fast "$1") --gtod_reduce=1
 }
 # "fast4": the fast options, but fio takes completions and commits submissions a quarter of the
 # depth at a time (iodepth_batch_complete_max and iodepth_batch_submit QD/4): more trips through
@@ -74,16 +70,14 @@ lean() { # QD
 # still turns the rest of a batch into new I/O, for four times the SQ doorbells (an engine
 # option: BEFORE= must be an engine that has it, or its runs are left out).
 fast4() { # QD
-	local b=$(($1 / 4 > 0 ? $1 / 4 : 1))
-	echo --norandommap=1 --disable_slat=1 --disable_lat=1 --clocksource=cpu \
-		--iodepth_batch_submit=$b --iodepth_batch_complete_max=$b
+	fio_fast $(($1 / 4 > 0 ? $1 / 4 : 1))
 }
 # "whole": the fast options, and fio waits for the whole queue to complete before it resubmits
 # (iodepth_batch_complete_min=QD): one batch of QD commands per SQ doorbell, the rhythm updk-perf
 # falls into at QD 32 in the test guest (0.031 doorbells per I/O)
 opts() { # SET QD: fio's options, the same for both engines
-	case $1 in defaults) ;; fast) fast "$2" ;; lean) lean "$2" ;; fast4 | fast4r) fast4 "$2" ;;
-	whole) echo $(fast "$2") --iodepth_batch_complete_min="$2" ;;
+	case $1 in defaults) ;; fast) fio_fast "$2" ;; lean) lean "$2" ;; fast4 | fast4r) fast4 "$2" ;;
+	whole) echo $(fio_fast "$2") --iodepth_batch_complete_min="$2" ;;
 	*) echo "fio-engine.sh: FIO_SETS takes defaults, fast, lean, fast4, fast4r and whole, not $1" >&2
 		exit 2 ;;
 	esac

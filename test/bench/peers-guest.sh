@@ -159,6 +159,7 @@ if q == "1" and p:
 # as updk-perf under fio's loop, with the fast job file's options (docs/fio.md). Left out
 # without the engine.
 engine=$PWD/build/lib/fio_updk.so
+source test/common/fio_fast.sh
 run_fio_updk() { # round qd
     local r=$1 qd=$2 out
     command -v fio >/dev/null && [ -e "$engine" ] || return
@@ -166,9 +167,7 @@ run_fio_updk() { # round qd
     out=$(fio --name=updk --thread --ioengine=external:"$engine" \
         --filename="trtype=PCIe traddr=${bdf//:/.} ns=$nsid" --rw=randread --bs=4k \
         --iodepth="$qd" --numjobs=1 --cpus_allowed="$core" --time_based=1 --runtime="$secs" \
-        --norandommap=1 --disable_slat=1 --disable_lat=1 --clocksource=cpu \
-        --iodepth_batch_submit="$qd" --iodepth_batch_complete_max="$qd" \
-        --output-format=json 2>&1)
+        $(fio_fast "$qd") --output-format=json 2>&1)
     keep "fio-updk-qd$qd" "$out"
     printf '%s' "$out" | fio_result "$r" "$qd" fio-updk
 }
